@@ -1,0 +1,180 @@
+// The graph-building API: a lazy expression graph of contractions, read like Keras / NumPy.
+//
+//   tcc::Graph g;
+//   auto w = g.input("w", tcc::f32, {10, 12, 4, 5});
+//   auto k = g.input("k", tcc::f32, {10, 12, 5, 8});
+//   auto z = tcc::batch_dot(w, k);                  // (10,12,4,12,8), modern Keras
+//   auto fn = g.compile({z});
+//   std::vector<tcc::Tensor> outs = fn({{"w", wt}, {"k", kt}});
+//
+// Building a node infers and checks its shape at once (ShapeError / DTypeError); nothing is
+// computed until compile() or eval(). Identical subexpressions are one node.
+#pragma once
+#include <tcc/dtype.h>
+#include <tcc/error.h>
+#include <tcc/tensor.h>
+
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tcc {
+
+namespace ir { class GraphIR; }
+class Graph;
+class CompiledGraph;
+
+// A handle to one node of a Graph. Cheap to copy; valid while its Graph lives.
+class Value {
+ public:
+  Value() = default;
+  bool valid() const { return graph_ != nullptr; }
+  DType dtype() const;
+  const Shape& shape() const;
+  int64_t rank() const { return static_cast<int64_t>(shape().size()); }
+  Graph& graph() const;
+  int id() const { return id_; }
+  friend bool operator==(const Value& a, const Value& b) { return a.graph_ == b.graph_ && a.id_ == b.id_; }
+
+ private:
+  friend class Graph;
+  Value(Graph* g, int id) : graph_(g), id_(id) {}
+  Graph* graph_ = nullptr;
+  int id_ = -1;
+};
+
+// An `axes` argument as Keras and NumPy take it: None, an int, or a (possibly nested) list.
+//   Axes()          None           Axes(2)         2
+//   Axes{1, 2}      (1, 2)         Axes{{1, 2}, {0, 1}}   ((1, 2), (0, 1)) for tensordot
+class Axes {
+ public:
+  Axes() = default;
+  Axes(int64_t a) : kind_(Kind::Int), value_(a) {}                     // NOLINT: implicit like Python
+  Axes(int a) : Axes(static_cast<int64_t>(a)) {}                        // NOLINT
+  Axes(std::initializer_list<Axes> items) : kind_(Kind::List), items_(items) {}
+  static Axes list(std::vector<Axes> items) { Axes a; a.kind_ = Kind::List; a.items_ = std::move(items); return a; }
+
+  bool is_none() const { return kind_ == Kind::None; }
+  bool is_int() const { return kind_ == Kind::Int; }
+  bool is_list() const { return kind_ == Kind::List; }
+  int64_t value() const { return value_; }
+  const std::vector<Axes>& items() const { return items_; }
+  std::string str() const;  // Python spelling: None, 2, (1, 2), ((1, 2), (0, 1))
+
+ private:
+  enum class Kind { None, Int, List };
+  Kind kind_ = Kind::None;
+  int64_t value_ = 0;
+  std::vector<Axes> items_;
+};
+
+enum class BatchDotConvention { modern, legacy };
+
+// tf.matmul flags; transpose_x and adjoint_x are mutually exclusive (equal for real dtypes).
+struct MatmulFlags {
+  bool transpose_a = false;
+  bool transpose_b = false;
+  bool adjoint_a = false;
+  bool adjoint_b = false;
+};
+
+// A warning raised while building a node (e.g. the two batch_dot conventions disagree).
+struct Warning {
+  int node = -1;
+  std::string message;
+};
+
+using Feeds = std::map<std::string, Tensor>;
+
+struct InputInfo {
+  std::string name;
+  DType dtype;
+  Shape shape;
+};
+
+class Graph {
+ public:
+  Graph();
+  ~Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  // A named, typed placeholder fed at run time. Names are unique per graph.
+  Value input(const std::string& name, DType dtype, Shape shape);
+  // A constant folded into the graph (the tensor's data is copied).
+  Value constant(const Tensor& value);
+
+  // Compiles the subgraph that computes `outputs` (JIT, host CPU).
+  CompiledGraph compile(const std::vector<Value>& outputs) const;
+  // One-shot: compile and run.
+  std::vector<Tensor> eval(const std::vector<Value>& outputs, const Feeds& feeds = {}) const;
+
+  std::vector<InputInfo> inputs() const;
+  // Warnings raised since the last call.
+  std::vector<Warning> take_warnings();
+
+  // Internal: the graph IR behind this handle.
+  ir::GraphIR& ir() { return *ir_; }
+  const ir::GraphIR& ir() const { return *ir_; }
+  Value value(int node_id);
+
+ private:
+  std::unique_ptr<ir::GraphIR> ir_;
+};
+
+// ---- Ops (spec/semantics.md). Both operands must come from the same Graph. ----
+
+// Keras K.dot (Theano / NumPy dot).
+Value dot(const Value& x, const Value& y);
+// Keras K.batch_dot. `legacy` is Keras <= 2.2.4 (what the seed blog prints).
+Value batch_dot(const Value& x, const Value& y, const Axes& axes = {},
+                BatchDotConvention convention = BatchDotConvention::modern);
+// tf.matmul: rank >= 2, broadcast batch dims.
+Value matmul(const Value& a, const Value& b, MatmulFlags flags = {});
+// NumPy tensordot: axes is an int N or a pair of axis lists.
+Value tensordot(const Value& x, const Value& y, const Axes& axes = 2);
+// NumPy einsum with one or more operands.
+Value einsum(const std::string& spec, const std::vector<Value>& operands);
+// NumPy transpose; no perm reverses the axes.
+Value transpose(const Value& x, std::optional<std::vector<int64_t>> perm = std::nullopt);
+// NumPy reshape (row-major); one entry may be -1.
+Value reshape(const Value& x, const Shape& shape);
+
+namespace np {
+// NumPy `a @ b` (matmul with 1-D promotion).
+Value matmul(const Value& a, const Value& b);
+}  // namespace np
+
+// ---- Compiled graphs ----
+
+struct CompileStats {
+  double compile_ms = 0;  // graph passes + LLVM, wall time
+  int kernels = 0;        // distinct kernels compiled
+};
+
+class CompiledGraph {
+ public:
+  CompiledGraph();
+  ~CompiledGraph();
+  CompiledGraph(CompiledGraph&&) noexcept;
+  CompiledGraph& operator=(CompiledGraph&&) noexcept;
+
+  // Runs the graph. Every input the outputs depend on must be fed with its declared dtype and
+  // shape (InputError otherwise). Returns one tensor per output, in order.
+  std::vector<Tensor> operator()(const Feeds& feeds) const;
+  // The inputs the outputs depend on, in declaration order.
+  const std::vector<InputInfo>& inputs() const;
+  const CompileStats& stats() const;
+
+  struct Impl;
+  explicit CompiledGraph(std::unique_ptr<Impl> impl);
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tcc

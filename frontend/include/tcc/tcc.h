@@ -1,0 +1,7 @@
+// The whole public API of tcc.
+#pragma once
+#include <tcc/dtype.h>
+#include <tcc/error.h>
+#include <tcc/graph.h>
+#include <tcc/npy.h>
+#include <tcc/tensor.h>

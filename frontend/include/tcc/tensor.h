@@ -1,0 +1,71 @@
+// tcc::Tensor: a dense, row-major, 64-byte-aligned host tensor with shared storage.
+#pragma once
+#include <tcc/dtype.h>
+#include <tcc/error.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace tcc {
+
+inline constexpr std::size_t kTensorAlignment = 64;
+
+// Product of the extents; throws ShapeError on a negative extent or int64 overflow.
+int64_t checked_numel(const Shape& shape);
+// "(3,4,5)"; "()" for a scalar; "(5,)" for rank 1, as NumPy prints.
+std::string shape_str(const Shape& shape);
+
+class Tensor {
+ public:
+  Tensor() = default;
+  // Zero-filled storage. Throws InputError when the byte size overflows or exceeds memory.
+  Tensor(DType dtype, Shape shape);
+
+  template <typename T>
+  static Tensor from(Shape shape, const std::vector<T>& values) {
+    Tensor t(dtype_of<T>::value, std::move(shape));
+    if (static_cast<int64_t>(values.size()) != t.numel())
+      throw ArgumentError("Tensor::from: " + std::to_string(values.size()) +
+                          " values for shape " + shape_str(t.shape()));
+    if (!values.empty()) std::memcpy(t.data(), values.data(), values.size() * sizeof(T));
+    return t;
+  }
+
+  bool defined() const { return storage_ != nullptr; }
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  int64_t rank() const { return static_cast<int64_t>(shape_.size()); }
+  int64_t numel() const { return numel_; }
+  std::size_t nbytes() const { return static_cast<std::size_t>(numel_) * dtype_size(dtype_); }
+
+  void* data() { return storage_.get(); }
+  const void* data() const { return storage_.get(); }
+  template <typename T> T* data_as() { check_type<T>(); return static_cast<T*>(data()); }
+  template <typename T> const T* data_as() const { check_type<T>(); return static_cast<const T*>(data()); }
+  // Copies the elements out, for tests and examples.
+  template <typename T> std::vector<T> to_vector() const {
+    const T* p = data_as<T>();
+    return std::vector<T>(p, p + numel_);
+  }
+
+  // Same storage, new shape of equal element count (a NumPy view).
+  Tensor reshaped(Shape shape) const;
+  // A deep copy.
+  Tensor clone() const;
+
+ private:
+  template <typename T> void check_type() const {
+    if (dtype_of<std::remove_const_t<T>>::value != dtype_)
+      throw ArgumentError("Tensor: element type does not match dtype " + std::string(dtype_name(dtype_)));
+  }
+  DType dtype_ = DType::f32;
+  Shape shape_;
+  int64_t numel_ = 0;
+  std::shared_ptr<std::byte> storage_;
+};
+
+}  // namespace tcc

@@ -1,0 +1,35 @@
+// The shape rules of spec/semantics.md as pure functions: input shapes and attributes in,
+// result shape + IndexSpec out, or a ShapeError with the message the spec requires.
+// No graph, no dtype: the graph wrapper checks dtypes and element-count overflow.
+#pragma once
+#include <tcc/graph.h>
+
+#include "ir/graph/index_spec.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tcc::rules {
+
+struct RuleResult {
+  Shape shape;                        // == spec.out_shape()
+  ir::IndexSpec spec;
+  std::vector<std::string> warnings;  // e.g. the legacy batch_dot axes warning
+};
+
+RuleResult dot_rule(const Shape& x, const Shape& y);
+RuleResult batch_dot_rule(const Shape& x, const Shape& y, const Axes& axes, BatchDotConvention convention);
+RuleResult matmul_rule(const Shape& a, const Shape& b, MatmulFlags flags);
+RuleResult np_matmul_rule(const Shape& a, const Shape& b);
+RuleResult tensordot_rule(const Shape& x, const Shape& y, const Axes& axes);
+RuleResult einsum_rule(const std::string& spec, const std::vector<Shape>& operands);
+RuleResult transpose_rule(const Shape& x, const std::optional<std::vector<int64_t>>& perm);
+Shape reshape_rule(const Shape& x, const Shape& target);
+
+// The "Telling the user" warning of semantics.md: when both conventions accept the call and
+// their result shapes differ, a message showing both shapes and how to select the other one.
+std::optional<std::string> batch_dot_convention_warning(const Shape& x, const Shape& y, const Axes& axes,
+                                                        BatchDotConvention used);
+
+}  // namespace tcc::rules
