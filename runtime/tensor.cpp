@@ -1,0 +1,72 @@
+// Tensor storage: 64-byte-aligned, zero-filled, shared between views.
+#include <tcc/tensor.h>
+
+#include <unistd.h>
+
+#include <limits>
+#include <new>
+
+namespace tcc {
+
+int64_t checked_numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) throw ShapeError("negative dimension " + std::to_string(d) + " in shape " + shape_str(shape));
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
+      throw ShapeError("the element count of shape " + shape_str(shape) + " overflows 64 bits");
+    n *= d;
+  }
+  // A zero extent anywhere makes the tensor empty, even after an earlier overflow check passed.
+  for (int64_t d : shape)
+    if (d == 0) return 0;
+  return n;
+}
+
+std::string shape_str(const Shape& shape) {
+  std::string s = "(";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ",";
+    s += std::to_string(shape[i]);
+  }
+  if (shape.size() == 1) s += ",";
+  return s + ")";
+}
+
+static uint64_t physical_memory_bytes() {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return std::numeric_limits<uint64_t>::max();
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page);
+}
+
+Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  numel_ = checked_numel(shape_);
+  const uint64_t elem = dtype_size(dtype_);
+  if (static_cast<uint64_t>(numel_) > std::numeric_limits<uint64_t>::max() / elem - kTensorAlignment)
+    throw InputError("tensor of shape " + shape_str(shape_) + " is too large to address");
+  uint64_t bytes = static_cast<uint64_t>(numel_) * elem;
+  if (bytes > physical_memory_bytes())
+    throw InputError("tensor of shape " + shape_str(shape_) + " needs " + std::to_string(bytes) +
+                     " bytes, more than this machine's memory");
+  uint64_t rounded = (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
+  if (rounded == 0) rounded = kTensorAlignment;
+  void* p = std::aligned_alloc(kTensorAlignment, rounded);
+  if (!p) throw InputError("out of memory allocating " + std::to_string(bytes) + " bytes for shape " + shape_str(shape_));
+  std::memset(p, 0, rounded);
+  storage_ = std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
+}
+
+Tensor Tensor::reshaped(Shape shape) const {
+  if (checked_numel(shape) != numel_)
+    throw ShapeError("cannot reshape tensor of shape " + shape_str(shape_) + " into shape " + shape_str(shape));
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t(dtype_, shape_);
+  if (nbytes()) std::memcpy(t.data(), data(), nbytes());
+  return t;
+}
+
+}  // namespace tcc
