@@ -120,9 +120,11 @@ class Graph {
   ir::GraphIR& ir() { return *ir_; }
   const ir::GraphIR& ir() const { return *ir_; }
   Value value(int node_id);
+  void warn(int node_id, std::string message);
 
  private:
   std::unique_ptr<ir::GraphIR> ir_;
+  std::vector<Warning> warnings_;
 };
 
 // ---- Ops (spec/semantics.md). Both operands must come from the same Graph. ----

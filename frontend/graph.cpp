@@ -1,0 +1,177 @@
+// Graph, Value and the op wrappers: check dtypes, apply the shape rule, intern the node.
+#include <tcc/graph.h>
+
+#include "frontend/shape_rules.h"
+#include "ir/graph/graph_ir.h"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <utility>
+
+namespace tcc {
+
+using ir::Node;
+using ir::OpKind;
+
+Graph::Graph() : ir_(std::make_unique<ir::GraphIR>()) {}
+Graph::~Graph() = default;
+
+Value Graph::value(int node_id) {
+  if (node_id < 0 || node_id >= ir_->size()) throw ArgumentError(fmt::format("no node %{} in this graph", node_id));
+  return Value(this, node_id);
+}
+
+void Graph::warn(int node_id, std::string message) { warnings_.push_back({node_id, std::move(message)}); }
+
+std::vector<Warning> Graph::take_warnings() { return std::exchange(warnings_, {}); }
+
+Value Graph::input(const std::string& name, DType dtype, Shape shape) {
+  if (name.empty()) throw ArgumentError("input: the name must not be empty");
+  if (ir_->find_input(name) >= 0) throw ArgumentError(fmt::format("input: '{}' is already defined", name));
+  checked_numel(shape);
+  Node n;
+  n.op = OpKind::input;
+  n.name = name;
+  n.dtype = dtype;
+  n.shape = std::move(shape);
+  return Value(this, ir_->add(std::move(n)));
+}
+
+Value Graph::constant(const Tensor& value) {
+  if (!value.defined()) throw ArgumentError("constant: the tensor is empty (default-constructed)");
+  Node n;
+  n.op = OpKind::constant;
+  n.dtype = value.dtype();
+  n.shape = value.shape();
+  n.data = value.clone();
+  return Value(this, ir_->add(std::move(n)));
+}
+
+std::vector<InputInfo> Graph::inputs() const {
+  std::vector<InputInfo> out;
+  for (int id = 0; id < ir_->size(); ++id) {
+    const Node& n = ir_->node(id);
+    if (n.op == OpKind::input) out.push_back({n.name, n.dtype, n.shape});
+  }
+  return out;
+}
+
+DType Value::dtype() const { return graph().ir().node(id_).dtype; }
+const Shape& Value::shape() const { return graph().ir().node(id_).shape; }
+Graph& Value::graph() const {
+  if (!graph_) throw ArgumentError("use of an empty tcc::Value");
+  return *graph_;
+}
+
+namespace {
+
+// Common checks of every op: same graph, same dtype; returns that graph.
+Graph& operands_graph(std::string_view op, const std::vector<Value>& operands,
+                      const std::vector<std::string_view>& names) {
+  if (operands.empty()) throw ArgumentError(fmt::format("{}: needs at least one operand", op));
+  for (const Value& v : operands)
+    if (!v.valid()) throw ArgumentError(fmt::format("{}: an operand is an empty tcc::Value", op));
+  Graph& g = operands[0].graph();
+  for (const Value& v : operands)
+    if (&v.graph() != &g) throw ArgumentError(fmt::format("{}: operands come from different graphs", op));
+  for (size_t i = 1; i < operands.size(); ++i)
+    if (operands[i].dtype() != operands[0].dtype())
+      throw DTypeError(fmt::format("{}: operands must have the same dtype, but are {} ({}) and {} ({})", op,
+                                   dtype_name(operands[0].dtype()), names[0], dtype_name(operands[i].dtype()),
+                                   names[std::min(i, names.size() - 1)]));
+  return g;
+}
+
+Value add_contraction(OpKind op, std::string_view op_label, const std::vector<Value>& operands,
+                      std::vector<std::string_view> names, std::string attrs,
+                      const std::function<rules::RuleResult(const std::vector<Shape>&)>& rule) {
+  Graph& g = operands_graph(op_label, operands, names);
+  std::vector<Shape> shapes;
+  for (const Value& v : operands) shapes.push_back(v.shape());
+  rules::RuleResult r = rule(shapes);
+  try {
+    checked_numel(r.shape);
+  } catch (const ShapeError& e) {
+    throw ShapeError(fmt::format("{}: the result {}", op_label, e.what()));
+  }
+  Node n;
+  n.op = op;
+  for (const Value& v : operands) n.inputs.push_back(v.id());
+  n.dtype = operands[0].dtype();
+  n.shape = r.shape;
+  n.attrs = std::move(attrs);
+  n.spec = std::move(r.spec);
+  Value out = g.value(g.ir().add(std::move(n)));
+  for (std::string& w : r.warnings) g.warn(out.id(), std::move(w));
+  return out;
+}
+
+std::string matmul_attrs(const MatmulFlags& f) {
+  std::vector<std::string> s;
+  if (f.transpose_a) s.push_back("transpose_a");
+  if (f.transpose_b) s.push_back("transpose_b");
+  if (f.adjoint_a) s.push_back("adjoint_a");
+  if (f.adjoint_b) s.push_back("adjoint_b");
+  return fmt::format("{}", fmt::join(s, " "));
+}
+
+}  // namespace
+
+Value dot(const Value& x, const Value& y) {
+  return add_contraction(OpKind::dot, "dot", {x, y}, {"x", "y"}, "",
+                         [](const auto& s) { return rules::dot_rule(s[0], s[1]); });
+}
+
+Value batch_dot(const Value& x, const Value& y, const Axes& axes, BatchDotConvention convention) {
+  const bool legacy = convention == BatchDotConvention::legacy;
+  std::string attrs = "axes=" + axes.str() + (legacy ? " legacy" : "");
+  Value out = add_contraction(OpKind::batch_dot, "batch_dot", {x, y}, {"x", "y"}, attrs,
+                              [&](const auto& s) { return rules::batch_dot_rule(s[0], s[1], axes, convention); });
+  if (auto w = rules::batch_dot_convention_warning(x.shape(), y.shape(), axes, convention))
+    out.graph().warn(out.id(), *w);
+  return out;
+}
+
+Value matmul(const Value& a, const Value& b, MatmulFlags flags) {
+  return add_contraction(OpKind::matmul, "matmul", {a, b}, {"a", "b"}, matmul_attrs(flags),
+                         [&](const auto& s) { return rules::matmul_rule(s[0], s[1], flags); });
+}
+
+Value np::matmul(const Value& a, const Value& b) {
+  return add_contraction(OpKind::np_matmul, "@", {a, b}, {"a", "b"}, "",
+                         [](const auto& s) { return rules::np_matmul_rule(s[0], s[1]); });
+}
+
+Value tensordot(const Value& x, const Value& y, const Axes& axes) {
+  return add_contraction(OpKind::tensordot, "tensordot", {x, y}, {"x", "y"}, "axes=" + axes.str(),
+                         [&](const auto& s) { return rules::tensordot_rule(s[0], s[1], axes); });
+}
+
+Value einsum(const std::string& spec, const std::vector<Value>& operands) {
+  std::vector<std::string> labels;
+  for (size_t i = 0; i < operands.size(); ++i) labels.push_back(fmt::format("operand {}", i));
+  std::vector<std::string_view> names(labels.begin(), labels.end());
+  if (operands.empty()) throw ArgumentError("einsum: needs at least one operand");
+  return add_contraction(OpKind::einsum, "einsum", operands, names, fmt::format("\"{}\"", spec),
+                         [&](const auto& s) { return rules::einsum_rule(spec, s); });
+}
+
+Value transpose(const Value& x, std::optional<std::vector<int64_t>> perm) {
+  std::string attrs = perm ? fmt::format("perm=({})", fmt::join(*perm, ", ")) : "perm=None";
+  return add_contraction(OpKind::transpose, "transpose", {x}, {"x"}, attrs,
+                         [&](const auto& s) { return rules::transpose_rule(s[0], perm); });
+}
+
+Value reshape(const Value& x, const Shape& shape) {
+  Graph& g = operands_graph("reshape", {x}, {"x"});
+  Node n;
+  n.op = OpKind::reshape;
+  n.inputs = {x.id()};
+  n.dtype = x.dtype();
+  n.shape = rules::reshape_rule(x.shape(), shape);
+  n.attrs = "shape=" + shape_str(n.shape);
+  return g.value(g.ir().add(std::move(n)));
+}
+
+}  // namespace tcc

@@ -1,0 +1,107 @@
+#include "ir/graph/graph_ir.h"
+
+#include <tcc/error.h>
+
+#include <fmt/format.h>
+
+namespace tcc::ir {
+
+std::string_view op_name(OpKind op) {
+  switch (op) {
+    case OpKind::input: return "input";
+    case OpKind::constant: return "constant";
+    case OpKind::dot: return "dot";
+    case OpKind::batch_dot: return "batch_dot";
+    case OpKind::matmul: return "matmul";
+    case OpKind::np_matmul: return "np_matmul";
+    case OpKind::tensordot: return "tensordot";
+    case OpKind::einsum: return "einsum";
+    case OpKind::transpose: return "transpose";
+    case OpKind::reshape: return "reshape";
+  }
+  return "?";
+}
+
+bool is_contraction(OpKind op) {
+  return op != OpKind::input && op != OpKind::constant && op != OpKind::reshape;
+}
+
+std::string type_str(DType dtype, const Shape& shape) {
+  return fmt::format("{}[{}]", dtype_name(dtype), fmt::join(shape, ","));
+}
+
+int GraphIR::add(Node node) {
+  // Constants are never merged: their identity is their data, which we do not hash.
+  std::string key;
+  if (node.op != OpKind::constant) {
+    key = fmt::format("{}|{}|{}|{}|{}", op_name(node.op), node.name, node.attrs, fmt::join(node.inputs, ","),
+                      type_str(node.dtype, node.shape));
+    if (auto it = interned_.find(key); it != interned_.end()) return it->second;
+  }
+  node.id = size();
+  nodes_.push_back(std::move(node));
+  if (!key.empty()) interned_.emplace(std::move(key), nodes_.back().id);
+  return nodes_.back().id;
+}
+
+int GraphIR::find_input(const std::string& name) const {
+  for (const Node& n : nodes_)
+    if (n.op == OpKind::input && n.name == name) return n.id;
+  return -1;
+}
+
+std::vector<int> reachable_nodes(const GraphIR& g, const std::vector<int>& outputs) {
+  // Node ids are already topological (a node only refers to earlier ones).
+  std::vector<bool> live(g.size(), false);
+  for (int o : outputs) live.at(o) = true;
+  for (int id = g.size() - 1; id >= 0; --id)
+    if (live[id])
+      for (int in : g.node(id).inputs) live.at(in) = true;
+  std::vector<int> order;
+  for (int id = 0; id < g.size(); ++id)
+    if (live[id]) order.push_back(id);
+  return order;
+}
+
+std::string print_graph(const GraphIR& g, const std::vector<int>& outputs) {
+  std::string s;
+  for (int id : reachable_nodes(g, outputs)) {
+    const Node& n = g.node(id);
+    std::vector<std::string> args;
+    if (n.op == OpKind::input) args.push_back(fmt::format("\"{}\"", n.name));
+    for (int in : n.inputs) args.push_back(fmt::format("%{}", in));
+    s += fmt::format("%{} = {}({})", id, op_name(n.op), fmt::join(args, ", "));
+    if (!n.attrs.empty()) s += " " + n.attrs;
+    s += " : " + type_str(n.dtype, n.shape);
+    if (is_contraction(n.op)) s += "  " + n.spec.str();
+    s += "\n";
+  }
+  std::vector<std::string> outs;
+  for (int o : outputs) outs.push_back(fmt::format("%{}", o));
+  return s + fmt::format("outputs {}\n", fmt::join(outs, ", "));
+}
+
+void verify_graph(const GraphIR& g, const std::vector<int>& outputs) {
+  for (int id : reachable_nodes(g, outputs)) {
+    const Node& n = g.node(id);
+    auto fail = [&](const std::string& why) {
+      throw InternalError(fmt::format("verify_graph: node %{} ({}): {}", id, op_name(n.op), why));
+    };
+    std::vector<Shape> in_shapes;
+    for (int in : n.inputs) {
+      if (in < 0 || in >= id) fail("input does not precede its user");
+      if (g.node(in).dtype != n.dtype) fail("operand dtype differs from result dtype");
+      in_shapes.push_back(g.node(in).shape);
+    }
+    if (is_contraction(n.op)) {
+      n.spec.verify(in_shapes);
+      if (n.spec.out_shape() != n.shape) fail("index spec does not give the node's shape");
+    } else if (n.op == OpKind::reshape) {
+      if (n.inputs.size() != 1 || checked_numel(in_shapes[0]) != checked_numel(n.shape)) fail("bad reshape");
+    } else if (n.op == OpKind::constant) {
+      if (n.data.shape() != n.shape || n.data.dtype() != n.dtype) fail("constant data does not match its type");
+    }
+  }
+}
+
+}  // namespace tcc::ir

@@ -1,0 +1,65 @@
+// Graph IR: the lazy, hash-consed expression graph the frontend builds.
+// Nodes are immutable once added; identical (op, attrs, inputs) give the same node.
+#pragma once
+#include <tcc/dtype.h>
+#include <tcc/tensor.h>
+
+#include "ir/graph/index_spec.h"
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace tcc::ir {
+
+enum class OpKind {
+  input,      // a named placeholder
+  constant,   // data held by the node
+  dot,        // every contraction op below carries an IndexSpec
+  batch_dot,
+  matmul,
+  np_matmul,
+  tensordot,
+  einsum,
+  transpose,
+  reshape,    // carries only the target shape
+};
+std::string_view op_name(OpKind op);
+bool is_contraction(OpKind op);
+
+struct Node {
+  int id = -1;
+  OpKind op = OpKind::input;
+  std::vector<int> inputs;
+  DType dtype = DType::f32;
+  Shape shape;
+  std::string name;   // input: its name
+  std::string attrs;  // printable attributes, part of the identity: "axes=(1, 2), legacy"
+  IndexSpec spec;     // contraction ops
+  Tensor data;        // constant
+};
+
+class GraphIR {
+ public:
+  // Adds `node` unless an identical one exists; returns the id either way.
+  int add(Node node);
+  const Node& node(int id) const { return nodes_.at(static_cast<size_t>(id)); }
+  int size() const { return static_cast<int>(nodes_.size()); }
+  // -1 when there is no input of that name.
+  int find_input(const std::string& name) const;
+
+ private:
+  std::vector<Node> nodes_;
+  std::unordered_map<std::string, int> interned_;  // identity key -> id
+};
+
+// The nodes reachable from `outputs`, in topological order (inputs first).
+std::vector<int> reachable_nodes(const GraphIR& g, const std::vector<int>& outputs);
+// "%3 = batch_dot(%1, %2) axes=None : f32[10,12,4,12,8]  dims[...] ..." one line per node.
+std::string print_graph(const GraphIR& g, const std::vector<int>& outputs);
+// Checks types, index specs and acyclicity; throws InternalError.
+void verify_graph(const GraphIR& g, const std::vector<int>& outputs);
+
+std::string type_str(DType dtype, const Shape& shape);  // "f32[2,3]", "f32[]"
+
+}  // namespace tcc::ir

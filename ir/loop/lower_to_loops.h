@@ -1,0 +1,11 @@
+// Pass: Contraction + Schedule -> LoopKernel (a naive loop nest in the scheduled order).
+#pragma once
+#include "ir/graph/contraction.h"
+#include "ir/loop/loop_ir.h"
+#include "ir/loop/schedule.h"
+
+namespace tcc::ir::loop {
+
+LoopKernel lower_to_loops(const Contraction& c, const Schedule& s, const std::string& name);
+
+}  // namespace tcc::ir::loop

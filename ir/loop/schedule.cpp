@@ -1,0 +1,63 @@
+#include "ir/loop/schedule.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace tcc::ir::loop {
+
+std::string Schedule::str() const {
+  return fmt::format("order(d{}){}{}", fmt::join(loop_order, ",d"), accumulate_in_register ? " accumulate=register" : "",
+                     vectorize_innermost ? " vectorize=innermost" : "");
+}
+
+namespace {
+
+int contiguous_accesses(const Contraction& c, int d, bool output_contiguous) {
+  int n = output_contiguous ? 1 : 0;
+  for (const StridedOperand& op : c.operands)
+    if (op.strides[d] == 0 || op.strides[d] == 1) ++n;
+  return n;
+}
+
+bool has_unit_stride(const Contraction& c, int d, const std::vector<int64_t>& out_strides) {
+  if (out_strides[d] == 1) return true;
+  return std::any_of(c.operands.begin(), c.operands.end(), [&](const StridedOperand& op) { return op.strides[d] == 1; });
+}
+
+}  // namespace
+
+Schedule plan_schedule(const Contraction& c) {
+  std::vector<int> out_dims = c.out_axes, k_dims;
+  for (size_t d = 0; d < c.dims.size(); ++d)
+    if (c.dims[d].role == DimRole::K) k_dims.push_back(static_cast<int>(d));
+
+  // The innermost output candidate: the last output axis longer than 1 (its out stride is 1).
+  int inner_out = -1;
+  for (int a = static_cast<int>(out_dims.size()) - 1; a >= 0 && inner_out < 0; --a)
+    if (c.dims[out_dims[a]].extent > 1) inner_out = out_dims[a];
+  // The best K candidate, ties going to the later (usually more contiguous) dim.
+  int inner_k = -1, k_score = -1;
+  for (int d : k_dims)
+    if (int s = contiguous_accesses(c, d, false); s >= k_score) inner_k = d, k_score = s;
+
+  Schedule s;
+  const bool reduce_inner =
+      !k_dims.empty() && (inner_out < 0 || k_score >= contiguous_accesses(c, inner_out, true));
+  if (reduce_inner) {
+    s.accumulate_in_register = true;
+    s.loop_order = out_dims;
+    for (int d : k_dims)
+      if (d != inner_k) s.loop_order.push_back(d);
+    s.loop_order.push_back(inner_k);
+  } else {
+    for (int d : out_dims)
+      if (d != inner_out) s.loop_order.push_back(d);
+    for (int d : k_dims) s.loop_order.push_back(d);
+    if (inner_out >= 0) s.loop_order.push_back(inner_out);
+  }
+  if (!s.loop_order.empty()) s.vectorize_innermost = has_unit_stride(c, s.loop_order.back(), c.out_strides());
+  return s;
+}
+
+}  // namespace tcc::ir::loop

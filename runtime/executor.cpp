@@ -1,0 +1,92 @@
+// Graph::compile and CompiledGraph: lower the graph, JIT its kernels, run them in order.
+#include <tcc/graph.h>
+
+#include "codegen/codegen.h"
+#include "ir/lower.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <set>
+
+namespace tcc {
+
+struct CompiledGraph::Impl {
+  ir::LoweredProgram lowered;
+  std::vector<codegen::KernelEntry> entries;  // per distinct kernel
+  std::vector<InputInfo> inputs;              // the inputs the outputs depend on
+  std::set<std::string> graph_inputs;         // every input name of the graph
+  CompileStats stats;
+};
+
+CompiledGraph::CompiledGraph() = default;
+CompiledGraph::~CompiledGraph() = default;
+CompiledGraph::CompiledGraph(CompiledGraph&&) noexcept = default;
+CompiledGraph& CompiledGraph::operator=(CompiledGraph&&) noexcept = default;
+CompiledGraph::CompiledGraph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+const std::vector<InputInfo>& CompiledGraph::inputs() const { return impl_->inputs; }
+const CompileStats& CompiledGraph::stats() const { return impl_->stats; }
+
+CompiledGraph Graph::compile(const std::vector<Value>& outputs) const {
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<int> ids;
+  for (const Value& v : outputs) {
+    if (!v.valid() || &v.graph() != this) throw ArgumentError("compile: an output does not belong to this graph");
+    ids.push_back(v.id());
+  }
+  if (ids.empty()) throw ArgumentError("compile: no outputs");
+  auto impl = std::make_unique<CompiledGraph::Impl>();
+  impl->lowered = ir::lower(*ir_, ids);
+  for (const ir::LoweredKernel& k : impl->lowered.kernels) impl->entries.push_back(codegen::jit_kernel(k.kernel));
+  for (const ir::BufferInfo& b : impl->lowered.program.buffers)
+    if (b.kind == ir::BufferInfo::Kind::input) {
+      const ir::Node& n = ir_->node(ir_->find_input(b.name));
+      impl->inputs.push_back({n.name, n.dtype, n.shape});
+    }
+  for (const InputInfo& in : inputs()) impl->graph_inputs.insert(in.name);
+  impl->stats.kernels = static_cast<int>(impl->lowered.kernels.size());
+  impl->stats.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return CompiledGraph(std::move(impl));
+}
+
+std::vector<Tensor> Graph::eval(const std::vector<Value>& outputs, const Feeds& feeds) const {
+  return compile(outputs)(feeds);
+}
+
+std::vector<Tensor> CompiledGraph::operator()(const Feeds& feeds) const {
+  if (!impl_) throw ArgumentError("CompiledGraph: empty (default-constructed or moved from)");
+  const ir::ContractionProgram& p = impl_->lowered.program;
+  for (const auto& [name, tensor] : feeds)
+    if (!impl_->graph_inputs.count(name)) throw InputError(fmt::format("unknown input '{}'", name));
+
+  std::vector<Tensor> buffers(p.buffers.size());
+  for (size_t b = 0; b < p.buffers.size(); ++b) {
+    const ir::BufferInfo& info = p.buffers[b];
+    if (info.kind == ir::BufferInfo::Kind::constant) buffers[b] = info.data;
+    if (info.kind != ir::BufferInfo::Kind::input) continue;
+    auto it = feeds.find(info.name);
+    const InputInfo* decl = nullptr;
+    for (const InputInfo& in : impl_->inputs)
+      if (in.name == info.name) decl = &in;
+    if (it == feeds.end()) throw InputError(fmt::format("input '{}' was not given", info.name));
+    const Tensor& t = it->second;
+    if (!t.defined()) throw InputError(fmt::format("input '{}' is an empty tensor", info.name));
+    if (t.dtype() != decl->dtype || t.shape() != decl->shape)
+      throw InputError(fmt::format("input '{}': expected {}, got {}", info.name, ir::type_str(decl->dtype, decl->shape),
+                                   ir::type_str(t.dtype(), t.shape())));
+    buffers[b] = t;
+  }
+  for (size_t s = 0; s < p.steps.size(); ++s) {
+    const ir::Contraction& c = p.steps[s];
+    buffers[c.out_buffer] = Tensor(c.dtype, c.out_shape());
+    std::vector<void*> args{buffers[c.out_buffer].data()};
+    for (const ir::StridedOperand& op : c.operands) args.push_back(const_cast<void*>(buffers[op.buffer].data()));
+    impl_->entries[impl_->lowered.step_kernel[s]](args.data());
+  }
+  std::vector<Tensor> out;
+  for (const ir::OutputView& o : p.outputs) out.push_back(buffers[o.buffer].reshaped(o.shape));
+  return out;
+}
+
+}  // namespace tcc

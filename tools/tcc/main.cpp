@@ -1,0 +1,274 @@
+// tcc: the command-line tool (spec/tcc-cli.md). Exit 0 success, 1 a user error in the input,
+// 2 bad command-line usage. Never lets an exception escape.
+#include <tcc/tcc.h>
+
+#include "codegen/codegen.h"
+#include "frontend/lang/tc_program.h"
+#include "ir/lower.h"
+
+#include <fmt/format.h>
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+
+namespace {
+
+constexpr const char* kUsage = R"(usage:
+  tcc check FILE.tc                      parse + shape inference; one line per value
+  tcc run   FILE.tc [-i NAME=PATH.npy]... [-o DIR] [--seed N] [--threads N]
+  tcc emit  FILE.tc --stage graph|loops|llvm|asm [-o OUT]
+  tcc compile FILE.tc -o OUT.o [--header OUT.h]   (not available yet)
+  tcc bench FILE.tc [--repeat N] [--threads N]    (not available yet)
+  tcc --help | --version
+)";
+
+// Bad command-line usage: exit status 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Args {
+  std::string command, file;
+  std::vector<std::pair<std::string, std::string>> feeds;  // -i NAME=PATH
+  std::optional<std::string> out, stage;
+  uint64_t seed = 0;
+  int threads = 0;
+};
+
+int64_t parse_count(const std::string& flag, const std::string& text, int64_t min) {
+  size_t used = 0;
+  long long v = 0;
+  try {
+    v = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty() || v < min)
+    throw UsageError(fmt::format("{} expects an integer >= {}, got '{}'", flag, min, text));
+  return v;
+}
+
+Args parse_args(int argc, char** argv) {
+  Args a;
+  if (argc < 2) throw UsageError("no command given");
+  a.command = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw UsageError(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "-i") {
+      std::string v = value();
+      size_t eq = v.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == v.size()) throw UsageError("-i expects NAME=PATH.npy, got '" + v + "'");
+      a.feeds.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    } else if (arg == "-o") {
+      a.out = value();
+    } else if (arg == "--stage") {
+      a.stage = value();
+    } else if (arg == "--seed") {
+      a.seed = static_cast<uint64_t>(parse_count(arg, value(), 0));
+    } else if (arg == "--threads") {
+      a.threads = static_cast<int>(parse_count(arg, value(), 1));
+    } else if (!arg.empty() && arg[0] == '-') {
+      throw UsageError("unknown option '" + arg + "'");
+    } else if (a.file.empty()) {
+      a.file = arg;
+    } else {
+      throw UsageError("unexpected argument '" + arg + "'");
+    }
+  }
+  if (a.file.empty()) throw UsageError(a.command + ": no FILE.tc given");
+  return a;
+}
+
+// Loads the .tc file; prints its diagnostics (warnings too) on stderr.
+std::optional<tcc::lang::TcProgram> load(const std::string& path) {
+  tcc::lang::TcProgram p = tcc::lang::load_tc_file(path);
+  std::fputs(p.render_diagnostics().c_str(), stderr);
+  if (!p.ok()) return std::nullopt;
+  return p;
+}
+
+std::string type_of(const tcc::Value& v) { return fmt::format("{}[{}]", tcc::dtype_name(v.dtype()), fmt::join(v.shape(), ",")); }
+
+int cmd_check(const Args& a) {
+  auto p = load(a.file);
+  if (!p) return 1;
+  for (const auto& nv : p->values) std::printf("%s: %s\n", nv.name.c_str(), type_of(nv.value).c_str());
+  return 0;
+}
+
+// Deterministic pseudo-random data from (seed, input name): floats in [-1, 1), integers in [-8, 8].
+tcc::Tensor random_tensor(const tcc::InputInfo& in, uint64_t seed) {
+  tcc::Tensor t(in.dtype, in.shape);
+  uint64_t h = seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+  for (unsigned char c : in.name) h = (h ^ c) * 1099511628211ull;
+  std::mt19937_64 rng(h);
+  auto fill = [&](auto* p, auto gen) { for (int64_t i = 0; i < t.numel(); ++i) p[i] = gen(); };
+  std::uniform_real_distribution<double> real(-1.0, 1.0);
+  std::uniform_int_distribution<int64_t> integer(-8, 8);
+  switch (in.dtype) {
+    case tcc::f32: fill(t.data_as<float>(), [&] { return static_cast<float>(real(rng)); }); break;
+    case tcc::f64: fill(t.data_as<double>(), [&] { return real(rng); }); break;
+    case tcc::i32: fill(t.data_as<int32_t>(), [&] { return static_cast<int32_t>(integer(rng)); }); break;
+    case tcc::i64: fill(t.data_as<int64_t>(), [&] { return integer(rng); }); break;
+  }
+  return t;
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int cmd_run(const Args& a) {
+  auto p = load(a.file);
+  if (!p) return 1;
+  tcc::Graph& g = *p->graph;
+  std::map<std::string, tcc::InputInfo> declared;
+  for (const tcc::InputInfo& in : g.inputs()) declared.emplace(in.name, in);
+
+  tcc::Feeds feeds;
+  for (const auto& [name, path] : a.feeds) {
+    auto it = declared.find(name);
+    if (it == declared.end()) throw tcc::InputError(fmt::format("-i {}: the file declares no input '{}'", name, name));
+    if (feeds.count(name)) throw tcc::InputError(fmt::format("-i {}: given twice", name));
+    tcc::Tensor t;
+    try {
+      t = tcc::read_npy(path);
+    } catch (const tcc::Error& e) {
+      throw tcc::InputError(fmt::format("input '{}': {}", name, e.what()));
+    }
+    const tcc::InputInfo& want = it->second;
+    if (t.dtype() != want.dtype || t.shape() != want.shape)
+      throw tcc::InputError(fmt::format("input '{}': {} holds {}[{}], but the input is declared {}[{}]", name, path,
+                                        tcc::dtype_name(t.dtype()), fmt::join(t.shape(), ","),
+                                        tcc::dtype_name(want.dtype), fmt::join(want.shape, ",")));
+    feeds.emplace(name, std::move(t));
+  }
+
+  auto t0 = std::chrono::steady_clock::now();
+  tcc::CompiledGraph fn = g.compile(p->outputs);
+  double compile_ms = ms_since(t0);
+  for (const tcc::InputInfo& in : fn.inputs())
+    if (!feeds.count(in.name)) feeds.emplace(in.name, random_tensor(in, a.seed));
+
+  t0 = std::chrono::steady_clock::now();
+  std::vector<tcc::Tensor> outs = fn(feeds);
+  double run_ms = ms_since(t0);
+
+  if (a.out) {
+    std::error_code ec;
+    std::filesystem::create_directories(*a.out, ec);
+    if (ec) throw tcc::InputError(fmt::format("cannot create output directory '{}': {}", *a.out, ec.message()));
+    std::set<std::string> written;
+    for (size_t i = 0; i < outs.size(); ++i)
+      if (written.insert(p->output_names[i]).second)
+        tcc::write_npy((std::filesystem::path(*a.out) / (p->output_names[i] + ".npy")).string(), outs[i]);
+  }
+  for (size_t i = 0; i < outs.size(); ++i)
+    std::printf("%s: %s[%s]\n", p->output_names[i].c_str(), std::string(tcc::dtype_name(outs[i].dtype())).c_str(),
+                fmt::format("{}", fmt::join(outs[i].shape(), ",")).c_str());
+  std::printf("compile_ms=%.1f run_ms=%.3f cache=off\n", compile_ms, run_ms);
+  return 0;
+}
+
+// Writes `text` to `path` atomically (temp file + rename), or to stdout when no path is given.
+void write_text(const std::optional<std::string>& path, const std::string& text) {
+  if (!path) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return;
+  }
+  std::string tmp = *path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    f << text;
+    if (!f.flush()) {
+      std::remove(tmp.c_str());
+      throw tcc::InputError(fmt::format("cannot write '{}': {}", *path, std::strerror(errno)));
+    }
+  }
+  if (std::rename(tmp.c_str(), path->c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw tcc::InputError(fmt::format("cannot write '{}': {}", *path, std::strerror(errno)));
+  }
+}
+
+int cmd_emit(const Args& a) {
+  static const std::set<std::string> stages{"graph", "loops", "llvm", "asm"};
+  if (!a.stage || !stages.count(*a.stage)) throw UsageError("emit needs --stage graph|loops|llvm|asm");
+  auto p = load(a.file);
+  if (!p) return 1;
+  std::vector<int> ids;
+  for (const tcc::Value& v : p->outputs) ids.push_back(v.id());
+  const tcc::ir::GraphIR& g = p->graph->ir();
+  tcc::ir::LoweredProgram lowered = tcc::ir::lower(g, ids);
+  std::string text;
+  if (*a.stage == "graph") {
+    text = "; graph\n" + tcc::ir::print_graph(g, ids) + "; canonical contractions\n" + lowered.program.str();
+  } else {
+    for (const tcc::ir::LoweredKernel& k : lowered.kernels) {
+      text += fmt::format("; kernel {}: {}\n; schedule: {}\n", k.kernel.name, k.descriptor, k.schedule.str());
+      if (*a.stage == "loops") text += tcc::ir::loop::print_kernel(k.kernel);
+      else if (*a.stage == "llvm") text += tcc::codegen::emit_text(k.kernel, tcc::codegen::TextStage::llvm_ir);
+      else text += tcc::codegen::emit_text(k.kernel, tcc::codegen::TextStage::assembly);
+    }
+  }
+  write_text(a.out, text);
+  return 0;
+}
+
+int dispatch(int argc, char** argv) {
+  if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) {
+    std::printf("tcc %s (LLVM %s)\n", TCC_VERSION, tcc::codegen::llvm_version().c_str());
+    return 0;
+  }
+  Args a = parse_args(argc, argv);
+  if (a.command == "check") return cmd_check(a);
+  if (a.command == "run") return cmd_run(a);
+  if (a.command == "emit") return cmd_emit(a);
+  if (a.command == "compile" || a.command == "bench") {
+    std::fprintf(stderr, "tcc %s: not available in this version yet\n", a.command.c_str());
+    return 2;
+  }
+  throw UsageError("unknown command '" + a.command + "'");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return dispatch(argc, argv);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "tcc: %s\n%s", e.what(), kUsage);
+    return 2;
+  } catch (const tcc::InternalError& e) {
+    std::fprintf(stderr, "tcc: internal error: %s\n", e.what());
+    return 1;
+  } catch (const tcc::Error& e) {
+    std::fprintf(stderr, "tcc: error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "tcc: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tcc: internal error: %s\n", e.what());
+    return 1;
+  }
+}
