@@ -181,9 +181,15 @@ class Canonicalizer {
     return emit(std::move(c));
   }
 
+  // Adds a step, or reuses the buffer of an identical one (same kernel, same operands): graph
+  // nodes that differ only in how they were spelled (matmul vs batch_dot) compute once.
   View emit(Contraction c) {
     Shape shape = c.out_shape();
+    std::string key = c.descriptor();
+    for (const StridedOperand& op : c.operands) key += fmt::format(" %b{}", op.buffer);
+    if (auto it = computed_.find(key); it != computed_.end()) return dense_view(it->second, shape);
     c.out_buffer = new_buffer({BufferInfo::Kind::temp, c.dtype, checked_numel(shape), "", {}});
+    computed_.emplace(std::move(key), c.out_buffer);
     int buffer = c.out_buffer;
     p_.steps.push_back(std::move(c));
     return dense_view(buffer, shape);
@@ -204,6 +210,7 @@ class Canonicalizer {
   const GraphIR& g_;
   ContractionProgram p_;
   std::unordered_map<int, View> views_;
+  std::unordered_map<std::string, int> computed_;  // step key -> its buffer
 };
 
 }  // namespace
