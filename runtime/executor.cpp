@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <set>
 
@@ -18,6 +20,25 @@ struct CompiledGraph::Impl {
   std::set<std::string> graph_inputs;         // every input name of the graph
   CompileStats stats;
 };
+
+namespace {
+
+// Refuses, before allocating anything, a run whose intermediate and output buffers together
+// exceed the machine's memory: otherwise the kernel's OOM killer, not tcc, would report it.
+void check_memory_budget(const ir::ContractionProgram& p) {
+  long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return;
+  const long double memory = static_cast<long double>(pages) * page_size;
+  long double needed = 0;
+  for (const ir::BufferInfo& b : p.buffers)
+    if (b.kind == ir::BufferInfo::Kind::temp) needed += static_cast<long double>(b.numel) * dtype_size(b.dtype);
+  if (needed > memory)
+    throw InputError(fmt::format("running this graph needs {:.3g} GB for its results and intermediates, more than "
+                                 "this machine's {:.3g} GB of memory",
+                                 static_cast<double>(needed / 1e9), static_cast<double>(memory / 1e9)));
+}
+
+}  // namespace
 
 CompiledGraph::CompiledGraph() = default;
 CompiledGraph::~CompiledGraph() = default;
@@ -60,6 +81,7 @@ std::vector<Tensor> CompiledGraph::operator()(const Feeds& feeds) const {
   for (const auto& [name, tensor] : feeds)
     if (!impl_->graph_inputs.count(name)) throw InputError(fmt::format("unknown input '{}'", name));
 
+  check_memory_budget(p);
   std::vector<Tensor> buffers(p.buffers.size());
   for (size_t b = 0; b < p.buffers.size(); ++b) {
     const ir::BufferInfo& info = p.buffers[b];
