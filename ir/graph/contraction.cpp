@@ -140,8 +140,9 @@ class Canonicalizer {
   // Strides of each loop dim for an operand view indexed by `axes` (IndexSpec::operands[i]).
   static std::vector<int64_t> loop_strides(const View& v, const std::vector<int>& axes, size_t num_dims) {
     std::vector<int64_t> strides(num_dims, 0);
+    // A size-1 axis is only ever read at index 0, also when it is stretched over a longer dim.
     for (size_t a = 0; a < axes.size(); ++a)
-      if (axes[a] != IndexSpec::kBroadcast) strides[axes[a]] += v.strides[a];
+      if (axes[a] != IndexSpec::kBroadcast && v.shape[a] != 1) strides[axes[a]] += v.strides[a];
     return strides;
   }
 

@@ -25,7 +25,7 @@ void IndexSpec::verify(const std::vector<Shape>& operand_shapes) const {
         continue;
       }
       if (d < 0 || d >= D) fail("loop dim out of range");
-      if (operand_shapes[i][a] != extents[d])
+      if (operand_shapes[i][a] != extents[d] && operand_shapes[i][a] != 1)
         fail(fmt::format("operand {} axis {} has size {}, loop dim {} has {}", i, a, operand_shapes[i][a], d, extents[d]));
     }
   }

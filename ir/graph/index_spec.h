@@ -13,9 +13,11 @@ namespace tcc::ir {
 struct IndexSpec {
   // Extent of each loop dim.
   std::vector<int64_t> extents;
-  // operands[i][axis]: the loop dim that indexes axis `axis` of operand i, or kBroadcast for a
-  // size-1 axis stretched against a larger extent (always read at index 0). Two axes of one
-  // operand may name the same loop dim (a diagonal, as in einsum "ii->").
+  // operands[i][axis]: the loop dim that indexes axis `axis` of operand i. A size-1 axis may
+  // name a longer loop dim: it is broadcast (always read at index 0, stride 0), and naming the
+  // dim keeps its role known (a broadcast batch dim is still a batch dim). kBroadcast marks a
+  // size-1 axis that corresponds to no loop dim. Two axes of one operand may name the same
+  // loop dim (a diagonal, as in einsum "ii->").
   std::vector<std::vector<int>> operands;
   // out[axis]: the loop dim of each output axis; all distinct.
   std::vector<int> out;
