@@ -4,7 +4,9 @@
 
 #include <tcc/error.h>
 
+#include <cstring>
 #include <map>
+#include <vector>
 #include <mutex>
 
 namespace tcc::codegen {
@@ -80,6 +82,21 @@ std::unique_ptr<llvm::Module> optimized_module(const ir::loop::LoopKernel& k, ll
   return m;
 }
 
+struct RuntimeSymbol {
+  const char* name;
+  void* address;
+};
+
+// What generated code may call. LLVM turns zero-fill and copy loops into these libc calls.
+const std::vector<RuntimeSymbol>& runtime_symbols() {
+  static const std::vector<RuntimeSymbol> symbols{
+      {"memset", reinterpret_cast<void*>(&std::memset)},
+      {"memcpy", reinterpret_cast<void*>(&std::memcpy)},
+      {"memmove", reinterpret_cast<void*>(&std::memmove)},
+  };
+  return symbols;
+}
+
 class Jit {
  public:
   static Jit& instance() {
@@ -104,8 +121,21 @@ class Jit {
 
  private:
   Jit() {
-    jit_ = unwrap(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(host_builder()).create(),
+    // Kernels see only the symbols we export below, not the whole process: a kernel that
+    // needs something else fails to link here, loudly, instead of binding to whatever is there.
+    jit_ = unwrap(llvm::orc::LLJITBuilder()
+                      .setJITTargetMachineBuilder(host_builder())
+                      .setLinkProcessSymbolsByDefault(false)
+                      // No ORC runtime platform: kernels need no static initialisers or TLS.
+                      .setPlatformSetUp(llvm::orc::setUpInactivePlatform)
+                      .create(),
                   "cannot create the JIT");
+    llvm::orc::SymbolMap symbols;
+    auto flags = llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable;
+    for (const RuntimeSymbol& s : runtime_symbols())
+      symbols[jit_->mangleAndIntern(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address), flags};
+    if (auto err = jit_->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols))))
+      throw CompileError("cannot export runtime symbols to the JIT: " + to_string(std::move(err)));
   }
   std::mutex mutex_;
   std::unique_ptr<llvm::orc::LLJIT> jit_;
