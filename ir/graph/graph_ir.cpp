@@ -41,13 +41,13 @@ int GraphIR::add(Node node) {
   node.id = size();
   nodes_.push_back(std::move(node));
   if (!key.empty()) interned_.emplace(std::move(key), nodes_.back().id);
+  if (nodes_.back().op == OpKind::input) inputs_.emplace(nodes_.back().name, nodes_.back().id);
   return nodes_.back().id;
 }
 
 int GraphIR::find_input(const std::string& name) const {
-  for (const Node& n : nodes_)
-    if (n.op == OpKind::input && n.name == name) return n.id;
-  return -1;
+  auto it = inputs_.find(name);
+  return it == inputs_.end() ? -1 : it->second;
 }
 
 std::vector<int> reachable_nodes(const GraphIR& g, const std::vector<int>& outputs) {

@@ -51,6 +51,7 @@ class GraphIR {
  private:
   std::vector<Node> nodes_;
   std::unordered_map<std::string, int> interned_;  // identity key -> id
+  std::unordered_map<std::string, int> inputs_;    // input name -> id
 };
 
 // The nodes reachable from `outputs`, in topological order (inputs first).

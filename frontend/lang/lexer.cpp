@@ -1,0 +1,167 @@
+#include "lexer.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+
+namespace tcc::lang {
+
+namespace {
+
+bool is_name_start(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
+
+// Length in bytes of the (valid, see SourceText) UTF-8 sequence starting with `lead`.
+std::size_t utf8_length(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if ((lead & 0xE0) == 0xC0) return 2;
+  if ((lead & 0xF0) == 0xE0) return 3;
+  return 4;
+}
+
+std::string unexpected_character_message(std::string_view text, std::size_t at) {
+  unsigned char c = static_cast<unsigned char>(text[at]);
+  if (c < 0x80) return std::string("unexpected character '") + static_cast<char>(c) + "'";
+  std::size_t n = std::min(utf8_length(c), text.size() - at);
+  std::string_view seq = text.substr(at, n);
+  if (seq == "\xEF\xBF\xBD") return "invalid byte in source (not UTF-8 text, or a control character)";
+  uint32_t cp = 0;
+  if (n == 2) cp = c & 0x1F;
+  else if (n == 3) cp = c & 0x0F;
+  else cp = c & 0x07;
+  for (std::size_t i = 1; i < n; ++i) cp = (cp << 6) | (static_cast<unsigned char>(seq[i]) & 0x3F);
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(cp));
+  return "unexpected character '" + std::string(seq) + "' (" + hex + ")";
+}
+
+}  // namespace
+
+const std::vector<std::string>& op_names() {
+  static const std::vector<std::string> names = {"dot",     "batch_dot", "matmul", "tensordot",
+                                                 "einsum",  "transpose", "reshape"};
+  return names;
+}
+
+bool is_op_name(std::string_view name) {
+  for (const auto& op : op_names())
+    if (op == name) return true;
+  return false;
+}
+
+bool is_reserved(std::string_view name) {
+  return is_op_name(name) || name == "input" || name == "output" || name == "true" || name == "false" ||
+         name == "none";
+}
+
+std::string describe(const Token& token) {
+  switch (token.kind) {
+    case TokenKind::name: return (is_reserved(token.text) ? "reserved word '" : "name '") + token.text + "'";
+    case TokenKind::integer: return "integer " + std::to_string(token.integer);
+    case TokenKind::string: return "string " + quoted_excerpt(token.text);
+    case TokenKind::lparen: return "'('";
+    case TokenKind::rparen: return "')'";
+    case TokenKind::lbracket: return "'['";
+    case TokenKind::rbracket: return "']'";
+    case TokenKind::comma: return "','";
+    case TokenKind::colon: return "':'";
+    case TokenKind::equals: return "'='";
+    case TokenKind::at: return "'@'";
+    case TokenKind::end: return "end of line";
+  }
+  return "token";
+}
+
+LexedLine lex_line(std::string_view text, int line_number) {
+  LexedLine out;
+  auto span = [&](std::size_t b, std::size_t e) {
+    return Span{line_number, static_cast<uint32_t>(b), static_cast<uint32_t>(e)};
+  };
+  auto fail = [&](std::size_t b, std::size_t e, std::string message) {
+    out.error = LexError{span(b, e), std::move(message)};
+  };
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  while (i < n && !out.error) {
+    char c = text[i];
+    if (c == ' ' || c == '\t') { ++i; continue; }
+    if (c == '#') break;
+    std::size_t start = i;
+    Token tok;
+    if (is_name_start(c)) {
+      while (i < n && is_name_char(text[i])) ++i;
+      tok.kind = TokenKind::name;
+      tok.text = std::string(text.substr(start, i - start));
+    } else if (is_digit(c) || (c == '-' && i + 1 < n && is_digit(text[i + 1]))) {
+      bool negative = c == '-';
+      if (negative) ++i;
+      // Magnitude as unsigned so that -9223372036854775808 is representable.
+      uint64_t magnitude = 0;
+      bool overflow = false;
+      const uint64_t limit = negative ? (uint64_t{1} << 63) : (uint64_t{1} << 63) - 1;
+      while (i < n && is_digit(text[i])) {
+        uint64_t digit = static_cast<uint64_t>(text[i] - '0');
+        if (magnitude > (limit - digit) / 10) overflow = true;
+        else magnitude = magnitude * 10 + digit;
+        ++i;
+      }
+      if (i < n && is_name_char(text[i])) {
+        while (i < n && is_name_char(text[i])) ++i;
+        fail(start, i, "invalid integer literal '" + std::string(text.substr(start, i - start)) + "'");
+        break;
+      }
+      if (i < n && text[i] == '.') {
+        fail(start, i + 1, "floating-point literals are not supported; expected an integer");
+        break;
+      }
+      if (overflow) {
+        fail(start, i, "integer literal " + std::string(text.substr(start, i - start)) +
+                           " does not fit in a 64-bit signed integer");
+        break;
+      }
+      tok.kind = TokenKind::integer;
+      tok.integer = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
+    } else if (c == '"') {
+      std::size_t close = text.find('"', i + 1);
+      if (close == std::string_view::npos) {
+        fail(start, n, "unterminated string (a string ends with '\"' on the same line)");
+        break;
+      }
+      tok.kind = TokenKind::string;
+      tok.text = std::string(text.substr(i + 1, close - i - 1));
+      i = close + 1;
+    } else {
+      static constexpr std::array<std::pair<char, TokenKind>, 9> punct = {{
+          {'(', TokenKind::lparen}, {')', TokenKind::rparen}, {'[', TokenKind::lbracket},
+          {']', TokenKind::rbracket}, {',', TokenKind::comma}, {':', TokenKind::colon},
+          {'=', TokenKind::equals}, {'@', TokenKind::at}, {'\0', TokenKind::end}}};
+      bool found = false;
+      for (const auto& [ch, kind] : punct) {
+        if (ch != '\0' && ch == c) { tok.kind = kind; found = true; break; }
+      }
+      if (!found) {
+        std::size_t len = std::min(utf8_length(static_cast<unsigned char>(c)), n - i);
+        if (c == '-') fail(start, i + 1, "'-' must be followed by digits (a negative integer such as -1)");
+        else fail(start, i + len, unexpected_character_message(text, i));
+        break;
+      }
+      ++i;
+    }
+    tok.span = span(start, i);
+    out.tokens.push_back(std::move(tok));
+  }
+  // The end token sits just after the last token, where a missing ')' or name would go.
+  std::size_t end_at = out.tokens.empty() ? 0 : out.tokens.back().span.end;
+  if (out.tokens.empty()) {
+    // Point at the first non-blank character of an otherwise empty line.
+    while (end_at < n && (text[end_at] == ' ' || text[end_at] == '\t')) ++end_at;
+  }
+  Token end;
+  end.kind = TokenKind::end;
+  end.span = span(end_at, end_at + 1);
+  out.tokens.push_back(std::move(end));
+  return out;
+}
+
+}  // namespace tcc::lang

@@ -1,0 +1,48 @@
+// Tokens of one .tc line (statements never span lines, so the lexer works line by line).
+#pragma once
+#include "source.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tcc::lang {
+
+enum class TokenKind {
+  name,       // [A-Za-z_][A-Za-z0-9_]*  (reserved words included; see is_reserved)
+  integer,    // -?[0-9]+, fits int64
+  string,     // "..." (text holds the contents without quotes)
+  lparen, rparen, lbracket, rbracket, comma, colon, equals, at,
+  end,        // end of the line (or start of a comment)
+};
+
+struct Token {
+  TokenKind kind = TokenKind::end;
+  Span span;
+  std::string text;   // the name, or the string's contents
+  int64_t integer = 0;
+};
+
+struct LexError {
+  Span span;
+  std::string message;
+};
+
+struct LexedLine {
+  std::vector<Token> tokens;      // always ends with an `end` token
+  std::optional<LexError> error;  // the first error; tokens stop just before it
+};
+
+LexedLine lex_line(std::string_view text, int line_number);
+
+// "'('", "name 'x'", "integer 3", "string \"ij\"", "end of line": for parser messages.
+std::string describe(const Token& token);
+
+// Op names and input, output, true, false, none.
+bool is_reserved(std::string_view name);
+bool is_op_name(std::string_view name);
+const std::vector<std::string>& op_names();
+
+}  // namespace tcc::lang

@@ -1,0 +1,641 @@
+// Semantic analysis: walks the parsed statements in file order and builds the tcc::Graph
+// through the public API, turning every problem into a diagnostic.
+#include "parser.h"
+#include "tc_program.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+
+namespace tcc::lang {
+
+namespace {
+
+// ---- Op signatures ----
+
+enum class AttrKind { axes_or_none, axes, boolean, perm, shape };
+
+struct AttrSpec {
+  std::string_view name;
+  AttrKind kind;
+  std::string_view default_text;  // empty: required
+};
+
+struct OpSpec {
+  std::string_view name;
+  std::vector<std::string_view> tensors;  // leading positional tensor parameters
+  std::vector<AttrSpec> attrs;            // then attributes, positionally or by keyword
+  bool variadic_einsum = false;           // einsum("spec", x, ...)
+};
+
+const std::vector<OpSpec>& op_specs() {
+  static const std::vector<OpSpec> specs = {
+      {"dot", {"x", "y"}, {}},
+      {"batch_dot", {"x", "y"}, {{"axes", AttrKind::axes_or_none, "none"}, {"legacy", AttrKind::boolean, "false"}}},
+      {"matmul",
+       {"a", "b"},
+       {{"transpose_a", AttrKind::boolean, "false"},
+        {"transpose_b", AttrKind::boolean, "false"},
+        {"adjoint_a", AttrKind::boolean, "false"},
+        {"adjoint_b", AttrKind::boolean, "false"}}},
+      {"tensordot", {"x", "y"}, {{"axes", AttrKind::axes, "2"}}},
+      {"einsum", {}, {}, true},
+      {"transpose", {"x"}, {{"perm", AttrKind::perm, "none"}}},
+      {"reshape", {"x"}, {{"shape", AttrKind::shape, ""}}},
+  };
+  return specs;
+}
+
+const OpSpec* find_op(std::string_view name) {
+  for (const auto& spec : op_specs())
+    if (spec.name == name) return &spec;
+  return nullptr;
+}
+
+std::string signature(const OpSpec& op) {
+  if (op.variadic_einsum) return "einsum(\"spec\", x, ...)";
+  std::string s = std::string(op.name) + "(";
+  bool first = true;
+  for (auto t : op.tensors) {
+    s += (first ? "" : ", ") + std::string(t);
+    first = false;
+  }
+  for (const auto& a : op.attrs) {
+    s += ", " + std::string(a.name);
+    if (!a.default_text.empty()) s += "=" + std::string(a.default_text);
+  }
+  return s + ")";
+}
+
+std::string expected_kind(AttrKind kind) {
+  switch (kind) {
+    case AttrKind::axes_or_none: return "none, an integer or a tuple/list of integers";
+    case AttrKind::axes: return "an integer or a tuple/list of axes such as ((1, 2), (0, 1))";
+    case AttrKind::boolean: return "true or false";
+    case AttrKind::perm: return "none or a tuple/list of integers";
+    case AttrKind::shape: return "a tuple/list of integers such as (2, -1)";
+  }
+  return "a value";
+}
+
+std::string describe_value(const Expr& e) {
+  switch (e.kind) {
+    case ExprKind::name: return "tensor '" + e.text + "'";
+    case ExprKind::call: return "the tensor '" + e.text + "(...)'";
+    case ExprKind::matmul_chain: return "a tensor expression";
+    case ExprKind::integer: return "integer " + std::to_string(e.integer);
+    case ExprKind::boolean: return e.boolean ? "true" : "false";
+    case ExprKind::none: return "none";
+    case ExprKind::string: return "string " + quoted_excerpt(e.text);
+    case ExprKind::tuple: return "a tuple";
+    case ExprKind::list: return "a list";
+  }
+  return "a value";
+}
+
+std::string plural(std::size_t n, const char* word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+std::string join_names(const std::vector<std::string_view>& names) {
+  std::string s;
+  for (std::size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + std::string(names[i]);
+  return s;
+}
+
+std::optional<DType> parse_dtype(std::string_view name) {
+  if (name == "f32") return DType::f32;
+  if (name == "f64") return DType::f64;
+  if (name == "i32") return DType::i32;
+  if (name == "i64") return DType::i64;
+  return std::nullopt;
+}
+
+// An attribute after conversion; only the member matching its kind is meaningful.
+struct AttrValue {
+  bool present = false;
+  Axes axes;
+  bool boolean = false;
+  std::optional<std::vector<int64_t>> ints;
+};
+
+// ---- The analyzer ----
+
+class Analyzer {
+ public:
+  Analyzer(DiagnosticSink& sink, TcProgram& program) : sink_(sink), program_(program), graph_(*program.graph) {}
+
+  void run(const std::vector<ParsedLine>& lines) {
+    collect_definitions(lines);
+    bool saw_output = false;
+    for (std::size_t i = 0; i < lines.size() && !sink_.full(); ++i) {
+      const ParsedLine& line = lines[i];
+      if (line.blank) continue;
+      line_ = static_cast<int>(i) + 1;
+      saw_output = saw_output || line.is_output_line || (line.stmt && line.stmt->kind == StmtKind::output);
+      sink_.begin_statement();
+      if (line.error) {
+        sink_.error(line.error->span, line.error->message);
+        if (line.defines && !scope_.count(line.defines->name)) scope_[line.defines->name] = Binding{false, {}, line_};
+      } else {
+        statement(*line.stmt);
+      }
+      drain_warnings(line.stmt ? line.stmt->span : Span{line_, 0, 1});
+      sink_.end_statement();
+    }
+    if (!saw_output && !sink_.full())
+      sink_.file_error("no 'output' statement: a .tc file must name its outputs, e.g. 'output c'");
+  }
+
+ private:
+  struct Binding {
+    bool ok = false;  // false: its definition failed ("poisoned"), uses are silently skipped
+    Value value;
+    int line = 0;
+  };
+
+  void collect_definitions(const std::vector<ParsedLine>& lines) {
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      const std::string* name = nullptr;
+      if (lines[i].stmt && lines[i].stmt->kind != StmtKind::output) name = &lines[i].stmt->name.name;
+      else if (lines[i].defines) name = &lines[i].defines->name;
+      if (name) first_definition_.emplace(*name, static_cast<int>(i) + 1);
+    }
+  }
+
+  void statement(const Stmt& s) {
+    switch (s.kind) {
+      case StmtKind::input: input_statement(s); break;
+      case StmtKind::binding: binding_statement(s); break;
+      case StmtKind::output: output_statement(s); break;
+    }
+  }
+
+  // Reports a rebinding; returns true when `name` is free.
+  bool check_new_name(const NameRef& name) {
+    auto it = scope_.find(name.name);
+    if (it == scope_.end()) return true;
+    sink_.error(name.span, "'" + name.name + "' is already defined on line " + std::to_string(it->second.line) +
+                               "; a name cannot be rebound");
+    return false;
+  }
+
+  void bind(const NameRef& name, std::optional<Value> value, bool is_input) {
+    scope_[name.name] = Binding{value.has_value(), value.value_or(Value()), line_};
+    if (value) program_.values.push_back(NamedValue{name.name, *value, is_input, line_});
+  }
+
+  void input_statement(const Stmt& s) {
+    bool fresh = check_new_name(s.name);
+    bool ok = true;
+    std::optional<DType> dtype = parse_dtype(s.dtype.name);
+    if (!dtype) {
+      sink_.error(s.dtype.span, "unknown dtype '" + s.dtype.name + "'; expected f32, f64, i32 or i64" +
+                                    did_you_mean(s.dtype.name, {"f32", "f64", "i32", "i64"}));
+      ok = false;
+    }
+    Shape shape;
+    for (const auto& dim : s.dims) {
+      if (!dim.is_integer) {
+        sink_.error(dim.span, "symbolic dimension '" + dim.name +
+                                  "' is not supported; dimensions must be integers >= 0");
+        ok = false;
+      } else if (dim.value < 0) {
+        sink_.error(dim.span, "dimension must be an integer >= 0, got " + std::to_string(dim.value));
+        ok = false;
+      } else {
+        shape.push_back(dim.value);
+      }
+    }
+    if (ok) {
+      // The element count must fit in int64 (the graph checks too; this gives a located error).
+      int64_t count = 1;
+      for (int64_t d : shape) {
+        if (d != 0 && count > INT64_MAX / d) {
+          sink_.error(s.shape_span, "input '" + s.name.name + "' has too many elements (more than 2^63 - 1)");
+          ok = false;
+          break;
+        }
+        count *= d;
+      }
+    }
+    if (!fresh) return;
+    std::optional<Value> value;
+    if (ok) {
+      try {
+        value = graph_.input(s.name.name, *dtype, shape);
+      } catch (const std::exception& e) {
+        sink_.error(s.shape_span, e.what());
+      }
+    }
+    bind(s.name, value, true);
+  }
+
+  void binding_statement(const Stmt& s) {
+    bool fresh = check_new_name(s.name);
+    std::optional<Value> value;
+    if (!s.value->is_tensor_syntax())
+      sink_.error(s.value->span, "the value of '" + s.name.name + "' must be a tensor expression, got " +
+                                     describe_value(*s.value));
+    else
+      value = tensor(*s.value);
+    if (fresh) bind(s.name, value, false);
+  }
+
+  void output_statement(const Stmt& s) {
+    for (const auto& name : s.outputs) {
+      Expr ref;
+      ref.kind = ExprKind::name;
+      ref.text = name.name;
+      ref.span = name.span;
+      if (std::optional<Value> v = tensor(ref)) {
+        program_.outputs.push_back(*v);
+        program_.output_names.push_back(name.name);
+      }
+    }
+  }
+
+  // ---- Tensor expressions: nullopt when they failed (already reported) ----
+
+  std::optional<Value> tensor(const Expr& e) {
+    switch (e.kind) {
+      case ExprKind::name: return lookup(e);
+      case ExprKind::call: return call(e);
+      case ExprKind::matmul_chain: return matmul_chain(e);
+      default:
+        sink_.error(e.span, "expected a tensor, got " + describe_value(e));
+        return std::nullopt;
+    }
+  }
+
+  std::optional<Value> lookup(const Expr& e) {
+    auto it = scope_.find(e.text);
+    if (it != scope_.end()) {
+      if (!it->second.ok) return std::nullopt;  // poisoned: its error was already reported
+      return it->second.value;
+    }
+    auto later = first_definition_.find(e.text);
+    if (later != first_definition_.end() && later->second == line_) {
+      sink_.error(e.span, "'" + e.text + "' is used in its own definition");
+    } else if (later != first_definition_.end() && later->second > line_) {
+      sink_.error(e.span, "'" + e.text + "' is used before its definition on line " + std::to_string(later->second));
+    } else {
+      std::string hint;
+      if (scope_.size() <= 1000 && sink_.accepts_errors()) {
+        std::vector<std::string> known;
+        for (const auto& [name, binding] : scope_) known.push_back(name);
+        std::sort(known.begin(), known.end());  // deterministic suggestion
+        hint = did_you_mean(e.text, known);
+      }
+      sink_.error(e.span, "unknown name '" + e.text + "'" + hint);
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Value> matmul_chain(const Expr& e) {
+    std::vector<std::optional<Value>> operands;
+    bool ok = true;
+    for (const auto& item : e.items) {
+      if (!item->is_tensor_syntax()) {
+        sink_.error(item->span, "operand of '@' must be a tensor, got " + describe_value(*item));
+        operands.emplace_back();
+      } else {
+        operands.push_back(tensor(*item));
+      }
+      ok = ok && operands.back().has_value();
+    }
+    if (!ok) return std::nullopt;
+    Value acc = *operands[0];
+    for (std::size_t i = 1; i < operands.size(); ++i) {
+      std::optional<Value> next = apply(e.at_spans[i - 1], [&] { return np::matmul(acc, *operands[i]); });
+      if (!next) return std::nullopt;
+      acc = *next;
+    }
+    return acc;
+  }
+
+  // Runs an op wrapper, turning its exception into a diagnostic at `where`.
+  template <typename F>
+  std::optional<Value> apply(const Span& where, F&& build) {
+    try {
+      Value v = build();
+      node_spans_[v.id()] = where;
+      return v;
+    } catch (const std::exception& e) {
+      sink_.error(where, e.what());
+    } catch (...) {
+      sink_.error(where, "internal error: unknown exception while building the node");
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Value> call(const Expr& e) {
+    const OpSpec* op = find_op(e.text);
+    if (!op) {
+      std::vector<std::string> names(op_names().begin(), op_names().end());
+      sink_.error(e.name_span, "unknown op '" + e.text + "'" + did_you_mean(e.text, names));
+      for (const auto& arg : e.items)
+        if (arg->is_tensor_syntax()) tensor(*arg);
+      return std::nullopt;
+    }
+    if (op->variadic_einsum) return einsum_call(e);
+
+    bool ok = true;
+    const std::size_t n_tensors = op->tensors.size();
+    std::vector<const Expr*> attr_exprs(op->attrs.size(), nullptr);
+    std::vector<bool> attr_by_keyword(op->attrs.size(), false);
+    std::vector<const Expr*> tensor_args;
+
+    std::size_t given_tensors = 0;
+    for (const auto& arg : e.items) given_tensors += arg->is_tensor_syntax() ? 1 : 0;
+    if (e.items.size() < n_tensors) {
+      sink_.error(e.span, std::string(op->name) + " expects " + plural(n_tensors, "tensor argument") + " (" +
+                              join_names(op->tensors) + "), got " + std::to_string(e.items.size()) +
+                              "; signature: " + signature(*op));
+      ok = false;
+    }
+    for (std::size_t i = 0; i < e.items.size(); ++i) {
+      const Expr& arg = *e.items[i];
+      if (i < n_tensors) {
+        if (!arg.is_tensor_syntax()) {
+          sink_.error(arg.span, "argument " + std::to_string(i + 1) + " of " + std::string(op->name) +
+                                    " must be a tensor (" + std::string(op->tensors[i]) + "), got " +
+                                    describe_value(arg));
+          ok = false;
+        } else {
+          tensor_args.push_back(&arg);
+        }
+        continue;
+      }
+      std::size_t j = i - n_tensors;
+      if (j >= op->attrs.size()) {
+        std::string msg = "too many arguments to " + std::string(op->name) + ": ";
+        if (given_tensors > n_tensors)
+          msg += "it takes " + plural(n_tensors, "tensor") + ", got " + std::to_string(given_tensors);
+        else
+          msg += "got " + std::to_string(e.items.size()) + " positional arguments";
+        sink_.error(arg.span, msg + "; signature: " + signature(*op));
+        ok = false;
+        break;
+      }
+      attr_exprs[j] = &arg;
+    }
+    for (const auto& kw : e.keywords) {
+      std::size_t j = 0;
+      while (j < op->attrs.size() && op->attrs[j].name != kw.name) ++j;
+      if (j == op->attrs.size()) {
+        bool is_tensor_param = false;
+        for (auto t : op->tensors) is_tensor_param = is_tensor_param || t == kw.name;
+        std::string msg;
+        if (is_tensor_param) {
+          msg = "tensor argument '" + kw.name + "' of " + std::string(op->name) + " must be given positionally";
+        } else {
+          std::vector<std::string> names;
+          for (const auto& a : op->attrs) names.emplace_back(a.name);
+          msg = "unknown keyword '" + kw.name + "' for " + std::string(op->name);
+          msg += names.empty() ? std::string(" (it takes no attributes)") : did_you_mean(kw.name, names);
+          msg += "; signature: " + signature(*op);
+        }
+        sink_.error(kw.name_span, msg);
+        ok = false;
+      } else if (attr_exprs[j]) {
+        sink_.error(kw.name_span, attr_by_keyword[j]
+                                      ? "repeated keyword '" + kw.name + "'"
+                                      : "attribute '" + kw.name + "' of " + std::string(op->name) +
+                                            " is given both positionally and by keyword");
+        ok = false;
+      } else {
+        attr_exprs[j] = kw.value.get();
+        attr_by_keyword[j] = true;
+      }
+    }
+
+    std::vector<AttrValue> attrs(op->attrs.size());
+    for (std::size_t j = 0; j < op->attrs.size(); ++j) {
+      if (!attr_exprs[j]) {
+        if (op->attrs[j].default_text.empty()) {
+          sink_.error(e.span, std::string(op->name) + " requires the attribute '" + std::string(op->attrs[j].name) +
+                                  "'; signature: " + signature(*op));
+          ok = false;
+        }
+        continue;
+      }
+      if (!convert(*op, op->attrs[j], *attr_exprs[j], attrs[j])) ok = false;
+    }
+
+    std::vector<std::optional<Value>> operands;
+    for (const Expr* arg : tensor_args) {
+      operands.push_back(tensor(*arg));
+      ok = ok && operands.back().has_value();
+    }
+    if (!ok) return std::nullopt;
+
+    const std::string_view name = op->name;
+    return apply(e.span, [&]() -> Value {
+      const Value& x = *operands[0];
+      if (name == "dot") return tcc::dot(x, *operands[1]);
+      if (name == "batch_dot") {
+        Axes axes = attrs[0].present ? attrs[0].axes : Axes();
+        bool legacy = attrs[1].present && attrs[1].boolean;
+        return tcc::batch_dot(x, *operands[1], axes,
+                              legacy ? BatchDotConvention::legacy : BatchDotConvention::modern);
+      }
+      if (name == "matmul") {
+        MatmulFlags flags;
+        flags.transpose_a = attrs[0].present && attrs[0].boolean;
+        flags.transpose_b = attrs[1].present && attrs[1].boolean;
+        flags.adjoint_a = attrs[2].present && attrs[2].boolean;
+        flags.adjoint_b = attrs[3].present && attrs[3].boolean;
+        return tcc::matmul(x, *operands[1], flags);
+      }
+      if (name == "tensordot") return tcc::tensordot(x, *operands[1], attrs[0].present ? attrs[0].axes : Axes(2));
+      if (name == "transpose") return tcc::transpose(x, attrs[0].present ? attrs[0].ints : std::nullopt);
+      if (name == "reshape") return tcc::reshape(x, *attrs[0].ints);
+      throw InternalError("tc language: op '" + std::string(name) + "' has no builder");
+    });
+  }
+
+  std::optional<Value> einsum_call(const Expr& e) {
+    bool ok = true;
+    for (const auto& kw : e.keywords) {
+      sink_.error(kw.name_span, "unknown keyword '" + kw.name + "' for einsum (it takes no attributes); signature: " +
+                                    signature(*find_op("einsum")));
+      ok = false;
+    }
+    if (e.items.empty()) {
+      sink_.error(e.span, "einsum expects a subscripts string and at least one tensor, e.g. einsum(\"ij,jk->ik\", a, b)");
+      return std::nullopt;
+    }
+    const Expr& spec = *e.items[0];
+    if (spec.kind != ExprKind::string) {
+      sink_.error(spec.span, "the first argument of einsum must be the subscripts string, e.g. \"ij,jk->ik\"; got " +
+                                 describe_value(spec));
+      ok = false;
+    }
+    if (e.items.size() < 2 && spec.kind == ExprKind::string) {
+      sink_.error(e.span, "einsum expects at least one tensor after the subscripts string");
+      ok = false;
+    }
+    std::vector<Value> operands;
+    for (std::size_t i = 1; i < e.items.size(); ++i) {
+      const Expr& arg = *e.items[i];
+      if (!arg.is_tensor_syntax()) {
+        sink_.error(arg.span, "argument " + std::to_string(i + 1) + " of einsum must be a tensor, got " +
+                                  describe_value(arg));
+        ok = false;
+        continue;
+      }
+      std::optional<Value> v = tensor(arg);
+      if (v) operands.push_back(*v);
+      else ok = false;
+    }
+    if (!ok) return std::nullopt;
+    return apply(e.span, [&] { return tcc::einsum(spec.text, operands); });
+  }
+
+  // ---- Attribute values ----
+
+  bool kind_error(const OpSpec& op, const AttrSpec& attr, const Expr& at) {
+    sink_.error(at.span, "attribute '" + std::string(attr.name) + "' of " + std::string(op.name) + " must be " +
+                             expected_kind(attr.kind) + ", got " + describe_value(at));
+    return false;
+  }
+
+  // Axes: an integer or a (nested) tuple/list of them.
+  bool to_axes(const OpSpec& op, const AttrSpec& attr, const Expr& e, Axes& out) {
+    if (e.kind == ExprKind::integer) {
+      out = Axes(e.integer);
+      return true;
+    }
+    if (e.kind != ExprKind::tuple && e.kind != ExprKind::list) return kind_error(op, attr, e);
+    std::vector<Axes> items;
+    for (const auto& item : e.items) {
+      Axes a;
+      if (!to_axes(op, attr, *item, a)) return false;
+      items.push_back(std::move(a));
+    }
+    out = Axes::list(std::move(items));
+    return true;
+  }
+
+  bool to_ints(const OpSpec& op, const AttrSpec& attr, const Expr& e, std::vector<int64_t>& out) {
+    if (e.kind != ExprKind::tuple && e.kind != ExprKind::list) return kind_error(op, attr, e);
+    for (const auto& item : e.items) {
+      if (item->kind != ExprKind::integer) return kind_error(op, attr, *item);
+      out.push_back(item->integer);
+    }
+    return true;
+  }
+
+  bool convert(const OpSpec& op, const AttrSpec& attr, const Expr& e, AttrValue& out) {
+    out.present = true;
+    switch (attr.kind) {
+      case AttrKind::boolean:
+        if (e.kind != ExprKind::boolean) return kind_error(op, attr, e);
+        out.boolean = e.boolean;
+        return true;
+      case AttrKind::axes_or_none:
+        if (e.kind == ExprKind::none) {
+          out.axes = Axes();
+          return true;
+        }
+        return to_axes(op, attr, e, out.axes);
+      case AttrKind::axes:
+        return to_axes(op, attr, e, out.axes);
+      case AttrKind::perm: {
+        if (e.kind == ExprKind::none) {
+          out.ints = std::nullopt;
+          return true;
+        }
+        std::vector<int64_t> perm;
+        if (!to_ints(op, attr, e, perm)) return false;
+        out.ints = std::move(perm);
+        return true;
+      }
+      case AttrKind::shape: {
+        std::vector<int64_t> shape;
+        if (e.kind == ExprKind::integer) shape.push_back(e.integer);  // reshape(x, 6), as NumPy
+        else if (!to_ints(op, attr, e, shape)) return false;
+        out.ints = std::move(shape);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void drain_warnings(const Span& statement_span) {
+    std::vector<Warning> warnings;
+    try {
+      warnings = graph_.take_warnings();
+    } catch (const std::exception& e) {
+      sink_.error(statement_span, std::string("internal error: ") + e.what());
+      return;
+    }
+    for (const auto& w : warnings) {
+      auto it = node_spans_.find(w.node);
+      sink_.warning(it != node_spans_.end() ? it->second : statement_span, w.message);
+    }
+  }
+
+  DiagnosticSink& sink_;
+  TcProgram& program_;
+  Graph& graph_;
+  int line_ = 0;
+  std::unordered_map<std::string, Binding> scope_;
+  std::unordered_map<std::string, int> first_definition_;
+  std::unordered_map<int, Span> node_spans_;  // node id -> the call or '@' that built it last
+};
+
+}  // namespace
+
+TcProgram load_tc_source(const std::string& source, const std::string& file_name) {
+  TcProgram program;
+  program.graph = std::make_unique<Graph>();
+  SourceText text(source, file_name);
+  DiagnosticSink sink(text);
+  try {
+    std::vector<ParsedLine> lines;
+    lines.reserve(static_cast<std::size_t>(text.line_count()));
+    for (int i = 1; i <= text.line_count(); ++i) lines.push_back(parse_line(text.line(i), i));
+    Analyzer(sink, program).run(lines);
+  } catch (const std::exception& e) {
+    // Never escapes: a bug or an exhausted resource becomes one more diagnostic.
+    sink.file_error(std::string("internal error while reading the file: ") + e.what());
+  }
+  program.diagnostics = sink.take();
+  return program;
+}
+
+TcProgram load_tc_file(const std::string& path) {
+  std::string bytes;
+  errno = 0;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  int read_errno = 0;
+  if (!f) {
+    read_errno = errno;
+  } else {
+    char buffer[1 << 16];
+    std::size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) bytes.append(buffer, n);
+    if (std::ferror(f)) read_errno = errno ? errno : EIO;
+    std::fclose(f);
+  }
+  if (f == nullptr || read_errno != 0) {
+    TcProgram program;
+    program.graph = std::make_unique<Graph>();
+    Diagnostic d;
+    d.file = path;
+    d.line = 0;
+    d.message = std::string("cannot read: ") + std::strerror(read_errno ? read_errno : EIO);
+    program.diagnostics.push_back(std::move(d));
+    return program;
+  }
+  return load_tc_source(bytes, path);
+}
+
+}  // namespace tcc::lang

@@ -1,0 +1,553 @@
+// The .tc language (spec/tc-language.md): lexer, parser, semantic analysis and diagnostics.
+#include "lang/lexer.h"
+#include "lang/parser.h"
+#include "lang/tc_program.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace tcc::lang {
+namespace {
+
+using Severity = Diagnostic::Severity;
+
+std::vector<Diagnostic> errors_of(const TcProgram& p) {
+  std::vector<Diagnostic> out;
+  for (const auto& d : p.diagnostics)
+    if (d.severity == Severity::error) out.push_back(d);
+  return out;
+}
+
+std::vector<Diagnostic> warnings_of(const TcProgram& p) {
+  std::vector<Diagnostic> out;
+  for (const auto& d : p.diagnostics)
+    if (d.severity == Severity::warning) out.push_back(d);
+  return out;
+}
+
+const NamedValue* find_value(const TcProgram& p, const std::string& name) {
+  for (const auto& v : p.values)
+    if (v.name == name) return &v;
+  return nullptr;
+}
+
+// Loads `source` and expects exactly one error, at line:column underlining `length` characters,
+// whose message contains `fragment`.
+void expect_single_error(const std::string& source, int line, int column, int length, const std::string& fragment) {
+  SCOPED_TRACE(source);
+  TcProgram p = load_tc_source(source, "t.tc");
+  std::vector<Diagnostic> errors = errors_of(p);
+  ASSERT_EQ(errors.size(), 1u) << p.render_diagnostics();
+  EXPECT_FALSE(p.ok());
+  EXPECT_EQ(errors[0].line, line) << errors[0].render();
+  EXPECT_EQ(errors[0].column, column) << errors[0].render();
+  EXPECT_EQ(errors[0].length, length) << errors[0].render();
+  EXPECT_NE(errors[0].message.find(fragment), std::string::npos) << errors[0].message;
+}
+
+// ---------------------------------------------------------------- lexer
+
+TEST(TcLexer, TokenKindsTextAndSpans) {
+  LexedLine l = lex_line("c = f(a, -12, \"ij->j\")@[x]: # comment (", 3);
+  ASSERT_FALSE(l.error.has_value());
+  std::vector<TokenKind> kinds;
+  for (const auto& t : l.tokens) kinds.push_back(t.kind);
+  std::vector<TokenKind> expected = {TokenKind::name,    TokenKind::equals,   TokenKind::name,   TokenKind::lparen,
+                                     TokenKind::name,    TokenKind::comma,    TokenKind::integer, TokenKind::comma,
+                                     TokenKind::string,  TokenKind::rparen,   TokenKind::at,     TokenKind::lbracket,
+                                     TokenKind::name,    TokenKind::rbracket, TokenKind::colon,  TokenKind::end};
+  EXPECT_EQ(kinds, expected);
+  EXPECT_EQ(l.tokens[6].integer, -12);
+  EXPECT_EQ(l.tokens[6].span.begin, 9u);
+  EXPECT_EQ(l.tokens[6].span.end, 12u);
+  EXPECT_EQ(l.tokens[8].text, "ij->j");
+  EXPECT_EQ(l.tokens[0].span.line, 3);
+  // The end token sits right after the last real token (the comment is skipped).
+  EXPECT_EQ(l.tokens.back().span.begin, l.tokens[14].span.end);
+}
+
+TEST(TcLexer, IntegerLimits) {
+  LexedLine max = lex_line("9223372036854775807 -9223372036854775808", 1);
+  ASSERT_FALSE(max.error.has_value());
+  EXPECT_EQ(max.tokens[0].integer, INT64_MAX);
+  EXPECT_EQ(max.tokens[1].integer, INT64_MIN);
+  for (const char* text : {"9223372036854775808", "-9223372036854775809", "123456789012345678901234567890"}) {
+    LexedLine l = lex_line(text, 1);
+    ASSERT_TRUE(l.error.has_value()) << text;
+    EXPECT_NE(l.error->message.find("does not fit"), std::string::npos);
+    EXPECT_EQ(l.error->span.begin, 0u);
+    EXPECT_EQ(l.error->span.end, std::string(text).size());
+  }
+}
+
+TEST(TcLexer, ErrorsStopTheLine) {
+  struct Case {
+    const char* text;
+    uint32_t begin;
+    const char* fragment;
+  };
+  for (const Case& c : std::vector<Case>{{"a = $b", 4, "unexpected character '$'"},
+                                         {"a = - 1", 4, "'-' must be followed by digits"},
+                                         {"a = \"ij", 4, "unterminated string"},
+                                         {"a = 12ab", 4, "invalid integer literal '12ab'"},
+                                         {"a = 1.5", 4, "floating-point"},
+                                         {"a = \xC3\x97", 4, "(U+00D7)"}}) {
+    LexedLine l = lex_line(c.text, 1);
+    ASSERT_TRUE(l.error.has_value()) << c.text;
+    EXPECT_EQ(l.error->span.begin, c.begin) << c.text;
+    EXPECT_NE(l.error->message.find(c.fragment), std::string::npos) << l.error->message;
+    EXPECT_EQ(l.tokens.back().kind, TokenKind::end);
+  }
+}
+
+TEST(TcLexer, ReservedWords) {
+  for (const char* w : {"dot", "batch_dot", "matmul", "tensordot", "einsum", "transpose", "reshape", "input",
+                        "output", "true", "false", "none"})
+    EXPECT_TRUE(is_reserved(w)) << w;
+  for (const char* w : {"axes", "f32", "x", "Dot", "dot_"}) EXPECT_FALSE(is_reserved(w)) << w;
+}
+
+// ---------------------------------------------------------------- parser
+
+TEST(TcParser, InputStatement) {
+  ParsedLine l = parse_line("input w: f32[10, 0, 4]", 1);
+  ASSERT_TRUE(l.stmt.has_value());
+  EXPECT_EQ(l.stmt->kind, StmtKind::input);
+  EXPECT_EQ(l.stmt->name.name, "w");
+  EXPECT_EQ(l.stmt->dtype.name, "f32");
+  ASSERT_EQ(l.stmt->dims.size(), 3u);
+  EXPECT_EQ(l.stmt->dims[0].value, 10);
+  EXPECT_EQ(l.stmt->dims[1].value, 0);
+
+  ParsedLine scalar = parse_line("input s: f64[]", 1);
+  ASSERT_TRUE(scalar.stmt.has_value());
+  EXPECT_TRUE(scalar.stmt->dims.empty());
+
+  ParsedLine symbolic = parse_line("input s: f64[N, 4]", 1);
+  ASSERT_TRUE(symbolic.stmt.has_value());  // parsed; rejected later by analysis
+  EXPECT_FALSE(symbolic.stmt->dims[0].is_integer);
+}
+
+TEST(TcParser, CallWithKeywordsAndValues) {
+  ParsedLine l = parse_line("z = batch_dot(w, k, axes=((1, 2), [0, -1]), legacy=true)", 1);
+  ASSERT_TRUE(l.stmt.has_value());
+  const Expr& call = *l.stmt->value;
+  ASSERT_EQ(call.kind, ExprKind::call);
+  EXPECT_EQ(call.text, "batch_dot");
+  ASSERT_EQ(call.items.size(), 2u);
+  ASSERT_EQ(call.keywords.size(), 2u);
+  const Expr& axes = *call.keywords[0].value;
+  ASSERT_EQ(axes.kind, ExprKind::tuple);
+  ASSERT_EQ(axes.items.size(), 2u);
+  EXPECT_EQ(axes.items[0]->kind, ExprKind::tuple);
+  EXPECT_EQ(axes.items[1]->kind, ExprKind::list);
+  EXPECT_EQ(axes.items[1]->items[1]->integer, -1);
+  EXPECT_EQ(call.keywords[1].value->kind, ExprKind::boolean);
+  EXPECT_TRUE(call.keywords[1].value->boolean);
+  // The call's span runs from the op name to the ')'.
+  EXPECT_EQ(call.span.begin, 4u);
+  EXPECT_EQ(call.span.end, 56u);
+}
+
+TEST(TcParser, MatmulChainIsFlatLeftAssociativeAndParenthesesGroup) {
+  ParsedLine l = parse_line("c = a @ (b @ c) @ d", 1);
+  ASSERT_TRUE(l.stmt.has_value());
+  const Expr& chain = *l.stmt->value;
+  ASSERT_EQ(chain.kind, ExprKind::matmul_chain);
+  ASSERT_EQ(chain.items.size(), 3u);
+  EXPECT_EQ(chain.items[1]->kind, ExprKind::matmul_chain);  // the parenthesised group
+  ASSERT_EQ(chain.at_spans.size(), 2u);
+  EXPECT_EQ(chain.at_spans[0].begin, 6u);
+}
+
+TEST(TcParser, TuplesVersusGrouping) {
+  auto value_of = [](const char* text) { return std::move(*parse_line(text, 1).stmt->value); };
+  EXPECT_EQ(value_of("c = (a)").kind, ExprKind::name);
+  EXPECT_EQ(value_of("c = (2,)").kind, ExprKind::tuple);
+  EXPECT_EQ(value_of("c = (2,)").items.size(), 1u);
+  EXPECT_EQ(value_of("c = ()").kind, ExprKind::tuple);
+  EXPECT_EQ(value_of("c = []").kind, ExprKind::list);
+  EXPECT_EQ(value_of("c = none").kind, ExprKind::none);
+}
+
+TEST(TcParser, OutputStatementAndBlankLines) {
+  ParsedLine l = parse_line("output a, b, a  # repeat", 1);
+  ASSERT_TRUE(l.stmt.has_value());
+  ASSERT_EQ(l.stmt->outputs.size(), 3u);
+  EXPECT_EQ(l.stmt->outputs[2].name, "a");
+  EXPECT_TRUE(parse_line("   # only a comment", 1).blank);
+  EXPECT_TRUE(parse_line("\t", 1).blank);
+}
+
+TEST(TcParser, SyntaxErrorsAndPoisonInfo) {
+  struct Case {
+    const char* text;
+    uint32_t begin;
+    const char* fragment;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"c = dot(a, b", 12, "expected ',' or ')'"},
+           {"c = dot(a, transpose_a=true, b)", 29, "positional argument after keyword"},
+           {"c dot(a, b)", 2, "expected '=' after 'c'"},
+           {"dot(a, b)", 0, "must be bound to a name"},
+           {"dot = a", 0, "reserved word"},
+           {"input true: f32[2]", 6, "reserved word"},
+           {"input a f32[2]", 8, "expected ':'"},
+           {"input a: f32[2", 14, "expected ',' or ']'"},
+           {"input a: f32[true]", 13, "expected a dimension"},
+           {"output", 6, "expected a value name after 'output'"},
+           {"output a,", 9, "expected a value name after ','"},
+           {"c = dot", 4, "must be called"},
+           {"c = a b", 6, "after the end of the statement"},
+           {"c = ", 3, "expected an expression, got end of line"},
+           {"= a", 0, "expected a statement"},
+       }) {
+    ParsedLine l = parse_line(c.text, 1);
+    ASSERT_TRUE(l.error.has_value()) << c.text;
+    EXPECT_FALSE(l.stmt.has_value());
+    EXPECT_EQ(l.error->span.begin, c.begin) << c.text << ": " << l.error->message;
+    EXPECT_NE(l.error->message.find(c.fragment), std::string::npos) << c.text << ": " << l.error->message;
+  }
+  ParsedLine bad_binding = parse_line("c = dot(a, b", 1);
+  ASSERT_TRUE(bad_binding.defines.has_value());
+  EXPECT_EQ(bad_binding.defines->name, "c");
+  ParsedLine bad_input = parse_line("input x: f32[2", 1);
+  ASSERT_TRUE(bad_input.defines.has_value());
+  EXPECT_EQ(bad_input.defines->name, "x");
+  EXPECT_TRUE(parse_line("output a,", 1).is_output_line);
+}
+
+TEST(TcParser, NestingDepthIsBounded) {
+  std::string ok = "c = " + std::string(kMaxNestingDepth - 1, '(') + "a" + std::string(kMaxNestingDepth - 1, ')');
+  EXPECT_TRUE(parse_line(ok, 1).stmt.has_value());
+  std::string deep = "c = " + std::string(100000, '(') + "a" + std::string(100000, ')');
+  ParsedLine l = parse_line(deep, 1);
+  ASSERT_TRUE(l.error.has_value());
+  EXPECT_NE(l.error->message.find("nested too deeply"), std::string::npos);
+  std::string calls = "c = ";
+  for (int i = 0; i < 100000; ++i) calls += "dot(";
+  EXPECT_TRUE(parse_line(calls, 1).error.has_value());
+}
+
+// ---------------------------------------------------------------- successful programs
+
+TEST(TcProgram, SpecExampleShapesOutputsAndWarnings) {
+  const std::string src =
+      "# Keras K.dot replicates Theano's dot\n"
+      "input a: f32[1, 2, 3, 4]\n"
+      "input b: f32[8, 7, 4, 5]\n"
+      "c = dot(a, b)                          # (1, 2, 3, 8, 7, 5)\n"
+      "\n"
+      "input w: f32[10, 12, 4, 5]\n"
+      "input k: f32[10, 12, 5, 8]\n"
+      "z = matmul(w, k)\n"
+      "zb = batch_dot(w, k)\n"
+      "zl = batch_dot(w, k, legacy=true)\n"
+      "output c, z, zb, zl\n";
+  TcProgram p = load_tc_source(src, "keras.tc");
+  ASSERT_TRUE(p.ok()) << p.render_diagnostics();
+  ASSERT_EQ(p.values.size(), 8u);
+  const std::vector<std::pair<std::string, Shape>> expected = {
+      {"a", {1, 2, 3, 4}},   {"b", {8, 7, 4, 5}},      {"c", {1, 2, 3, 8, 7, 5}},  {"w", {10, 12, 4, 5}},
+      {"k", {10, 12, 5, 8}}, {"z", {10, 12, 4, 8}},    {"zb", {10, 12, 4, 12, 8}}, {"zl", {10, 12, 4, 8}}};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(p.values[i].name, expected[i].first);
+    EXPECT_EQ(p.values[i].value.shape(), expected[i].second) << expected[i].first;
+    EXPECT_EQ(p.values[i].value.dtype(), DType::f32);
+  }
+  EXPECT_TRUE(p.values[0].is_input);
+  EXPECT_FALSE(p.values[2].is_input);
+  EXPECT_EQ(p.values[2].line, 4);
+  EXPECT_EQ(p.output_names, (std::vector<std::string>{"c", "z", "zb", "zl"}));
+  ASSERT_EQ(p.outputs.size(), 4u);
+  EXPECT_EQ(p.outputs[2].shape(), (Shape{10, 12, 4, 12, 8}));
+
+  // Both batch_dot calls disagree between the two Keras conventions: one warning each, at the call.
+  std::vector<Diagnostic> warnings = warnings_of(p);
+  ASSERT_EQ(warnings.size(), 2u) << p.render_diagnostics();
+  EXPECT_EQ(warnings[0].line, 9);
+  EXPECT_EQ(warnings[0].column, 6);
+  EXPECT_EQ(warnings[0].length, 15);  // batch_dot(w, k)
+  EXPECT_EQ(warnings[1].line, 10);
+  EXPECT_NE(warnings[0].render().find("keras.tc:9:6: warning: "), std::string::npos);
+}
+
+TEST(TcProgram, PositionalAttributesMatchKeywordAttributes) {
+  const std::string src =
+      "input x: f32[2, 3, 4]\n"
+      "input y: f32[4, 5]\n"
+      "r1 = reshape(x, (6, -1))\n"
+      "r2 = reshape(x, shape=[6, -1])\n"
+      "r3 = reshape(x, 24)\n"
+      "t1 = transpose(x, (1, 0, 2))\n"
+      "t2 = transpose(x, perm=(1, 0, 2))\n"
+      "t3 = transpose(x)\n"
+      "d1 = tensordot(x, y, 1)\n"
+      "d2 = tensordot(x, y, axes=[[2], [0]])\n"
+      "m1 = matmul(x, x, false, true)\n"
+      "b1 = batch_dot(x, x, 2, false)\n"
+      "e1 = einsum(\"bij,jk->bik\", x, y)\n"
+      "output r1\n";
+  TcProgram p = load_tc_source(src, "t.tc");
+  ASSERT_TRUE(p.ok()) << p.render_diagnostics();
+  auto shape = [&](const char* name) {
+    const NamedValue* v = find_value(p, name);
+    return v ? v->value.shape() : Shape{-999};
+  };
+  EXPECT_EQ(shape("r1"), (Shape{6, 4}));
+  EXPECT_EQ(shape("r2"), (Shape{6, 4}));
+  EXPECT_EQ(shape("r3"), (Shape{24}));
+  EXPECT_EQ(shape("t1"), (Shape{3, 2, 4}));
+  EXPECT_EQ(shape("t2"), (Shape{3, 2, 4}));
+  EXPECT_EQ(shape("t3"), (Shape{4, 3, 2}));
+  EXPECT_EQ(shape("d1"), (Shape{2, 3, 5}));
+  EXPECT_EQ(shape("d2"), (Shape{2, 3, 5}));
+  EXPECT_EQ(shape("m1"), (Shape{2, 3, 3}));
+  EXPECT_EQ(shape("b1"), (Shape{2, 3, 3}));
+  EXPECT_EQ(shape("e1"), (Shape{2, 3, 5}));
+  // Identical subexpressions are one node.
+  EXPECT_EQ(find_value(p, "r1")->value, find_value(p, "r2")->value);
+}
+
+TEST(TcProgram, MatmulOperatorScalarsAndDtypes) {
+  const std::string src =
+      "input v: f64[4]\n"
+      "input m: f64[3, 4, 5]\n"
+      "input s: i32[]\n"
+      "a = v @ v\n"
+      "b = v @ m\n"
+      "c = m @ transpose(m, (0, 2, 1)) @ m\n"
+      "output a, b, c, s\n";
+  TcProgram p = load_tc_source(src, "t.tc");
+  ASSERT_TRUE(p.ok()) << p.render_diagnostics();
+  EXPECT_EQ(find_value(p, "s")->value.shape(), Shape{});
+  EXPECT_EQ(find_value(p, "s")->value.dtype(), DType::i32);
+  EXPECT_EQ(find_value(p, "a")->value.shape(), Shape{});
+  EXPECT_EQ(find_value(p, "b")->value.shape(), (Shape{3, 5}));
+  EXPECT_EQ(find_value(p, "c")->value.shape(), (Shape{3, 4, 5}));
+  EXPECT_EQ(find_value(p, "c")->value.dtype(), DType::f64);
+  EXPECT_EQ(p.output_names, (std::vector<std::string>{"a", "b", "c", "s"}));
+}
+
+TEST(TcProgram, SeveralOutputLinesAppendAndMayRepeatInputs) {
+  TcProgram p = load_tc_source("input a: f32[2]\noutput a\nb = reshape(a, (1, 2))\noutput b, a\n", "t.tc");
+  ASSERT_TRUE(p.ok()) << p.render_diagnostics();
+  EXPECT_EQ(p.output_names, (std::vector<std::string>{"a", "b", "a"}));
+  ASSERT_EQ(p.outputs.size(), 3u);
+  EXPECT_EQ(p.outputs[0], p.outputs[2]);
+}
+
+TEST(TcProgram, CrLfBomTabsAndNoFinalNewline) {
+  TcProgram p = load_tc_source("\xEF\xBB\xBFinput\ta: f32[2, 3]\r\n\r\nb = transpose(a)\r\noutput b", "t.tc");
+  ASSERT_TRUE(p.ok()) << p.render_diagnostics();
+  EXPECT_EQ(find_value(p, "b")->value.shape(), (Shape{3, 2}));
+  EXPECT_EQ(find_value(p, "b")->line, 3);
+}
+
+// ---------------------------------------------------------------- errors, one kind at a time
+
+const std::string kPrelude = "input a: f32[3, 4]\ninput b: f32[4, 5]\n";  // lines 1-2
+
+TEST(TcErrors, UnknownOp) {
+  expect_single_error(kPrelude + "c = dott(a, b)\noutput a\n", 3, 5, 4, "unknown op 'dott' (did you mean 'dot'?)");
+}
+TEST(TcErrors, UnknownKeyword) {
+  expect_single_error(kPrelude + "c = tensordot(a, b, axis=1)\noutput a\n", 3, 21, 4, "unknown keyword 'axis'");
+  expect_single_error(kPrelude + "c = dot(a, b, x=1)\noutput a\n", 3, 15, 1, "must be given positionally");
+  expect_single_error(kPrelude + "c = einsum(\"ij\", a, spec=1)\noutput a\n", 3, 21, 4, "unknown keyword 'spec'");
+}
+TEST(TcErrors, RepeatedKeywordAndKeywordGivenTwice) {
+  expect_single_error(kPrelude + "c = tensordot(a, b, axes=1, axes=1)\noutput a\n", 3, 29, 4, "repeated keyword 'axes'");
+  expect_single_error(kPrelude + "c = tensordot(a, b, 1, axes=1)\noutput a\n", 3, 24, 4,
+                      "given both positionally and by keyword");
+}
+TEST(TcErrors, WrongValueKinds) {
+  expect_single_error(kPrelude + "c = batch_dot(a, a, legacy=3)\noutput a\n", 3, 28, 1, "must be true or false, got integer 3");
+  expect_single_error(kPrelude + "c = batch_dot(a, a, axes=\"a\")\noutput a\n", 3, 26, 3, "got string \"a\"");
+  expect_single_error(kPrelude + "c = tensordot(a, b, axes=none)\noutput a\n", 3, 26, 4, "got none");
+  expect_single_error(kPrelude + "c = transpose(a, perm=((1, 0),))\noutput a\n", 3, 24, 6, "got a tuple");
+  expect_single_error(kPrelude + "c = reshape(a, (2, true))\noutput a\n", 3, 20, 4, "got true");
+  expect_single_error(kPrelude + "c = matmul(a, b, transpose_a=b)\noutput a\n", 3, 30, 1, "got tensor 'b'");
+  expect_single_error(kPrelude + "c = (2, -1)\noutput a\n", 3, 5, 7, "must be a tensor expression, got a tuple");
+  expect_single_error(kPrelude + "c = a @ 3\noutput a\n", 3, 9, 1, "operand of '@' must be a tensor");
+  expect_single_error(kPrelude + "c = einsum(a, b)\noutput a\n", 3, 12, 1, "subscripts string");
+}
+TEST(TcErrors, WrongArgumentCounts) {
+  expect_single_error(kPrelude + "c = dot(a)\noutput a\n", 3, 5, 6, "dot expects 2 tensor arguments (x, y), got 1");
+  expect_single_error(kPrelude + "c = dot(a, b, a)\noutput a\n", 3, 15, 1, "too many arguments to dot");
+  expect_single_error(kPrelude + "c = transpose(a, (1, 0), 3)\noutput a\n", 3, 26, 1, "too many arguments to transpose");
+  expect_single_error(kPrelude + "c = reshape(a)\noutput a\n", 3, 5, 10, "requires the attribute 'shape'");
+  expect_single_error(kPrelude + "c = einsum(\"ij\")\noutput a\n", 3, 5, 12, "at least one tensor");
+  expect_single_error(kPrelude + "c = einsum()\noutput a\n", 3, 5, 8, "subscripts string and at least one tensor");
+  expect_single_error(kPrelude + "c = transpose((1, 0))\noutput a\n", 3, 15, 6, "argument 1 of transpose must be a tensor");
+}
+TEST(TcErrors, NamesUnknownRebindingUsedBeforeDefinition) {
+  expect_single_error(kPrelude + "c = dot(a, bb)\noutput a\n", 3, 12, 2, "unknown name 'bb'");
+  expect_single_error(kPrelude + "c = dot(a, b)\nc = dot(a, b)\noutput c\n", 4, 1, 1,
+                      "'c' is already defined on line 3");
+  expect_single_error(kPrelude + "input a: f32[2]\noutput a\n", 3, 7, 1, "'a' is already defined on line 1");
+  expect_single_error(kPrelude + "c = dot(a, d)\nd = b\noutput c\n", 3, 12, 1, "'d' is used before its definition on line 4");
+  expect_single_error(kPrelude + "c = dot(a, c)\noutput a\n", 3, 12, 1, "'c' is used in its own definition");
+  expect_single_error(kPrelude + "output zz\n", 3, 8, 2, "unknown name 'zz'");
+}
+TEST(TcErrors, InputDeclarations) {
+  expect_single_error("input a: f16[3]\noutput a\n", 1, 10, 3, "unknown dtype 'f16'");
+  expect_single_error("input a: f32[3, -1]\noutput a\n", 1, 17, 2, "dimension must be an integer >= 0, got -1");
+  expect_single_error("input a: f32[N]\noutput a\n", 1, 14, 1, "symbolic dimension 'N'");
+  expect_single_error("input a: f32[4294967296, 4294967296]\noutput a\n", 1, 10, 27, "too many elements");
+}
+TEST(TcErrors, MissingOutputHasNoLine) {
+  TcProgram p = load_tc_source("input a: f32[3]\n", "m.tc");
+  std::vector<Diagnostic> errors = errors_of(p);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].line, 0);
+  EXPECT_EQ(errors[0].render(), "m.tc: error: no 'output' statement: a .tc file must name its outputs, e.g. 'output c'\n");
+  EXPECT_FALSE(load_tc_source("", "empty.tc").ok());
+  // An `output` line that fails to parse still counts as one: no cascading "missing output".
+  EXPECT_EQ(errors_of(load_tc_source("input a: f32[3]\noutput a,\n", "t.tc")).size(), 1u);
+}
+TEST(TcErrors, ShapeAndDTypeErrorsFromTheOps) {
+  expect_single_error(kPrelude + "c = dot(b, a)\noutput a\n", 3, 5, 9, "dot:");
+  expect_single_error(kPrelude + "c = a @ b @ b\noutput a\n", 3, 11, 1, "(3,5)");
+  expect_single_error(kPrelude + "input d: f64[4, 5]\nc = matmul(a, d)\noutput a\n", 4, 5, 12, "f64");
+  expect_single_error(kPrelude + "c = transpose(a, (0, 0))\noutput a\n", 3, 5, 20, "transpose");
+  expect_single_error(kPrelude + "c = reshape(a, (5, -1))\noutput a\n", 3, 5, 19, "reshape");
+  expect_single_error(kPrelude + "c = einsum(\"ij,jk->ik\", a)\noutput a\n", 3, 5, 22, "einsum");
+}
+TEST(TcErrors, LexicalErrors) {
+  expect_single_error(kPrelude + "c = dot(a, b) $\noutput a\n", 3, 15, 1, "unexpected character '$'");
+  expect_single_error(kPrelude + "c = reshape(a, (99999999999999999999,))\noutput a\n", 3, 17, 20, "does not fit");
+  // Columns count characters: the two-byte 'é' in the string is one column.
+  expect_single_error(kPrelude + "c = einsum(\"\xC3\xA9\", a) ?\noutput a\n", 3, 20, 1, "unexpected character '?'");
+  expect_single_error(kPrelude + std::string("c = a\0b\noutput a\n", 17), 3, 6, 1, "invalid byte");
+  expect_single_error(kPrelude + "c = a \xFF\xFE b\noutput a\n", 3, 7, 1, "invalid byte");
+}
+
+// ---------------------------------------------------------------- several errors, recovery, rendering
+
+TEST(TcErrors, SeveralErrorsInFileOrderWithoutCascades) {
+  const std::string src =
+      "input a: f32[3, 4]\n"           // 1
+      "input b: f32[5, 6]\n"           // 2
+      "c = dot(a, b)\n"                // 3 shape error: c is poisoned
+      "d = transpose(c) @ c\n"         // 4 silent (uses c)
+      "e = dot(a, d, legacy=true\n"    // 5 syntax error: e is poisoned
+      "f = e\n"                        // 6 silent
+      "g = batch_dot(qq, a, foo=1)\n"  // 7 two errors, reported in column order
+      "output c, d, e, f\n";           // 8 silent
+  TcProgram p = load_tc_source(src, "t.tc");
+  std::vector<Diagnostic> errors = errors_of(p);
+  ASSERT_EQ(errors.size(), 4u) << p.render_diagnostics();
+  EXPECT_EQ(errors[0].line, 3);
+  EXPECT_EQ(errors[1].line, 5);
+  EXPECT_EQ(errors[2].line, 7);
+  EXPECT_EQ(errors[2].column, 15);  // qq
+  EXPECT_EQ(errors[3].line, 7);
+  EXPECT_EQ(errors[3].column, 22);  // foo
+  EXPECT_TRUE(p.outputs.empty());
+  EXPECT_EQ(p.values.size(), 2u);  // only the inputs succeeded
+}
+
+TEST(TcErrors, AtMostTwentyErrors) {
+  std::string src = "input a: f32[3]\n";
+  for (int i = 0; i < 30; ++i) src += std::string("v").append(std::to_string(i)).append(" = nope(a)\n");  // lines 2..31
+  TcProgram p = load_tc_source(src, "t.tc");  // no output either: not reached
+  std::vector<Diagnostic> errors = errors_of(p);
+  ASSERT_EQ(errors.size(), 20u);
+  EXPECT_EQ(errors.front().line, 2);
+  EXPECT_EQ(errors.back().line, 21);
+  // Twenty errors on one line are capped too.
+  std::string one_line = "input a: f32[3]\nc = einsum(\"i\", ";
+  for (int i = 0; i < 50; ++i) one_line.append("u").append(std::to_string(i)).append(", ");
+  one_line += "a)\noutput a\n";
+  EXPECT_EQ(errors_of(load_tc_source(one_line, "t.tc")).size(), 20u);
+}
+
+TEST(TcDiagnostics, RenderFormatWithCaretAndTabs) {
+  TcProgram p = load_tc_source("input a: f32[3, 4]\n\tc = dott(a, a)\noutput a\n", "r.tc");
+  ASSERT_EQ(p.diagnostics.size(), 1u);
+  EXPECT_EQ(p.diagnostics[0].render(),
+            "r.tc:2:6: error: unknown op 'dott' (did you mean 'dot'?)\n"
+            "\tc = dott(a, a)\n"
+            "\t    ^~~~\n");
+  EXPECT_EQ(p.render_diagnostics(), p.diagnostics[0].render());
+
+  Diagnostic past_end;
+  past_end.file = "x.tc";
+  past_end.line = 1;
+  past_end.column = 4;
+  past_end.message = "m";
+  past_end.source_line = "ab";
+  past_end.severity = Severity::warning;
+  EXPECT_EQ(past_end.render(), "x.tc:1:4: warning: m\nab\n   ^\n");
+}
+
+TEST(TcDiagnostics, UnreadableFile) {
+  TcProgram p = load_tc_file("/nonexistent/dir/prog.tc");
+  ASSERT_EQ(p.diagnostics.size(), 1u);
+  EXPECT_FALSE(p.ok());
+  EXPECT_EQ(p.diagnostics[0].render(), "/nonexistent/dir/prog.tc: error: cannot read: No such file or directory\n");
+  EXPECT_NE(p.graph, nullptr);
+  TcProgram dir = load_tc_file("/");
+  ASSERT_EQ(dir.diagnostics.size(), 1u);
+  EXPECT_NE(dir.diagnostics[0].message.find("cannot read"), std::string::npos);
+}
+
+TEST(TcDiagnostics, LoadsFromFile) {
+  std::string path = ::testing::TempDir() + "tc_language_test_file.tc";
+  FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  std::fputs("input a: f32[2, 3]\nb = transpose(a)\noutput b\n", f);
+  std::fclose(f);
+  TcProgram p = load_tc_file(path);
+  std::remove(path.c_str());
+  ASSERT_TRUE(p.ok()) << p.render_diagnostics();
+  EXPECT_EQ(p.outputs.at(0).shape(), (Shape{3, 2}));
+}
+
+// ---------------------------------------------------------------- robustness
+
+TEST(TcRobustness, ArbitraryBytesNeverThrow) {
+  std::mt19937 rng(1234);
+  const std::vector<std::string> pieces = {"input a: f32[2, 3]\n", "output a\n", "b = a @ a\n", "dot(", "(", ")", ",",
+                                           "=", "@", "[", "]", "\"ij\"", "-1", "true", "none", "axes=", "\n", "#",
+                                           std::string(1, '\0'), "\xFF", "\xC3", "einsum", "transpose", "x"};
+  for (int i = 0; i < 3000; ++i) {
+    std::string src;
+    int n = static_cast<int>(rng() % 40);
+    for (int k = 0; k < n; ++k) {
+      if (rng() % 4 == 0) src += static_cast<char>(rng() % 256);
+      else src += pieces[rng() % pieces.size()];
+    }
+    TcProgram p;
+    ASSERT_NO_THROW(p = load_tc_source(src, "fuzz.tc"));
+    EXPECT_LE(errors_of(p).size(), 20u);
+    for (const auto& d : p.diagnostics) {
+      if (d.line > 0) {
+        EXPECT_GE(d.column, 1);
+        EXPECT_GE(d.length, 1);
+      }
+      EXPECT_FALSE(d.render().empty());
+    }
+  }
+}
+
+TEST(TcRobustness, LongLinesAndLongChains) {
+  std::string chain = "input a: f32[2, 2]\nc = a";
+  for (int i = 0; i < 2000; ++i) chain += " @ a";
+  chain += "\noutput c\n";
+  TcProgram p = load_tc_source(chain, "t.tc");
+  ASSERT_TRUE(p.ok()) << p.render_diagnostics();
+  EXPECT_EQ(p.outputs.at(0).shape(), (Shape{2, 2}));
+
+  std::string long_comment = "input a: f32[2]\n#" + std::string(1 << 20, 'x') + "\noutput a\n";
+  EXPECT_TRUE(load_tc_source(long_comment, "t.tc").ok());
+}
+
+}  // namespace
+}  // namespace tcc::lang
