@@ -1,0 +1,1159 @@
+// Differential tests: deterministic random graphs built through the public API, compiled by
+// tcc's JIT, and compared output by output against the independent reference evaluator
+// (tests/support/reference.h). Integers must match exactly; floats within a per-element
+// forward-error bound derived from a second reference run on absolute values.
+//
+// On a failure the graph is printed as a .tc program with its seed, so it can be reproduced
+// with `tcc run` or re-run alone:  TCC_DIFF_SEED=<seed> tcc_tests --gtest_filter='Differential.*'
+// TCC_DIFF_GRAPHS=<n> changes how many random graphs each dtype runs (default 100);
+// TCC_DIFF_PRINT=1 prints every graph.
+#include "support/reference.h"
+
+#include <tcc/tcc.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace ref = tcc::ref;
+using ref::RefTensor;
+using tcc::Axes;
+using tcc::DType;
+using tcc::Shape;
+using tcc::Value;
+
+constexpr int64_t kMaxElements = 300'000;      // per tensor
+constexpr int64_t kMaxWorkPerGraph = 20'000'000;  // multiply-adds over the whole graph
+const int64_t kSizes[] = {0, 1, 2, 3, 5, 7, 13, 15, 16, 17, 31, 47, 48, 49, 63, 64, 65, 97};
+
+int64_t numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+std::string dims(const Shape& s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + "]";
+}
+
+std::string int_list(const std::vector<int64_t>& v) { return dims(v); }
+
+std::string bool_flag(const char* name, bool on) { return on ? std::string(", ") + name + "=true" : ""; }
+
+// Python-like text of an Axes argument in .tc syntax (lists for every sequence).
+std::string axes_text(const Axes& a) {
+  if (a.is_none()) return "none";
+  if (a.is_int()) return std::to_string(a.value());
+  std::string s = a.items().size() == 2 && !a.items()[0].is_int() ? "(" : "[";
+  for (size_t i = 0; i < a.items().size(); ++i) s += (i ? ", " : "") + axes_text(a.items()[i]);
+  return s + (s[0] == '(' ? ")" : "]");
+}
+
+struct Item {
+  Value value;
+  RefTensor ref;
+  std::string name;
+  bool is_leaf = false;
+  bool consumed = false;       // read by a later node
+  std::set<std::string> deps;  // the graph inputs this node reads
+};
+
+// Builds one random graph, evaluates it with tcc and with the reference, and compares.
+class RandomGraph {
+ public:
+  RandomGraph(uint64_t seed, DType dtype) : rng_(seed * 0x9E3779B97F4A7C15ULL + 12345), seed_(seed), dtype_(dtype) {
+    chain_mode_ = chance(0.4);
+    wide_ints_ = chance(0.3);
+    positive_floats_ = chance(0.25);
+    large_sizes_ = chance(0.2);  // favour 47..97 so kernels see their large-size paths
+    // Log-uniform work budgets: most graphs are small, a few use the whole allowance.
+    work_left_ = static_cast<int64_t>(std::pow(10.0, uniform_real(3.0, std::log10(double(kMaxWorkPerGraph)))));
+    program_ << "# seed " << seed << ", dtype " << tcc::dtype_name(dtype) << (chain_mode_ ? ", chain" : ", dag")
+             << (wide_ints_ ? ", wide ints" : "") << (large_sizes_ ? ", large sizes" : "")
+             << (positive_floats_ ? ", positive floats" : "") << "\n";
+  }
+
+  // Adds up to `ops` random op nodes; false if the graph had to stop early (a failure was reported).
+  bool build(int ops) {
+    for (int i = 0, attempts = 0; i < ops && attempts < ops * 20; ++attempts) {
+      const int kind = uniform(0, 9);
+      std::optional<bool> made;
+      switch (kind) {
+        case 0: made = gen_matmul(); break;
+        case 1: made = gen_np_matmul(); break;
+        case 2: made = gen_dot(); break;
+        case 3: made = gen_batch_dot_modern(); break;
+        case 4: made = gen_batch_dot_legacy(); break;
+        case 5: made = gen_tensordot(); break;
+        case 6:
+        case 7: made = gen_einsum(); break;
+        case 8: made = gen_transpose(); break;
+        case 9: made = gen_reshape(); break;
+      }
+      if (failed_) return false;
+      if (*made) ++i;
+    }
+    return true;
+  }
+
+  // Compiles the chosen outputs, runs them and compares. Returns the worst float error ratio.
+  double run_and_check() {
+    std::vector<size_t> chosen = choose_outputs();
+    if (chosen.empty()) return 0;
+    std::vector<Value> outs;
+    std::string out_line = "output ";
+    for (size_t k = 0; k < chosen.size(); ++k) {
+      outs.push_back(items_[chosen[k]].value);
+      out_line += (k ? ", " : "") + items_[chosen[k]].name;
+    }
+    program_ << out_line << "\n";
+    if (std::getenv("TCC_DIFF_PRINT")) std::printf("%s\n", program_.str().c_str());
+    std::vector<tcc::Tensor> results;
+    try {
+      tcc::Feeds feeds;
+      if (chance(0.2)) {
+        for (size_t c : chosen)
+          for (const std::string& name : items_[c].deps) feeds[name] = feeds_.at(name);
+        results = graph_.eval(outs, feeds);
+      } else {
+        tcc::CompiledGraph fn = graph_.compile(outs);
+        for (const tcc::InputInfo& in : fn.inputs()) {
+          auto it = feeds_.find(in.name);
+          if (it == feeds_.end()) {
+            ADD_FAILURE() << "compiled graph lists an unknown input '" << in.name << "'\n" << program_.str();
+            return 0;
+          }
+          feeds.insert(*it);
+        }
+        results = fn(feeds);
+      }
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "tcc threw while compiling or running: " << e.what() << "\n" << program_.str();
+      return 0;
+    }
+    if (results.size() != outs.size()) {
+      ADD_FAILURE() << "expected " << outs.size() << " results, got " << results.size() << "\n" << program_.str();
+      return 0;
+    }
+    double worst = 0;
+    for (size_t k = 0; k < chosen.size(); ++k) {
+      const Item& it = items_[chosen[k]];
+      ref::Comparison c = ref::compare(results[k], it.ref);
+      worst = std::max(worst, c.worst_ratio);
+      if (!c.ok)
+        ADD_FAILURE() << "output " << it.name << " (" << tcc::dtype_name(dtype_) << ref::shape_text(it.ref.shape)
+                      << ") differs from the reference: " << c.message << "\n"
+                      << program_.str();
+    }
+    return worst;
+  }
+
+  int64_t work_done() const { return work_done_; }
+
+ private:
+  // ---- random helpers ----
+  int uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+  double uniform_real(double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng_); }
+  bool chance(double p) { return std::bernoulli_distribution(p)(rng_); }
+
+  // A size from kSizes no larger than `cap`; small sizes are favoured so ranks can grow.
+  int64_t pick_size(int64_t cap = 97, bool allow_zero = true) {
+    if (allow_zero && chance(0.03)) return 0;
+    std::vector<int64_t> ok;
+    const int64_t soft_cap = !large_sizes_ && chance(0.6) ? std::min<int64_t>(cap, 17) : cap;
+    for (int64_t s : kSizes)
+      if (s >= 1 && s <= soft_cap) ok.push_back(s);
+    if (ok.empty()) return 1;
+    return ok[uniform(0, static_cast<int>(ok.size()) - 1)];
+  }
+
+  Shape random_shape(int rank, int64_t max_elements = kMaxElements) {
+    Shape s;
+    int64_t product = 1;
+    for (int i = 0; i < rank; ++i) {
+      const int64_t d = pick_size(std::max<int64_t>(1, max_elements / std::max<int64_t>(product, 1)));
+      s.push_back(d);
+      if (d) product *= d;
+    }
+    return s;
+  }
+
+  // ---- leaves ----
+  tcc::Tensor random_tensor(const Shape& shape) {
+    tcc::Tensor t(dtype_, shape);
+    const int64_t n = t.numel();
+    for (int64_t i = 0; i < n; ++i) {
+      switch (dtype_) {
+        case DType::f32:
+          t.data_as<float>()[i] = static_cast<float>(positive_floats_ ? uniform_real(0, 1) : uniform_real(-1, 1));
+          break;
+        case DType::f64: t.data_as<double>()[i] = positive_floats_ ? uniform_real(0, 1) : uniform_real(-1, 1); break;
+        case DType::i32:
+          t.data_as<int32_t>()[i] = wide_ints_ ? static_cast<int32_t>(static_cast<uint32_t>(rng_())) : uniform(-8, 8);
+          break;
+        case DType::i64:
+          t.data_as<int64_t>()[i] = wide_ints_ ? static_cast<int64_t>(rng_()) : uniform(-8, 8);
+          break;
+      }
+    }
+    return t;
+  }
+
+  size_t leaf(const Shape& shape) {
+    Item it;
+    tcc::Tensor t = random_tensor(shape);
+    it.ref = ref::from_tensor(t);
+    it.is_leaf = true;
+    const std::string type = std::string(tcc::dtype_name(dtype_)) + dims(shape);
+    if (chance(0.12)) {
+      it.name = "c" + std::to_string(items_.size());
+      it.value = graph_.constant(t);
+      program_ << "input " << it.name << ": " << type << "   # a constant in the test\n";
+    } else {
+      it.name = "in" + std::to_string(items_.size());
+      it.value = graph_.input(it.name, dtype_, shape);
+      feeds_[it.name] = t;
+      it.deps.insert(it.name);
+      program_ << "input " << it.name << ": " << type << "\n";
+    }
+    items_.push_back(std::move(it));
+    return items_.size() - 1;
+  }
+
+  // An existing item whose shape satisfies `ok` (chain mode prefers the newest), if any.
+  std::optional<size_t> existing(const std::function<bool(const Shape&)>& ok, double p = 0.75) {
+    if (items_.empty() || !chance(p)) return std::nullopt;
+    if (chain_mode_ && ok(items_.back().ref.shape)) return items_.size() - 1;
+    std::vector<size_t> fits;
+    for (size_t i = 0; i < items_.size(); ++i)
+      if (ok(items_[i].ref.shape)) fits.push_back(i);
+    if (fits.empty()) return std::nullopt;
+    return fits[uniform(0, static_cast<int>(fits.size()) - 1)];
+  }
+
+  size_t first_operand(int min_rank, int max_rank) {
+    auto e = existing([&](const Shape& s) {
+      return static_cast<int>(s.size()) >= min_rank && static_cast<int>(s.size()) <= max_rank;
+    });
+    return e ? *e : leaf(random_shape(uniform(min_rank, std::min(max_rank, 4)), large_sizes_ ? 100'000 : 20'000));
+  }
+
+  // An operand of exactly `shape`: sometimes an existing node (sharing), else a new leaf.
+  size_t operand_with_shape(const Shape& shape) {
+    auto e = existing([&](const Shape& s) { return s == shape; }, 0.5);
+    return e ? *e : leaf(shape);
+  }
+
+  bool affordable(const Shape& operand, const Shape& out, int64_t k) const {
+    return numel(operand) <= kMaxElements && numel(out) <= kMaxElements &&
+           numel(out) * std::max<int64_t>(k, 1) <= work_left_;
+  }
+
+  // Records a built node after checking that tcc's inferred shape and dtype match the reference.
+  bool add(Value v, RefTensor r, const std::string& expr, int64_t work, const std::vector<size_t>& operands) {
+    Item it;
+    for (size_t o : operands) it.deps.insert(items_[o].deps.begin(), items_[o].deps.end());
+    for (size_t o : operands) items_[o].consumed = true;
+    it.name = "v" + std::to_string(items_.size());
+    program_ << it.name << " = " << expr << "\n";
+    if (v.shape() != r.shape || v.dtype() != r.dtype) {
+      ADD_FAILURE() << "shape inference disagrees for " << it.name << ": tcc " << tcc::dtype_name(v.dtype())
+                    << ref::shape_text(v.shape()) << ", reference " << tcc::dtype_name(r.dtype)
+                    << ref::shape_text(r.shape) << "\n"
+                    << program_.str();
+      failed_ = true;
+      return false;
+    }
+    it.value = v;
+    it.ref = std::move(r);
+    items_.push_back(std::move(it));
+    work_left_ -= work;
+    work_done_ += work;
+    return true;
+  }
+
+  // Runs one op on both sides; a throw from either is a reported failure.
+  template <typename TccOp, typename RefOp>
+  bool apply(const std::string& expr, int64_t work, const std::vector<size_t>& operands, TccOp tcc_op, RefOp ref_op) {
+    RefTensor r;
+    try {
+      r = ref_op();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "generator bug, the reference rejected " << expr << ": " << e.what() << "\n" << program_.str();
+      failed_ = true;
+      return false;
+    }
+    Value v;
+    try {
+      v = tcc_op();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "tcc rejected a valid node " << expr << " (reference shape " << ref::shape_text(r.shape)
+                    << "): " << e.what() << "\n"
+                    << program_.str();
+      failed_ = true;
+      return false;
+    }
+    return add(v, std::move(r), expr, work, operands);
+  }
+
+  const Item& at(size_t i) const { return items_[i]; }
+
+  // Batch dims for `b` that broadcast against `a_batch` (right-aligned, 1 stretches).
+  Shape broadcast_partner(const Shape& a_batch) {
+    const int nb = uniform(0, 3);
+    Shape b(nb);
+    const int na = static_cast<int>(a_batch.size());
+    for (int j = 0; j < nb; ++j) {
+      const int ai = na - nb + j;  // aligned position in a's batch
+      if (ai < 0) {
+        b[j] = pick_size(7, false);
+      } else if (a_batch[ai] == 1) {
+        b[j] = chance(0.5) ? 1 : pick_size(7, false);
+      } else {
+        b[j] = chance(0.75) ? a_batch[ai] : 1;
+      }
+    }
+    return b;
+  }
+
+  // ---- op generators ----
+  bool gen_matmul() {
+    const size_t ai = first_operand(2, 5);
+    const Shape a = at(ai).ref.shape;
+    tcc::MatmulFlags f;
+    const int fa = uniform(0, 2), fb = uniform(0, 2);
+    f.transpose_a = fa == 1;
+    f.adjoint_a = fa == 2;
+    f.transpose_b = fb == 1;
+    f.adjoint_b = fb == 2;
+    const bool ta = fa != 0, tb = fb != 0;
+    const int64_t inner = ta ? a[a.size() - 2] : a.back();
+    const int64_t rows = ta ? a.back() : a[a.size() - 2];
+    Shape b = broadcast_partner(Shape(a.begin(), a.end() - 2));
+    const int64_t cols = pick_size();
+    if (tb) {
+      b.push_back(cols);
+      b.push_back(inner);
+    } else {
+      b.push_back(inner);
+      b.push_back(cols);
+    }
+    Shape out_batch;
+    const size_t nb = std::max(a.size(), b.size()) - 2;
+    for (size_t i = 0; i < nb; ++i) {
+      const int64_t da = i + a.size() - 2 >= nb ? a[i + a.size() - 2 - nb] : 1;
+      const int64_t db = i + b.size() - 2 >= nb ? b[i + b.size() - 2 - nb] : 1;
+      out_batch.push_back(da == 1 ? db : da);
+    }
+    Shape out = out_batch;
+    out.push_back(rows);
+    out.push_back(cols);
+    if (!affordable(b, out, inner)) return false;
+    const size_t bi = operand_with_shape(b);
+    const std::string expr = "matmul(" + at(ai).name + ", " + at(bi).name + bool_flag("transpose_a", f.transpose_a) +
+                             bool_flag("transpose_b", f.transpose_b) + bool_flag("adjoint_a", f.adjoint_a) +
+                             bool_flag("adjoint_b", f.adjoint_b) + ")";
+    return apply(
+        expr, numel(out) * inner, {ai, bi}, [&] { return tcc::matmul(at(ai).value, at(bi).value, f); },
+        [&] { return ref::matmul(at(ai).ref, at(bi).ref, f); });
+  }
+
+  bool gen_np_matmul() {
+    const size_t ai = first_operand(1, 4);
+    const Shape a = at(ai).ref.shape;
+    const int64_t k = a.back();
+    Shape b;
+    if (chance(0.3)) {
+      b = {k};
+    } else {
+      b = a.size() >= 2 ? broadcast_partner(Shape(a.begin(), a.end() - 2)) : random_shape(uniform(0, 2), 50);
+      b.push_back(k);
+      b.push_back(pick_size());
+    }
+    // Output size: batch(max) * rows * cols, bounded loosely by the product of both operands.
+    const int64_t rows = a.size() >= 2 ? a[a.size() - 2] : 1;
+    const int64_t cols = b.size() >= 2 ? b.back() : 1;
+    int64_t batch = 1;
+    const size_t nb = std::max<size_t>(a.size() >= 2 ? a.size() - 2 : 0, b.size() >= 2 ? b.size() - 2 : 0);
+    for (size_t i = 0; i < nb; ++i) {
+      const int64_t da = a.size() >= 2 && i + a.size() - 2 >= nb ? a[i + a.size() - 2 - nb] : 1;
+      const int64_t db = b.size() >= 2 && i + b.size() - 2 >= nb ? b[i + b.size() - 2 - nb] : 1;
+      batch *= da == 1 ? db : da;
+    }
+    if (!affordable(b, {batch, rows, cols}, k)) return false;
+    const size_t bi = operand_with_shape(b);
+    return apply(
+        at(ai).name + " @ " + at(bi).name, batch * rows * cols * k, {ai, bi},
+        [&] { return tcc::np::matmul(at(ai).value, at(bi).value); },
+        [&] { return ref::np_matmul(at(ai).ref, at(bi).ref); });
+  }
+
+  bool gen_dot() {
+    const size_t xi = first_operand(0, 4);
+    const Shape x = at(xi).ref.shape;
+    Shape y;
+    int64_t k = 1;
+    if (x.empty() || chance(0.1)) {
+      y = x.empty() ? random_shape(uniform(0, 3), 5000) : Shape{};
+    } else {
+      k = x.back();
+      const int ry = uniform(1, 3);
+      if (ry == 1) {
+        y = {k};
+      } else {
+        y = random_shape(ry - 2, 200);
+        y.push_back(k);
+        y.push_back(pick_size());
+      }
+    }
+    Shape out;
+    if (x.empty() || y.empty()) {
+      out = x.empty() ? y : x;
+    } else {
+      out.assign(x.begin(), x.end() - 1);
+      if (y.size() >= 2) {
+        out.insert(out.end(), y.begin(), y.end() - 2);
+        out.push_back(y.back());
+      }
+    }
+    if (!affordable(y, out, k)) return false;
+    const size_t yi = operand_with_shape(y);
+    return apply(
+        "dot(" + at(xi).name + ", " + at(yi).name + ")", numel(out) * k, {xi, yi},
+        [&] { return tcc::dot(at(xi).value, at(yi).value); }, [&] { return ref::dot(at(xi).ref, at(yi).ref); });
+  }
+
+  bool gen_batch_dot_modern() {
+    const size_t xi = first_operand(2, 5);
+    const Shape x = at(xi).ref.shape;
+    const int rx = static_cast<int>(x.size());
+    const int ry = uniform(2, 4);
+    Axes axes;
+    int a0, a1;
+    const int form = uniform(0, 2);
+    if (form == 0) {
+      a0 = rx - 1;
+      a1 = ry == 2 ? 1 : ry - 2;
+    } else if (form == 1) {
+      const int lim = std::min(rx, ry) - 1;
+      const int a = uniform(1, lim);
+      if (chance(0.2) && rx == ry) {
+        axes = Axes(a - rx);  // a negative int adds each operand's (equal) rank
+      } else {
+        axes = Axes(a);
+      }
+      a0 = a1 = a;
+    } else {
+      a0 = uniform(1, rx - 1);
+      a1 = uniform(1, ry - 1);
+      axes = Axes{chance(0.3) ? a0 - rx : a0, chance(0.3) ? a1 - ry : a1};
+    }
+    Shape y = random_shape(ry, 3000);
+    y[0] = x[0];
+    y[a1] = x[a0];
+    Shape out = {x[0]};
+    for (int i = 1; i < rx; ++i)
+      if (i != a0) out.push_back(x[i]);
+    for (int i = 1; i < ry; ++i)
+      if (i != a1) out.push_back(y[i]);
+    if (!affordable(y, out, x[a0])) return false;
+    const size_t yi = operand_with_shape(y);
+    return apply(
+        "batch_dot(" + at(xi).name + ", " + at(yi).name + (axes.is_none() ? "" : ", axes=" + axes_text(axes)) + ")",
+        numel(out) * x[a0], {xi, yi}, [&] { return tcc::batch_dot(at(xi).value, at(yi).value, axes); },
+        [&] { return ref::batch_dot(at(xi).ref, at(yi).ref, axes, false); });
+  }
+
+  // Only the legacy cases whose meaning is unambiguous: equal ranks >= 3 (the tf.matmul path,
+  // any adjoint combination), the (b,m,k).(b,k) / (b,k).(b,k,n) default-axes quirks, and rank 2.
+  bool gen_batch_dot_legacy() {
+    const int mode = uniform(0, 5);
+    size_t xi;
+    Shape y, out;
+    Axes axes;
+    int64_t k;
+    if (mode <= 2) {
+      xi = first_operand(3, 5);
+      const Shape x = at(xi).ref.shape;
+      const int r = static_cast<int>(x.size());
+      const int a0 = chance(0.5) ? r - 1 : r - 2, a1 = chance(0.5) ? r - 2 : r - 1;
+      const bool adj_a = a0 != r - 1, adj_b = a1 == r - 1;
+      if (a0 == r - 1 && a1 == r - 2 && chance(0.5)) {
+        axes = Axes();
+      } else if (a0 == a1 && chance(0.5)) {
+        axes = Axes(chance(0.3) ? a0 - r : a0);
+      } else {
+        axes = Axes{chance(0.3) ? a0 - r : a0, chance(0.3) ? a1 - r : a1};
+      }
+      k = adj_a ? x[r - 2] : x[r - 1];
+      const int64_t m = adj_a ? x[r - 1] : x[r - 2];
+      const int64_t n = pick_size();
+      y.assign(x.begin(), x.end() - 2);
+      out = y;
+      if (adj_b) {
+        y.push_back(n);
+        y.push_back(k);
+      } else {
+        y.push_back(k);
+        y.push_back(n);
+      }
+      out.push_back(m);
+      out.push_back(n);
+    } else if (mode == 3) {
+      // (b, m, k) . (b, k) -> (b, m)
+      xi = first_operand(3, 3);
+      const Shape x = at(xi).ref.shape;
+      k = x[2];
+      y = {x[0], k};
+      out = {x[0], x[1]};
+    } else if (mode == 4) {
+      // (b, k) . (b, k, n) -> (b, n)
+      xi = first_operand(2, 2);
+      const Shape x = at(xi).ref.shape;
+      k = x[1];
+      y = {x[0], k, pick_size()};
+      out = {x[0], y[2]};
+    } else {
+      // rank 2, axes=1: sum(x * y, axis=1) -> (b, 1)
+      xi = first_operand(2, 2);
+      const Shape x = at(xi).ref.shape;
+      k = x[1];
+      y = {x[0], chance(0.2) ? 1 : x[1]};
+      if (k == 1) k = y[1];
+      axes = Axes(chance(0.3) ? -1 : 1);
+      out = {x[0], 1};
+    }
+    if (!affordable(y, out, k)) return false;
+    const size_t yi = operand_with_shape(y);
+    return apply(
+        "batch_dot(" + at(xi).name + ", " + at(yi).name + (axes.is_none() ? "" : ", axes=" + axes_text(axes)) +
+            ", legacy=true)",
+        numel(out) * k, {xi, yi},
+        [&] { return tcc::batch_dot(at(xi).value, at(yi).value, axes, tcc::BatchDotConvention::legacy); },
+        [&] { return ref::batch_dot(at(xi).ref, at(yi).ref, axes, true); });
+  }
+
+  bool gen_tensordot() {
+    const size_t xi = first_operand(0, 4);
+    const Shape x = at(xi).ref.shape;
+    const int rx = static_cast<int>(x.size());
+    Axes axes;
+    Shape y, out;
+    int64_t k = 1;
+    if (chance(0.5)) {
+      const int n = uniform(0, std::min(rx, 3));
+      axes = Axes(n);
+      y.assign(x.end() - n, x.end());
+      for (int i = 0; i < n; ++i) k *= x[rx - n + i];
+      const Shape extra = random_shape(uniform(0, 2), 200);
+      y.insert(y.end(), extra.begin(), extra.end());
+      out.assign(x.begin(), x.end() - n);
+      out.insert(out.end(), extra.begin(), extra.end());
+    } else {
+      const int n = uniform(0, std::min(rx, 3));
+      std::vector<int> xs(rx);
+      std::iota(xs.begin(), xs.end(), 0);
+      std::shuffle(xs.begin(), xs.end(), rng_);
+      xs.resize(n);
+      const int ry = n + uniform(0, 2);
+      std::vector<int> ys(ry);
+      std::iota(ys.begin(), ys.end(), 0);
+      std::shuffle(ys.begin(), ys.end(), rng_);
+      ys.resize(n);
+      y = random_shape(ry, 200);
+      std::vector<Axes> ax_items, ay_items;
+      for (int i = 0; i < n; ++i) {
+        y[ys[i]] = x[xs[i]];
+        k *= x[xs[i]];
+        ax_items.push_back(Axes(chance(0.25) ? xs[i] - rx : xs[i]));
+        ay_items.push_back(Axes(chance(0.25) ? ys[i] - ry : ys[i]));
+      }
+      if (n == 1 && chance(0.5)) {
+        axes = Axes{ax_items[0], ay_items[0]};  // a pair of ints
+      } else {
+        axes = Axes{Axes::list(ax_items), Axes::list(ay_items)};
+      }
+      for (int i = 0; i < rx; ++i)
+        if (std::find(xs.begin(), xs.end(), i) == xs.end()) out.push_back(x[i]);
+      for (int i = 0; i < ry; ++i)
+        if (std::find(ys.begin(), ys.end(), i) == ys.end()) out.push_back(y[i]);
+    }
+    if (!affordable(y, out, k)) return false;
+    const size_t yi = operand_with_shape(y);
+    return apply(
+        "tensordot(" + at(xi).name + ", " + at(yi).name + ", axes=" + axes_text(axes) + ")", numel(out) * k, {xi, yi},
+        [&] { return tcc::tensordot(at(xi).value, at(yi).value, axes); },
+        [&] { return ref::tensordot(at(xi).ref, at(yi).ref, axes); });
+  }
+
+  bool gen_einsum() {
+    const std::string letters = "abcdefgijkXYZ";
+    std::map<char, int64_t> size_of;  // the full size of each label
+    std::vector<std::string> terms;
+    std::vector<size_t> ops;
+    Shape ellipsis;  // the broadcast ellipsis shape
+    bool uses_ellipsis = false;
+    int64_t space = 1;  // product of every label size so far (the loop space)
+    auto fresh_label = [&]() -> char {
+      for (int tries = 0; tries < 50; ++tries) {
+        const char c = letters[uniform(0, static_cast<int>(letters.size()) - 1)];
+        if (!size_of.count(c)) return c;
+      }
+      return 0;
+    };
+    const int n_ops = chance(0.25) ? 1 : (chance(0.75) ? 2 : 3);
+    // First operand: often an existing node, with a label per axis (sometimes a diagonal or an
+    // ellipsis over its leading dims).
+    const size_t xi = first_operand(0, 4);
+    const Shape x = at(xi).ref.shape;
+    {
+      std::string term;
+      size_t first_letter_axis = 0;
+      if (!x.empty() && chance(0.25)) {
+        const int e = uniform(0, std::min<int>(2, static_cast<int>(x.size())));
+        ellipsis.assign(x.begin(), x.begin() + e);
+        for (int64_t d : ellipsis) space *= std::max<int64_t>(d, 1);
+        term = "...";
+        uses_ellipsis = true;
+        first_letter_axis = e;
+      }
+      std::map<char, int64_t> in_term;
+      for (size_t a = first_letter_axis; a < x.size(); ++a) {
+        char c = 0;
+        for (const auto& [l, s] : in_term)
+          if (s == x[a] && chance(0.15)) c = l;  // a diagonal
+        if (!c) {
+          c = fresh_label();
+          if (!c) return false;
+          size_of[c] = x[a];
+          space *= std::max<int64_t>(x[a], 1);
+        }
+        in_term[c] = x[a];
+        term += c;
+      }
+      terms.push_back(term);
+      ops.push_back(xi);
+    }
+    std::vector<Shape> later_shapes;
+    for (int o = 1; o < n_ops; ++o) {
+      std::string term;
+      Shape shape;
+      if (uses_ellipsis && chance(0.7)) {
+        const int e = uniform(0, static_cast<int>(ellipsis.size()));
+        for (size_t j = ellipsis.size() - e; j < ellipsis.size(); ++j)
+          shape.push_back(chance(0.3) ? 1 : ellipsis[j]);
+        term = "...";
+      }
+      const int n_letters = uniform(0, 3);
+      std::map<char, int64_t> in_term;
+      for (int j = 0; j < n_letters; ++j) {
+        char c = 0;
+        if (!size_of.empty() && chance(0.65)) {
+          auto it = size_of.begin();
+          std::advance(it, uniform(0, static_cast<int>(size_of.size()) - 1));
+          c = it->first;
+        } else {
+          c = fresh_label();
+          if (!c) return false;
+          size_of[c] = pick_size(std::max<int64_t>(1, work_left_ / std::max<int64_t>(space, 1)));
+          space *= std::max<int64_t>(size_of[c], 1);
+        }
+        // A size-1 axis broadcasts against the label's size (fixed per operand for diagonals).
+        if (!in_term.count(c)) in_term[c] = chance(0.1) ? 1 : size_of[c];
+        term += c;
+        shape.push_back(in_term[c]);
+      }
+      terms.push_back(term);
+      later_shapes.push_back(shape);
+    }
+    // Output: explicit (a random subset in random order) or implicit.
+    std::string spec;
+    for (size_t o = 0; o < terms.size(); ++o) spec += (o ? "," : "") + terms[o];
+    bool any_ellipsis = false;
+    for (const std::string& t : terms) any_ellipsis |= t.rfind("...", 0) == 0;
+    std::vector<char> out_letters;
+    if (chance(0.75)) {
+      std::vector<std::string> parts;
+      for (const auto& [c, s] : size_of)
+        if (chance(0.5)) parts.push_back(std::string(1, c));
+      if (any_ellipsis) parts.push_back("...");
+      std::shuffle(parts.begin(), parts.end(), rng_);
+      spec += "->";
+      for (const std::string& p : parts) {
+        spec += p;
+        if (p != "...") out_letters.push_back(p[0]);
+      }
+    } else {
+      std::map<char, int> uses;
+      for (const std::string& t : terms)
+        for (char c : t)
+          if (c != '.') ++uses[c];
+      for (const auto& [c, n] : uses)
+        if (n == 1) out_letters.push_back(c);
+    }
+    // Bound the output by the full label sizes before computing anything.
+    int64_t out_bound = 1;
+    for (char c : out_letters) out_bound *= size_of[c];
+    for (int64_t d : ellipsis) out_bound *= d;
+    if (out_bound > kMaxElements) return false;
+    if (space > work_left_ || space * n_ops > work_left_) return false;
+    for (const Shape& s : later_shapes)
+      if (numel(s) > kMaxElements) return false;
+    for (const Shape& s : later_shapes) ops.push_back(operand_with_shape(s));
+    std::string expr = "einsum(\"" + spec + "\"";
+    for (size_t o : ops) expr += ", " + at(o).name;
+    expr += ")";
+    std::vector<Value> values;
+    std::vector<RefTensor> refs;
+    for (size_t o : ops) {
+      values.push_back(at(o).value);
+      refs.push_back(at(o).ref);
+    }
+    return apply(
+        expr, space * static_cast<int64_t>(n_ops), ops, [&] { return tcc::einsum(spec, values); },
+        [&] { return ref::einsum(spec, refs); });
+  }
+
+  bool gen_transpose() {
+    const size_t xi = first_operand(0, 5);
+    const int r = static_cast<int>(at(xi).ref.shape.size());
+    std::optional<std::vector<int64_t>> perm;
+    std::string text = "transpose(" + at(xi).name;
+    if (chance(0.7)) {
+      std::vector<int64_t> p(r);
+      std::iota(p.begin(), p.end(), 0);
+      std::shuffle(p.begin(), p.end(), rng_);
+      for (int64_t& a : p)
+        if (chance(0.2)) a -= r;
+      perm = p;
+      text += ", perm=" + int_list(p);
+    }
+    return apply(
+        text + ")", numel(at(xi).ref.shape), {xi}, [&] { return tcc::transpose(at(xi).value, perm); },
+        [&] { return ref::transpose(at(xi).ref, perm); });
+  }
+
+  bool gen_reshape() {
+    const size_t xi = first_operand(0, 5);
+    Shape s = at(xi).ref.shape;
+    const int edits = uniform(1, 3);
+    for (int e = 0; e < edits; ++e) {
+      const int kind = uniform(0, 3);
+      if (kind == 0 && s.size() >= 2) {  // merge two neighbours
+        const int i = uniform(0, static_cast<int>(s.size()) - 2);
+        s[i] *= s[i + 1];
+        s.erase(s.begin() + i + 1);
+      } else if (kind == 1 && !s.empty()) {  // split a dim by a divisor
+        const int i = uniform(0, static_cast<int>(s.size()) - 1);
+        std::vector<int64_t> divisors;
+        for (int64_t f = 1; f <= s[i]; ++f)
+          if (s[i] % f == 0) divisors.push_back(f);
+        if (divisors.empty()) continue;
+        const int64_t f = divisors[uniform(0, static_cast<int>(divisors.size()) - 1)];
+        const int64_t rest = s[i] / f;
+        s[i] = f;
+        s.insert(s.begin() + i + 1, rest);
+      } else if (kind == 2) {  // insert a 1
+        s.insert(s.begin() + uniform(0, static_cast<int>(s.size())), 1);
+      } else if (!s.empty()) {  // drop a 1, if there is one
+        auto it = std::find(s.begin(), s.end(), 1);
+        if (it != s.end()) s.erase(it);
+      }
+    }
+    if (s.size() > 6) return false;
+    Shape target = s;
+    if (!s.empty() && numel(s) > 0 && chance(0.4)) target[uniform(0, static_cast<int>(s.size()) - 1)] = -1;
+    return apply(
+        "reshape(" + at(xi).name + ", shape=" + int_list(target) + ")", 0, {xi},
+        [&] { return tcc::reshape(at(xi).value, target); }, [&] { return ref::reshape(at(xi).ref, target); });
+  }
+
+  // Every op node nothing else reads (so every op's result is compared), plus a few
+  // intermediates (outputs sharing work with other outputs) and rarely an input.
+  std::vector<size_t> choose_outputs() {
+    std::vector<size_t> chosen;
+    for (size_t i = 0; i < items_.size(); ++i)
+      if (!items_[i].is_leaf && !items_[i].consumed) chosen.push_back(i);
+    if (chosen.empty()) return chosen;
+    const int extra = uniform(0, 2);
+    for (int e = 0; e < extra; ++e) {
+      const size_t i = static_cast<size_t>(uniform(0, static_cast<int>(items_.size()) - 1));
+      if (items_[i].is_leaf && !chance(0.1)) continue;
+      bool dup = false;
+      for (size_t c : chosen) dup |= items_[c].value == items_[i].value;
+      if (!dup) chosen.push_back(i);
+    }
+    std::shuffle(chosen.begin(), chosen.end(), rng_);
+    return chosen;
+  }
+
+  std::mt19937_64 rng_;
+  uint64_t seed_;
+  DType dtype_;
+  tcc::Graph graph_;
+  std::vector<Item> items_;
+  tcc::Feeds feeds_;
+  std::ostringstream program_;
+  int64_t work_left_ = 0, work_done_ = 0;
+  bool chain_mode_ = false, large_sizes_ = false, wide_ints_ = false, positive_floats_ = false, failed_ = false;
+};
+
+int graphs_per_dtype() {
+  if (const char* n = std::getenv("TCC_DIFF_GRAPHS")) return std::max(1, std::atoi(n));
+  return 100;
+}
+
+void run_random_graphs(DType dtype, uint64_t seed_base) {
+  std::vector<uint64_t> seeds;
+  if (const char* s = std::getenv("TCC_DIFF_SEED")) {
+    seeds.push_back(std::strtoull(s, nullptr, 10));
+  } else {
+    for (int i = 0; i < graphs_per_dtype(); ++i) seeds.push_back(seed_base + i);
+  }
+  double worst = 0;
+  int64_t work = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t seed : seeds) {
+    SCOPED_TRACE("seed " + std::to_string(seed) + " dtype " + std::string(tcc::dtype_name(dtype)));
+    RandomGraph g(seed, dtype);
+    if (!g.build(1 + static_cast<int>(seed % 6))) continue;
+    worst = std::max(worst, g.run_and_check());
+    work += g.work_done();
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("[ info ] %s: %zu graphs, %.2g multiply-adds, %.1f s, worst float error / bound = %.3g\n",
+              std::string(tcc::dtype_name(dtype)).c_str(), seeds.size(), double(work), secs, worst);
+}
+
+// Seeds differ per dtype so that every dtype sees different shapes.
+TEST(Differential, RandomGraphsF32) { run_random_graphs(tcc::f32, 1000); }
+TEST(Differential, RandomGraphsF64) { run_random_graphs(tcc::f64, 2000); }
+TEST(Differential, RandomGraphsI32) { run_random_graphs(tcc::i32, 3000); }
+TEST(Differential, RandomGraphsI64) { run_random_graphs(tcc::i64, 4000); }
+
+// ---- fixed cases ----
+
+tcc::Tensor filled(DType dtype, const Shape& shape, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  tcc::Tensor t(dtype, shape);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    const int v = static_cast<int>(rng() % 17) - 8;
+    switch (dtype) {
+      case DType::f32: t.data_as<float>()[i] = static_cast<float>(v) / 8; break;
+      case DType::f64: t.data_as<double>()[i] = static_cast<double>(v) / 8; break;
+      case DType::i32: t.data_as<int32_t>()[i] = v; break;
+      case DType::i64: t.data_as<int64_t>()[i] = v; break;
+    }
+  }
+  return t;
+}
+
+struct FixedCase {
+  std::string what;
+  std::function<Value(tcc::Graph&, Value, Value)> build;
+  std::function<RefTensor(const RefTensor&, const RefTensor&)> reference;
+  Shape x, y, expected_shape;
+};
+
+void run_fixed(const std::vector<FixedCase>& cases, DType dtype) {
+  tcc::Graph g;
+  std::vector<Value> outs;
+  std::vector<RefTensor> want;
+  tcc::Feeds feeds;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const FixedCase& c = cases[i];
+    SCOPED_TRACE(c.what + " " + std::string(tcc::dtype_name(dtype)));
+    tcc::Tensor xt = filled(dtype, c.x, 2 * i), yt = filled(dtype, c.y, 2 * i + 1);
+    Value x = g.input("x" + std::to_string(i), dtype, c.x), y = g.input("y" + std::to_string(i), dtype, c.y);
+    feeds["x" + std::to_string(i)] = xt;
+    feeds["y" + std::to_string(i)] = yt;
+    Value v = c.build(g, x, y);
+    RefTensor r = c.reference(ref::from_tensor(xt), ref::from_tensor(yt));
+    EXPECT_EQ(v.shape(), c.expected_shape);
+    EXPECT_EQ(r.shape, c.expected_shape);
+    outs.push_back(v);
+    want.push_back(r);
+  }
+  std::vector<tcc::Tensor> got = g.compile(outs)(feeds);
+  ASSERT_EQ(got.size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    ref::Comparison cmp = ref::compare(got[i], want[i]);
+    EXPECT_TRUE(cmp.ok) << cases[i].what << " " << tcc::dtype_name(dtype) << ": " << cmp.message;
+  }
+}
+
+std::vector<FixedCase> seed_blog_cases() {
+  using tcc::BatchDotConvention;
+  const auto legacy = BatchDotConvention::legacy;
+  return {
+      {"dot (1,2,3,4).(8,7,4,5)", [](tcc::Graph&, Value x, Value y) { return tcc::dot(x, y); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::dot(x, y); }, {1, 2, 3, 4}, {8, 7, 4, 5}, {1, 2, 3, 8, 7, 5}},
+      {"dot (3,4).(4,5)", [](tcc::Graph&, Value x, Value y) { return tcc::dot(x, y); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::dot(x, y); }, {3, 4}, {4, 5}, {3, 5}},
+      {"dot (2,3,4).(7,4,5)", [](tcc::Graph&, Value x, Value y) { return tcc::dot(x, y); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::dot(x, y); }, {2, 3, 4}, {7, 4, 5}, {2, 3, 7, 5}},
+      {"dot (1,2,4).(8,7,4,5)", [](tcc::Graph&, Value x, Value y) { return tcc::dot(x, y); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::dot(x, y); }, {1, 2, 4}, {8, 7, 4, 5}, {1, 2, 8, 7, 5}},
+      {"matmul (10,12,4,5).(10,12,5,8)", [](tcc::Graph&, Value x, Value y) { return tcc::matmul(x, y); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::matmul(x, y); }, {10, 12, 4, 5}, {10, 12, 5, 8}, {10, 12, 4, 8}},
+      {"batch_dot (10,12,4,5).(10,12,5,8)", [](tcc::Graph&, Value x, Value y) { return tcc::batch_dot(x, y); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::batch_dot(x, y); }, {10, 12, 4, 5}, {10, 12, 5, 8},
+       {10, 12, 4, 12, 8}},
+      {"legacy batch_dot (10,12,4,5).(10,12,5,8)",
+       [legacy](tcc::Graph&, Value x, Value y) { return tcc::batch_dot(x, y, {}, legacy); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::batch_dot(x, y, {}, true); }, {10, 12, 4, 5},
+       {10, 12, 5, 8}, {10, 12, 4, 8}},
+      {"batch_dot (9,8,7,4,2).(9,8,7,2,5)", [](tcc::Graph&, Value x, Value y) { return tcc::batch_dot(x, y); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::batch_dot(x, y); }, {9, 8, 7, 4, 2}, {9, 8, 7, 2, 5},
+       {9, 8, 7, 4, 8, 7, 5}},
+      {"legacy batch_dot (9,8,7,4,2).(9,8,7,2,5)",
+       [legacy](tcc::Graph&, Value x, Value y) { return tcc::batch_dot(x, y, {}, legacy); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::batch_dot(x, y, {}, true); }, {9, 8, 7, 4, 2},
+       {9, 8, 7, 2, 5}, {9, 8, 7, 4, 5}},
+      {"batch_dot (32,10,5).(32,5)", [](tcc::Graph&, Value x, Value y) { return tcc::batch_dot(x, y); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::batch_dot(x, y); }, {32, 10, 5}, {32, 5}, {32, 10}},
+      {"legacy batch_dot (32,10,5).(32,5)",
+       [legacy](tcc::Graph&, Value x, Value y) { return tcc::batch_dot(x, y, {}, legacy); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::batch_dot(x, y, {}, true); }, {32, 10, 5}, {32, 5},
+       {32, 10}},
+  };
+}
+
+TEST(Differential, SeedBlogShapes) {
+  for (DType t : {tcc::f32, tcc::f64, tcc::i32, tcc::i64}) run_fixed(seed_blog_cases(), t);
+}
+
+TEST(Differential, ZeroSizeContractionAxesGiveZeros) {
+  std::vector<FixedCase> cases = {
+      {"matmul (3,0).(0,4)", [](tcc::Graph&, Value x, Value y) { return tcc::matmul(x, y); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::matmul(x, y); }, {3, 0}, {0, 4}, {3, 4}},
+      {"matmul batched (2,5,0).(2,0,3)", [](tcc::Graph&, Value x, Value y) { return tcc::matmul(x, y); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::matmul(x, y); }, {2, 5, 0}, {2, 0, 3}, {2, 5, 3}},
+      {"dot (0,).(0,)", [](tcc::Graph&, Value x, Value y) { return tcc::dot(x, y); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::dot(x, y); }, {0}, {0}, {}},
+      {"dot (2,0).(3,0,4)", [](tcc::Graph&, Value x, Value y) { return tcc::dot(x, y); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::dot(x, y); }, {2, 0}, {3, 0, 4}, {2, 3, 4}},
+      {"tensordot axes=2 (3,0,2).(0,2,5)", [](tcc::Graph&, Value x, Value y) { return tcc::tensordot(x, y, 2); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::tensordot(x, y, 2); }, {3, 0, 2}, {0, 2, 5}, {3, 5}},
+      {"einsum ij,jk->ik with j=0",
+       [](tcc::Graph&, Value x, Value y) { return tcc::einsum("ij,jk->ik", {x, y}); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::einsum("ij,jk->ik", {x, y}); }, {7, 0}, {0, 2}, {7, 2}},
+      {"einsum i,j-> with i=0",
+       [](tcc::Graph&, Value x, Value y) { return tcc::einsum("i,j->", {x, y}); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::einsum("i,j->", {x, y}); }, {0}, {3}, {}},
+      {"batch_dot (4,3,0).(4,0,2)", [](tcc::Graph&, Value x, Value y) { return tcc::batch_dot(x, y); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::batch_dot(x, y); }, {4, 3, 0}, {4, 0, 2}, {4, 3, 2}},
+      {"legacy batch_dot (4,3,0).(4,0,2)",
+       [](tcc::Graph&, Value x, Value y) { return tcc::batch_dot(x, y, {}, tcc::BatchDotConvention::legacy); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::batch_dot(x, y, {}, true); }, {4, 3, 0}, {4, 0, 2},
+       {4, 3, 2}},
+      {"np @ (0,).(0,)", [](tcc::Graph&, Value x, Value y) { return tcc::np::matmul(x, y); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::np_matmul(x, y); }, {0}, {0}, {}},
+  };
+  for (DType t : {tcc::f32, tcc::f64, tcc::i32, tcc::i64}) {
+    run_fixed(cases, t);
+    // The reference itself must say zeros, so the comparison above really checks zeros.
+    RefTensor z = ref::matmul(ref::from_tensor(tcc::Tensor(t, {3, 0})), ref::from_tensor(tcc::Tensor(t, {0, 4})));
+    for (int64_t i = 0; i < z.numel(); ++i) EXPECT_EQ(ref::float_at(z, i), 0.0);
+  }
+}
+
+// Larger contractions with awkward sizes (around vector widths and tile edges), which the small
+// random graphs reach only rarely.
+TEST(Differential, LargerContractions) {
+  tcc::MatmulFlags ta_tb;
+  ta_tb.transpose_a = true;
+  ta_tb.adjoint_b = true;
+  std::vector<FixedCase> cases = {
+      {"matmul (97,65).(65,63)", [](tcc::Graph&, Value x, Value y) { return tcc::matmul(x, y); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::matmul(x, y); }, {97, 65}, {65, 63}, {97, 63}},
+      {"matmul broadcast + flags (7,97,63).(1,65,97)",
+       [ta_tb](tcc::Graph&, Value x, Value y) { return tcc::matmul(x, y, ta_tb); },
+       [ta_tb](const RefTensor& x, const RefTensor& y) { return ref::matmul(x, y, ta_tb); }, {7, 97, 63}, {1, 65, 97},
+       {7, 63, 65}},
+      {"einsum bij,bkj->bik (5,64,97).(5,49,97)",
+       [](tcc::Graph&, Value x, Value y) { return tcc::einsum("bij,bkj->bik", {x, y}); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::einsum("bij,bkj->bik", {x, y}); }, {5, 64, 97},
+       {5, 49, 97}, {5, 64, 49}},
+      {"tensordot axes=2 (31,47,17).(47,17,48)", [](tcc::Graph&, Value x, Value y) { return tcc::tensordot(x, y, 2); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::tensordot(x, y, 2); }, {31, 47, 17}, {47, 17, 48},
+       {31, 48}},
+      {"dot (13,97,31).(31,65)", [](tcc::Graph&, Value x, Value y) { return tcc::dot(x, y); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::dot(x, y); }, {13, 97, 31}, {31, 65}, {13, 97, 65}},
+      {"legacy batch_dot axes=1 (16,65,47).(16,65,33)",
+       [](tcc::Graph&, Value x, Value y) { return tcc::batch_dot(x, y, 1, tcc::BatchDotConvention::legacy); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::batch_dot(x, y, 1, true); }, {16, 65, 47},
+       {16, 65, 33}, {16, 47, 33}},
+      {"batch_dot axes=(1,2) (15,64,17).(15,3,64)",
+       [](tcc::Graph&, Value x, Value y) { return tcc::batch_dot(x, y, Axes{1, 2}); },
+       [](const RefTensor& x, const RefTensor& y) { return ref::batch_dot(x, y, Axes{1, 2}); }, {15, 64, 17},
+       {15, 3, 64}, {15, 17, 3}},
+  };
+  for (DType t : {tcc::f32, tcc::f64, tcc::i32, tcc::i64}) run_fixed(cases, t);
+}
+
+// Integer products that overflow must wrap exactly like NumPy's fixed-width integers.
+TEST(Differential, IntegerWrapAround) {
+  for (DType t : {tcc::i32, tcc::i64}) {
+    tcc::Graph g;
+    const Shape xs = {3, 4}, ys = {4, 2};
+    tcc::Tensor xt(t, xs), yt(t, ys);
+    for (int64_t i = 0; i < xt.numel(); ++i) {
+      if (t == tcc::i32) xt.data_as<int32_t>()[i] = std::numeric_limits<int32_t>::max() - static_cast<int32_t>(i * 977);
+      else xt.data_as<int64_t>()[i] = std::numeric_limits<int64_t>::max() - i * 1000003;
+    }
+    for (int64_t i = 0; i < yt.numel(); ++i) {
+      if (t == tcc::i32) yt.data_as<int32_t>()[i] = 65537 * static_cast<int32_t>(i + 3);
+      else yt.data_as<int64_t>()[i] = (int64_t{1} << 40) * (i + 3) + 7;
+    }
+    Value x = g.input("x", t, xs), y = g.input("y", t, ys);
+    std::vector<Value> outs = {tcc::matmul(x, y), tcc::einsum("ij,jk->ik", {x, y}), tcc::dot(x, y)};
+    std::vector<tcc::Tensor> got = g.eval(outs, {{"x", xt}, {"y", yt}});
+    RefTensor want = ref::matmul(ref::from_tensor(xt), ref::from_tensor(yt));
+    // The test only means something if the exact sums leave the dtype's range.
+    bool overflowed = false;
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t j = 0; j < 2; ++j) {
+        __int128 exact = 0;
+        for (int64_t k = 0; k < 4; ++k) {
+          const __int128 a = t == tcc::i32 ? xt.data_as<int32_t>()[i * 4 + k] : xt.data_as<int64_t>()[i * 4 + k];
+          const __int128 b = t == tcc::i32 ? yt.data_as<int32_t>()[k * 2 + j] : yt.data_as<int64_t>()[k * 2 + j];
+          exact += a * b;
+        }
+        overflowed |= exact != static_cast<__int128>(ref::int_at(want, i * 2 + j));
+      }
+    EXPECT_TRUE(overflowed);
+    for (const tcc::Tensor& r : got) {
+      ref::Comparison c = ref::compare(r, want);
+      EXPECT_TRUE(c.ok) << tcc::dtype_name(t) << ": " << c.message;
+    }
+  }
+}
+
+// Every op and every error rule, on random shapes: tcc accepts exactly what the reference
+// accepts, with the same result shape. Build time only, so many cases are cheap.
+TEST(Differential, ShapeRulesAgreeOnRandomShapes) {
+  std::mt19937_64 rng(77);
+  auto small_shape = [&](int max_rank) {
+    Shape s(rng() % (max_rank + 1));
+    for (int64_t& d : s) d = static_cast<int64_t>(rng() % 4);
+    return s;
+  };
+  auto zeros = [](const Shape& s) { return ref::from_tensor(tcc::Tensor(tcc::f32, s)); };
+  const char* specs[] = {"ij,jk->ik", "...ij,...jk->...ik", "ij,jk", "ii->i", "i...,j...->ij...", "bij,bkj->bik",
+                         "ij,ij->", "ab,ba", "...i,i->...", "iJ,Jk->kJ", "i,i", "...,...->..."};
+  int accepted = 0, disagreements = 0;
+  for (int it = 0; it < 3000; ++it) {
+    tcc::Graph g;
+    Shape sx = small_shape(4), sy = small_shape(4);
+    // Nudge half of the cases towards compatible shapes so both branches are exercised.
+    if (rng() % 2 && !sx.empty() && !sy.empty()) sy[sy.size() >= 2 ? sy.size() - 2 : 0] = sx.back();
+    if (rng() % 3 == 0 && !sx.empty() && !sy.empty()) sy[0] = sx[0];
+    Value x = g.input("x", tcc::f32, sx), y = g.input("y", tcc::f32, sy);
+    const RefTensor rx = zeros(sx), ry = zeros(sy);
+    const int kind = static_cast<int>(rng() % 7);
+    const int p = static_cast<int>(rng() % 5) - 1, q = static_cast<int>(rng() % 5) - 1;
+    std::string what;
+    std::function<Value()> tcc_op;
+    std::function<RefTensor()> ref_op;
+    switch (kind) {
+      case 0:
+        what = "dot";
+        tcc_op = [&] { return tcc::dot(x, y); };
+        ref_op = [&] { return ref::dot(rx, ry); };
+        break;
+      case 1: {
+        tcc::MatmulFlags f;
+        f.transpose_a = p & 1;
+        f.transpose_b = q & 1;
+        what = "matmul ta=" + std::to_string(f.transpose_a) + " tb=" + std::to_string(f.transpose_b);
+        tcc_op = [&, f] { return tcc::matmul(x, y, f); };
+        ref_op = [&, f] { return ref::matmul(rx, ry, f); };
+        break;
+      }
+      case 2:
+        what = "np.matmul";
+        tcc_op = [&] { return tcc::np::matmul(x, y); };
+        ref_op = [&] { return ref::np_matmul(rx, ry); };
+        break;
+      case 3: {
+        const Axes a = rng() % 2 ? Axes(p + 1) : Axes{Axes{p}, Axes{q}};
+        what = "tensordot axes=" + axes_text(a);
+        tcc_op = [&, a] { return tcc::tensordot(x, y, a); };
+        ref_op = [&, a] { return ref::tensordot(rx, ry, a); };
+        break;
+      }
+      case 4: {
+        const Axes a = rng() % 3 == 0 ? Axes() : (rng() % 2 ? Axes(p) : Axes{p, q});
+        what = "batch_dot axes=" + axes_text(a);
+        tcc_op = [&, a] { return tcc::batch_dot(x, y, a); };
+        ref_op = [&, a] { return ref::batch_dot(rx, ry, a, false); };
+        break;
+      }
+      case 5: {
+        const std::string s = specs[rng() % (sizeof(specs) / sizeof(specs[0]))];
+        what = "einsum " + s;
+        tcc_op = [&, s] { return tcc::einsum(s, {x, y}); };
+        ref_op = [&, s] { return ref::einsum(s, {rx, ry}); };
+        break;
+      }
+      default: {
+        std::vector<int64_t> perm(sx.size());
+        std::iota(perm.begin(), perm.end(), 0);
+        std::shuffle(perm.begin(), perm.end(), rng);
+        if (!perm.empty() && rng() % 4 == 0) perm[0] = perm.back();  // a repeat: invalid
+        what = "transpose perm=" + int_list(perm);
+        tcc_op = [&, perm] { return tcc::transpose(x, perm); };
+        ref_op = [&, perm] { return ref::transpose(rx, perm); };
+        break;
+      }
+    }
+    std::optional<Shape> tcc_shape, ref_shape;
+    std::string tcc_error, ref_error;
+    // Which Error subclass a rejection uses (ShapeError for shapes, ArgumentError for bad
+    // attributes such as a perm of the wrong length) is the implementation's call; only
+    // accept-versus-reject and the result shape are compared.
+    try {
+      tcc_shape = tcc_op().shape();
+    } catch (const tcc::Error& e) {
+      tcc_error = e.what();
+    } catch (const std::exception& e) {
+      tcc_error = e.what();
+      ADD_FAILURE() << what << " x" << ref::shape_text(sx) << " y" << ref::shape_text(sy)
+                    << ": tcc threw something that is not a tcc::Error: " << e.what();
+    }
+    try {
+      ref_shape = ref_op().shape;
+    } catch (const tcc::Error& e) {
+      ref_error = e.what();
+    }
+    if (tcc_shape != ref_shape) {
+      ++disagreements;
+      ADD_FAILURE() << what << " x" << ref::shape_text(sx) << " y" << ref::shape_text(sy) << ": tcc "
+                    << (tcc_shape ? ref::shape_text(*tcc_shape) : "error: " + tcc_error) << "; reference "
+                    << (ref_shape ? ref::shape_text(*ref_shape) : "error: " + ref_error);
+      if (disagreements > 30) break;
+    }
+    accepted += ref_shape.has_value();
+  }
+  EXPECT_GT(accepted, 300);  // the generator must produce enough valid cases to mean something
+}
+
+}  // namespace
