@@ -1,32 +1,53 @@
-// codegen: loop IR -> LLVM IR -> host machine code. This header is LLVM-free; every LLVM type
+// codegen: loop IR -> LLVM IR -> machine code. This header is LLVM-free; every LLVM type
 // stays inside codegen/*.cpp and every llvm::Error becomes a tcc::CompileError here.
 #pragma once
 #include "ir/loop/loop_ir.h"
+#include "ir/lower.h"
 
 #include <string>
+#include <vector>
 
 namespace tcc::codegen {
 
 struct TargetInfo {
   std::string triple;
-  std::string cpu;       // e.g. znver5
+  std::string cpu;       // e.g. znver5, x86-64-v3
   std::string features;  // LLVM feature string, e.g. +avx512f,+fma,...
   int vector_bits = 128; // widest vector the kernels use
 };
 
+// What to compile for. An empty cpu means the host (its CPU name and exact features).
+struct CompileOptions {
+  std::string cpu;
+  // The JIT runtime allocates every buffer 64-byte aligned; ahead-of-time callers may not.
+  bool aligned_buffers = true;
+};
+
 // The host CPU as LLVM sees it. Throws CompileError when LLVM cannot target it.
 const TargetInfo& host_target();
+// The target `options` selects; throws CompileError for a CPU name LLVM does not know.
+TargetInfo target_for(const CompileOptions& options);
 
 // Every kernel's entry point: args[0] the output buffer, args[1..] the operands.
 using KernelEntry = void (*)(void* const* args);
 
-// JIT-compiles `k` for the host (or returns the code already compiled under k.name in this
-// process). Thread-safe.
-KernelEntry jit_kernel(const ir::loop::LoopKernel& k);
+// A relocatable object holding kernel `k` (exported as k.name), optimised at O3.
+std::string compile_object(const ir::loop::LoopKernel& k, const CompileOptions& options = {});
+// Links an object from compile_object into the process-wide JIT and returns `symbol`. An
+// object whose symbol is already linked is not linked again. Thread-safe.
+KernelEntry link_object(const std::string& object, const std::string& symbol);
 
 enum class TextStage { llvm_ir, assembly };
-// The optimised LLVM IR, or the host assembly, of one kernel.
-std::string emit_text(const ir::loop::LoopKernel& k, TextStage stage);
+// The optimised LLVM IR, or the assembly, of one kernel.
+std::string emit_text(const ir::loop::LoopKernel& k, TextStage stage, const CompileOptions& options = {});
+
+// One object for a whole graph, for ahead-of-time use: every kernel plus
+//   int NAME(const T* input0, ..., T* output0, ...)
+// which allocates its intermediates with malloc, runs the steps and returns 0 (1 when out of
+// memory). `inputs` are the program's input buffer ids in parameter order. No LLVM or tcc
+// library is needed to link or run it; libc is.
+std::string compile_graph_object(const ir::LoweredProgram& program, const std::vector<int>& inputs,
+                                 const std::string& name, const CompileOptions& options);
 
 std::string llvm_version();
 

@@ -22,7 +22,7 @@ class KernelEmitter {
     b_.setFastMathFlags(fmf);
   }
 
-  llvm::Function* emit(const LoopKernel& k, const TargetInfo& target) {
+  llvm::Function* emit(const LoopKernel& k, const TargetInfo& target, bool aligned_buffers, bool with_entry) {
     llvm::Type* ptr = b_.getPtrTy();
     std::vector<llvm::Type*> params(k.params.size(), ptr);
     auto* impl_ty = llvm::FunctionType::get(b_.getVoidTy(), params, false);
@@ -30,11 +30,11 @@ class KernelEmitter {
     set_target_attributes(impl, target);
     impl->addFnAttr(llvm::Attribute::AlwaysInline);
     for (size_t i = 0; i < k.params.size(); ++i) {
-      // The runtime allocates every buffer 64-byte aligned and never lets the output alias an
-      // operand; operands may alias each other, which noalias allows since they are read-only.
+      // The output never aliases an operand; operands may alias each other, which noalias
+      // allows since they are only read. Alignment is a promise only the JIT runtime makes.
       impl->addParamAttr(i, llvm::Attribute::NoAlias);
       impl->addParamAttr(i, llvm::Attribute::NoCapture);
-      impl->addParamAttr(i, llvm::Attribute::getWithAlignment(ctx_, llvm::Align(64)));
+      if (aligned_buffers) impl->addParamAttr(i, llvm::Attribute::getWithAlignment(ctx_, llvm::Align(64)));
       if (i > 0) impl->addParamAttr(i, llvm::Attribute::ReadOnly);
       buffers_[k.params[i].get()] = impl->getArg(i);
     }
@@ -43,6 +43,7 @@ class KernelEmitter {
     alloca_point_ = entry;
     stmt(k.body);
     b_.CreateRetVoid();
+    if (!with_entry) return impl;
 
     // The exported entry: unpacks the argument array and calls the kernel (inlined by O3).
     auto* wrapper_ty = llvm::FunctionType::get(b_.getVoidTy(), {ptr}, false);
@@ -56,19 +57,10 @@ class KernelEmitter {
     }
     b_.CreateCall(impl, args);
     b_.CreateRetVoid();
-    return wrapper;
+    return impl;
   }
 
  private:
-  void set_target_attributes(llvm::Function* f, const TargetInfo& target) {
-    f->addFnAttr("target-cpu", target.cpu);
-    f->addFnAttr("target-features", target.features);
-    // Without this, Intel tunings pick ymm even on AVX-512 hosts.
-    f->addFnAttr("prefer-vector-width", std::to_string(target.vector_bits));
-    f->addFnAttr("min-legal-vector-width", std::to_string(target.vector_bits));
-    f->addFnAttr(llvm::Attribute::NoUnwind);
-    f->setMustProgress();
-  }
 
   llvm::Type* type_of(DType t) {
     switch (t) {
@@ -183,15 +175,32 @@ class KernelEmitter {
 
 }  // namespace
 
-std::unique_ptr<llvm::Module> emit_module(const LoopKernel& k, llvm::LLVMContext& ctx, llvm::TargetMachine& tm) {
-  auto m = std::make_unique<llvm::Module>(k.name, ctx);
+void set_target_attributes(llvm::Function* f, const TargetInfo& target) {
+  f->addFnAttr("target-cpu", target.cpu);
+  f->addFnAttr("target-features", target.features);
+  // Without this, Intel tunings pick ymm even on AVX-512 hosts.
+  f->addFnAttr("prefer-vector-width", std::to_string(target.vector_bits));
+  f->addFnAttr("min-legal-vector-width", std::to_string(target.vector_bits));
+  f->addFnAttr(llvm::Attribute::NoUnwind);
+  f->setMustProgress();
+}
+
+llvm::Function* emit_kernel(const LoopKernel& k, llvm::Module& m, const TargetInfo& target, bool aligned_buffers,
+                            bool with_entry) {
+  return KernelEmitter(m.getContext(), m).emit(k, target, aligned_buffers, with_entry);
+}
+
+std::unique_ptr<llvm::Module> new_module(const std::string& name, llvm::LLVMContext& ctx, llvm::TargetMachine& tm) {
+  auto m = std::make_unique<llvm::Module>(name, ctx);
   m->setDataLayout(tm.createDataLayout());
   m->setTargetTriple(tm.getTargetTriple().str());
-  KernelEmitter(ctx, *m).emit(k, target_info(tm));
+  return m;
+}
+
+void verify(const llvm::Module& m) {
   std::string errors;
   llvm::raw_string_ostream os(errors);
-  if (llvm::verifyModule(*m, &os)) throw InternalError("codegen produced invalid LLVM IR: " + os.str());
-  return m;
+  if (llvm::verifyModule(m, &os)) throw InternalError("codegen produced invalid LLVM IR: " + os.str());
 }
 
 }  // namespace tcc::codegen

@@ -55,10 +55,12 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs) {
     if (!fresh) continue;
     loop::Schedule s = run_pass("plan_schedule", [&] { return loop::plan_schedule(c); },
                                 [](const loop::Schedule& s) { return s.str(); });
-    loop::LoopKernel k = run_pass("lower_to_loops", [&] { return loop::lower_to_loops(c, s, kernel_name(descriptor)); },
+    // The symbol names what the code depends on besides the target: the kernel and its schedule.
+    std::string name = kernel_name(descriptor + " schedule=" + s.str());
+    loop::LoopKernel k = run_pass("lower_to_loops", [&] { return loop::lower_to_loops(c, s, name); },
                                   [](const loop::LoopKernel& k) { return loop::print_kernel(k); });
     run_pass("verify_kernel", [&] { loop::verify_kernel(k); return 0; }, [](int) { return std::string(); });
-    out.kernels.push_back({descriptor, s, std::move(k)});
+    out.kernels.push_back({c.descriptor_fields(), descriptor, s, std::move(k)});
   }
   return out;
 }

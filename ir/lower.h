@@ -12,6 +12,7 @@
 namespace tcc::ir {
 
 struct LoweredKernel {
+  std::vector<std::pair<std::string, std::string>> descriptor_fields;  // Contraction::descriptor_fields()
   std::string descriptor;  // Contraction::descriptor(): identical kernels are shared
   loop::Schedule schedule;
   loop::LoopKernel kernel;

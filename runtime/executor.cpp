@@ -3,6 +3,7 @@
 
 #include "codegen/codegen.h"
 #include "ir/lower.h"
+#include "runtime/kernel_cache.h"
 
 #include <fmt/format.h>
 
@@ -59,15 +60,25 @@ CompiledGraph Graph::compile(const std::vector<Value>& outputs) const {
   if (ids.empty()) throw ArgumentError("compile: no outputs");
   auto impl = std::make_unique<CompiledGraph::Impl>();
   impl->lowered = ir::lower(*ir_, ids);
-  for (const ir::LoweredKernel& k : impl->lowered.kernels) impl->entries.push_back(codegen::jit_kernel(k.kernel));
+  CompileStats& stats = impl->stats;
+  stats.disk_cache = runtime::disk_cache_enabled();
+  for (const ir::LoweredKernel& k : impl->lowered.kernels) {
+    runtime::KernelLookup found = runtime::lookup_kernel(k);
+    impl->entries.push_back(found.entry);
+    switch (found.outcome) {
+      case runtime::CacheOutcome::memory_hit: ++stats.memory_hits; break;
+      case runtime::CacheOutcome::disk_hit: ++stats.disk_hits; break;
+      case runtime::CacheOutcome::compiled: ++stats.compiled; break;
+    }
+  }
   for (const ir::BufferInfo& b : impl->lowered.program.buffers)
     if (b.kind == ir::BufferInfo::Kind::input) {
       const ir::Node& n = ir_->node(ir_->find_input(b.name));
       impl->inputs.push_back({n.name, n.dtype, n.shape});
     }
   for (const InputInfo& in : inputs()) impl->graph_inputs.insert(in.name);
-  impl->stats.kernels = static_cast<int>(impl->lowered.kernels.size());
-  impl->stats.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  stats.kernels = static_cast<int>(impl->lowered.kernels.size());
+  stats.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return CompiledGraph(std::move(impl));
 }
 

@@ -35,12 +35,23 @@ std::vector<int64_t> Contraction::out_strides() const {
   return strides;
 }
 
+std::vector<std::pair<std::string, std::string>> Contraction::descriptor_fields() const {
+  std::string roles, extents, strides;
+  for (size_t d = 0; d < dims.size(); ++d) {
+    roles += role_letter(dims[d].role);
+    extents += fmt::format("{}{}", d ? "," : "", dims[d].extent);
+  }
+  for (const StridedOperand& op : operands) strides += fmt::format("{}[{}]", strides.empty() ? "" : " ", fmt::join(op.strides, ","));
+  return {{"dtype", std::string(dtype_name(dtype))},
+          {"roles", roles},
+          {"extents", extents},
+          {"out", fmt::format("{}", fmt::join(out_axes, ","))},
+          {"strides", strides}};
+}
+
 std::string Contraction::descriptor() const {
-  std::string s = fmt::format("{} dims(", dtype_name(dtype));
-  for (size_t d = 0; d < dims.size(); ++d)
-    s += fmt::format("{}{}{}", d ? "," : "", role_letter(dims[d].role), dims[d].extent);
-  s += fmt::format(") out({})", fmt::join(out_axes, ","));
-  for (const StridedOperand& op : operands) s += fmt::format(" [{}]", fmt::join(op.strides, ","));
+  std::string s;
+  for (const auto& [name, value] : descriptor_fields()) s += fmt::format("{}{}={}", s.empty() ? "" : " ", name, value);
   return s;
 }
 

@@ -8,6 +8,7 @@
 #include "ir/graph/graph_ir.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tcc::ir {
@@ -37,8 +38,9 @@ struct Contraction {
   Shape out_shape() const;
   std::vector<int64_t> out_strides() const;  // per loop dim; 0 for K dims
   // Everything that determines the kernel's code and nothing else (no buffer ids): the key
-  // under which identical kernels are shared.
-  std::string descriptor() const;
+  // under which identical kernels are shared. Fields: dtype, roles, extents, out, strides.
+  std::vector<std::pair<std::string, std::string>> descriptor_fields() const;
+  std::string descriptor() const;  // the fields in one line
 };
 
 struct BufferInfo {

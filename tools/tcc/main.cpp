@@ -5,6 +5,8 @@
 #include "codegen/codegen.h"
 #include "frontend/lang/tc_program.h"
 #include "ir/lower.h"
+#include "runtime/aot_header.h"
+#include "runtime/kernel_cache.h"
 
 #include <fmt/format.h>
 
@@ -26,11 +28,18 @@ namespace {
 
 constexpr const char* kUsage = R"(usage:
   tcc check FILE.tc                      parse + shape inference; one line per value
-  tcc run   FILE.tc [-i NAME=PATH.npy]... [-o DIR] [--seed N] [--threads N]
-  tcc emit  FILE.tc --stage graph|loops|llvm|asm [-o OUT]
-  tcc compile FILE.tc -o OUT.o [--header OUT.h]   (not available yet)
+  tcc run   FILE.tc [-i NAME=PATH.npy]... [-o DIR] [--seed N] [--threads N] [-v]
+  tcc emit  FILE.tc --stage graph|loops|llvm|asm [-o OUT] [--target-cpu CPU]
+  tcc compile FILE.tc -o OUT.o [--header OUT.h] [--name NAME] [--target-cpu CPU]
+  tcc cache info|clear                   the on-disk kernel cache
   tcc bench FILE.tc [--repeat N] [--threads N]    (not available yet)
   tcc --help | --version
+
+environment:
+  TCC_CACHE=off        do not use the on-disk kernel cache
+  TCC_CACHE_DIR=DIR    where it lives (default $XDG_CACHE_HOME/tcc, else ~/.cache/tcc)
+  TCC_LOG=cache        explain every kernel cache hit and miss (as run -v)
+  TCC_DEBUG=1|2        list the compiler passes (1) and dump the IR after each (2)
 )";
 
 // Bad command-line usage: exit status 2.
@@ -41,9 +50,11 @@ struct UsageError : std::runtime_error {
 struct Args {
   std::string command, file;
   std::vector<std::pair<std::string, std::string>> feeds;  // -i NAME=PATH
-  std::optional<std::string> out, stage;
+  std::optional<std::string> out, stage, header, name;
+  std::string target_cpu;
   uint64_t seed = 0;
   int threads = 0;
+  bool verbose = false;
 };
 
 int64_t parse_count(const std::string& flag, const std::string& text, int64_t min) {
@@ -78,6 +89,14 @@ Args parse_args(int argc, char** argv) {
       a.out = value();
     } else if (arg == "--stage") {
       a.stage = value();
+    } else if (arg == "--header") {
+      a.header = value();
+    } else if (arg == "--name") {
+      a.name = value();
+    } else if (arg == "--target-cpu") {
+      a.target_cpu = value();
+    } else if (arg == "-v" || arg == "--verbose") {
+      a.verbose = true;
     } else if (arg == "--seed") {
       a.seed = static_cast<uint64_t>(parse_count(arg, value(), 0));
     } else if (arg == "--threads") {
@@ -134,6 +153,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 }
 
 int cmd_run(const Args& a) {
+  if (a.verbose) tcc::runtime::set_cache_logging(true);
   auto p = load(a.file);
   if (!p) return 1;
   tcc::Graph& g = *p->graph;
@@ -181,12 +201,14 @@ int cmd_run(const Args& a) {
   for (size_t i = 0; i < outs.size(); ++i)
     std::printf("%s: %s[%s]\n", p->output_names[i].c_str(), std::string(tcc::dtype_name(outs[i].dtype())).c_str(),
                 fmt::format("{}", fmt::join(outs[i].shape(), ",")).c_str());
-  std::printf("compile_ms=%.1f run_ms=%.3f cache=off\n", compile_ms, run_ms);
+  const tcc::CompileStats& stats = fn.stats();
+  const char* cache = !stats.disk_cache ? "off" : stats.compiled > 0 ? "miss" : "hit";
+  std::printf("compile_ms=%.1f run_ms=%.3f cache=%s\n", compile_ms, run_ms, cache);
   return 0;
 }
 
 // Writes `text` to `path` atomically (temp file + rename), or to stdout when no path is given.
-void write_text(const std::optional<std::string>& path, const std::string& text) {
+void write_file(const std::optional<std::string>& path, const std::string& text) {
   if (!path) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return;
@@ -215,6 +237,7 @@ int cmd_emit(const Args& a) {
   for (const tcc::Value& v : p->outputs) ids.push_back(v.id());
   const tcc::ir::GraphIR& g = p->graph->ir();
   tcc::ir::LoweredProgram lowered = tcc::ir::lower(g, ids);
+  const tcc::codegen::CompileOptions options{.cpu = a.target_cpu};
   std::string text;
   if (*a.stage == "graph") {
     text = "; graph\n" + tcc::ir::print_graph(g, ids) + "; canonical contractions\n" + lowered.program.str();
@@ -222,11 +245,69 @@ int cmd_emit(const Args& a) {
     for (const tcc::ir::LoweredKernel& k : lowered.kernels) {
       text += fmt::format("; kernel {}: {}\n; schedule: {}\n", k.kernel.name, k.descriptor, k.schedule.str());
       if (*a.stage == "loops") text += tcc::ir::loop::print_kernel(k.kernel);
-      else if (*a.stage == "llvm") text += tcc::codegen::emit_text(k.kernel, tcc::codegen::TextStage::llvm_ir);
-      else text += tcc::codegen::emit_text(k.kernel, tcc::codegen::TextStage::assembly);
+      else if (*a.stage == "llvm") text += tcc::codegen::emit_text(k.kernel, tcc::codegen::TextStage::llvm_ir, options);
+      else text += tcc::codegen::emit_text(k.kernel, tcc::codegen::TextStage::assembly, options);
     }
   }
-  write_text(a.out, text);
+  write_file(a.out, text);
+  return 0;
+}
+
+std::vector<int> output_ids(const tcc::lang::TcProgram& p) {
+  std::vector<int> ids;
+  for (const tcc::Value& v : p.outputs) ids.push_back(v.id());
+  return ids;
+}
+
+int cmd_compile(const Args& a) {
+  if (!a.out) throw UsageError("compile needs -o OUT.o");
+  std::string function = a.name ? *a.name : tcc::runtime::c_identifier_from(std::filesystem::path(a.file).stem().string());
+  if (!tcc::runtime::is_c_identifier(function)) throw UsageError("--name '" + function + "' is not a C identifier");
+  auto p = load(a.file);
+  if (!p) return 1;
+  tcc::ir::LoweredProgram lowered = tcc::ir::lower(p->graph->ir(), output_ids(*p));
+
+  // Every declared input is a parameter, in declaration order, even one no output reads.
+  tcc::runtime::AotSignature sig{.function = function, .source = a.file};
+  std::vector<int> input_buffers;
+  for (const tcc::InputInfo& in : p->graph->inputs()) {
+    sig.inputs.push_back(in);
+    int buffer = -1;
+    for (size_t b = 0; b < lowered.program.buffers.size(); ++b)
+      if (lowered.program.buffers[b].kind == tcc::ir::BufferInfo::Kind::input && lowered.program.buffers[b].name == in.name)
+        buffer = static_cast<int>(b);
+    input_buffers.push_back(buffer);
+  }
+  for (size_t o = 0; o < p->outputs.size(); ++o)
+    sig.outputs.push_back({p->output_names[o], p->outputs[o].dtype(), p->outputs[o].shape()});
+
+  const tcc::codegen::CompileOptions options{.cpu = a.target_cpu, .aligned_buffers = false};
+  const tcc::codegen::TargetInfo target = tcc::codegen::target_for(options);
+  sig.cpu = target.cpu;
+  sig.triple = target.triple;
+  std::string object = tcc::codegen::compile_graph_object(lowered, input_buffers, function, options);
+  std::string header = tcc::runtime::aot_header(sig);  // before writing anything: no partial output
+  write_file(a.out, object);
+  if (a.header) write_file(a.header, header);
+  std::printf("%s: %s, %zu kernels, %zu bytes, for %s\n", a.out->c_str(), function.c_str(), lowered.kernels.size(),
+              object.size(), target.cpu.c_str());
+  return 0;
+}
+
+int cmd_cache(int argc, char** argv) {
+  std::string what = argc >= 3 ? argv[2] : "";
+  if (argc != 3 || (what != "info" && what != "clear")) throw UsageError("cache expects 'info' or 'clear'");
+  if (what == "clear") {
+    int removed = tcc::runtime::disk_cache_clear();
+    std::printf("removed %d files from %s\n", removed, tcc::runtime::disk_cache_dir().c_str());
+    return 0;
+  }
+  tcc::runtime::DiskCacheInfo info = tcc::runtime::disk_cache_info();
+  std::printf("dir=%s enabled=%s entries=%zu bytes=%llu\n", info.dir.c_str(), info.enabled ? "yes" : "no",
+              info.entries.size(), static_cast<unsigned long long>(info.total_bytes));
+  for (const auto& e : info.entries)
+    std::printf("  %s %llu %s\n", std::filesystem::path(e.file).filename().c_str(),
+                static_cast<unsigned long long>(e.bytes), e.descriptor.c_str());
   return 0;
 }
 
@@ -239,11 +320,13 @@ int dispatch(int argc, char** argv) {
     std::printf("tcc %s (LLVM %s)\n", TCC_VERSION, tcc::codegen::llvm_version().c_str());
     return 0;
   }
+  if (argc >= 2 && std::strcmp(argv[1], "cache") == 0) return cmd_cache(argc, argv);
   Args a = parse_args(argc, argv);
   if (a.command == "check") return cmd_check(a);
   if (a.command == "run") return cmd_run(a);
   if (a.command == "emit") return cmd_emit(a);
-  if (a.command == "compile" || a.command == "bench") {
+  if (a.command == "compile") return cmd_compile(a);
+  if (a.command == "bench") {
     std::fprintf(stderr, "tcc %s: not available in this version yet\n", a.command.c_str());
     return 2;
   }

@@ -153,8 +153,12 @@ Value matmul(const Value& a, const Value& b);
 // ---- Compiled graphs ----
 
 struct CompileStats {
-  double compile_ms = 0;  // graph passes + LLVM, wall time
-  int kernels = 0;        // distinct kernels compiled
+  double compile_ms = 0;    // graph passes + kernel cache + LLVM, wall time
+  int kernels = 0;          // distinct kernels the graph runs
+  int compiled = 0;         // of those, compiled by LLVM now
+  int memory_hits = 0;      // found compiled in this process
+  int disk_hits = 0;        // loaded from the on-disk cache
+  bool disk_cache = false;  // whether the on-disk cache was on (TCC_CACHE)
 };
 
 class CompiledGraph {

@@ -1,0 +1,27 @@
+// Helpers shared by the codegen/*.cpp files; LLVM types allowed (this is codegen/).
+#pragma once
+#include "codegen/codegen.h"
+#include "codegen/llvm_headers.h"
+
+#include <tcc/error.h>
+
+namespace tcc::codegen {
+
+std::string error_text(llvm::Error err);
+
+template <typename T>
+T unwrap(llvm::Expected<T> value, const char* what) {
+  if (!value) throw CompileError(std::string(what) + ": " + error_text(value.takeError()));
+  return std::move(*value);
+}
+
+// Initialises LLVM's native target once.
+void initialize_llvm();
+// A fresh TargetMachine for `options` (they are not safe to share between concurrent emissions).
+std::unique_ptr<llvm::TargetMachine> make_machine(const CompileOptions& options);
+TargetInfo target_info(const llvm::TargetMachine& tm);
+
+void optimize(llvm::Module& m, llvm::TargetMachine& tm);
+llvm::SmallVector<char, 0> emit_machine_code(llvm::Module& m, llvm::TargetMachine& tm, llvm::CodeGenFileType type);
+
+}  // namespace tcc::codegen

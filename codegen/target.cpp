@@ -1,0 +1,73 @@
+// Which machine the kernels are compiled for: the host, or a named x86-64 CPU.
+#include "codegen/llvm_internal.h"
+
+#include <mutex>
+
+namespace tcc::codegen {
+
+std::string error_text(llvm::Error err) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << err;
+  return os.str();
+}
+
+void initialize_llvm() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeNativeTargetAsmParser();
+  });
+}
+
+std::unique_ptr<llvm::TargetMachine> make_machine(const CompileOptions& options) {
+  initialize_llvm();
+  auto builder = unwrap(llvm::orc::JITTargetMachineBuilder::detectHost(), "cannot detect the host CPU");
+  builder.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  // Position-independent code links into both the JIT and users' executables.
+  builder.setRelocationModel(llvm::Reloc::PIC_);
+  if (!options.cpu.empty()) {
+    // Another CPU: its own feature set, nothing inherited from the host.
+    std::string error;
+    const llvm::Target* target = llvm::TargetRegistry::lookupTarget(builder.getTargetTriple().str(), error);
+    if (!target) throw CompileError("cannot target " + builder.getTargetTriple().str() + ": " + error);
+    // Probe with the generic CPU: asking for an unknown one makes LLVM print its own warning.
+    auto probe = std::unique_ptr<llvm::MCSubtargetInfo>(
+        target->createMCSubtargetInfo(builder.getTargetTriple().str(), "", ""));
+    if (!probe || !probe->isCPUStringValid(options.cpu))
+      throw CompileError("unknown target CPU '" + options.cpu + "' (try e.g. x86-64-v3, skylake-avx512, znver4)");
+    builder.setCPU(options.cpu);
+    builder.getFeatures() = llvm::SubtargetFeatures();
+  }
+  return unwrap(builder.createTargetMachine(), "cannot create a target machine");
+}
+
+TargetInfo target_info(const llvm::TargetMachine& tm) {
+  TargetInfo t;
+  t.triple = tm.getTargetTriple().str();
+  t.cpu = tm.getTargetCPU().str();
+  t.features = tm.getTargetFeatureString().str();
+  // A CPU given by name carries its features implicitly: ask its subtarget.
+  const llvm::MCSubtargetInfo* sti = tm.getMCSubtargetInfo();
+  auto has = [&](const char* f) {
+    if (("," + t.features + ",").find(std::string(",+") + f + ",") != std::string::npos) return true;
+    return sti && sti->checkFeatures(std::string("+") + f);
+  };
+  t.vector_bits = has("avx512f") ? 512 : has("avx") ? 256 : 128;
+  return t;
+}
+
+const TargetInfo& host_target() {
+  static const TargetInfo info = target_info(*make_machine({}));
+  return info;
+}
+
+TargetInfo target_for(const CompileOptions& options) {
+  if (options.cpu.empty()) return host_target();
+  return target_info(*make_machine(options));
+}
+
+std::string llvm_version() { return LLVM_VERSION_STRING; }
+
+}  // namespace tcc::codegen
