@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <set>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -47,10 +48,17 @@ bool logging() {
 
 void log_line(const std::string& line) { std::fprintf(stderr, "tcc: cache: %s\n", line.c_str()); }
 
-// A broken cache directory must not fail a run: say so once and go on compiling in memory.
-std::atomic<bool> g_disk_broken{false};
-void disable_disk_cache(const std::string& why) {
-  if (!g_disk_broken.exchange(true))
+// A broken cache directory must not fail a run: say so once and go on compiling in memory
+// (for as long as the process keeps using that directory).
+std::mutex g_broken_mutex;
+std::set<std::string> g_broken_dirs;
+bool disk_cache_broken(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(g_broken_mutex);
+  return g_broken_dirs.count(dir) > 0;
+}
+void disable_disk_cache(const std::string& dir, const std::string& why) {
+  std::lock_guard<std::mutex> lock(g_broken_mutex);
+  if (g_broken_dirs.insert(dir).second)
     std::fprintf(stderr, "tcc: warning: kernel cache disabled for this process: %s\n", why.c_str());
 }
 
@@ -199,8 +207,8 @@ class Cache {
 
  private:
   KernelLookup load_or_compile(const ir::LoweredKernel& k, const KernelKey& key, const std::string& hex) {
-    const bool disk = disk_cache_enabled() && !g_disk_broken;
     const fs::path dir = disk_cache_dir();
+    const bool disk = disk_cache_enabled() && !disk_cache_broken(dir.string());
     if (disk) {
       if (auto bytes = read_file(dir / (hex + ".o"))) {
         std::string why;
@@ -225,7 +233,7 @@ class Cache {
       try {
         store_entry(dir, hex, encode_entry(key, object));
       } catch (const Error& e) {
-        disable_disk_cache(e.what());
+        disable_disk_cache(dir.string(), e.what());
       }
     }
     return {codegen::link_object(object, k.kernel.name), CacheOutcome::compiled};
