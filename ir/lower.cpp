@@ -39,7 +39,7 @@ std::string kernel_name(const std::string& descriptor) {
   return fmt::format("tcc_{:016x}", h);
 }
 
-LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs) {
+LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, bool build_loops) {
   LoweredProgram out;
   run_pass("verify_graph", [&] { verify_graph(g, outputs); return 0; },
            [&](int) { return print_graph(g, outputs); });
@@ -49,20 +49,31 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs) {
 
   std::map<std::string, int> by_descriptor;
   for (const Contraction& c : out.program.steps) {
-    std::string descriptor = c.descriptor();
-    auto [it, fresh] = by_descriptor.emplace(descriptor, static_cast<int>(out.kernels.size()));
+    LoweredKernel k;
+    k.descriptor_fields = c.descriptor_fields();
+    for (const auto& [name, value] : k.descriptor_fields)
+      k.descriptor += fmt::format("{}{}={}", k.descriptor.empty() ? "" : " ", name, value);
+    auto [it, fresh] = by_descriptor.emplace(k.descriptor, static_cast<int>(out.kernels.size()));
     out.step_kernel.push_back(it->second);
     if (!fresh) continue;
-    loop::Schedule s = run_pass("plan_schedule", [&] { return loop::plan_schedule(c); },
-                                [](const loop::Schedule& s) { return s.str(); });
-    // The symbol names what the code depends on besides the target: the kernel and its schedule.
-    std::string name = kernel_name(descriptor + " schedule=" + s.str());
-    loop::LoopKernel k = run_pass("lower_to_loops", [&] { return loop::lower_to_loops(c, s, name); },
-                                  [](const loop::LoopKernel& k) { return loop::print_kernel(k); });
-    run_pass("verify_kernel", [&] { loop::verify_kernel(k); return 0; }, [](int) { return std::string(); });
-    out.kernels.push_back({c.descriptor_fields(), descriptor, s, std::move(k)});
+    k.schedule = run_pass("plan_schedule", [&] { return loop::plan_schedule(c); },
+                          [](const loop::Schedule& s) { return s.str(); });
+    k.name = kernel_name(k.identity());
+    k.contraction = c;
+    out.kernels.push_back(std::move(k));
   }
+  if (build_loops)
+    for (LoweredKernel& k : out.kernels) kernel_loops(k);
   return out;
+}
+
+const loop::LoopKernel& kernel_loops(LoweredKernel& k) {
+  if (!k.loops) {
+    k.loops = run_pass("lower_to_loops", [&] { return loop::lower_to_loops(k.contraction, k.schedule, k.name); },
+                       [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
+    run_pass("verify_kernel", [&] { loop::verify_kernel(*k.loops); return 0; }, [](int) { return std::string(); });
+  }
+  return *k.loops;
 }
 
 }  // namespace tcc::ir

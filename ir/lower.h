@@ -6,16 +6,22 @@
 #include "ir/loop/loop_ir.h"
 #include "ir/loop/schedule.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace tcc::ir {
 
 struct LoweredKernel {
+  std::string name;        // the kernel's symbol: a hash of the descriptor and the schedule
   std::vector<std::pair<std::string, std::string>> descriptor_fields;  // Contraction::descriptor_fields()
   std::string descriptor;  // Contraction::descriptor(): identical kernels are shared
   loop::Schedule schedule;
-  loop::LoopKernel kernel;
+  Contraction contraction;  // the first step that runs this kernel
+  // The loop nest, built on demand (kernel_loops): a kernel found in a cache never needs it.
+  std::optional<loop::LoopKernel> loops;
+  // What identifies the kernel's code on one target: descriptor and schedule.
+  std::string identity() const { return descriptor + " schedule=" + schedule.str(); }
 };
 
 struct LoweredProgram {
@@ -24,7 +30,10 @@ struct LoweredProgram {
   std::vector<int> step_kernel;        // program.steps[i] runs kernels[step_kernel[i]]
 };
 
-LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs);
+// Graph passes, schedules and (when `build_loops`) the loop nests of every kernel.
+LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, bool build_loops = true);
+// The kernel's loop nest: lower_to_loops + verify_kernel the first time, then the same one.
+const loop::LoopKernel& kernel_loops(LoweredKernel& k);
 
 // "tcc_<16 hex digits>" from a descriptor (FNV-1a 64).
 std::string kernel_name(const std::string& descriptor);

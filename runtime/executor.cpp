@@ -59,10 +59,10 @@ CompiledGraph Graph::compile(const std::vector<Value>& outputs) const {
   }
   if (ids.empty()) throw ArgumentError("compile: no outputs");
   auto impl = std::make_unique<CompiledGraph::Impl>();
-  impl->lowered = ir::lower(*ir_, ids);
+  impl->lowered = ir::lower(*ir_, ids, /*build_loops=*/false);
   CompileStats& stats = impl->stats;
   stats.disk_cache = runtime::disk_cache_enabled();
-  for (const ir::LoweredKernel& k : impl->lowered.kernels) {
+  for (ir::LoweredKernel& k : impl->lowered.kernels) {
     runtime::KernelLookup found = runtime::lookup_kernel(k);
     impl->entries.push_back(found.entry);
     switch (found.outcome) {

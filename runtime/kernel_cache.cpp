@@ -169,30 +169,30 @@ std::string explain_miss(const fs::path& dir, const KernelKey& key) {
 
 class Cache {
  public:
-  KernelLookup lookup(const ir::LoweredKernel& k) {
-    KernelKey key = make_key(k, codegen::host_target());
-    std::string hex = key.hex();
+  KernelLookup lookup(ir::LoweredKernel& k) {
+    // In one process the target and versions never change: the kernel's identity is the key.
+    std::string identity = k.identity();
     std::promise<codegen::KernelEntry> promise;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      if (auto it = memory_.find(hex); it != memory_.end()) {
+      if (auto it = memory_.find(identity); it != memory_.end()) {
         auto future = it->second;
         lock.unlock();
         codegen::KernelEntry entry = future.get();  // waits while another thread compiles it
         ++counters_.memory_hits;
-        if (logging()) log_line(fmt::format("hit (in process) {} {}", k.kernel.name, k.descriptor));
+        if (logging()) log_line(fmt::format("hit (in process) {} {}", k.name, k.descriptor));
         return {entry, CacheOutcome::memory_hit};
       }
-      memory_.emplace(hex, promise.get_future().share());
+      memory_.emplace(identity, promise.get_future().share());
     }
     try {
-      KernelLookup found = load_or_compile(k, key, hex);
+      KernelLookup found = load_or_compile(k, make_key(k, codegen::host_target()));
       promise.set_value(found.entry);
       return found;
     } catch (...) {
       promise.set_exception(std::current_exception());
       std::lock_guard<std::mutex> lock(mutex_);
-      memory_.erase(hex);
+      memory_.erase(identity);
       throw;
     }
   }
@@ -206,7 +206,8 @@ class Cache {
   }
 
  private:
-  KernelLookup load_or_compile(const ir::LoweredKernel& k, const KernelKey& key, const std::string& hex) {
+  KernelLookup load_or_compile(ir::LoweredKernel& k, const KernelKey& key) {
+    const std::string hex = key.hex();
     const fs::path dir = disk_cache_dir();
     const bool disk = disk_cache_enabled() && !disk_cache_broken(dir.string());
     if (disk) {
@@ -215,19 +216,19 @@ class Cache {
         auto entry = parse_entry(*bytes, why);
         if (entry && entry->key_text != key.text()) why = "its key differs (another CPU, version or kernel)";
         if (entry && why.empty()) {
-          codegen::KernelEntry e = codegen::link_object(entry->object, k.kernel.name);
+          codegen::KernelEntry e = codegen::link_object(entry->object, k.name);
           ++counters_.disk_hits;
-          if (logging()) log_line(fmt::format("hit (disk) {} {}", k.kernel.name, k.descriptor));
+          if (logging()) log_line(fmt::format("hit (disk) {} {}", k.name, k.descriptor));
           return {e, CacheOutcome::disk_hit};
         }
         if (logging()) log_line(fmt::format("entry {} rejected ({}): recompiling", hex, why));
       } else if (logging()) {
-        log_line(fmt::format("miss {} {}: {}", k.kernel.name, k.descriptor, explain_miss(dir, key)));
+        log_line(fmt::format("miss {} {}: {}", k.name, k.descriptor, explain_miss(dir, key)));
       }
     } else if (logging()) {
-      log_line(fmt::format("miss {} {} (disk cache off)", k.kernel.name, k.descriptor));
+      log_line(fmt::format("miss {} {} (disk cache off)", k.name, k.descriptor));
     }
-    std::string object = codegen::compile_object(k.kernel);
+    std::string object = codegen::compile_object(ir::kernel_loops(k));
     ++counters_.compiles;
     if (disk) {
       try {
@@ -236,11 +237,11 @@ class Cache {
         disable_disk_cache(dir.string(), e.what());
       }
     }
-    return {codegen::link_object(object, k.kernel.name), CacheOutcome::compiled};
+    return {codegen::link_object(object, k.name), CacheOutcome::compiled};
   }
 
   std::mutex mutex_;
-  std::unordered_map<std::string, std::shared_future<codegen::KernelEntry>> memory_;
+  std::unordered_map<std::string, std::shared_future<codegen::KernelEntry>> memory_;  // by identity
   struct {
     std::atomic<int64_t> memory_hits{0}, disk_hits{0}, compiles{0};
   } counters_;
@@ -292,7 +293,7 @@ std::string disk_cache_dir() {
 
 void set_cache_logging(bool on) { g_logging = on; }
 
-KernelLookup lookup_kernel(const ir::LoweredKernel& k) { return cache().lookup(k); }
+KernelLookup lookup_kernel(ir::LoweredKernel& k) { return cache().lookup(k); }
 CacheCounters cache_counters() { return cache().counters(); }
 void forget_in_process_kernels() { cache().forget(); }
 

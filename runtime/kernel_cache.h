@@ -38,7 +38,8 @@ std::string disk_cache_dir();
 void set_cache_logging(bool on);  // as TCC_LOG=cache, for `tcc run -v`
 
 // The process-wide cache. Thread-safe: concurrent requests for one key compile it once.
-KernelLookup lookup_kernel(const ir::LoweredKernel& k);
+// Builds k's loop nest only when it has to compile.
+KernelLookup lookup_kernel(ir::LoweredKernel& k);
 CacheCounters cache_counters();
 // Forgets the in-process entries (code already linked stays valid); for benchmarks and tests.
 void forget_in_process_kernels();

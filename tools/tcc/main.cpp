@@ -202,6 +202,8 @@ int cmd_run(const Args& a) {
     std::printf("%s: %s[%s]\n", p->output_names[i].c_str(), std::string(tcc::dtype_name(outs[i].dtype())).c_str(),
                 fmt::format("{}", fmt::join(outs[i].shape(), ",")).c_str());
   const tcc::CompileStats& stats = fn.stats();
+  std::printf("kernels: %d (compiled %d, in-process hits %d, disk hits %d)\n", stats.kernels, stats.compiled,
+              stats.memory_hits, stats.disk_hits);
   const char* cache = !stats.disk_cache ? "off" : stats.compiled > 0 ? "miss" : "hit";
   std::printf("compile_ms=%.1f run_ms=%.3f cache=%s\n", compile_ms, run_ms, cache);
   return 0;
@@ -243,10 +245,10 @@ int cmd_emit(const Args& a) {
     text = "; graph\n" + tcc::ir::print_graph(g, ids) + "; canonical contractions\n" + lowered.program.str();
   } else {
     for (const tcc::ir::LoweredKernel& k : lowered.kernels) {
-      text += fmt::format("; kernel {}: {}\n; schedule: {}\n", k.kernel.name, k.descriptor, k.schedule.str());
-      if (*a.stage == "loops") text += tcc::ir::loop::print_kernel(k.kernel);
-      else if (*a.stage == "llvm") text += tcc::codegen::emit_text(k.kernel, tcc::codegen::TextStage::llvm_ir, options);
-      else text += tcc::codegen::emit_text(k.kernel, tcc::codegen::TextStage::assembly, options);
+      text += fmt::format("; kernel {}: {}\n; schedule: {}\n", k.name, k.descriptor, k.schedule.str());
+      if (*a.stage == "loops") text += tcc::ir::loop::print_kernel(*k.loops);
+      else if (*a.stage == "llvm") text += tcc::codegen::emit_text(*k.loops, tcc::codegen::TextStage::llvm_ir, options);
+      else text += tcc::codegen::emit_text(*k.loops, tcc::codegen::TextStage::assembly, options);
     }
   }
   write_file(a.out, text);
