@@ -23,6 +23,9 @@ struct CompileOptions {
   bool aligned_buffers = true;
 };
 
+// What the schedule planner needs to know about a target.
+ir::loop::TargetModel target_model(const TargetInfo& target);
+
 // The host CPU as LLVM sees it. Throws CompileError when LLVM cannot target it.
 const TargetInfo& host_target();
 // The target `options` selects; throws CompileError for a CPU name LLVM does not know.
@@ -43,7 +46,7 @@ std::string emit_text(const ir::loop::LoopKernel& k, TextStage stage, const Comp
 
 // One object for a whole graph, for ahead-of-time use: every kernel plus
 //   int NAME(const T* input0, ..., T* output0, ...)
-// which allocates its intermediates with malloc, runs the steps and returns 0 (1 when out of
+// which allocates its intermediates with aligned_alloc, runs the steps and returns 0 (1 when out of
 // memory). `inputs` are the program's input buffer ids in parameter order. No LLVM or tcc
 // library is needed to link or run it; libc is.
 std::string compile_graph_object(const ir::LoweredProgram& program, const std::vector<int>& inputs,

@@ -29,7 +29,7 @@ class GraphEntryEmitter {
     set_target_attributes(fn_, target_);
     b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
 
-    // Where each buffer lives: a caller's input or output, a constant global, or malloc.
+    // Where each buffer lives: a caller's input or output, a constant global, or the heap.
     std::vector<llvm::Value*> storage(p_.program.buffers.size(), nullptr);
     for (size_t i = 0; i < inputs.size(); ++i)
       if (inputs[i] >= 0) storage[inputs[i]] = fn_->getArg(i);
@@ -45,10 +45,15 @@ class GraphEntryEmitter {
       if (info.kind == ir::BufferInfo::Kind::constant) storage[b] = constant(info, b);
       else if (info.kind == ir::BufferInfo::Kind::temp) storage[b] = allocate(buffer_bytes(info));
     }
+    // One scratch block (packing buffers) serves every kernel in turn.
+    int64_t scratch_bytes = 0;
+    for (const ir::LoweredKernel& k : p_.kernels) scratch_bytes = std::max(scratch_bytes, ir::loop::scratch_layout(*k.loops).bytes);
+    llvm::Value* scratch = scratch_bytes > 0 ? allocate(scratch_bytes) : nullptr;
     for (size_t s = 0; s < p_.program.steps.size(); ++s) {
       const ir::Contraction& c = p_.program.steps[s];
       std::vector<llvm::Value*> args{storage[c.out_buffer]};
       for (const ir::StridedOperand& op : c.operands) args.push_back(storage[op.buffer]);
+      if (ir::loop::scratch_layout(*p_.kernels[p_.step_kernel[s]].loops).bytes > 0) args.push_back(scratch);
       b_.CreateCall(kernels[p_.step_kernel[s]], args);
     }
     for (auto [o, buffer] : output_copies)
@@ -74,15 +79,16 @@ class GraphEntryEmitter {
     return g;
   }
 
-  // malloc(bytes) into a NULL-initialised slot, branching to the out-of-memory exit on NULL.
+  // aligned_alloc(64, bytes) into a NULL-initialised slot, branching to the out-of-memory exit on NULL.
   llvm::Value* allocate(int64_t bytes) {
     llvm::Type* ptr = b_.getPtrTy();
     llvm::IRBuilder<> entry(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
     llvm::AllocaInst* slot = entry.CreateAlloca(ptr);
     entry.CreateStore(llvm::ConstantPointerNull::get(b_.getPtrTy()), slot);
     slots_.push_back(slot);
-    auto malloc_fn = m_.getOrInsertFunction("malloc", ptr, b_.getInt64Ty());
-    llvm::Value* p = b_.CreateCall(malloc_fn, {b_.getInt64(std::max<int64_t>(bytes, 1))});
+    // aligned_alloc (C11): the kernels' scratch wants 64-byte alignment; the size must be a multiple.
+    auto alloc_fn = m_.getOrInsertFunction("aligned_alloc", ptr, b_.getInt64Ty(), b_.getInt64Ty());
+    llvm::Value* p = b_.CreateCall(alloc_fn, {b_.getInt64(64), b_.getInt64(std::max<int64_t>((bytes + 63) / 64 * 64, 64))});
     b_.CreateStore(p, slot);
     if (!out_of_memory_) out_of_memory_ = llvm::BasicBlock::Create(ctx_, "out_of_memory", fn_);
     auto* ok = llvm::BasicBlock::Create(ctx_, "allocated", fn_);

@@ -2,6 +2,7 @@
 
 #include <tcc/error.h>
 
+#include <optional>
 #include <unordered_map>
 
 namespace tcc::codegen {
@@ -24,7 +25,9 @@ class KernelEmitter {
 
   llvm::Function* emit(const LoopKernel& k, const TargetInfo& target, bool aligned_buffers, bool with_entry) {
     llvm::Type* ptr = b_.getPtrTy();
-    std::vector<llvm::Type*> params(k.params.size(), ptr);
+    const ScratchLayout scratch = scratch_layout(k);
+    const size_t num_args = k.params.size() + (scratch.bytes > 0 ? 1 : 0);
+    std::vector<llvm::Type*> params(num_args, ptr);
     auto* impl_ty = llvm::FunctionType::get(b_.getVoidTy(), params, false);
     auto* impl = llvm::Function::Create(impl_ty, llvm::Function::InternalLinkage, k.name + ".impl", m_);
     set_target_attributes(impl, target);
@@ -37,6 +40,14 @@ class KernelEmitter {
       if (aligned_buffers) impl->addParamAttr(i, llvm::Attribute::getWithAlignment(ctx_, llvm::Align(64)));
       if (i > 0) impl->addParamAttr(i, llvm::Attribute::ReadOnly);
       buffers_[k.params[i].get()] = impl->getArg(i);
+    }
+    if (scratch.bytes > 0) {
+      // The caller's scratch block: 64-byte aligned, private to this call.
+      llvm::Argument* block = impl->getArg(k.params.size());
+      impl->addParamAttr(k.params.size(), llvm::Attribute::NoAlias);
+      impl->addParamAttr(k.params.size(), llvm::Attribute::getWithAlignment(ctx_, llvm::Align(64)));
+      scratch_block_ = block;
+      for (const auto& [buffer, offset] : scratch.offsets) scratch_offsets_[buffer] = offset;
     }
     auto* entry = llvm::BasicBlock::Create(ctx_, "entry", impl);
     b_.SetInsertPoint(entry);
@@ -51,7 +62,7 @@ class KernelEmitter {
     set_target_attributes(wrapper, target);
     b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", wrapper));
     std::vector<llvm::Value*> args;
-    for (size_t i = 0; i < k.params.size(); ++i) {
+    for (size_t i = 0; i < num_args; ++i) {
       llvm::Value* slot = b_.CreateConstInBoundsGEP1_64(ptr, wrapper->getArg(0), i);
       args.push_back(b_.CreateAlignedLoad(ptr, slot, llvm::Align(8)));
     }
@@ -95,6 +106,18 @@ class KernelEmitter {
         llvm::Value *a = expr(e->a), *b = expr(e->b);
         return is_float(e->type) ? b_.CreateFMul(a, b) : b_.CreateMul(a, b);
       }
+      case ExprKind::sub: {
+        llvm::Value *a = expr(e->a), *b = expr(e->b);
+        return is_float(e->type) ? b_.CreateFSub(a, b) : b_.CreateSub(a, b);
+      }
+      case ExprKind::min: {
+        llvm::Value *a = expr(e->a), *b = expr(e->b);
+        return is_float(e->type) ? b_.CreateMinNum(a, b) : b_.CreateSelect(b_.CreateICmpSLT(a, b), a, b);
+      }
+      case ExprKind::select_lt: {
+        llvm::Value* less = b_.CreateICmpSLT(expr(e->a), expr(e->b));
+        return b_.CreateSelect(less, expr(e->t), expr(e->f));
+      }
       case ExprKind::load:
         return b_.CreateAlignedLoad(type_of(e->type), address(e->buffer, e->index), llvm::Align(dtype_size(e->type)));
     }
@@ -109,7 +132,17 @@ class KernelEmitter {
       case StmtKind::store:
         b_.CreateAlignedStore(expr(s->value), address(s->buffer, s->index), llvm::Align(dtype_size(s->buffer->dtype)));
         return;
+      case StmtKind::micro_kernel:
+        emit_micro_kernel(*s->micro);
+        return;
       case StmtKind::allocate: {
+        if (s->buffer->scope == BufferDecl::Scope::heap) {
+          buffers_[s->buffer.get()] =
+              b_.CreateConstInBoundsGEP1_64(b_.getInt8Ty(), scratch_block_, scratch_offsets_.at(s->buffer.get()));
+          stmt(s->body);
+          buffers_.erase(s->buffer.get());
+          return;
+        }
         // Allocas go in the entry block so that SROA/mem2reg turn them into registers.
         llvm::IRBuilder<> entry_builder(alloca_point_, alloca_point_->begin());
         buffers_[s->buffer.get()] = entry_builder.CreateAlloca(type_of(s->buffer->dtype), expr_const(s->index));
@@ -121,6 +154,134 @@ class KernelEmitter {
         emit_loop(s);
         return;
     }
+  }
+
+  // ---- The micro-kernel: MR x NR accumulators in vector registers, explicit FMAs ----
+
+  llvm::Value* element_ptr(const TileOperand& o, llvm::Value* i, llvm::Value* j) {
+    llvm::Value* index = expr(o.offset);
+    if (o.stride_i) index = b_.CreateAdd(index, b_.CreateMul(i, b_.getInt64(o.stride_i)));
+    if (o.stride_j) index = b_.CreateAdd(index, b_.CreateMul(j, b_.getInt64(o.stride_j)));
+    auto it = buffers_.find(o.buffer.get());
+    if (it == buffers_.end()) throw InternalError("codegen: buffer " + o.buffer->name + " not in scope");
+    return b_.CreateInBoundsGEP(type_of(o.buffer->dtype), it->second, index);
+  }
+
+  llvm::Value* lane_mask(int active, int lanes) {
+    std::vector<llvm::Constant*> bits;
+    for (int l = 0; l < lanes; ++l) bits.push_back(b_.getInt1(l < active));
+    return llvm::ConstantVector::get(bits);
+  }
+
+  // Lanes whose column (first + lane) is below `limit` (runtime).
+  llvm::Value* runtime_lane_mask(int64_t first, llvm::Value* limit, int lanes) {
+    std::vector<llvm::Constant*> columns;
+    for (int l = 0; l < lanes; ++l) columns.push_back(b_.getInt64(first + l));
+    return b_.CreateICmpSLT(llvm::ConstantVector::get(columns), b_.CreateVectorSplat(lanes, limit));
+  }
+
+  // A vector load; with a mask, lanes outside it are not read (and come back as 0).
+  llvm::Value* load_vector(llvm::FixedVectorType* vec, llvm::Value* p, llvm::Align align, llvm::Value* mask) {
+    if (mask) return b_.CreateMaskedLoad(vec, p, align, mask, llvm::Constant::getNullValue(vec));
+    return b_.CreateAlignedLoad(vec, p, align);
+  }
+
+  llvm::Value* multiply_add(llvm::Value* a, llvm::Value* b, llvm::Value* acc, DType t) {
+    if (is_float(t))
+      return b_.CreateIntrinsic(llvm::Intrinsic::fma, {acc->getType()}, {a, b, acc});
+    return b_.CreateAdd(b_.CreateMul(a, b), acc);  // integers wrap, as NumPy's
+  }
+
+  void emit_micro_kernel(const MicroKernel& mk) {
+    const DType t = mk.c.buffer->dtype;
+    const int lanes = mk.lanes, nv = (mk.cols + lanes - 1) / lanes;
+    const int last = mk.cols - (nv - 1) * lanes;  // active lanes of the last vector
+    llvm::Type* elem = type_of(t);
+    auto* vec = llvm::FixedVectorType::get(elem, lanes);
+    const llvm::Align elem_align(dtype_size(t));
+    auto b_mask = [&](int v) { return v == nv - 1 && last < lanes ? lane_mask(last, lanes) : nullptr; };
+
+    // k loop with the accumulators as loop-carried values.
+    llvm::Function* f = b_.GetInsertBlock()->getParent();
+    llvm::Value* kc = expr(mk.kc);
+    llvm::BasicBlock* pre = b_.GetInsertBlock();
+    auto* header = llvm::BasicBlock::Create(ctx_, "mk.header", f);
+    auto* body = llvm::BasicBlock::Create(ctx_, "mk.body", f);
+    auto* exit = llvm::BasicBlock::Create(ctx_, "mk.exit", f);
+    b_.CreateBr(header);
+    b_.SetInsertPoint(header);
+    llvm::PHINode* k = b_.CreatePHI(b_.getInt64Ty(), 2, "k");
+    k->addIncoming(b_.getInt64(0), pre);
+    std::vector<llvm::PHINode*> acc;
+    for (int r = 0; r < mk.rows; ++r)
+      for (int v = 0; v < nv; ++v) {
+        acc.push_back(b_.CreatePHI(vec, 2, "acc"));
+        acc.back()->addIncoming(llvm::Constant::getNullValue(vec), pre);
+      }
+    b_.CreateCondBr(b_.CreateICmpSLT(k, kc), body, exit);
+
+    b_.SetInsertPoint(body);
+    std::vector<llvm::Value*> bvec;
+    for (int v = 0; v < nv; ++v) {
+      llvm::Value* p = element_ptr(mk.b, k, b_.getInt64(int64_t(v) * lanes));
+      llvm::Value* mask = b_mask(v);
+      bvec.push_back(load_vector(vec, p, elem_align, mask));
+    }
+    std::vector<llvm::Value*> next(acc.size());
+    for (int r = 0; r < mk.rows; ++r) {
+      llvm::Value* a = b_.CreateAlignedLoad(elem, element_ptr(mk.a, b_.getInt64(r), k), elem_align);
+      llvm::Value* splat = b_.CreateVectorSplat(lanes, a);
+      for (int v = 0; v < nv; ++v) next[r * nv + v] = multiply_add(splat, bvec[v], acc[r * nv + v], t);
+    }
+    llvm::Value* k_next = b_.CreateAdd(k, b_.getInt64(1), "k.next", true, true);
+    llvm::BranchInst* back = b_.CreateBr(header);
+    llvm::BasicBlock* latch = b_.GetInsertBlock();
+    k->addIncoming(k_next, latch);
+    for (size_t i = 0; i < acc.size(); ++i) acc[i]->addIncoming(next[i], latch);
+    back->setMetadata(llvm::LLVMContext::MD_loop, loop_metadata(false));
+
+    // C update: C = acc + (accumulate ? C : 0), only where the tile exists.
+    b_.SetInsertPoint(exit);
+    llvm::Value* accumulate = b_.CreateICmpNE(expr(mk.accumulate), b_.getInt64(0));
+    auto update = [&](int r, int v, llvm::Value* mask) {
+      llvm::Value* p = element_ptr(mk.c, b_.getInt64(r), b_.getInt64(int64_t(v) * lanes));
+      llvm::Value* old = load_vector(vec, p, elem_align, mask);
+      old = b_.CreateSelect(accumulate, old, llvm::Constant::getNullValue(vec));
+      llvm::Value* sum = is_float(t) ? b_.CreateFAdd(acc[r * nv + v], old) : b_.CreateAdd(acc[r * nv + v], old);
+      if (mask) b_.CreateMaskedStore(sum, p, elem_align, mask);
+      else b_.CreateAlignedStore(sum, p, elem_align);
+    };
+    auto full_tile = [&] {
+      for (int r = 0; r < mk.rows; ++r)
+        for (int v = 0; v < nv; ++v) update(r, v, b_mask(v));
+    };
+    if (!mk.store_rows) {
+      full_tile();
+      return;
+    }
+    // Edge tiles of padded panels: a branch to a masked store, taken only at the matrix's edges.
+    llvm::Value* rows = expr(mk.store_rows);
+    llvm::Value* cols = expr(mk.store_cols);
+    llvm::Value* whole = b_.CreateAnd(b_.CreateICmpEQ(rows, b_.getInt64(mk.rows)), b_.CreateICmpEQ(cols, b_.getInt64(mk.cols)));
+    auto* full_bb = llvm::BasicBlock::Create(ctx_, "mk.full", f);
+    auto* edge_bb = llvm::BasicBlock::Create(ctx_, "mk.edge", f);
+    auto* done_bb = llvm::BasicBlock::Create(ctx_, "mk.done", f);
+    b_.CreateCondBr(whole, full_bb, edge_bb);
+    b_.SetInsertPoint(full_bb);
+    full_tile();
+    b_.CreateBr(done_bb);
+    b_.SetInsertPoint(edge_bb);
+    for (int r = 0; r < mk.rows; ++r) {
+      auto* row_bb = llvm::BasicBlock::Create(ctx_, "mk.row", f);
+      auto* next_bb = llvm::BasicBlock::Create(ctx_, "mk.next", f);
+      b_.CreateCondBr(b_.CreateICmpSLT(b_.getInt64(r), rows), row_bb, next_bb);
+      b_.SetInsertPoint(row_bb);
+      for (int v = 0; v < nv; ++v) update(r, v, runtime_lane_mask(int64_t(v) * lanes, cols, lanes));
+      b_.CreateBr(next_bb);
+      b_.SetInsertPoint(next_bb);
+    }
+    b_.CreateBr(done_bb);
+    b_.SetInsertPoint(done_bb);
   }
 
   llvm::Value* expr_const(const Expr& e) {
@@ -149,17 +310,19 @@ class KernelEmitter {
     llvm::Value* next = b_.CreateAdd(iv, b_.getInt64(1), s->var->name + ".next", true, true);
     llvm::BranchInst* back = b_.CreateBr(header);
     iv->addIncoming(next, b_.GetInsertBlock());
-    back->setMetadata(llvm::LLVMContext::MD_loop, loop_metadata(s->for_kind));
+    back->setMetadata(llvm::LLVMContext::MD_loop,
+                      loop_metadata(s->for_kind == ForKind::vectorized ? std::optional<bool>(true) : std::nullopt));
     b_.SetInsertPoint(exit);
   }
 
-  llvm::MDNode* loop_metadata(ForKind kind) {
+  // vectorize: true asks for vectorisation, false forbids it (loops already written in vectors).
+  llvm::MDNode* loop_metadata(std::optional<bool> vectorize) {
     llvm::SmallVector<llvm::Metadata*, 3> ops;
     ops.push_back(nullptr);  // the self reference every loop ID starts with
     ops.push_back(llvm::MDNode::get(ctx_, llvm::MDString::get(ctx_, "llvm.loop.mustprogress")));
-    if (kind == ForKind::vectorized)
+    if (vectorize)
       ops.push_back(llvm::MDNode::get(ctx_, {llvm::MDString::get(ctx_, "llvm.loop.vectorize.enable"),
-                                             llvm::ConstantAsMetadata::get(b_.getTrue())}));
+                                             llvm::ConstantAsMetadata::get(b_.getInt1(*vectorize))}));
     llvm::MDNode* id = llvm::MDNode::getDistinct(ctx_, ops);
     id->replaceOperandWith(0, id);
     return id;
@@ -169,6 +332,8 @@ class KernelEmitter {
   llvm::Module& m_;
   llvm::IRBuilder<> b_;
   llvm::BasicBlock* alloca_point_ = nullptr;
+  llvm::Value* scratch_block_ = nullptr;
+  std::unordered_map<const void*, int64_t> scratch_offsets_;
   std::unordered_map<const void*, llvm::Value*> buffers_;
   std::unordered_map<const void*, llvm::Value*> vars_;
 };

@@ -58,6 +58,13 @@ TargetInfo target_info(const llvm::TargetMachine& tm) {
   return t;
 }
 
+ir::loop::TargetModel target_model(const TargetInfo& target) {
+  ir::loop::TargetModel m;
+  m.vector_bits = target.vector_bits;
+  m.vector_registers = target.vector_bits >= 512 ? 32 : 16;
+  return m;
+}
+
 const TargetInfo& host_target() {
   static const TargetInfo info = target_info(*make_machine({}));
   return info;

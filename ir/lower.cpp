@@ -1,5 +1,6 @@
 #include "ir/lower.h"
 
+#include "ir/loop/lower_gemm.h"
 #include "ir/loop/lower_to_loops.h"
 
 #include <fmt/format.h>
@@ -39,7 +40,8 @@ std::string kernel_name(const std::string& descriptor) {
   return fmt::format("tcc_{:016x}", h);
 }
 
-LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, bool build_loops) {
+LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const loop::TargetModel& target,
+                     bool build_loops) {
   LoweredProgram out;
   run_pass("verify_graph", [&] { verify_graph(g, outputs); return 0; },
            [&](int) { return print_graph(g, outputs); });
@@ -56,7 +58,7 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, bool bui
     auto [it, fresh] = by_descriptor.emplace(k.descriptor, static_cast<int>(out.kernels.size()));
     out.step_kernel.push_back(it->second);
     if (!fresh) continue;
-    k.schedule = run_pass("plan_schedule", [&] { return loop::plan_schedule(c); },
+    k.schedule = run_pass("plan_schedule", [&] { return loop::plan_schedule(c, target); },
                           [](const loop::Schedule& s) { return s.str(); });
     k.name = kernel_name(k.identity());
     k.contraction = c;
@@ -69,8 +71,12 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, bool bui
 
 const loop::LoopKernel& kernel_loops(LoweredKernel& k) {
   if (!k.loops) {
-    k.loops = run_pass("lower_to_loops", [&] { return loop::lower_to_loops(k.contraction, k.schedule, k.name); },
-                       [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
+    if (k.schedule.gemm)
+      k.loops = run_pass("lower_gemm", [&] { return loop::lower_gemm(k.contraction, *k.schedule.gemm, k.name); },
+                         [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
+    else
+      k.loops = run_pass("lower_to_loops", [&] { return loop::lower_to_loops(k.contraction, k.schedule, k.name); },
+                         [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
     run_pass("verify_kernel", [&] { loop::verify_kernel(*k.loops); return 0; }, [](int) { return std::string(); });
   }
   return *k.loops;

@@ -31,7 +31,8 @@ struct LoweredProgram {
 };
 
 // Graph passes, schedules and (when `build_loops`) the loop nests of every kernel.
-LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, bool build_loops = true);
+LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const loop::TargetModel& target,
+                     bool build_loops = true);
 // The kernel's loop nest: lower_to_loops + verify_kernel the first time, then the same one.
 const loop::LoopKernel& kernel_loops(LoweredKernel& k);
 

@@ -15,7 +15,7 @@ const std::set<std::string>& c_keywords() {
       "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
       "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
       "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "bool",
-      "true", "false", "int32_t", "int64_t", "main", "malloc", "free", "memcpy", "memset", "memmove"};
+      "true", "false", "int32_t", "int64_t", "main", "malloc", "aligned_alloc", "free", "memcpy", "memset", "memmove"};
   return words;
 }
 
@@ -80,8 +80,8 @@ std::string aot_header(const AotSignature& s) {
       " *\n"
       " * int {}(...) computes the graph's outputs from its inputs. Every buffer is dense, C order\n"
       " * (row-major), of the dtype and shape listed; buffers must not overlap. It returns 0, or 1\n"
-      " * when malloc could not provide memory for intermediates. Single-threaded; it needs only\n"
-      " * libc (malloc, free, memcpy, memset) to link and run: no LLVM, no tcc library.\n"
+      " * when memory for intermediates could not be allocated. Single-threaded; it needs only\n"
+      " * libc (aligned_alloc, free, memcpy, memset) to link and run: no LLVM, no tcc library.\n"
       " *\n"
       " *   inputs (read):\n{} *   outputs (written):\n{} */\n"
       "#ifndef {}\n#define {}\n\n#include <stdint.h>\n\n"

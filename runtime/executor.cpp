@@ -3,12 +3,14 @@
 
 #include "codegen/codegen.h"
 #include "ir/lower.h"
+#include "runtime/executor.h"
 #include "runtime/kernel_cache.h"
 
 #include <fmt/format.h>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 
@@ -51,15 +53,21 @@ const std::vector<InputInfo>& CompiledGraph::inputs() const { return impl_->inpu
 const CompileStats& CompiledGraph::stats() const { return impl_->stats; }
 
 CompiledGraph Graph::compile(const std::vector<Value>& outputs) const {
+  return runtime::compile_for_model(*this, outputs, codegen::target_model(codegen::host_target()));
+}
+
+CompiledGraph runtime::compile_for_model(const Graph& g, const std::vector<Value>& outputs,
+                                         const ir::loop::TargetModel& target) {
   auto t0 = std::chrono::steady_clock::now();
   std::vector<int> ids;
   for (const Value& v : outputs) {
-    if (!v.valid() || &v.graph() != this) throw ArgumentError("compile: an output does not belong to this graph");
+    if (!v.valid() || &v.graph() != &g) throw ArgumentError("compile: an output does not belong to this graph");
     ids.push_back(v.id());
   }
   if (ids.empty()) throw ArgumentError("compile: no outputs");
+  const ir::GraphIR& graph_ir = g.ir();
   auto impl = std::make_unique<CompiledGraph::Impl>();
-  impl->lowered = ir::lower(*ir_, ids, /*build_loops=*/false);
+  impl->lowered = ir::lower(graph_ir, ids, target, /*build_loops=*/false);
   CompileStats& stats = impl->stats;
   stats.disk_cache = runtime::disk_cache_enabled();
   for (ir::LoweredKernel& k : impl->lowered.kernels) {
@@ -73,10 +81,10 @@ CompiledGraph Graph::compile(const std::vector<Value>& outputs) const {
   }
   for (const ir::BufferInfo& b : impl->lowered.program.buffers)
     if (b.kind == ir::BufferInfo::Kind::input) {
-      const ir::Node& n = ir_->node(ir_->find_input(b.name));
+      const ir::Node& n = graph_ir.node(graph_ir.find_input(b.name));
       impl->inputs.push_back({n.name, n.dtype, n.shape});
     }
-  for (const InputInfo& in : inputs()) impl->graph_inputs.insert(in.name);
+  for (const InputInfo& in : g.inputs()) impl->graph_inputs.insert(in.name);
   stats.kernels = static_cast<int>(impl->lowered.kernels.size());
   stats.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return CompiledGraph(std::move(impl));
@@ -110,11 +118,18 @@ std::vector<Tensor> CompiledGraph::operator()(const Feeds& feeds) const {
                                    ir::type_str(t.dtype(), t.shape())));
     buffers[b] = t;
   }
+  // One scratch block serves every step in turn (packing buffers).
+  int64_t scratch_bytes = 0;
+  for (const ir::LoweredKernel& k : impl_->lowered.kernels)
+    scratch_bytes = std::max(scratch_bytes, ir::loop::scratch_bytes(k.schedule, k.contraction.dtype));
+  Tensor scratch = scratch_bytes > 0 ? Tensor(DType::f32, {(scratch_bytes + 3) / 4}) : Tensor();
   for (size_t s = 0; s < p.steps.size(); ++s) {
     const ir::Contraction& c = p.steps[s];
     buffers[c.out_buffer] = Tensor(c.dtype, c.out_shape());
     std::vector<void*> args{buffers[c.out_buffer].data()};
     for (const ir::StridedOperand& op : c.operands) args.push_back(const_cast<void*>(buffers[op.buffer].data()));
+    if (ir::loop::scratch_bytes(impl_->lowered.kernels[impl_->lowered.step_kernel[s]].schedule, c.dtype) > 0)
+      args.push_back(scratch.data());
     impl_->entries[impl_->lowered.step_kernel[s]](args.data());
   }
   std::vector<Tensor> out;

@@ -29,6 +29,23 @@ Expr add(Expr a, Expr b) {
   DType t = a->type;
   return make_expr({.kind = ExprKind::add, .type = t, .a = std::move(a), .b = std::move(b)});
 }
+Expr sub(Expr a, Expr b) {
+  check_same_type(a, b, "sub");
+  DType t = a->type;
+  return make_expr({.kind = ExprKind::sub, .type = t, .a = std::move(a), .b = std::move(b)});
+}
+Expr min(Expr a, Expr b) {
+  check_same_type(a, b, "min");
+  DType t = a->type;
+  return make_expr({.kind = ExprKind::min, .type = t, .a = std::move(a), .b = std::move(b)});
+}
+Expr select_lt(Expr a, Expr b, Expr t, Expr f) {
+  check_same_type(a, b, "compare");
+  check_same_type(t, f, "select");
+  DType type = t->type;
+  return make_expr({.kind = ExprKind::select_lt, .type = type, .a = std::move(a), .b = std::move(b),
+                    .t = std::move(t), .f = std::move(f)});
+}
 Expr mul(Expr a, Expr b) {
   check_same_type(a, b, "mul");
   DType t = a->type;
@@ -49,6 +66,9 @@ Stmt block(std::vector<Stmt> stmts) {
   if (stmts.size() == 1) return stmts[0];
   return make_stmt({.kind = StmtKind::block, .stmts = std::move(stmts)});
 }
+Stmt micro_kernel(MicroKernel mk) {
+  return make_stmt({.kind = StmtKind::micro_kernel, .micro = std::make_shared<const MicroKernel>(std::move(mk))});
+}
 Stmt allocate(const Buffer& buffer, Expr extent, Stmt body) {
   return make_stmt({.kind = StmtKind::allocate, .body = std::move(body), .buffer = buffer, .index = std::move(extent)});
 }
@@ -56,6 +76,8 @@ Stmt allocate(const Buffer& buffer, Expr extent, Stmt body) {
 void IRVisitor::visit(const Expr& e) {
   if (e->a) visit(e->a);
   if (e->b) visit(e->b);
+  if (e->t) visit(e->t);
+  if (e->f) visit(e->f);
   if (e->index) visit(e->index);
 }
 
@@ -65,14 +87,18 @@ void IRVisitor::visit(const Stmt& s) {
   if (s->value) visit(s->value);
   if (s->body) visit(s->body);
   for (const Stmt& c : s->stmts) visit(c);
+  if (s->micro)
+    for (const Expr& e : {s->micro->kc, s->micro->accumulate, s->micro->a.offset, s->micro->b.offset, s->micro->c.offset,
+                          s->micro->store_rows, s->micro->store_cols})
+      if (e) visit(e);
 }
 
 Expr IRMutator::mutate(const Expr& e) {
-  Expr a = e->a ? mutate(e->a) : nullptr, b = e->b ? mutate(e->b) : nullptr;
-  Expr index = e->index ? mutate(e->index) : nullptr;
-  if (a == e->a && b == e->b && index == e->index) return e;
+  auto m = [&](const Expr& x) { return x ? mutate(x) : nullptr; };
+  Expr a = m(e->a), b = m(e->b), t = m(e->t), f = m(e->f), index = m(e->index);
+  if (a == e->a && b == e->b && t == e->t && f == e->f && index == e->index) return e;
   ExprNode n = *e;
-  n.a = a, n.b = b, n.index = index;
+  n.a = a, n.b = b, n.t = t, n.f = f, n.index = index;
   return make_expr(std::move(n));
 }
 
@@ -86,9 +112,23 @@ Stmt IRMutator::mutate(const Stmt& s) {
     stmts.push_back(mutate(c));
     changed = changed || stmts.back() != c;
   }
+  std::shared_ptr<const MicroKernel> micro = s->micro;
+  if (micro) {
+    MicroKernel mk = *micro;
+    mk.kc = mutate(mk.kc), mk.accumulate = mutate(mk.accumulate);
+    mk.a.offset = mutate(mk.a.offset), mk.b.offset = mutate(mk.b.offset), mk.c.offset = mutate(mk.c.offset);
+    if (mk.store_rows) mk.store_rows = mutate(mk.store_rows);
+    if (mk.store_cols) mk.store_cols = mutate(mk.store_cols);
+    if (mk.kc != micro->kc || mk.accumulate != micro->accumulate || mk.a.offset != micro->a.offset ||
+        mk.b.offset != micro->b.offset || mk.c.offset != micro->c.offset || mk.store_rows != micro->store_rows ||
+        mk.store_cols != micro->store_cols) {
+      micro = std::make_shared<const MicroKernel>(std::move(mk));
+      changed = true;
+    }
+  }
   if (!changed) return s;
   StmtNode n = *s;
-  n.extent = extent, n.index = index, n.value = value, n.body = body, n.stmts = std::move(stmts);
+  n.extent = extent, n.index = index, n.value = value, n.body = body, n.stmts = std::move(stmts), n.micro = micro;
   return make_stmt(std::move(n));
 }
 
@@ -122,6 +162,10 @@ class Printer {
       case ExprKind::float_imm: return fmt::format("{}f", e->float_value);
       case ExprKind::var: return name(e->var);
       case ExprKind::add: return fmt::format("({} + {})", expr(e->a), expr(e->b));
+      case ExprKind::sub: return fmt::format("({} - {})", expr(e->a), expr(e->b));
+      case ExprKind::min: return fmt::format("min({}, {})", expr(e->a), expr(e->b));
+      case ExprKind::select_lt:
+        return fmt::format("({} < {} ? {} : {})", expr(e->a), expr(e->b), expr(e->t), expr(e->f));
       case ExprKind::mul: return fmt::format("{} * {}", operand(e->a), operand(e->b));
       case ExprKind::load: return fmt::format("{}[{}]", name(e->buffer), expr(e->index));
     }
@@ -133,7 +177,10 @@ class Printer {
     std::string pad(2 * depth, ' ');
     switch (s->kind) {
       case StmtKind::for_loop:
-        out_ += fmt::format("{}for{} {} in 0..{} {{\n", pad, s->for_kind == ForKind::vectorized ? ".vectorized" : "",
+        out_ += fmt::format("{}for{} {} in 0..{} {{\n", pad,
+                            s->for_kind == ForKind::vectorized ? ".vectorized"
+                            : s->for_kind == ForKind::parallel ? ".parallel"
+                                                               : "",
                             name(s->var), expr(s->extent));
         stmt(s->body, depth + 1);
         out_ += pad + "}\n";
@@ -144,9 +191,20 @@ class Printer {
       case StmtKind::block:
         for (const Stmt& c : s->stmts) stmt(c, depth);
         break;
+      case StmtKind::micro_kernel: {
+        const MicroKernel& mk = *s->micro;
+        auto operand = [&](const TileOperand& o) {
+          return fmt::format("{}[{} + i*{} + j*{}]", name(o.buffer), expr(o.offset), o.stride_i, o.stride_j);
+        };
+        out_ += fmt::format("{}micro_kernel {}x{} lanes={} kc={} accumulate={}{}\n{}  C={} A={} B={}\n", pad, mk.rows,
+                            mk.cols, mk.lanes, expr(mk.kc), expr(mk.accumulate),
+                            mk.store_rows ? fmt::format(" store={}x{}", expr(mk.store_rows), expr(mk.store_cols)) : "",
+                            pad, operand(mk.c), operand(mk.a), operand(mk.b));
+        break;
+      }
       case StmtKind::allocate:
-        out_ += fmt::format("{}allocate {}: {}[{}] on stack {{\n", pad, name(s->buffer), dtype_name(s->buffer->dtype),
-                            expr(s->index));
+        out_ += fmt::format("{}allocate {}: {}[{}] on {} {{\n", pad, name(s->buffer), dtype_name(s->buffer->dtype),
+                            expr(s->index), s->buffer->scope == BufferDecl::Scope::heap ? "heap" : "stack");
         stmt(s->body, depth + 1);
         out_ += pad + "}\n";
         break;
@@ -170,7 +228,9 @@ class Verifier : public IRVisitor {
   void visit(const Expr& e) override {
     if (e->kind == ExprKind::var && !vars_.count(e->var.get())) fail("var " + e->var->name + " used outside its loop");
     if (e->kind == ExprKind::load) check_access(e->buffer, e->index);
-    if ((e->kind == ExprKind::add || e->kind == ExprKind::mul) && e->a->type != e->b->type) fail("operand types differ");
+    if (e->a && e->b && e->a->type != e->b->type) fail("operand types differ");
+    if (e->kind == ExprKind::select_lt && (e->a->type != DType::i64 || e->t->type != e->f->type || e->t->type != e->type))
+      fail("select_lt types");
     IRVisitor::visit(e);
   }
   void visit(const Stmt& s) override {
@@ -186,8 +246,19 @@ class Verifier : public IRVisitor {
         check_access(s->buffer, s->index);
         if (s->value->type != s->buffer->dtype) fail("stored value type differs from the buffer's");
         break;
+      case StmtKind::micro_kernel: {
+        const MicroKernel& mk = *s->micro;
+        if (mk.rows < 1 || mk.cols < 1 || mk.lanes < 1) fail("micro_kernel tile must be at least 1x1");
+        for (const TileOperand* o : {&mk.a, &mk.b, &mk.c}) check_access(o->buffer, o->offset);
+        if (mk.b.stride_j != 1 || mk.c.stride_j != 1) fail("micro_kernel B and C columns must be contiguous");
+        if (mk.a.buffer->dtype != mk.c.buffer->dtype || mk.b.buffer->dtype != mk.c.buffer->dtype)
+          fail("micro_kernel operand types differ");
+        if (mk.kc->type != DType::i64 || mk.accumulate->type != DType::i64) fail("micro_kernel kc/accumulate not i64");
+        if (!mk.store_rows != !mk.store_cols) fail("micro_kernel store_rows and store_cols go together");
+        break;
+      }
       case StmtKind::allocate:
-        if (s->buffer->scope != BufferDecl::Scope::stack) fail("allocate of a non-stack buffer");
+        if (s->buffer->scope == BufferDecl::Scope::param) fail("allocate of a parameter buffer");
         if (!buffers_.insert(s->buffer.get()).second) fail("buffer allocated twice");
         IRVisitor::visit(s);
         buffers_.erase(s->buffer.get());
@@ -210,6 +281,24 @@ class Verifier : public IRVisitor {
 }  // namespace
 
 std::string print_kernel(const LoopKernel& k) { return Printer().kernel(k); }
+
+ScratchLayout scratch_layout(const LoopKernel& k) {
+  struct Collector : IRVisitor {
+    ScratchLayout layout;
+    void visit(const Stmt& s) override {
+      if (s->kind == StmtKind::allocate && s->buffer->scope == BufferDecl::Scope::heap) {
+        if (s->index->kind != ExprKind::int_imm) throw InternalError("heap allocation of non-constant size");
+        layout.offsets.emplace_back(s->buffer.get(), layout.bytes);
+        int64_t bytes = s->index->int_value * static_cast<int64_t>(dtype_size(s->buffer->dtype));
+        layout.bytes += (bytes + 63) / 64 * 64;
+      }
+      IRVisitor::visit(s);
+    }
+    using IRVisitor::visit;
+  } collector;
+  if (k.body) collector.visit(k.body);
+  return collector.layout;
+}
 
 void verify_kernel(const LoopKernel& k) {
   if (!k.body) throw InternalError("verify_kernel: no body");

@@ -12,7 +12,9 @@ namespace tcc::ir::loop {
 
 // A buffer a kernel reads or writes: a parameter (0 = the output) or a stack scratch.
 struct BufferDecl {
-  enum class Scope { param, stack };
+  // param: a kernel argument; stack: a few scalars in registers; heap: scratch (packing
+  // buffers), 64-byte aligned, freed when the allocation's body ends.
+  enum class Scope { param, stack, heap };
   std::string name;
   DType dtype = DType::f32;
   Scope scope = Scope::param;
@@ -27,7 +29,7 @@ struct VarDecl {
 using Var = std::shared_ptr<const VarDecl>;
 
 // ---- Expressions ----
-enum class ExprKind { int_imm, float_imm, var, add, mul, load };
+enum class ExprKind { int_imm, float_imm, var, add, sub, mul, min, select_lt, load };
 
 struct ExprNode;
 using Expr = std::shared_ptr<const ExprNode>;
@@ -39,7 +41,8 @@ struct ExprNode {
   int64_t int_value = 0;   // int_imm
   double float_value = 0;  // float_imm
   Var var;                 // var
-  Expr a, b;               // add, mul
+  Expr a, b;               // add, sub, mul, min; select_lt compares a < b
+  Expr t, f;               // select_lt: a < b ? t : f
   Buffer buffer;           // load
   Expr index;              // load: element offset (i64)
 };
@@ -48,17 +51,42 @@ Expr int_imm(int64_t v);
 Expr zero(DType type);  // 0 of a dtype (float_imm or int_imm)
 Expr var_ref(const Var& v);
 Expr add(Expr a, Expr b);
+Expr sub(Expr a, Expr b);
 Expr mul(Expr a, Expr b);
+Expr min(Expr a, Expr b);
+Expr select_lt(Expr a, Expr b, Expr t, Expr f);  // a < b ? t : f (a, b i64)
 Expr load(const Buffer& buffer, Expr index);
 
 // ---- Statements ----
-enum class StmtKind { for_loop, store, block, allocate };
+enum class StmtKind { for_loop, store, block, allocate, micro_kernel };
 // Serial: plain loop. Vectorized: a hint for codegen that the loop is the contiguous innermost
-// one and should be vectorised at the host width.
-enum class ForKind { serial, vectorized };
+// one and should be vectorised at the host width. Parallel: iterations are independent and
+// run on the runtime's thread pool (codegen outlines the body).
+enum class ForKind { serial, vectorized, parallel };
 
 struct StmtNode;
 using Stmt = std::shared_ptr<const StmtNode>;
+
+// One operand of a micro-kernel: element (i, j) is buffer[offset + i*stride_i + j*stride_j].
+struct TileOperand {
+  Buffer buffer;
+  Expr offset;              // i64
+  int64_t stride_i = 0;     // A: per row; B: per k;  C: per row
+  int64_t stride_j = 0;     // A: per k;   B: per col (1); C: per col (1)
+};
+
+// The register-tiled micro-kernel, expanded by codegen into explicit vector FMAs:
+//   C[r, c] = (accumulate ? C[r, c] : 0) + sum_{k < kc} A[r, k] * B[k, c]   r < rows, c < cols
+// rows/cols are compile-time (the tile or its edge); kc and accumulate are i64 expressions.
+struct MicroKernel {
+  int rows = 0, cols = 0;  // this tile; cols may end in a partial vector (masked)
+  int lanes = 1;           // vector width in elements
+  Expr kc, accumulate;
+  TileOperand a, b, c;
+  // Edge tiles of zero-padded packed panels compute the whole tile but store only this many
+  // rows and columns (i64 expressions); null: all of them.
+  Expr store_rows, store_cols;
+};
 
 struct StmtNode {
   StmtKind kind;
@@ -72,12 +100,15 @@ struct StmtNode {
   Expr index, value;
   // block
   std::vector<Stmt> stmts;
+  // micro_kernel
+  std::shared_ptr<const MicroKernel> micro;
 };
 
 Stmt for_loop(const Var& v, Expr extent, ForKind kind, Stmt body);
 Stmt store(const Buffer& buffer, Expr index, Expr value);
 Stmt block(std::vector<Stmt> stmts);
 Stmt allocate(const Buffer& buffer, Expr extent, Stmt body);
+Stmt micro_kernel(MicroKernel mk);
 
 // A kernel: `void name(params...)`, params[0] the output.
 struct LoopKernel {
@@ -102,6 +133,15 @@ class IRMutator {
   virtual Expr mutate(const Expr& e);
   virtual Stmt mutate(const Stmt& s);
 };
+
+// Heap (scratch) allocations are not malloc'ed by kernels: the caller passes one scratch
+// block as an extra last argument, and each heap buffer lives at a 64-byte-aligned offset in it,
+// in order of appearance. Both sides compute the layout with this function.
+struct ScratchLayout {
+  std::vector<std::pair<const BufferDecl*, int64_t>> offsets;  // bytes from the block's start
+  int64_t bytes = 0;                                            // 0: the kernel needs no scratch
+};
+ScratchLayout scratch_layout(const LoopKernel& k);
 
 // Readable text; vars and buffers get unique names.
 std::string print_kernel(const LoopKernel& k);

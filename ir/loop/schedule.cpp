@@ -7,6 +7,7 @@
 namespace tcc::ir::loop {
 
 std::string Schedule::str() const {
+  if (gemm) return gemm->str();
   return fmt::format("order(d{}){}{}", fmt::join(loop_order, ",d"), accumulate_in_register ? " accumulate=register" : "",
                      vectorize_innermost ? " vectorize=innermost" : "");
 }
@@ -27,7 +28,7 @@ bool has_unit_stride(const Contraction& c, int d, const std::vector<int64_t>& ou
 
 }  // namespace
 
-Schedule plan_schedule(const Contraction& c) {
+Schedule plan_simple_schedule(const Contraction& c) {
   std::vector<int> out_dims = c.out_axes, k_dims;
   for (size_t d = 0; d < c.dims.size(); ++d)
     if (c.dims[d].role == DimRole::K) k_dims.push_back(static_cast<int>(d));

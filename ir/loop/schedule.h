@@ -1,25 +1,62 @@
 // The schedule of one contraction kernel, kept as data apart from the algorithm (the
-// Contraction): which loop nest order to emit and where the sum is accumulated.
-// This is the simple correct schedule; the packed, register-tiled one comes later.
+// Contraction). Two families:
+//  - the simple schedule: a loop nest in a chosen order (any contraction);
+//  - the GEMM schedule: a batched GEMM C[m,n] (+)= A[m,k] B[k,n] around an explicit
+//    register-tiled micro-kernel, with BLIS packing and cache blocking for large problems and
+//    operands read in place for small ones (LIBXSMM style).
 #pragma once
 #include "ir/graph/contraction.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace tcc::ir::loop {
 
+// What the planner needs to know about the machine (from codegen's target).
+struct TargetModel {
+  int vector_bits = 128;       // 512 for AVX-512, 256 for AVX2
+  int vector_registers = 16;   // 32 with AVX-512
+  int64_t l1_bytes = 48 << 10, l2_bytes = 1 << 20;
+  // Caps on the K and N cache blocks (0: the defaults, 384/256 and 3072); tests shrink them to
+  // reach every blocking edge at small sizes.
+  int64_t max_kc = 0, max_nc = 0;
+  bool force_packing = false;  // tests: pack even where reading in place would be chosen
+  std::string str() const;
+};
+
+struct GemmPlan {
+  int a = 0, b = 1;          // the operands playing A (rows m, depth k) and B (depth k, columns n)
+  int m = -1, n = -1, k = -1;  // the primary dims; m == -1: a single row (GEMV-like)
+  std::vector<int> outer;    // every other dim, outermost first: loops around the GEMM
+  bool outer_reduction = false;  // an outer dim is summed: C is zeroed first, tiles accumulate
+  int mr = 1, nr = 1, lanes = 1;  // register tile (rows x columns) and vector width
+  int64_t mc = 0, kc = 0, nc = 0; // cache blocks, multiples of mr / nr
+  bool pack = false;         // pack A and B (large) or read them in place (small)
+  std::string str() const;
+};
+
 struct Schedule {
-  std::vector<int> loop_order;          // contraction dims, outermost first
+  std::vector<int> loop_order;          // simple schedule: contraction dims, outermost first
   // True: every K dim is innermost and the sum lives in a scalar, stored once per output.
   // False: the output is zero-filled, then `out += product` in loop_order (i-k-j style).
   bool accumulate_in_register = false;
   bool vectorize_innermost = false;     // the innermost loop has unit-stride accesses
+  std::optional<GemmPlan> gemm;         // set: the GEMM schedule replaces the simple one
   std::string str() const;
 };
 
-// Chooses the innermost loop by how many accesses it walks contiguously (stride 0 or 1):
-// the last output axis (GEMM's N: out and B rows contiguous) or a K dim (dot products).
-Schedule plan_schedule(const Contraction& c);
+// Bytes of scratch a kernel with this schedule needs from its caller (the packing buffers),
+// laid out as scratch_layout() lays out its heap allocations; 0 for none.
+int64_t scratch_bytes(const Schedule& s, DType dtype);
+
+// The simple schedule: chooses the innermost loop by how many accesses it walks
+// contiguously (stride 0 or 1): the last output axis or a K dim (dot products).
+Schedule plan_simple_schedule(const Contraction& c);
+// The GEMM schedule when the contraction is a (batched) GEMM with unit-stride output
+// columns, else nullopt with the reason (TACO style).
+std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& target, std::string* why_not = nullptr);
+// The GEMM schedule where it applies, else the simple one.
+Schedule plan_schedule(const Contraction& c, const TargetModel& target = {});
 
 }  // namespace tcc::ir::loop

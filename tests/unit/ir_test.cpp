@@ -223,7 +223,7 @@ TEST(Lower, SharesKernelsWithTheSameDescriptor) {
   auto a = g.input("a", f32, {6, 7});
   auto b = g.input("b", f32, {7, 8});
   auto c = g.input("c", f32, {6, 7});
-  ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b).id(), matmul(c, b).id()});
+  ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b).id(), matmul(c, b).id()}, {});
   EXPECT_EQ(p.program.steps.size(), 2u);
   EXPECT_EQ(p.kernels.size(), 1u);
   EXPECT_EQ(p.step_kernel, (std::vector<int>{0, 0}));

@@ -220,7 +220,7 @@ TEST(KernelCache, OffWritesNothing) {
 TEST(KernelKey, NamesEveryPartThatDecidesTheCode) {
   Graph g;
   auto a = g.input("a", f32, {4, 6}), b = g.input("b", f32, {6, 8});
-  ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b).id()});
+  ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b).id()}, {});
   runtime::KernelKey key = runtime::make_key(p.kernels[0], codegen::host_target());
   std::string text = key.text();
   for (const char* part : {"dtype=f32", "roles=MNK", "extents=4,8,6", "strides=", "schedule=", "triple=", "cpu=",

@@ -238,8 +238,9 @@ int cmd_emit(const Args& a) {
   std::vector<int> ids;
   for (const tcc::Value& v : p->outputs) ids.push_back(v.id());
   const tcc::ir::GraphIR& g = p->graph->ir();
-  tcc::ir::LoweredProgram lowered = tcc::ir::lower(g, ids);
   const tcc::codegen::CompileOptions options{.cpu = a.target_cpu};
+  tcc::ir::LoweredProgram lowered =
+      tcc::ir::lower(g, ids, tcc::codegen::target_model(tcc::codegen::target_for(options)));
   std::string text;
   if (*a.stage == "graph") {
     text = "; graph\n" + tcc::ir::print_graph(g, ids) + "; canonical contractions\n" + lowered.program.str();
@@ -267,7 +268,9 @@ int cmd_compile(const Args& a) {
   if (!tcc::runtime::is_c_identifier(function)) throw UsageError("--name '" + function + "' is not a C identifier");
   auto p = load(a.file);
   if (!p) return 1;
-  tcc::ir::LoweredProgram lowered = tcc::ir::lower(p->graph->ir(), output_ids(*p));
+  const tcc::codegen::CompileOptions options{.cpu = a.target_cpu, .aligned_buffers = false};
+  const tcc::codegen::TargetInfo target = tcc::codegen::target_for(options);
+  tcc::ir::LoweredProgram lowered = tcc::ir::lower(p->graph->ir(), output_ids(*p), tcc::codegen::target_model(target));
 
   // Every declared input is a parameter, in declaration order, even one no output reads.
   tcc::runtime::AotSignature sig{.function = function, .source = a.file};
@@ -283,8 +286,6 @@ int cmd_compile(const Args& a) {
   for (size_t o = 0; o < p->outputs.size(); ++o)
     sig.outputs.push_back({p->output_names[o], p->outputs[o].dtype(), p->outputs[o].shape()});
 
-  const tcc::codegen::CompileOptions options{.cpu = a.target_cpu, .aligned_buffers = false};
-  const tcc::codegen::TargetInfo target = tcc::codegen::target_for(options);
   sig.cpu = target.cpu;
   sig.triple = target.triple;
   std::string object = tcc::codegen::compile_graph_object(lowered, input_buffers, function, options);

@@ -1,0 +1,103 @@
+// The GEMM planner: recognises a (batched) GEMM inside a Contraction and picks its register
+// tile and cache blocks from the target model.
+#include "ir/loop/schedule.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace tcc::ir::loop {
+
+std::string TargetModel::str() const { return fmt::format("vector_bits={} registers={}", vector_bits, vector_registers); }
+
+std::string GemmPlan::str() const {
+  return fmt::format("gemm(a=in{} b=in{} m=d{} n=d{} k=d{} outer=[{}]{}) tile={}x{} lanes={} blocks(mc={} kc={} nc={}) {}",
+                     a, b, m, n, k, fmt::join(outer, ","), outer_reduction ? " outer_sum" : "", mr, nr, lanes, mc, kc,
+                     nc, pack ? "packed" : "in_place");
+}
+
+namespace {
+
+// Register tile for `nr_vectors` vectors per row: rows that keep every accumulator, the B
+// row and one broadcast in registers, capped where FMA latency is long covered.
+int rows_for(int nr_vectors, int registers) {
+  int rows = (registers - nr_vectors - 1) / nr_vectors;
+  int cap = registers >= 32 ? (nr_vectors == 3 ? 8 : nr_vectors == 2 ? 12 : 16) : (nr_vectors == 2 ? 6 : 12);
+  return std::max(1, std::min(rows, cap));
+}
+
+int64_t round_down(int64_t v, int64_t multiple) { return std::max(multiple, v / multiple * multiple); }
+
+}  // namespace
+
+std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& target, std::string* why_not) {
+  auto fail = [&](const std::string& why) -> std::optional<GemmPlan> {
+    if (why_not) *why_not = why;
+    return std::nullopt;
+  };
+  if (c.operands.size() != 2) return fail("not two operands");
+  const std::vector<int64_t> out_strides = c.out_strides();
+  GemmPlan p;
+  // n: the output's unit-stride column dim.
+  for (int a = static_cast<int>(c.out_axes.size()) - 1; a >= 0 && p.n < 0; --a)
+    if (c.dims[c.out_axes[a]].extent > 1) p.n = c.out_axes[a];
+  if (p.n < 0) return fail("no output dim longer than 1");
+  const bool in0 = c.operands[0].strides[p.n] != 0, in1 = c.operands[1].strides[p.n] != 0;
+  if (in0 == in1) return fail("the output's column dim is read by both operands or by neither");
+  p.b = in1 ? 1 : 0;
+  p.a = 1 - p.b;
+  const std::vector<int64_t>& sa = c.operands[p.a].strides;
+  const std::vector<int64_t>& sb = c.operands[p.b].strides;
+  // k: the longest dim summed over both operands.
+  for (size_t d = 0; d < c.dims.size(); ++d)
+    if (c.dims[d].role == DimRole::K && sa[d] != 0 && sb[d] != 0 && (p.k < 0 || c.dims[d].extent > c.dims[p.k].extent))
+      p.k = static_cast<int>(d);
+  if (p.k < 0) return fail("no dim is summed over both operands");
+  // m: the output dim read by A only with the smallest output stride (C's rows).
+  for (size_t d = 0; d < c.dims.size(); ++d)
+    if (static_cast<int>(d) != p.n && c.dims[d].role != DimRole::K && sa[d] != 0 && sb[d] == 0 &&
+        c.dims[d].extent > 1 && (p.m < 0 || out_strides[d] < out_strides[p.m]))
+      p.m = static_cast<int>(d);
+  for (size_t d = 0; d < c.dims.size(); ++d) {
+    int di = static_cast<int>(d);
+    if (di == p.m || di == p.n || di == p.k) continue;
+    p.outer.push_back(di);
+    if (c.dims[d].role == DimRole::K && c.dims[d].extent > 1) p.outer_reduction = true;
+  }
+
+  const int64_t M = p.m < 0 ? 1 : c.dims[p.m].extent, N = c.dims[p.n].extent, K = c.dims[p.k].extent;
+  for (const ContractionDim& d : c.dims)
+    if (d.extent == 0) return fail("a dim has extent 0 (nothing to tile)");
+  const int elem = static_cast<int>(dtype_size(c.dtype));
+  p.lanes = std::max(1, target.vector_bits / 8 / elem);
+  const int max_vectors = target.vector_registers >= 32 ? 3 : 2;
+  const int nr_vectors = static_cast<int>(std::min<int64_t>(max_vectors, (N + p.lanes - 1) / p.lanes));
+  p.nr = nr_vectors * p.lanes;
+  p.mr = static_cast<int>(std::min<int64_t>(rows_for(nr_vectors, target.vector_registers), M));
+  // Blocks (BLIS): an A micro-panel mr x kc stays in L1, a packed A block mc x kc in half of L2,
+  // a packed B block kc x nc in L3.
+  p.kc = std::min<int64_t>(K, target.max_kc > 0 ? target.max_kc : elem == 4 ? 384 : 256);
+  p.mc = round_down(std::min<int64_t>(target.l2_bytes / 2 / (p.kc * elem), ((M + p.mr - 1) / p.mr) * p.mr), p.mr);
+  p.nc = round_down(std::min<int64_t>(target.max_nc > 0 ? target.max_nc : 3072, ((N + p.nr - 1) / p.nr) * p.nr), p.nr);
+  // Read A and B in place (no packing, LIBXSMM style) when B stays in L2 between the row
+  // tiles that reuse it, or when there are too few rows to pay for packing B (GEMV-like).
+  // In place needs unit-stride B rows.
+  const bool in_place = K * N * elem <= target.l2_bytes / 2 || M <= 16;
+  p.pack = target.force_packing || !(in_place && sb[p.n] == 1);
+  if (why_not) why_not->clear();
+  return p;
+}
+
+int64_t scratch_bytes(const Schedule& s, DType dtype) {
+  if (!s.gemm || !s.gemm->pack) return 0;
+  auto rounded = [&](int64_t elements) { return (elements * static_cast<int64_t>(dtype_size(dtype)) + 63) / 64 * 64; };
+  return rounded(s.gemm->mc * s.gemm->kc) + rounded(s.gemm->kc * s.gemm->nc);
+}
+
+Schedule plan_schedule(const Contraction& c, const TargetModel& target) {
+  Schedule s = plan_simple_schedule(c);
+  s.gemm = plan_gemm(c, target);
+  return s;
+}
+
+}  // namespace tcc::ir::loop

@@ -1,0 +1,203 @@
+// Pass: Contraction + GemmPlan -> LoopKernel. The loops around the micro-kernel:
+//   in place: outer dims > column tiles > row tiles > micro-kernel over all of K, with the row
+//             and column edges split off statically (their tiles are compiled exactly);
+//   packed:   outer dims > jc (nc) > pc (kc) > pack B~ > ic (mc) > pack A~ > jr > ir >
+//             micro-kernel over kc, on zero-padded panels; edge tiles store only what exists.
+#include "ir/loop/lower_gemm.h"
+
+#include <tcc/error.h>
+
+#include <fmt/format.h>
+
+namespace tcc::ir::loop {
+
+namespace {
+
+Var new_var(const std::string& name) { return std::make_shared<const VarDecl>(VarDecl{name}); }
+Expr v(const Var& var) { return var_ref(var); }
+Expr c64(int64_t x) { return int_imm(x); }
+
+// a + b with the obvious constant folding, so printed indices stay readable.
+Expr plus(Expr a, Expr b) {
+  if (a->kind == ExprKind::int_imm && a->int_value == 0) return b;
+  if (b->kind == ExprKind::int_imm && b->int_value == 0) return a;
+  if (a->kind == ExprKind::int_imm && b->kind == ExprKind::int_imm) return c64(a->int_value + b->int_value);
+  return add(std::move(a), std::move(b));
+}
+Expr times(Expr a, int64_t k) {
+  if (k == 0) return c64(0);
+  if (k == 1) return a;
+  if (a->kind == ExprKind::int_imm) return c64(a->int_value * k);
+  if (a->kind == ExprKind::mul && a->b->kind == ExprKind::int_imm) return mul(a->a, c64(a->b->int_value * k));
+  return mul(std::move(a), c64(k));
+}
+
+class GemmLowering {
+ public:
+  GemmLowering(const Contraction& c, const GemmPlan& p, const std::string& name) : c_(c), p_(p) {
+    k_.name = name;
+    k_.dtype = c.dtype;
+    k_.params.push_back(param("out", 0));
+    k_.params.push_back(param("in0", 1));
+    k_.params.push_back(param("in1", 2));
+    out_strides_ = c.out_strides();
+    M_ = p.m < 0 ? 1 : c.dims[p.m].extent;
+    N_ = c.dims[p.n].extent;
+    K_ = c.dims[p.k].extent;
+  }
+
+  LoopKernel run() {
+    // Offsets of the current outer iteration in A, B and C.
+    std::vector<Var> outer_vars;
+    Expr a0 = c64(0), b0 = c64(0), c0 = c64(0);
+    for (int d : p_.outer) {
+      Var var = new_var(fmt::format("o{}", d));
+      outer_vars.push_back(var);
+      a0 = plus(a0, times(v(var), strides(p_.a)[d]));
+      b0 = plus(b0, times(v(var), strides(p_.b)[d]));
+      c0 = plus(c0, times(v(var), out_strides_[d]));
+    }
+    Stmt body = p_.pack ? packed(a0, b0, c0) : in_place(a0, b0, c0);
+    for (size_t i = p_.outer.size(); i-- > 0;)
+      body = for_loop(outer_vars[i], c64(c_.dims[p_.outer[i]].extent), ForKind::serial, body);
+    if (p_.outer_reduction) body = block({zero_output(), body});
+    if (p_.pack) {
+      body = allocate(packed_a_, c64(p_.mc * p_.kc), allocate(packed_b_, c64(p_.kc * p_.nc), body));
+    }
+    k_.body = body;
+    return std::move(k_);
+  }
+
+ private:
+  Buffer param(const std::string& name, int index) {
+    return std::make_shared<const BufferDecl>(BufferDecl{name, c_.dtype, BufferDecl::Scope::param, index});
+  }
+  const std::vector<int64_t>& strides(int operand) const { return c_.operands[operand].strides; }
+  int64_t stride(int operand, int dim) const { return dim < 0 ? 0 : strides(operand)[dim]; }
+  const Buffer& A() const { return k_.params[1 + p_.a]; }
+  const Buffer& B() const { return k_.params[1 + p_.b]; }
+  const Buffer& C() const { return k_.params[0]; }
+  int64_t rs_c() const { return p_.m < 0 ? 0 : out_strides_[p_.m]; }
+  Expr accumulate_always() const { return c64(p_.outer_reduction ? 1 : 0); }
+
+  Stmt zero_output() {
+    int64_t numel = 1;
+    for (int d : c_.out_axes) numel *= c_.dims[d].extent;
+    Var i = new_var("i");
+    return for_loop(i, c64(numel), ForKind::vectorized, store(C(), v(i), zero(c_.dtype)));
+  }
+
+  MicroKernel tile(int rows, int cols) const {
+    MicroKernel mk;
+    mk.rows = rows, mk.cols = cols, mk.lanes = p_.lanes;
+    return mk;
+  }
+
+  // Row tiles of [row0, row0 + rows_total) for the columns at col0 (cols wide), reading A, B in place.
+  Stmt in_place_rows(const Expr& a0, const Expr& b0, const Expr& c0, const Expr& col0, int cols) {
+    std::vector<Stmt> parts;
+    const int64_t full = M_ / p_.mr, edge = M_ % p_.mr;
+    auto tile_at = [&](const Expr& row0, int rows) {
+      MicroKernel mk = tile(rows, cols);
+      mk.kc = c64(K_);
+      mk.accumulate = accumulate_always();
+      mk.a = {A(), plus(a0, times(row0, stride(p_.a, p_.m))), stride(p_.a, p_.m), stride(p_.a, p_.k)};
+      mk.b = {B(), plus(b0, times(col0, stride(p_.b, p_.n))), stride(p_.b, p_.k), 1};
+      mk.c = {C(), plus(c0, plus(times(row0, rs_c()), col0)), rs_c(), 1};
+      return micro_kernel(std::move(mk));
+    };
+    if (full > 0) {
+      Var it = new_var("it");
+      parts.push_back(for_loop(it, c64(full), ForKind::serial, tile_at(times(v(it), p_.mr), p_.mr)));
+    }
+    if (edge > 0) parts.push_back(tile_at(c64(full * p_.mr), static_cast<int>(edge)));
+    return block(std::move(parts));
+  }
+
+  Stmt in_place(const Expr& a0, const Expr& b0, const Expr& c0) {
+    std::vector<Stmt> parts;
+    const int64_t full = N_ / p_.nr, edge = N_ % p_.nr;
+    if (full > 0) {
+      Var jt = new_var("jt");
+      parts.push_back(for_loop(jt, c64(full), ForKind::serial, in_place_rows(a0, b0, c0, times(v(jt), p_.nr), p_.nr)));
+    }
+    if (edge > 0) parts.push_back(in_place_rows(a0, b0, c0, c64(full * p_.nr), static_cast<int>(edge)));
+    return block(std::move(parts));
+  }
+
+  // Copies a kc x nc block of B into nr-wide panels, k-major, zero-padded past N.
+  Stmt pack_b(const Expr& b0, const Expr& jc, const Expr& pc, const Expr& kc, const Expr& panels) {
+    Var jt = new_var("pb_jt"), kk = new_var("pb_k"), col = new_var("pb_c");
+    Expr n = plus(plus(times(jc, p_.nc), times(v(jt), p_.nr)), v(col));   // global column
+    Expr k = plus(times(pc, p_.kc), v(kk));
+    Expr src = plus(b0, plus(times(k, stride(p_.b, p_.k)), times(min(n, c64(N_ - 1)), stride(p_.b, p_.n))));
+    Expr value = select_lt(n, c64(N_), load(B(), src), zero(c_.dtype));
+    Expr dst = plus(times(v(jt), p_.kc * p_.nr), plus(times(v(kk), p_.nr), v(col)));
+    Stmt s = store(packed_b_, dst, value);
+    s = for_loop(col, c64(p_.nr), ForKind::vectorized, s);
+    s = for_loop(kk, kc, ForKind::serial, s);
+    return for_loop(jt, panels, ForKind::serial, s);
+  }
+
+  // Copies an mc x kc block of A into mr-tall panels, k-major, zero-padded past M.
+  Stmt pack_a(const Expr& a0, const Expr& ic, const Expr& pc, const Expr& kc, const Expr& panels) {
+    Var it = new_var("pa_it"), kk = new_var("pa_k"), row = new_var("pa_r");
+    Expr m = plus(plus(times(ic, p_.mc), times(v(it), p_.mr)), v(row));
+    Expr k = plus(times(pc, p_.kc), v(kk));
+    Expr src = plus(a0, plus(times(min(m, c64(M_ - 1)), stride(p_.a, p_.m)), times(k, stride(p_.a, p_.k))));
+    Expr value = select_lt(m, c64(M_), load(A(), src), zero(c_.dtype));
+    Expr dst = plus(times(v(it), p_.kc * p_.mr), plus(times(v(kk), p_.mr), v(row)));
+    Stmt s = store(packed_a_, dst, value);
+    s = for_loop(row, c64(p_.mr), ForKind::serial, s);
+    s = for_loop(kk, kc, ForKind::serial, s);
+    return for_loop(it, panels, ForKind::serial, s);
+  }
+
+  Stmt packed(const Expr& a0, const Expr& b0, const Expr& c0) {
+    packed_a_ = std::make_shared<const BufferDecl>(BufferDecl{"packed_a", c_.dtype, BufferDecl::Scope::heap, -1});
+    packed_b_ = std::make_shared<const BufferDecl>(BufferDecl{"packed_b", c_.dtype, BufferDecl::Scope::heap, -1});
+    Var jc = new_var("jc"), pc = new_var("pc"), ic = new_var("ic"), jr = new_var("jr"), ir = new_var("ir");
+    const int64_t jc_blocks = (N_ + p_.nc - 1) / p_.nc, pc_blocks = (K_ + p_.kc - 1) / p_.kc;
+    const int64_t ic_blocks = (M_ + p_.mc - 1) / p_.mc;
+    // Sizes of the current blocks: full ones except the last.
+    Expr kc = min(c64(p_.kc), sub(c64(K_), times(v(pc), p_.kc)));
+    // Panels in the current nc / mc block: ceil(min(nc, N - jc*nc) / nr).
+    const int64_t n_panels_total = (N_ + p_.nr - 1) / p_.nr, m_panels_total = (M_ + p_.mr - 1) / p_.mr;
+    Expr n_panels = min(c64(p_.nc / p_.nr), sub(c64(n_panels_total), times(v(jc), p_.nc / p_.nr)));
+    Expr m_panels = min(c64(p_.mc / p_.mr), sub(c64(m_panels_total), times(v(ic), p_.mc / p_.mr)));
+
+    Expr col0 = plus(times(v(jc), p_.nc), times(v(jr), p_.nr));
+    Expr row0 = plus(times(v(ic), p_.mc), times(v(ir), p_.mr));
+    MicroKernel mk = tile(p_.mr, p_.nr);
+    mk.kc = kc;
+    mk.accumulate = p_.outer_reduction ? c64(1) : select_lt(c64(0), v(pc), c64(1), c64(0));
+    mk.a = {packed_a_, times(v(ir), p_.kc * p_.mr), 1, p_.mr};
+    mk.b = {packed_b_, times(v(jr), p_.kc * p_.nr), p_.nr, 1};
+    mk.c = {C(), plus(c0, plus(times(row0, rs_c()), col0)), rs_c(), 1};
+    mk.store_rows = min(c64(p_.mr), sub(c64(M_), row0));
+    mk.store_cols = min(c64(p_.nr), sub(c64(N_), col0));
+    Stmt s = micro_kernel(std::move(mk));
+    s = for_loop(ir, m_panels, ForKind::serial, s);
+    s = for_loop(jr, n_panels, ForKind::serial, s);
+    s = block({pack_a(a0, v(ic), v(pc), kc, m_panels), s});
+    s = for_loop(ic, c64(ic_blocks), ForKind::serial, s);
+    s = block({pack_b(b0, v(jc), v(pc), kc, n_panels), s});
+    s = for_loop(pc, c64(pc_blocks), ForKind::serial, s);
+    return for_loop(jc, c64(jc_blocks), ForKind::serial, s);
+  }
+
+  const Contraction& c_;
+  const GemmPlan& p_;
+  LoopKernel k_;
+  std::vector<int64_t> out_strides_;
+  int64_t M_ = 1, N_ = 1, K_ = 1;
+  Buffer packed_a_, packed_b_;
+};
+
+}  // namespace
+
+LoopKernel lower_gemm(const Contraction& c, const GemmPlan& plan, const std::string& name) {
+  return GemmLowering(c, plan, name).run();
+}
+
+}  // namespace tcc::ir::loop

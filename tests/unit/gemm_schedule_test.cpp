@@ -1,0 +1,169 @@
+// The GEMM schedule (register-tiled micro-kernel, in place or packed) against a plain
+// double-precision loop, at the sizes where tiles and cache blocks have edges, under several
+// target models: the host's, one that forces packing with tiny blocks, AVX2-like and SSE-like.
+#include <tcc/tcc.h>
+
+#include "codegen/codegen.h"
+#include "ir/loop/schedule.h"
+#include "ir/lower.h"
+#include "runtime/executor.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace tcc {
+namespace {
+
+using ir::loop::TargetModel;
+
+bool host_avx512() {
+  return codegen::host_target().vector_bits >= 512;
+}
+
+struct Model {
+  const char* name;
+  TargetModel target;
+};
+
+std::vector<Model> models() {
+  TargetModel host;
+  host.vector_bits = 512, host.vector_registers = 32;
+  TargetModel tiny = host;  // packs everything, many blocks in every direction
+  tiny.l2_bytes = 2048, tiny.max_kc = 7, tiny.max_nc = 48, tiny.force_packing = true;
+  TargetModel avx2;
+  avx2.vector_bits = 256, avx2.vector_registers = 16;
+  TargetModel avx2_tiny = avx2;
+  avx2_tiny.l2_bytes = 1024, avx2_tiny.max_kc = 5, avx2_tiny.max_nc = 16, avx2_tiny.force_packing = true;
+  TargetModel sse;
+  sse.vector_bits = 128, sse.vector_registers = 16;
+  std::vector<Model> all{{"avx2", avx2}, {"avx2-tiny-blocks", avx2_tiny}, {"sse", sse}};
+  if (host_avx512()) all.insert(all.begin(), {{"avx512", host}, {"avx512-tiny-blocks", tiny}});
+  return all;
+}
+
+template <typename T>
+Tensor pattern(const Shape& shape, int seed) {
+  Tensor t(dtype_of<T>::value, shape);
+  T* p = t.data_as<T>();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(((i * 37 + seed * 11) % 19) - 9) / static_cast<T>(4);
+  return t;
+}
+
+// C[b] = op(A[b or 0]) @ op(B[b or 0]) with plain loops in double.
+template <typename T>
+std::vector<double> reference(const Tensor& a, const Tensor& b, int64_t batch, int64_t M, int64_t N, int64_t K,
+                              bool ta, bool tb, bool a_broadcast) {
+  std::vector<double> c(batch * M * N, 0.0);
+  const T* pa = a.data_as<T>();
+  const T* pb = b.data_as<T>();
+  for (int64_t s = 0; s < batch; ++s)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        double sum = 0;
+        for (int64_t k = 0; k < K; ++k) {
+          int64_t ai = (a_broadcast ? 0 : s * M * K) + (ta ? k * M + i : i * K + k);
+          int64_t bi = s * K * N + (tb ? j * K + k : k * N + j);
+          sum += static_cast<double>(pa[ai]) * static_cast<double>(pb[bi]);
+        }
+        c[(s * M + i) * N + j] = sum;
+      }
+  return c;
+}
+
+struct Case {
+  int64_t batch, M, N, K;
+  bool ta = false, tb = false, a_broadcast = false;
+};
+
+template <typename T>
+void check_case(const Case& cs, const Model& model) {
+  Graph g;
+  Shape sa = cs.ta ? Shape{cs.K, cs.M} : Shape{cs.M, cs.K};
+  Shape sb = cs.tb ? Shape{cs.N, cs.K} : Shape{cs.K, cs.N};
+  sa.insert(sa.begin(), cs.a_broadcast ? 1 : cs.batch);
+  sb.insert(sb.begin(), cs.batch);
+  auto a = g.input("a", dtype_of<T>::value, sa), b = g.input("b", dtype_of<T>::value, sb);
+  auto c = matmul(a, b, {.transpose_a = cs.ta, .transpose_b = cs.tb});
+  CompiledGraph fn = runtime::compile_for_model(g, {c}, model.target);
+  Tensor ta = pattern<T>(sa, 1), tb = pattern<T>(sb, 2);
+  Tensor out = fn({{"a", ta}, {"b", tb}})[0];
+  std::vector<double> want = reference<T>(ta, tb, cs.batch, cs.M, cs.N, cs.K, cs.ta, cs.tb, cs.a_broadcast);
+  const T* got = out.data_as<T>();
+  const double eps = std::is_same_v<T, float> ? 1e-6 : 1e-14;
+  std::string what = testing::PrintToString(std::vector<int64_t>{cs.batch, cs.M, cs.N, cs.K}) +
+                     (cs.ta ? " ta" : "") + (cs.tb ? " tb" : "") + (cs.a_broadcast ? " a-broadcast" : "") + " on " +
+                     model.name;
+  int reported = 0;
+  for (size_t i = 0; i < want.size() && reported < 5; ++i) {
+    // Operands are multiples of 1/4 below 3: every product and partial sum is exact in f64;
+    // in f32, allow the rounding of K additions.
+    double tol = std::is_integral_v<T> ? 0 : eps * 9 * 9 / 16.0 * static_cast<double>(cs.K) * 4;
+    if (std::abs(static_cast<double>(got[i]) - want[i]) > tol) {
+      ADD_FAILURE() << what << ": element " << i << " is " << got[i] << ", want " << want[i];
+      ++reported;
+    }
+  }
+}
+
+std::vector<Case> edge_cases() {
+  std::vector<Case> cases;
+  // Around the register tiles (8x48 / 6x16 / 12x32 ...), the test blocks (kc 5-7, nc 16-48)
+  // and the default kc 384: 1, primes, one less and one more.
+  for (int64_t m : {1, 5, 8, 9, 13})
+    for (int64_t n : {1, 15, 16, 17, 47, 49})
+      for (int64_t k : {1, 6, 7, 8, 31}) cases.push_back({1, m, n, k});
+  cases.push_back({1, 97, 113, 385});
+  cases.push_back({1, 64, 64, 64});
+  cases.push_back({3, 7, 33, 9});
+  cases.push_back({2, 9, 17, 13, true, false});
+  cases.push_back({2, 9, 17, 13, false, true});
+  cases.push_back({2, 9, 17, 13, true, true});
+  cases.push_back({4, 6, 20, 11, false, false, true});
+  return cases;
+}
+
+class GemmSchedule : public ::testing::TestWithParam<Model> {};
+
+TEST_P(GemmSchedule, F32MatchesReferenceAtEveryEdge) {
+  for (const Case& cs : edge_cases()) check_case<float>(cs, GetParam());
+}
+TEST_P(GemmSchedule, F64MatchesReference) {
+  for (const Case& cs : {Case{1, 9, 17, 10}, Case{2, 13, 25, 33, true, true}, Case{1, 1, 9, 8}}) check_case<double>(cs, GetParam());
+}
+TEST_P(GemmSchedule, IntegersAreExact) {
+  for (const Case& cs : {Case{1, 9, 17, 10}, Case{2, 13, 49, 7, false, true}}) {
+    check_case<int32_t>(cs, GetParam());
+    check_case<int64_t>(cs, GetParam());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, GemmSchedule, ::testing::ValuesIn(models()),
+                         [](const auto& info) {
+                           std::string n = info.param.name;
+                           for (char& ch : n) if (ch == '-') ch = '_';
+                           return n;
+                         });
+
+TEST(GemmPlan, PicksTheGemmScheduleAndSaysWhyNot) {
+  Graph g;
+  auto a = g.input("a", f32, {64, 32}), b = g.input("b", f32, {32, 48});
+  ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b).id()}, models()[0].target);
+  ASSERT_TRUE(p.kernels[0].schedule.gemm.has_value());
+  // (5,32)·(32,) is a GEMV with the roles swapped: y plays A (one row), x^T plays B.
+  auto x = g.input("x", f32, {32, 5}), y = g.input("y", f32, {32});
+  ir::LoweredProgram gemv = ir::lower(g.ir(), {dot(transpose(x), y).id()}, models()[0].target);
+  ASSERT_TRUE(gemv.kernels[0].schedule.gemm.has_value());
+  EXPECT_EQ(gemv.kernels[0].schedule.gemm->a, 1);
+  EXPECT_EQ(gemv.kernels[0].schedule.gemm->m, -1);
+  // Row-wise dot products: the output's column dim is read by both operands, so no GEMM.
+  std::string why;
+  auto u = g.input("u", f32, {6, 32});
+  ir::LoweredProgram q = ir::lower(g.ir(), {einsum("ij,ij->i", {u, u}).id()}, models()[0].target);
+  EXPECT_FALSE(q.kernels[0].schedule.gemm.has_value());
+  EXPECT_FALSE(ir::loop::plan_gemm(q.program.steps[0], models()[0].target, &why).has_value());
+  EXPECT_FALSE(why.empty());
+}
+
+}  // namespace
+}  // namespace tcc
