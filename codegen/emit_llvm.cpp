@@ -240,48 +240,66 @@ class KernelEmitter {
     for (size_t i = 0; i < acc.size(); ++i) acc[i]->addIncoming(next[i], latch);
     back->setMetadata(llvm::LLVMContext::MD_loop, loop_metadata(false));
 
-    // C update: C = acc + (accumulate ? C : 0), only where the tile exists.
+    // C update, only where the tile exists: C = acc, or C += acc when accumulating. The
+    // overwriting variant never reads C (no extra memory traffic on the first K block).
     b_.SetInsertPoint(exit);
-    llvm::Value* accumulate = b_.CreateICmpNE(expr(mk.accumulate), b_.getInt64(0));
-    auto update = [&](int r, int v, llvm::Value* mask) {
+    auto update = [&](int r, int v, llvm::Value* mask, bool accumulating) {
       llvm::Value* p = element_ptr(mk.c, b_.getInt64(r), b_.getInt64(int64_t(v) * lanes));
-      llvm::Value* old = load_vector(vec, p, elem_align, mask);
-      old = b_.CreateSelect(accumulate, old, llvm::Constant::getNullValue(vec));
-      llvm::Value* sum = is_float(t) ? b_.CreateFAdd(acc[r * nv + v], old) : b_.CreateAdd(acc[r * nv + v], old);
+      llvm::Value* sum = acc[r * nv + v];
+      if (accumulating) {
+        llvm::Value* old = load_vector(vec, p, elem_align, mask);
+        sum = is_float(t) ? b_.CreateFAdd(sum, old) : b_.CreateAdd(sum, old);
+      }
       if (mask) b_.CreateMaskedStore(sum, p, elem_align, mask);
       else b_.CreateAlignedStore(sum, p, elem_align);
     };
-    auto full_tile = [&] {
+    auto store_tile = [&](bool accumulating) {
+      if (!mk.store_rows) {
+        for (int r = 0; r < mk.rows; ++r)
+          for (int v = 0; v < nv; ++v) update(r, v, b_mask(v), accumulating);
+        return;
+      }
+      // Edge tiles of padded panels: a branch to masked stores, taken only at the matrix's edges.
+      llvm::Value* rows = expr(mk.store_rows);
+      llvm::Value* cols = expr(mk.store_cols);
+      llvm::Value* whole =
+          b_.CreateAnd(b_.CreateICmpEQ(rows, b_.getInt64(mk.rows)), b_.CreateICmpEQ(cols, b_.getInt64(mk.cols)));
+      auto* full_bb = llvm::BasicBlock::Create(ctx_, "mk.full", f);
+      auto* edge_bb = llvm::BasicBlock::Create(ctx_, "mk.edge", f);
+      auto* done_bb = llvm::BasicBlock::Create(ctx_, "mk.done", f);
+      b_.CreateCondBr(whole, full_bb, edge_bb);
+      b_.SetInsertPoint(full_bb);
       for (int r = 0; r < mk.rows; ++r)
-        for (int v = 0; v < nv; ++v) update(r, v, b_mask(v));
+        for (int v = 0; v < nv; ++v) update(r, v, b_mask(v), accumulating);
+      b_.CreateBr(done_bb);
+      b_.SetInsertPoint(edge_bb);
+      for (int r = 0; r < mk.rows; ++r) {
+        auto* row_bb = llvm::BasicBlock::Create(ctx_, "mk.row", f);
+        auto* next_bb = llvm::BasicBlock::Create(ctx_, "mk.next", f);
+        b_.CreateCondBr(b_.CreateICmpSLT(b_.getInt64(r), rows), row_bb, next_bb);
+        b_.SetInsertPoint(row_bb);
+        for (int v = 0; v < nv; ++v) update(r, v, runtime_lane_mask(int64_t(v) * lanes, cols, lanes), accumulating);
+        b_.CreateBr(next_bb);
+        b_.SetInsertPoint(next_bb);
+      }
+      b_.CreateBr(done_bb);
+      b_.SetInsertPoint(done_bb);
     };
-    if (!mk.store_rows) {
-      full_tile();
+    if (mk.accumulate->kind == ExprKind::int_imm) {
+      store_tile(mk.accumulate->int_value != 0);
       return;
     }
-    // Edge tiles of padded panels: a branch to a masked store, taken only at the matrix's edges.
-    llvm::Value* rows = expr(mk.store_rows);
-    llvm::Value* cols = expr(mk.store_cols);
-    llvm::Value* whole = b_.CreateAnd(b_.CreateICmpEQ(rows, b_.getInt64(mk.rows)), b_.CreateICmpEQ(cols, b_.getInt64(mk.cols)));
-    auto* full_bb = llvm::BasicBlock::Create(ctx_, "mk.full", f);
-    auto* edge_bb = llvm::BasicBlock::Create(ctx_, "mk.edge", f);
-    auto* done_bb = llvm::BasicBlock::Create(ctx_, "mk.done", f);
-    b_.CreateCondBr(whole, full_bb, edge_bb);
-    b_.SetInsertPoint(full_bb);
-    full_tile();
-    b_.CreateBr(done_bb);
-    b_.SetInsertPoint(edge_bb);
-    for (int r = 0; r < mk.rows; ++r) {
-      auto* row_bb = llvm::BasicBlock::Create(ctx_, "mk.row", f);
-      auto* next_bb = llvm::BasicBlock::Create(ctx_, "mk.next", f);
-      b_.CreateCondBr(b_.CreateICmpSLT(b_.getInt64(r), rows), row_bb, next_bb);
-      b_.SetInsertPoint(row_bb);
-      for (int v = 0; v < nv; ++v) update(r, v, runtime_lane_mask(int64_t(v) * lanes, cols, lanes));
-      b_.CreateBr(next_bb);
-      b_.SetInsertPoint(next_bb);
-    }
-    b_.CreateBr(done_bb);
-    b_.SetInsertPoint(done_bb);
+    auto* add_bb = llvm::BasicBlock::Create(ctx_, "mk.accumulate", f);
+    auto* set_bb = llvm::BasicBlock::Create(ctx_, "mk.overwrite", f);
+    auto* end_bb = llvm::BasicBlock::Create(ctx_, "mk.stored", f);
+    b_.CreateCondBr(b_.CreateICmpNE(expr(mk.accumulate), b_.getInt64(0)), add_bb, set_bb);
+    b_.SetInsertPoint(add_bb);
+    store_tile(true);
+    b_.CreateBr(end_bb);
+    b_.SetInsertPoint(set_bb);
+    store_tile(false);
+    b_.CreateBr(end_bb);
+    b_.SetInsertPoint(end_bb);
   }
 
   llvm::Value* expr_const(const Expr& e) {

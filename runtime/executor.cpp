@@ -12,16 +12,48 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <set>
 
 namespace tcc {
 
+// A call's private buffers: intermediates that are not outputs, and the kernels' scratch.
+// Kept in a pool so that repeated calls allocate nothing.
+struct Workspace {
+  std::vector<Tensor> temps;  // by buffer id; only intermediates
+  Tensor scratch;
+  std::vector<void*> pointers, args;
+};
+
 struct CompiledGraph::Impl {
+  struct Step {
+    codegen::KernelEntry entry = nullptr;
+    int out = -1;
+    std::vector<int> operands;
+    bool scratch = false;
+  };
+  struct InputSlot {
+    int buffer = -1;
+    InputInfo info;
+  };
   ir::LoweredProgram lowered;
-  std::vector<codegen::KernelEntry> entries;  // per distinct kernel
-  std::vector<InputInfo> inputs;              // the inputs the outputs depend on
-  std::set<std::string> graph_inputs;         // every input name of the graph
+  std::vector<codegen::KernelEntry> entries_of_kernels;  // per distinct kernel
+  std::vector<Step> steps;
+  std::vector<InputSlot> input_slots;
+  std::vector<InputInfo> inputs;       // the inputs the outputs depend on
+  std::set<std::string> graph_inputs;  // every input name of the graph
+  std::vector<bool> is_output_buffer;
+  int64_t scratch_bytes = 0;
   CompileStats stats;
+
+  mutable std::mutex pool_mutex;
+  mutable std::vector<std::unique_ptr<Workspace>> pool;
+
+  std::unique_ptr<Workspace> acquire() const;
+  void release(std::unique_ptr<Workspace> w) const {
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    pool.push_back(std::move(w));
+  }
 };
 
 namespace {
@@ -72,18 +104,31 @@ CompiledGraph runtime::compile_for_model(const Graph& g, const std::vector<Value
   stats.disk_cache = runtime::disk_cache_enabled();
   for (ir::LoweredKernel& k : impl->lowered.kernels) {
     runtime::KernelLookup found = runtime::lookup_kernel(k);
-    impl->entries.push_back(found.entry);
+    impl->entries_of_kernels.push_back(found.entry);
     switch (found.outcome) {
       case runtime::CacheOutcome::memory_hit: ++stats.memory_hits; break;
       case runtime::CacheOutcome::disk_hit: ++stats.disk_hits; break;
       case runtime::CacheOutcome::compiled: ++stats.compiled; break;
     }
   }
-  for (const ir::BufferInfo& b : impl->lowered.program.buffers)
-    if (b.kind == ir::BufferInfo::Kind::input) {
-      const ir::Node& n = graph_ir.node(graph_ir.find_input(b.name));
+  const ir::ContractionProgram& p = impl->lowered.program;
+  for (size_t b = 0; b < p.buffers.size(); ++b)
+    if (p.buffers[b].kind == ir::BufferInfo::Kind::input) {
+      const ir::Node& n = graph_ir.node(graph_ir.find_input(p.buffers[b].name));
       impl->inputs.push_back({n.name, n.dtype, n.shape});
+      impl->input_slots.push_back({static_cast<int>(b), impl->inputs.back()});
     }
+  for (size_t s = 0; s < p.steps.size(); ++s) {
+    const ir::LoweredKernel& k = impl->lowered.kernels[impl->lowered.step_kernel[s]];
+    CompiledGraph::Impl::Step step{impl->entries_of_kernels[impl->lowered.step_kernel[s]], p.steps[s].out_buffer, {}, false};
+    for (const ir::StridedOperand& op : p.steps[s].operands) step.operands.push_back(op.buffer);
+    int64_t scratch = ir::loop::scratch_bytes(k.schedule, k.contraction.dtype);
+    step.scratch = scratch > 0;
+    impl->scratch_bytes = std::max(impl->scratch_bytes, scratch);
+    impl->steps.push_back(std::move(step));
+  }
+  impl->is_output_buffer.assign(p.buffers.size(), false);
+  for (const ir::OutputView& o : p.outputs) impl->is_output_buffer[o.buffer] = true;
   for (const InputInfo& in : g.inputs()) impl->graph_inputs.insert(in.name);
   stats.kernels = static_cast<int>(impl->lowered.kernels.size());
   stats.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -94,47 +139,91 @@ std::vector<Tensor> Graph::eval(const std::vector<Value>& outputs, const Feeds& 
   return compile(outputs)(feeds);
 }
 
-std::vector<Tensor> CompiledGraph::operator()(const Feeds& feeds) const {
-  if (!impl_) throw ArgumentError("CompiledGraph: empty (default-constructed or moved from)");
-  const ir::ContractionProgram& p = impl_->lowered.program;
-  for (const auto& [name, tensor] : feeds)
-    if (!impl_->graph_inputs.count(name)) throw InputError(fmt::format("unknown input '{}'", name));
+std::unique_ptr<Workspace> CompiledGraph::Impl::acquire() const {
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    if (!pool.empty()) {
+      std::unique_ptr<Workspace> w = std::move(pool.back());
+      pool.pop_back();
+      return w;
+    }
+  }
+  check_memory_budget(lowered.program);
+  auto w = std::make_unique<Workspace>();
+  const ir::ContractionProgram& p = lowered.program;
+  w->temps.resize(p.buffers.size());
+  for (size_t b = 0; b < p.buffers.size(); ++b)
+    if (p.buffers[b].kind == ir::BufferInfo::Kind::temp && !is_output_buffer[b])
+      w->temps[b] = Tensor::empty(p.buffers[b].dtype, {p.buffers[b].numel});
+  if (scratch_bytes > 0) w->scratch = Tensor::empty(DType::f32, {(scratch_bytes + 3) / 4});
+  w->pointers.resize(p.buffers.size());
+  return w;
+}
 
-  check_memory_budget(p);
-  std::vector<Tensor> buffers(p.buffers.size());
-  for (size_t b = 0; b < p.buffers.size(); ++b) {
-    const ir::BufferInfo& info = p.buffers[b];
-    if (info.kind == ir::BufferInfo::Kind::constant) buffers[b] = info.data;
-    if (info.kind != ir::BufferInfo::Kind::input) continue;
-    auto it = feeds.find(info.name);
-    const InputInfo* decl = nullptr;
-    for (const InputInfo& in : impl_->inputs)
-      if (in.name == info.name) decl = &in;
-    if (it == feeds.end()) throw InputError(fmt::format("input '{}' was not given", info.name));
+std::vector<Tensor> CompiledGraph::operator()(const Feeds& feeds) const {
+  std::vector<Tensor> outputs;
+  run(feeds, outputs);
+  return outputs;
+}
+
+void CompiledGraph::run(const Feeds& feeds, std::vector<Tensor>& outputs) const {
+  if (!impl_) throw ArgumentError("CompiledGraph: empty (default-constructed or moved from)");
+  const Impl& impl = *impl_;
+  const ir::ContractionProgram& p = impl.lowered.program;
+  for (const auto& [name, tensor] : feeds)
+    if (!impl.graph_inputs.count(name)) throw InputError(fmt::format("unknown input '{}'", name));
+
+  std::unique_ptr<Workspace> w = impl.acquire();
+  std::vector<void*>& ptr = w->pointers;
+  for (const Impl::InputSlot& slot : impl.input_slots) {
+    auto it = feeds.find(slot.info.name);
+    if (it == feeds.end()) throw InputError(fmt::format("input '{}' was not given", slot.info.name));
     const Tensor& t = it->second;
-    if (!t.defined()) throw InputError(fmt::format("input '{}' is an empty tensor", info.name));
-    if (t.dtype() != decl->dtype || t.shape() != decl->shape)
-      throw InputError(fmt::format("input '{}': expected {}, got {}", info.name, ir::type_str(decl->dtype, decl->shape),
-                                   ir::type_str(t.dtype(), t.shape())));
-    buffers[b] = t;
+    if (!t.defined()) throw InputError(fmt::format("input '{}' is an empty tensor", slot.info.name));
+    if (t.dtype() != slot.info.dtype || t.shape() != slot.info.shape)
+      throw InputError(fmt::format("input '{}': expected {}, got {}", slot.info.name,
+                                   ir::type_str(slot.info.dtype, slot.info.shape), ir::type_str(t.dtype(), t.shape())));
+    ptr[slot.buffer] = const_cast<void*>(t.data());
   }
-  // One scratch block serves every step in turn (packing buffers).
-  int64_t scratch_bytes = 0;
-  for (const ir::LoweredKernel& k : impl_->lowered.kernels)
-    scratch_bytes = std::max(scratch_bytes, ir::loop::scratch_bytes(k.schedule, k.contraction.dtype));
-  Tensor scratch = scratch_bytes > 0 ? Tensor(DType::f32, {(scratch_bytes + 3) / 4}) : Tensor();
-  for (size_t s = 0; s < p.steps.size(); ++s) {
-    const ir::Contraction& c = p.steps[s];
-    buffers[c.out_buffer] = Tensor(c.dtype, c.out_shape());
-    std::vector<void*> args{buffers[c.out_buffer].data()};
-    for (const ir::StridedOperand& op : c.operands) args.push_back(const_cast<void*>(buffers[op.buffer].data()));
-    if (ir::loop::scratch_bytes(impl_->lowered.kernels[impl_->lowered.step_kernel[s]].schedule, c.dtype) > 0)
-      args.push_back(scratch.data());
-    impl_->entries[impl_->lowered.step_kernel[s]](args.data());
+  for (size_t b = 0; b < p.buffers.size(); ++b) {
+    if (p.buffers[b].kind == ir::BufferInfo::Kind::constant) ptr[b] = const_cast<void*>(p.buffers[b].data.data());
+    else if (w->temps[b].defined()) ptr[b] = w->temps[b].data();
   }
-  std::vector<Tensor> out;
-  for (const ir::OutputView& o : p.outputs) out.push_back(buffers[o.buffer].reshaped(o.shape));
-  return out;
+  // Outputs: the caller's tensors where they fit and alias no feed, else fresh ones. Two
+  // outputs of one buffer share its storage.
+  outputs.resize(p.outputs.size());
+  std::vector<int> holder(p.buffers.size(), -1);
+  // A kernel's output must not overlap its operands or another output (noalias).
+  auto aliases_a_feed = [&](const Tensor& t) {
+    for (const auto& [name, feed] : feeds)
+      if (feed.data() == t.data()) return true;
+    for (size_t b = 0; b < p.buffers.size(); ++b)
+      if (holder[b] >= 0 && ptr[b] == t.data()) return true;
+    return false;
+  };
+  for (size_t o = 0; o < p.outputs.size(); ++o) {
+    const ir::OutputView& view = p.outputs[o];
+    if (holder[view.buffer] >= 0) continue;
+    Tensor& t = outputs[o];
+    const ir::BufferInfo& info = p.buffers[view.buffer];
+    if (!(t.defined() && t.dtype() == info.dtype && t.shape() == view.shape && !aliases_a_feed(t))) {
+      check_memory_budget(p);
+      t = Tensor::empty(info.dtype, view.shape);
+    }
+    holder[view.buffer] = static_cast<int>(o);
+    ptr[view.buffer] = t.data();
+  }
+  for (const Impl::Step& step : impl.steps) {
+    w->args.clear();
+    w->args.push_back(ptr[step.out]);
+    for (int b : step.operands) w->args.push_back(ptr[b]);
+    if (step.scratch) w->args.push_back(w->scratch.data());
+    step.entry(w->args.data());
+  }
+  for (size_t o = 0; o < p.outputs.size(); ++o)
+    if (holder[p.outputs[o].buffer] != static_cast<int>(o))
+      outputs[o] = outputs[holder[p.outputs[o].buffer]].reshaped(p.outputs[o].shape);
+  impl.release(std::move(w));
 }
 
 }  // namespace tcc

@@ -38,7 +38,11 @@ static uint64_t physical_memory_bytes() {
   return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page);
 }
 
-Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+Tensor::Tensor(DType dtype, Shape shape) : Tensor(dtype, std::move(shape), true) {}
+
+Tensor Tensor::empty(DType dtype, Shape shape) { return Tensor(dtype, std::move(shape), false); }
+
+Tensor::Tensor(DType dtype, Shape shape, bool zero_fill) : dtype_(dtype), shape_(std::move(shape)) {
   numel_ = checked_numel(shape_);
   const uint64_t elem = dtype_size(dtype_);
   if (static_cast<uint64_t>(numel_) > std::numeric_limits<uint64_t>::max() / elem - kTensorAlignment)
@@ -51,7 +55,7 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   if (rounded == 0) rounded = kTensorAlignment;
   void* p = std::aligned_alloc(kTensorAlignment, rounded);
   if (!p) throw InputError("out of memory allocating " + std::to_string(bytes) + " bytes for shape " + shape_str(shape_));
-  std::memset(p, 0, rounded);
+  if (zero_fill) std::memset(p, 0, rounded);
   storage_ = std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
 }
 

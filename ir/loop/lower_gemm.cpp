@@ -148,8 +148,14 @@ class GemmLowering {
     Expr value = select_lt(m, c64(M_), load(A(), src), zero(c_.dtype));
     Expr dst = plus(times(v(it), p_.kc * p_.mr), plus(times(v(kk), p_.mr), v(row)));
     Stmt s = store(packed_a_, dst, value);
-    s = for_loop(row, c64(p_.mr), ForKind::serial, s);
-    s = for_loop(kk, kc, ForKind::serial, s);
+    // k innermost when A's rows are contiguous along k (row-major A): reads stream, writes stride mr.
+    if (stride(p_.a, p_.k) == 1) {
+      s = for_loop(kk, kc, ForKind::serial, s);
+      s = for_loop(row, c64(p_.mr), ForKind::serial, s);
+    } else {
+      s = for_loop(row, c64(p_.mr), ForKind::serial, s);
+      s = for_loop(kk, kc, ForKind::serial, s);
+    }
     return for_loop(it, panels, ForKind::serial, s);
   }
 

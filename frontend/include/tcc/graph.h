@@ -171,6 +171,10 @@ class CompiledGraph {
   // Runs the graph. Every input the outputs depend on must be fed with its declared dtype and
   // shape (InputError otherwise). Returns one tensor per output, in order.
   std::vector<Tensor> operator()(const Feeds& feeds) const;
+  // The same, writing into `outputs`: an entry of the right dtype and shape that shares no
+  // storage with a feed is written in place (no allocation); others are replaced. Intermediate
+  // buffers are reused across calls. Safe to call from several threads at once.
+  void run(const Feeds& feeds, std::vector<Tensor>& outputs) const;
   // The inputs the outputs depend on, in declaration order.
   const std::vector<InputInfo>& inputs() const;
   const CompileStats& stats() const;

@@ -24,6 +24,8 @@ class Tensor {
   Tensor() = default;
   // Zero-filled storage. Throws InputError when the byte size overflows or exceeds memory.
   Tensor(DType dtype, Shape shape);
+  // Uninitialised storage (NumPy's empty), for results about to be overwritten.
+  static Tensor empty(DType dtype, Shape shape);
 
   template <typename T>
   static Tensor from(Shape shape, const std::vector<T>& values) {
@@ -62,6 +64,7 @@ class Tensor {
     if (dtype_of<std::remove_const_t<T>>::value != dtype_)
       throw ArgumentError("Tensor: element type does not match dtype " + std::string(dtype_name(dtype_)));
   }
+  Tensor(DType dtype, Shape shape, bool zero_fill);
   DType dtype_ = DType::f32;
   Shape shape_;
   int64_t numel_ = 0;
