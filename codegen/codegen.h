@@ -54,4 +54,8 @@ std::string compile_graph_object(const ir::LoweredProgram& program, const std::v
 
 std::string llvm_version();
 
+// Makes a runtime function callable from JIT-compiled code under `name` (e.g. the thread
+// pool's tcc_parallel_for). Call before the first kernel is linked.
+void define_runtime_symbol(const std::string& name, void* address);
+
 }  // namespace tcc::codegen

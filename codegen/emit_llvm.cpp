@@ -24,6 +24,7 @@ class KernelEmitter {
   }
 
   llvm::Function* emit(const LoopKernel& k, const TargetInfo& target, bool aligned_buffers, bool with_entry) {
+    target_ = target;
     llvm::Type* ptr = b_.getPtrTy();
     const ScratchLayout scratch = scratch_layout(k);
     const size_t num_args = k.params.size() + (scratch.bytes > 0 ? 1 : 0);
@@ -151,7 +152,8 @@ class KernelEmitter {
         return;
       }
       case StmtKind::for_loop:
-        emit_loop(s);
+        if (s->for_kind == ForKind::parallel) emit_parallel_loop(s);
+        else emit_loop(s);
         return;
     }
   }
@@ -302,6 +304,58 @@ class KernelEmitter {
     b_.SetInsertPoint(end_bb);
   }
 
+  // A parallel loop: its body becomes `i32 NAME.par(ptr closure, i64 i)`, everything in scope
+  // (loop variables, buffer pointers, the scratch block) travels in a closure on the stack, and
+  // the runtime's tcc_parallel_for runs the iterations.
+  void emit_parallel_loop(const Stmt& s) {
+    llvm::Function* parent = b_.GetInsertBlock()->getParent();
+    llvm::Module& m = *parent->getParent();
+    std::vector<std::pair<const void*, llvm::Value*>> vars(vars_.begin(), vars_.end());
+    std::vector<std::pair<const void*, llvm::Value*>> buffers(buffers_.begin(), buffers_.end());
+    std::vector<llvm::Type*> fields;
+    for (const auto& [key, value] : vars) fields.push_back(value->getType());
+    for (const auto& [key, value] : buffers) fields.push_back(value->getType());
+    if (scratch_block_) fields.push_back(scratch_block_->getType());
+    auto* closure_ty = llvm::StructType::get(ctx_, fields);
+    llvm::Value* closure = llvm::IRBuilder<>(alloca_point_, alloca_point_->begin()).CreateAlloca(closure_ty);
+    unsigned field = 0;
+    auto put = [&](llvm::Value* v) { b_.CreateStore(v, b_.CreateStructGEP(closure_ty, closure, field++)); };
+    for (const auto& [key, value] : vars) put(value);
+    for (const auto& [key, value] : buffers) put(value);
+    if (scratch_block_) put(scratch_block_);
+    llvm::Value* extent = expr(s->extent);
+
+    auto* task_ty = llvm::FunctionType::get(b_.getInt32Ty(), {b_.getPtrTy(), b_.getInt64Ty()}, false);
+    auto* task = llvm::Function::Create(task_ty, llvm::Function::InternalLinkage, parent->getName() + ".par", m);
+    set_target_attributes(task, target_);
+    auto saved_ip = b_.saveIP();
+    auto saved_vars = vars_, saved_buffers = buffers_;
+    llvm::BasicBlock* saved_alloca_point = alloca_point_;
+    llvm::Value* saved_scratch = scratch_block_;
+
+    alloca_point_ = llvm::BasicBlock::Create(ctx_, "entry", task);
+    b_.SetInsertPoint(alloca_point_);
+    field = 0;
+    auto get = [&](llvm::Type* type) {
+      return b_.CreateLoad(type, b_.CreateStructGEP(closure_ty, task->getArg(0), field++));
+    };
+    for (const auto& [key, value] : vars) vars_[key] = get(value->getType());
+    for (const auto& [key, value] : buffers) buffers_[key] = get(value->getType());
+    if (scratch_block_) scratch_block_ = get(scratch_block_->getType());
+    vars_[s->var.get()] = task->getArg(1);
+    stmt(s->body);
+    b_.CreateRet(b_.getInt32(0));
+
+    b_.restoreIP(saved_ip);
+    vars_ = std::move(saved_vars);
+    buffers_ = std::move(saved_buffers);
+    alloca_point_ = saved_alloca_point;
+    scratch_block_ = saved_scratch;
+    auto parallel_for = m.getOrInsertFunction("tcc_parallel_for", b_.getInt32Ty(), b_.getPtrTy(), b_.getPtrTy(),
+                                              b_.getInt64Ty());
+    b_.CreateCall(parallel_for, {task, closure, extent});
+  }
+
   llvm::Value* expr_const(const Expr& e) {
     if (e->kind != ExprKind::int_imm) throw InternalError("codegen: stack allocation of non-constant size");
     return b_.getInt64(e->int_value);
@@ -351,6 +405,7 @@ class KernelEmitter {
   llvm::IRBuilder<> b_;
   llvm::BasicBlock* alloca_point_ = nullptr;
   llvm::Value* scratch_block_ = nullptr;
+  TargetInfo target_;
   std::unordered_map<const void*, int64_t> scratch_offsets_;
   std::unordered_map<const void*, llvm::Value*> buffers_;
   std::unordered_map<const void*, llvm::Value*> vars_;

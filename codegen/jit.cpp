@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <map>
+#include <string>
 #include <mutex>
 #include <vector>
 
@@ -11,13 +12,15 @@ namespace tcc::codegen {
 namespace {
 
 struct RuntimeSymbol {
-  const char* name;
+  std::string name;
   void* address;
 };
 
-// What generated code may call. LLVM turns zero-fill and copy loops into these libc calls.
-const std::vector<RuntimeSymbol>& runtime_symbols() {
-  static const std::vector<RuntimeSymbol> symbols{
+// What generated code may call: libc functions LLVM turns zero-fill and copy loops into, and
+// the runtime's own functions registered with define_runtime_symbol.
+std::mutex g_symbols_mutex;
+std::vector<RuntimeSymbol>& runtime_symbols() {
+  static std::vector<RuntimeSymbol> symbols{
       {"memset", reinterpret_cast<void*>(&std::memset)},
       {"memcpy", reinterpret_cast<void*>(&std::memcpy)},
       {"memmove", reinterpret_cast<void*>(&std::memmove)},
@@ -59,6 +62,7 @@ class Jit {
                   "cannot create the JIT");
     llvm::orc::SymbolMap symbols;
     auto flags = llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable;
+    std::lock_guard<std::mutex> lock(g_symbols_mutex);
     for (const RuntimeSymbol& s : runtime_symbols())
       symbols[jit_->mangleAndIntern(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address), flags};
     if (auto err = jit_->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols))))
@@ -70,6 +74,16 @@ class Jit {
 };
 
 }  // namespace
+
+void define_runtime_symbol(const std::string& name, void* address) {
+  std::lock_guard<std::mutex> lock(g_symbols_mutex);
+  for (RuntimeSymbol& s : runtime_symbols())
+    if (s.name == name) {
+      s.address = address;
+      return;
+    }
+  runtime_symbols().push_back({name, address});
+}
 
 KernelEntry link_object(const std::string& object, const std::string& symbol) {
   return Jit::instance().link(object, symbol);

@@ -5,6 +5,7 @@
 #include "ir/lower.h"
 #include "runtime/executor.h"
 #include "runtime/kernel_cache.h"
+#include "runtime/thread_pool.h"
 
 #include <fmt/format.h>
 
@@ -91,6 +92,10 @@ CompiledGraph Graph::compile(const std::vector<Value>& outputs) const {
 CompiledGraph runtime::compile_for_model(const Graph& g, const std::vector<Value>& outputs,
                                          const ir::loop::TargetModel& target) {
   auto t0 = std::chrono::steady_clock::now();
+  static std::once_flag runtime_symbols;
+  std::call_once(runtime_symbols, [] {
+    codegen::define_runtime_symbol("tcc_parallel_for", reinterpret_cast<void*>(&tcc_parallel_for));
+  });
   std::vector<int> ids;
   for (const Value& v : outputs) {
     if (!v.valid() || &v.graph() != &g) throw ArgumentError("compile: an output does not belong to this graph");

@@ -11,9 +11,10 @@ namespace tcc::ir::loop {
 std::string TargetModel::str() const { return fmt::format("vector_bits={} registers={}", vector_bits, vector_registers); }
 
 std::string GemmPlan::str() const {
-  return fmt::format("gemm(a=in{} b=in{} m=d{} n=d{} k=d{} outer=[{}]{}) tile={}x{} lanes={} blocks(mc={} kc={} nc={}) {}",
+  static const char* parallel_names[] = {"", " parallel=outer", " parallel=column_tiles", " parallel=column_panels"};
+  return fmt::format("gemm(a=in{} b=in{} m=d{} n=d{} k=d{} outer=[{}]{}) tile={}x{} lanes={} blocks(mc={} kc={} nc={}) {}{}",
                      a, b, m, n, k, fmt::join(outer, ","), outer_reduction ? " outer_sum" : "", mr, nr, lanes, mc, kc,
-                     nc, pack ? "packed" : "in_place");
+                     nc, pack ? "packed" : "in_place", parallel_names[static_cast<int>(parallel)]);
 }
 
 namespace {
@@ -84,6 +85,20 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
   // In place needs unit-stride B rows.
   const bool in_place = K * N * elem <= target.l2_bytes / 2 || M <= 16;
   p.pack = target.force_packing || !(in_place && sb[p.n] == 1);
+
+  // Threads only for enough work, over independent output tiles, so that every thread count
+  // computes every element in the same order (identical results).
+  double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  for (int d : p.outer) flops *= static_cast<double>(c.dims[d].extent);
+  if (target.threads && flops >= target.parallel_min_flops) {
+    // Packed kernels share one scratch block, so their outer iterations cannot run at once.
+    if (!p.pack && !p.outer.empty() && c.dims[p.outer[0]].role != DimRole::K && c.dims[p.outer[0]].extent >= 2)
+      p.parallel = GemmPlan::Parallel::outer;
+    else if (p.pack)
+      p.parallel = GemmPlan::Parallel::column_panels;
+    else if (N / p.nr >= 2)
+      p.parallel = GemmPlan::Parallel::column_tiles;
+  }
   if (why_not) why_not->clear();
   return p;
 }

@@ -58,8 +58,10 @@ class GemmLowering {
       c0 = plus(c0, times(v(var), out_strides_[d]));
     }
     Stmt body = p_.pack ? packed(a0, b0, c0) : in_place(a0, b0, c0);
-    for (size_t i = p_.outer.size(); i-- > 0;)
-      body = for_loop(outer_vars[i], c64(c_.dims[p_.outer[i]].extent), ForKind::serial, body);
+    for (size_t i = p_.outer.size(); i-- > 0;) {
+      bool parallel = i == 0 && p_.parallel == GemmPlan::Parallel::outer;
+      body = for_loop(outer_vars[i], c64(c_.dims[p_.outer[i]].extent), parallel ? ForKind::parallel : ForKind::serial, body);
+    }
     if (p_.outer_reduction) body = block({zero_output(), body});
     if (p_.pack) {
       body = allocate(packed_a_, c64(p_.mc * p_.kc), allocate(packed_b_, c64(p_.kc * p_.nc), body));
@@ -119,7 +121,8 @@ class GemmLowering {
     const int64_t full = N_ / p_.nr, edge = N_ % p_.nr;
     if (full > 0) {
       Var jt = new_var("jt");
-      parts.push_back(for_loop(jt, c64(full), ForKind::serial, in_place_rows(a0, b0, c0, times(v(jt), p_.nr), p_.nr)));
+      ForKind kind = p_.parallel == GemmPlan::Parallel::column_tiles ? ForKind::parallel : ForKind::serial;
+      parts.push_back(for_loop(jt, c64(full), kind, in_place_rows(a0, b0, c0, times(v(jt), p_.nr), p_.nr)));
     }
     if (edge > 0) parts.push_back(in_place_rows(a0, b0, c0, c64(full * p_.nr), static_cast<int>(edge)));
     return block(std::move(parts));
@@ -184,7 +187,7 @@ class GemmLowering {
     mk.store_cols = min(c64(p_.nr), sub(c64(N_), col0));
     Stmt s = micro_kernel(std::move(mk));
     s = for_loop(ir, m_panels, ForKind::serial, s);
-    s = for_loop(jr, n_panels, ForKind::serial, s);
+    s = for_loop(jr, n_panels, p_.parallel == GemmPlan::Parallel::column_panels ? ForKind::parallel : ForKind::serial, s);
     s = block({pack_a(a0, v(ic), v(pc), kc, m_panels), s});
     s = for_loop(ic, c64(ic_blocks), ForKind::serial, s);
     s = block({pack_b(b0, v(jc), v(pc), kc, n_panels), s});

@@ -22,6 +22,11 @@ struct TargetModel {
   // reach every blocking edge at small sizes.
   int64_t max_kc = 0, max_nc = 0;
   bool force_packing = false;  // tests: pack even where reading in place would be chosen
+  // Whether kernels may run loops on the runtime's thread pool (not in ahead-of-time objects).
+  bool threads = true;
+  // Work (multiply-adds x 2) below which a kernel stays on one thread: waking threads costs
+  // more than it gains.
+  double parallel_min_flops = double(1 << 23);
   std::string str() const;
 };
 
@@ -33,6 +38,10 @@ struct GemmPlan {
   int mr = 1, nr = 1, lanes = 1;  // register tile (rows x columns) and vector width
   int64_t mc = 0, kc = 0, nc = 0; // cache blocks, multiples of mr / nr
   bool pack = false;         // pack A and B (large) or read them in place (small)
+  // Which loop runs on the thread pool: none (small work), the outermost outer dim (batch),
+  // the column tiles (in place) or the column panels jr (packed: threads share A~ and B~).
+  enum class Parallel { none, outer, column_tiles, column_panels };
+  Parallel parallel = Parallel::none;
   std::string str() const;
 };
 

@@ -154,6 +154,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 int cmd_run(const Args& a) {
   if (a.verbose) tcc::runtime::set_cache_logging(true);
+  if (a.threads > 0) tcc::set_num_threads(a.threads);
   auto p = load(a.file);
   if (!p) return 1;
   tcc::Graph& g = *p->graph;
@@ -270,7 +271,9 @@ int cmd_compile(const Args& a) {
   if (!p) return 1;
   const tcc::codegen::CompileOptions options{.cpu = a.target_cpu, .aligned_buffers = false};
   const tcc::codegen::TargetInfo target = tcc::codegen::target_for(options);
-  tcc::ir::LoweredProgram lowered = tcc::ir::lower(p->graph->ir(), output_ids(*p), tcc::codegen::target_model(target));
+  tcc::ir::loop::TargetModel model = tcc::codegen::target_model(target);
+  model.threads = false;  // the object must not need tcc's thread pool
+  tcc::ir::LoweredProgram lowered = tcc::ir::lower(p->graph->ir(), output_ids(*p), model);
 
   // Every declared input is a parameter, in declaration order, even one no output reads.
   tcc::runtime::AotSignature sig{.function = function, .source = a.file};

@@ -5,3 +5,4 @@
 #include <tcc/graph.h>
 #include <tcc/npy.h>
 #include <tcc/tensor.h>
+#include <tcc/threads.h>

@@ -1,0 +1,158 @@
+// A fixed pool of worker threads behind tcc_parallel_for. One parallel loop runs at a time;
+// iterations are handed out one by one through an atomic counter (they are coarse: tiles).
+#include "runtime/thread_pool.h"
+
+#include <tcc/error.h>
+#include <tcc/threads.h>
+
+#include <sched.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace tcc::runtime {
+
+int available_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+namespace {
+
+thread_local bool t_inside_task = false;
+
+int default_threads() {
+  if (const char* v = std::getenv("TCC_NUM_THREADS")) {
+    int n = std::atoi(v);
+    if (n >= 1) return n;
+  }
+  return available_cpus();
+}
+
+class ThreadPool {
+ public:
+  static ThreadPool& instance() {
+    static ThreadPool pool;
+    return pool;
+  }
+  ~ThreadPool() { stop_workers(); }
+
+  void set_threads(int n) {
+    std::lock_guard<std::mutex> busy(run_mutex_);
+    if (n == threads_) return;
+    stop_workers();
+    threads_ = n;  // workers start on the next parallel loop
+  }
+  int threads() const { return threads_; }
+
+  int run(int (*task)(void*, int64_t), void* closure, int64_t n) {
+    std::unique_lock<std::mutex> busy(run_mutex_, std::try_to_lock);
+    if (threads_ <= 1 || n <= 1 || t_inside_task || !busy.owns_lock()) return run_inline(task, closure, n);
+    start_workers();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = {task, closure, n};
+      next_ = 0;
+      result_ = 0;
+      active_ = static_cast<int>(workers_.size());
+      ++generation_;
+    }
+    wake_.notify_all();
+    work();
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return active_ == 0; });
+    return result_;
+  }
+
+ private:
+  struct Job {
+    int (*task)(void*, int64_t) = nullptr;
+    void* closure = nullptr;
+    int64_t n = 0;
+  };
+
+  static int run_inline(int (*task)(void*, int64_t), void* closure, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+      if (int r = task(closure, i)) return r;
+    return 0;
+  }
+
+  // Takes iterations until none are left (the caller and every worker do this).
+  void work() {
+    bool was_inside = t_inside_task;
+    t_inside_task = true;
+    for (int64_t i; (i = next_.fetch_add(1)) < job_.n;)
+      if (int r = job_.task(job_.closure, i)) {
+        int expected = 0;
+        result_.compare_exchange_strong(expected, r);
+      }
+    t_inside_task = was_inside;
+  }
+
+  void start_workers() {
+    if (!workers_.empty()) return;
+    stopping_ = false;
+    const uint64_t current = generation_;  // a new worker waits for the next loop, not an old one
+    for (int t = 1; t < threads_; ++t)
+      workers_.emplace_back([this, current] {
+        uint64_t seen = current;
+        for (;;) {
+          {
+            std::unique_lock<std::mutex> lock(mutex_);
+            wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+            if (stopping_) return;
+            seen = generation_;
+          }
+          work();
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (--active_ == 0) done_.notify_one();
+        }
+      });
+  }
+
+  void stop_workers() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_) t.join();
+    workers_.clear();
+  }
+
+  std::mutex run_mutex_;  // one parallel loop at a time
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> workers_;
+  Job job_;
+  std::atomic<int64_t> next_{0};
+  std::atomic<int> result_{0};
+  int active_ = 0;
+  uint64_t generation_ = 0;
+  bool stopping_ = false;
+  int threads_ = default_threads();
+};
+
+}  // namespace
+}  // namespace tcc::runtime
+
+extern "C" int tcc_parallel_for(int (*task)(void* closure, int64_t i), void* closure, int64_t n) {
+  return tcc::runtime::ThreadPool::instance().run(task, closure, n);
+}
+
+namespace tcc {
+
+void set_num_threads(int threads) {
+  if (threads < 1) throw ArgumentError("set_num_threads: the count must be at least 1, got " + std::to_string(threads));
+  runtime::ThreadPool::instance().set_threads(threads);
+}
+
+int num_threads() { return runtime::ThreadPool::instance().threads(); }
+
+}  // namespace tcc
