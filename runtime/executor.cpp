@@ -124,6 +124,16 @@ CompiledGraph runtime::compile_for_model(const Graph& g, const std::vector<Value
       impl->input_slots.push_back({static_cast<int>(b), impl->inputs.back()});
     }
   for (size_t s = 0; s < p.steps.size(); ++s) {
+    // A product of n operands costs n - 1 multiplies per point of the loop space, plus one add
+    // when something is summed; a copy costs nothing.
+    const ir::Contraction& c = p.steps[s];
+    double points = 1;
+    bool sums = false;
+    for (const ir::ContractionDim& d : c.dims) {
+      points *= static_cast<double>(d.extent);
+      sums = sums || d.role == ir::DimRole::K;
+    }
+    stats.flops += points * static_cast<double>(c.operands.size() - 1 + (sums ? 1 : 0));
     const ir::LoweredKernel& k = impl->lowered.kernels[impl->lowered.step_kernel[s]];
     CompiledGraph::Impl::Step step{impl->entries_of_kernels[impl->lowered.step_kernel[s]], p.steps[s].out_buffer, {}, false};
     for (const ir::StridedOperand& op : p.steps[s].operands) step.operands.push_back(op.buffer);

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -32,7 +33,7 @@ constexpr const char* kUsage = R"(usage:
   tcc emit  FILE.tc --stage graph|loops|llvm|asm [-o OUT] [--target-cpu CPU]
   tcc compile FILE.tc -o OUT.o [--header OUT.h] [--name NAME] [--target-cpu CPU]
   tcc cache info|clear                   the on-disk kernel cache
-  tcc bench FILE.tc [--repeat N] [--threads N]    (not available yet)
+  tcc bench FILE.tc [--repeat N] [--threads N]    median time and GFLOP/s per output
   tcc --help | --version
 
 environment:
@@ -54,6 +55,7 @@ struct Args {
   std::string target_cpu;
   uint64_t seed = 0;
   int threads = 0;
+  int repeat = 0;  // bench: 0 = as many as fit in about 0.2 s (at least 5)
   bool verbose = false;
 };
 
@@ -99,6 +101,8 @@ Args parse_args(int argc, char** argv) {
       a.verbose = true;
     } else if (arg == "--seed") {
       a.seed = static_cast<uint64_t>(parse_count(arg, value(), 0));
+    } else if (arg == "--repeat") {
+      a.repeat = static_cast<int>(parse_count(arg, value(), 1));
     } else if (arg == "--threads") {
       a.threads = static_cast<int>(parse_count(arg, value(), 1));
     } else if (!arg.empty() && arg[0] == '-') {
@@ -263,6 +267,41 @@ std::vector<int> output_ids(const tcc::lang::TcProgram& p) {
   return ids;
 }
 
+// Each output on its own: compile once, run repeatedly into the same buffers, report the median.
+int cmd_bench(const Args& a) {
+  if (a.threads > 0) tcc::set_num_threads(a.threads);
+  auto p = load(a.file);
+  if (!p) return 1;
+  tcc::Graph& g = *p->graph;
+  std::set<std::string> done;
+  for (size_t o = 0; o < p->outputs.size(); ++o) {
+    if (!done.insert(p->output_names[o]).second) continue;
+    auto t0 = std::chrono::steady_clock::now();
+    tcc::CompiledGraph fn = g.compile({p->outputs[o]});
+    double compile_ms = ms_since(t0);
+    tcc::Feeds feeds;
+    for (const tcc::InputInfo& in : fn.inputs()) feeds.emplace(in.name, random_tensor(in, a.seed));
+    std::vector<tcc::Tensor> outs;
+    fn.run(feeds, outs);  // warm-up: allocates the outputs and workspace once
+    std::vector<double> times;
+    auto start = std::chrono::steady_clock::now();
+    while (a.repeat > 0 ? static_cast<int>(times.size()) < a.repeat
+                        : (times.size() < 5 || (ms_since(start) < 200 && times.size() < 100000))) {
+      auto t = std::chrono::steady_clock::now();
+      fn.run(feeds, outs);
+      times.push_back(ms_since(t) * 1e3);
+    }
+    std::sort(times.begin(), times.end());
+    double median_us = times[times.size() / 2];
+    double flops = fn.stats().flops;
+    std::printf("name=%s shape=%s flops=%.0f median_us=%.3f gflops=%.2f compile_ms=%.1f kernels=%d threads=%d runs=%zu\n",
+                p->output_names[o].c_str(), type_of(p->outputs[o]).c_str(), flops, median_us,
+                median_us > 0 ? flops / median_us / 1e3 : 0.0, compile_ms, fn.stats().kernels, tcc::num_threads(),
+                times.size());
+  }
+  return 0;
+}
+
 int cmd_compile(const Args& a) {
   if (!a.out) throw UsageError("compile needs -o OUT.o");
   std::string function = a.name ? *a.name : tcc::runtime::c_identifier_from(std::filesystem::path(a.file).stem().string());
@@ -332,10 +371,7 @@ int dispatch(int argc, char** argv) {
   if (a.command == "run") return cmd_run(a);
   if (a.command == "emit") return cmd_emit(a);
   if (a.command == "compile") return cmd_compile(a);
-  if (a.command == "bench") {
-    std::fprintf(stderr, "tcc %s: not available in this version yet\n", a.command.c_str());
-    return 2;
-  }
+  if (a.command == "bench") return cmd_bench(a);
   throw UsageError("unknown command '" + a.command + "'");
 }
 

@@ -159,6 +159,7 @@ struct CompileStats {
   int memory_hits = 0;      // found compiled in this process
   int disk_hits = 0;        // loaded from the on-disk cache
   bool disk_cache = false;  // whether the on-disk cache was on (TCC_CACHE)
+  double flops = 0;         // arithmetic of one run: 2 per multiply-add of a contraction
 };
 
 class CompiledGraph {
