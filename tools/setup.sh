@@ -17,5 +17,14 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${TCC_BUILD_TYPE:-Release}" >/dev/null
+# The benchmark's baseline libraries (OpenBLAS, BLIS, Eigen, LIBXSMM, oneDNN): CI builds
+# tcc_bench and runs its smoke pass. TCC_BENCH=off skips them.
+bench=ON
+if [ "${TCC_BENCH:-on}" = off ]; then
+  bench=OFF
+else
+  bash bench/install_deps.sh >/dev/null
+fi
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${TCC_BUILD_TYPE:-Release}" -DTCC_BUILD_BENCH=$bench >/dev/null
 cmake --build build -j"$(nproc)"
