@@ -6,7 +6,8 @@ namespace tcc::codegen {
 void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
   llvm::PipelineTuningOptions pto;
   pto.LoopVectorization = pto.SLPVectorization = true;
-  pto.LoopInterleaving = pto.LoopUnrolling = true;
+  pto.LoopInterleaving = true;
+  pto.LoopUnrolling = false;  // micro-kernels are unrolled by construction; unrolling the rest costs compile time
   // Declared in this order so that they are destroyed in the reverse one.
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;

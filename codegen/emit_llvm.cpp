@@ -255,13 +255,14 @@ class KernelEmitter {
       if (mask) b_.CreateMaskedStore(sum, p, elem_align, mask);
       else b_.CreateAlignedStore(sum, p, elem_align);
     };
-    auto store_tile = [&](bool accumulating) {
-      if (!mk.store_rows) {
-        for (int r = 0; r < mk.rows; ++r)
-          for (int v = 0; v < nv; ++v) update(r, v, b_mask(v), accumulating);
-        return;
-      }
-      // Edge tiles of padded panels: a branch to masked stores, taken only at the matrix's edges.
+    auto store_full = [&](bool accumulating) {
+      for (int r = 0; r < mk.rows; ++r)
+        for (int v = 0; v < nv; ++v) update(r, v, b_mask(v), accumulating);
+    };
+    if (mk.store_rows) {
+      // Edge tiles of padded panels (only at the matrix's edges): the accumulators go to a
+      // stack tile and a small runtime loop copies the rows and columns that exist. Keeping
+      // this path a loop, not unrolled masked code, keeps compile time down.
       llvm::Value* rows = expr(mk.store_rows);
       llvm::Value* cols = expr(mk.store_cols);
       llvm::Value* whole =
@@ -270,36 +271,60 @@ class KernelEmitter {
       auto* edge_bb = llvm::BasicBlock::Create(ctx_, "mk.edge", f);
       auto* done_bb = llvm::BasicBlock::Create(ctx_, "mk.done", f);
       b_.CreateCondBr(whole, full_bb, edge_bb);
-      b_.SetInsertPoint(full_bb);
-      for (int r = 0; r < mk.rows; ++r)
-        for (int v = 0; v < nv; ++v) update(r, v, b_mask(v), accumulating);
-      b_.CreateBr(done_bb);
+
       b_.SetInsertPoint(edge_bb);
-      for (int r = 0; r < mk.rows; ++r) {
-        auto* row_bb = llvm::BasicBlock::Create(ctx_, "mk.row", f);
-        auto* next_bb = llvm::BasicBlock::Create(ctx_, "mk.next", f);
-        b_.CreateCondBr(b_.CreateICmpSLT(b_.getInt64(r), rows), row_bb, next_bb);
-        b_.SetInsertPoint(row_bb);
-        for (int v = 0; v < nv; ++v) update(r, v, runtime_lane_mask(int64_t(v) * lanes, cols, lanes), accumulating);
-        b_.CreateBr(next_bb);
-        b_.SetInsertPoint(next_bb);
+      auto* tile_ty = llvm::ArrayType::get(vec, mk.rows * nv);
+      llvm::Value* tile = llvm::IRBuilder<>(alloca_point_, alloca_point_->begin()).CreateAlloca(tile_ty);
+      for (int i = 0; i < mk.rows * nv; ++i)
+        b_.CreateAlignedStore(acc[i], b_.CreateConstInBoundsGEP2_64(tile_ty, tile, 0, i), elem_align);
+      llvm::Value* accumulate = b_.CreateICmpNE(expr(mk.accumulate), b_.getInt64(0));
+      llvm::BasicBlock* edge_pre = b_.GetInsertBlock();
+      auto* row_bb = llvm::BasicBlock::Create(ctx_, "mk.edge.row", f);
+      auto* row_body = llvm::BasicBlock::Create(ctx_, "mk.edge.body", f);
+      b_.CreateBr(row_bb);
+      b_.SetInsertPoint(row_bb);
+      llvm::PHINode* r = b_.CreatePHI(b_.getInt64Ty(), 2, "r");
+      r->addIncoming(b_.getInt64(0), edge_pre);
+      b_.CreateCondBr(b_.CreateICmpSLT(r, rows), row_body, done_bb);
+      b_.SetInsertPoint(row_body);
+      for (int v = 0; v < nv; ++v) {
+        llvm::Value* mask = runtime_lane_mask(int64_t(v) * lanes, cols, lanes);
+        llvm::Value* slot = b_.CreateInBoundsGEP(
+            tile_ty, tile, {b_.getInt64(0), b_.CreateAdd(b_.CreateMul(r, b_.getInt64(nv)), b_.getInt64(v))});
+        llvm::Value* sum = b_.CreateAlignedLoad(vec, slot, elem_align);
+        llvm::Value* p = element_ptr(mk.c, r, b_.getInt64(int64_t(v) * lanes));
+        llvm::Value* old = b_.CreateSelect(accumulate, load_vector(vec, p, elem_align, mask), llvm::Constant::getNullValue(vec));
+        sum = is_float(t) ? b_.CreateFAdd(sum, old) : b_.CreateAdd(sum, old);
+        b_.CreateMaskedStore(sum, p, elem_align, mask);
       }
-      b_.CreateBr(done_bb);
+      r->addIncoming(b_.CreateAdd(r, b_.getInt64(1)), b_.GetInsertBlock());
+      b_.CreateBr(row_bb);
+      b_.SetInsertPoint(full_bb);
+      emit_full_stores(mk, store_full, done_bb, f);
       b_.SetInsertPoint(done_bb);
-    };
+      return;
+    }
+    emit_full_stores(mk, store_full, nullptr, f);
+  }
+
+  // The whole tile's stores: one variant when `accumulate` is a constant, else a branch to an
+  // accumulating and an overwriting variant. Ends with a branch to `done` when given.
+  template <typename StoreFull>
+  void emit_full_stores(const MicroKernel& mk, StoreFull& store_full, llvm::BasicBlock* done, llvm::Function* f) {
     if (mk.accumulate->kind == ExprKind::int_imm) {
-      store_tile(mk.accumulate->int_value != 0);
+      store_full(mk.accumulate->int_value != 0);
+      if (done) b_.CreateBr(done);
       return;
     }
     auto* add_bb = llvm::BasicBlock::Create(ctx_, "mk.accumulate", f);
     auto* set_bb = llvm::BasicBlock::Create(ctx_, "mk.overwrite", f);
-    auto* end_bb = llvm::BasicBlock::Create(ctx_, "mk.stored", f);
+    auto* end_bb = done ? done : llvm::BasicBlock::Create(ctx_, "mk.stored", f);
     b_.CreateCondBr(b_.CreateICmpNE(expr(mk.accumulate), b_.getInt64(0)), add_bb, set_bb);
     b_.SetInsertPoint(add_bb);
-    store_tile(true);
+    store_full(true);
     b_.CreateBr(end_bb);
     b_.SetInsertPoint(set_bb);
-    store_tile(false);
+    store_full(false);
     b_.CreateBr(end_bb);
     b_.SetInsertPoint(end_bb);
   }
@@ -382,16 +407,20 @@ class KernelEmitter {
     llvm::Value* next = b_.CreateAdd(iv, b_.getInt64(1), s->var->name + ".next", true, true);
     llvm::BranchInst* back = b_.CreateBr(header);
     iv->addIncoming(next, b_.GetInsertBlock());
-    back->setMetadata(llvm::LLVMContext::MD_loop,
-                      loop_metadata(s->for_kind == ForKind::vectorized ? std::optional<bool>(true) : std::nullopt));
+    // A Vectorized loop is left to LLVM's vectoriser, which takes it anyway; forcing it with
+    // llvm.loop.vectorize.enable only adds warnings where it declines (e.g. gathers).
+    back->setMetadata(llvm::LLVMContext::MD_loop, loop_metadata(s->for_kind == ForKind::scalar ? std::optional<bool>(false)
+                                                                                           : std::nullopt,
+                                                                 s->for_kind == ForKind::scalar));
     b_.SetInsertPoint(exit);
   }
 
   // vectorize: true asks for vectorisation, false forbids it (loops already written in vectors).
-  llvm::MDNode* loop_metadata(std::optional<bool> vectorize) {
-    llvm::SmallVector<llvm::Metadata*, 3> ops;
+  llvm::MDNode* loop_metadata(std::optional<bool> vectorize, bool no_unroll = false) {
+    llvm::SmallVector<llvm::Metadata*, 4> ops;
     ops.push_back(nullptr);  // the self reference every loop ID starts with
     ops.push_back(llvm::MDNode::get(ctx_, llvm::MDString::get(ctx_, "llvm.loop.mustprogress")));
+    if (no_unroll) ops.push_back(llvm::MDNode::get(ctx_, llvm::MDString::get(ctx_, "llvm.loop.unroll.disable")));
     if (vectorize)
       ops.push_back(llvm::MDNode::get(ctx_, {llvm::MDString::get(ctx_, "llvm.loop.vectorize.enable"),
                                              llvm::ConstantAsMetadata::get(b_.getInt1(*vectorize))}));

@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -265,6 +267,20 @@ std::string KernelKey::hex() const {
   return fmt::format("{:016x}{:016x}", fnv1a(t, 1469598103934665603ull), fnv1a(t, 0x84222325cbf29ce4ull));
 }
 
+// Which build of tcc made the code: the size and modification time of the binary this code is
+// linked into. A rebuilt compiler may emit different code for the same kernel, so its entries
+// must not be mistaken for the old ones (the version number alone does not change often).
+const std::string& build_identity() {
+  static const std::string identity = [] {
+    Dl_info info{};
+    struct stat st{};
+    if (dladdr(reinterpret_cast<void*>(&make_key), &info) && info.dli_fname && stat(info.dli_fname, &st) == 0)
+      return fmt::format("{}-{}.{:09}", st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    return std::string("unknown");
+  }();
+  return identity;
+}
+
 KernelKey make_key(const ir::LoweredKernel& k, const codegen::TargetInfo& target) {
   KernelKey key;
   key.parts = k.descriptor_fields;
@@ -274,6 +290,7 @@ KernelKey make_key(const ir::LoweredKernel& k, const codegen::TargetInfo& target
   key.parts.emplace_back("features", target.features);
   key.parts.emplace_back("tcc", std::string(TCC_VERSION) + "+codegen." + kCodegenRevision);
   key.parts.emplace_back("llvm", codegen::llvm_version());
+  key.parts.emplace_back("build", build_identity());
   return key;
 }
 
@@ -309,7 +326,7 @@ DiskCacheInfo disk_cache_info() {
       std::string why;
       if (auto entry = parse_entry(*bytes, why)) {
         for (const auto& [name, value] : parse_key_text(entry->key_text))
- if (name != "triple" && name != "features" && name != "llvm" && name != "tcc")
+ if (name != "triple" && name != "features" && name != "llvm" && name != "tcc" && name != "build")
             e.descriptor += fmt::format("{}{}={}", e.descriptor.empty() ? "" : " ", name, value);
       } else {
         e.descriptor = "(corrupt: " + why + ")";

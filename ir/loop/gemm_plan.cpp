@@ -11,7 +11,8 @@ namespace tcc::ir::loop {
 std::string TargetModel::str() const { return fmt::format("vector_bits={} registers={}", vector_bits, vector_registers); }
 
 std::string GemmPlan::str() const {
-  static const char* parallel_names[] = {"", " parallel=outer", " parallel=column_tiles", " parallel=column_panels"};
+  static const char* parallel_names[] = {"", " parallel=outer", " parallel=row_tiles", " parallel=column_tiles",
+                                         " parallel=column_panels"};
   return fmt::format("gemm(a=in{} b=in{} m=d{} n=d{} k=d{} outer=[{}]{}) tile={}x{} lanes={} blocks(mc={} kc={} nc={}) {}{}",
                      a, b, m, n, k, fmt::join(outer, ","), outer_reduction ? " outer_sum" : "", mr, nr, lanes, mc, kc,
                      nc, pack ? "packed" : "in_place", parallel_names[static_cast<int>(parallel)]);
@@ -71,10 +72,12 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
     if (d.extent == 0) return fail("a dim has extent 0 (nothing to tile)");
   const int elem = static_cast<int>(dtype_size(c.dtype));
   p.lanes = std::max(1, target.vector_bits / 8 / elem);
-  const int max_vectors = target.vector_registers >= 32 ? 3 : 2;
+  // One row (GEMV-like): nothing to reuse across rows, so a wide tile streams long runs of
+  // each B row (fewer, longer memory streams) with most registers as accumulators.
+  const int max_vectors = M == 1 ? target.vector_registers - 4 : target.vector_registers >= 32 ? 3 : 2;
   const int nr_vectors = static_cast<int>(std::min<int64_t>(max_vectors, (N + p.lanes - 1) / p.lanes));
   p.nr = nr_vectors * p.lanes;
-  p.mr = static_cast<int>(std::min<int64_t>(rows_for(nr_vectors, target.vector_registers), M));
+  p.mr = M == 1 ? 1 : static_cast<int>(std::min<int64_t>(rows_for(nr_vectors, target.vector_registers), M));
   // Blocks (BLIS): an A micro-panel mr x kc stays in L1, a packed A block mc x kc in half of L2,
   // a packed B block kc x nc in L3.
   p.kc = std::min<int64_t>(K, target.max_kc > 0 ? target.max_kc : elem == 4 ? 384 : 256);
@@ -96,6 +99,8 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
       p.parallel = GemmPlan::Parallel::outer;
     else if (p.pack)
       p.parallel = GemmPlan::Parallel::column_panels;
+    else if (M / p.mr >= 2)
+      p.parallel = GemmPlan::Parallel::row_tiles;
     else if (N / p.nr >= 2)
       p.parallel = GemmPlan::Parallel::column_tiles;
   }

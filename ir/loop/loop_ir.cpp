@@ -180,6 +180,7 @@ class Printer {
         out_ += fmt::format("{}for{} {} in 0..{} {{\n", pad,
                             s->for_kind == ForKind::vectorized ? ".vectorized"
                             : s->for_kind == ForKind::parallel ? ".parallel"
+                            : s->for_kind == ForKind::scalar   ? ".scalar"
                                                                : "",
                             name(s->var), expr(s->extent));
         stmt(s->body, depth + 1);

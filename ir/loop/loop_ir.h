@@ -61,8 +61,9 @@ Expr load(const Buffer& buffer, Expr index);
 enum class StmtKind { for_loop, store, block, allocate, micro_kernel };
 // Serial: plain loop. Vectorized: a hint for codegen that the loop is the contiguous innermost
 // one and should be vectorised at the host width. Parallel: iterations are independent and
-// run on the runtime's thread pool (codegen outlines the body).
-enum class ForKind { serial, vectorized, parallel };
+// run on the runtime's thread pool (codegen outlines the body). Scalar: a cold loop (edges)
+// LLVM must not vectorise or unroll: it would only add compile time.
+enum class ForKind { serial, vectorized, parallel, scalar };
 
 struct StmtNode;
 using Stmt = std::shared_ptr<const StmtNode>;

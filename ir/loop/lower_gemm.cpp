@@ -95,71 +95,98 @@ class GemmLowering {
     return mk;
   }
 
-  // Row tiles of [row0, row0 + rows_total) for the columns at col0 (cols wide), reading A, B in place.
-  Stmt in_place_rows(const Expr& a0, const Expr& b0, const Expr& c0, const Expr& col0, int cols) {
-    std::vector<Stmt> parts;
-    const int64_t full = M_ / p_.mr, edge = M_ % p_.mr;
-    auto tile_at = [&](const Expr& row0, int rows) {
-      MicroKernel mk = tile(rows, cols);
-      mk.kc = c64(K_);
-      mk.accumulate = accumulate_always();
-      mk.a = {A(), plus(a0, times(row0, stride(p_.a, p_.m))), stride(p_.a, p_.m), stride(p_.a, p_.k)};
-      mk.b = {B(), plus(b0, times(col0, stride(p_.b, p_.n))), stride(p_.b, p_.k), 1};
-      mk.c = {C(), plus(c0, plus(times(row0, rs_c()), col0)), rs_c(), 1};
-      return micro_kernel(std::move(mk));
-    };
-    if (full > 0) {
-      Var it = new_var("it");
-      parts.push_back(for_loop(it, c64(full), ForKind::serial, tile_at(times(v(it), p_.mr), p_.mr)));
-    }
-    if (edge > 0) parts.push_back(tile_at(c64(full * p_.mr), static_cast<int>(edge)));
-    return block(std::move(parts));
+  // One tile at (row0, col0), reading A and B in place.
+  Stmt in_place_tile(const Expr& a0, const Expr& b0, const Expr& c0, const Expr& row0, const Expr& col0, int rows,
+                     int cols) {
+    MicroKernel mk = tile(rows, cols);
+    mk.kc = c64(K_);
+    mk.accumulate = accumulate_always();
+    mk.a = {A(), plus(a0, times(row0, stride(p_.a, p_.m))), stride(p_.a, p_.m), stride(p_.a, p_.k)};
+    mk.b = {B(), plus(b0, times(col0, stride(p_.b, p_.n))), stride(p_.b, p_.k), 1};
+    mk.c = {C(), plus(c0, plus(times(row0, rs_c()), col0)), rs_c(), 1};
+    return micro_kernel(std::move(mk));
   }
 
-  Stmt in_place(const Expr& a0, const Expr& b0, const Expr& c0) {
+  // The tiles of one row block (rows tall) at row0, left to right: C is written in row order,
+  // the A block stays in L1 while B (small enough to be read in place) streams from L2.
+  Stmt in_place_row(const Expr& a0, const Expr& b0, const Expr& c0, const Expr& row0, int rows) {
     std::vector<Stmt> parts;
     const int64_t full = N_ / p_.nr, edge = N_ % p_.nr;
     if (full > 0) {
       Var jt = new_var("jt");
       ForKind kind = p_.parallel == GemmPlan::Parallel::column_tiles ? ForKind::parallel : ForKind::serial;
-      parts.push_back(for_loop(jt, c64(full), kind, in_place_rows(a0, b0, c0, times(v(jt), p_.nr), p_.nr)));
+      parts.push_back(for_loop(jt, c64(full), kind, in_place_tile(a0, b0, c0, row0, times(v(jt), p_.nr), rows, p_.nr)));
     }
-    if (edge > 0) parts.push_back(in_place_rows(a0, b0, c0, c64(full * p_.nr), static_cast<int>(edge)));
+    if (edge > 0) parts.push_back(in_place_tile(a0, b0, c0, row0, c64(full * p_.nr), rows, static_cast<int>(edge)));
     return block(std::move(parts));
   }
 
-  // Copies a kc x nc block of B into nr-wide panels, k-major, zero-padded past N.
-  Stmt pack_b(const Expr& b0, const Expr& jc, const Expr& pc, const Expr& kc, const Expr& panels) {
-    Var jt = new_var("pb_jt"), kk = new_var("pb_k"), col = new_var("pb_c");
-    Expr n = plus(plus(times(jc, p_.nc), times(v(jt), p_.nr)), v(col));   // global column
-    Expr k = plus(times(pc, p_.kc), v(kk));
-    Expr src = plus(b0, plus(times(k, stride(p_.b, p_.k)), times(min(n, c64(N_ - 1)), stride(p_.b, p_.n))));
-    Expr value = select_lt(n, c64(N_), load(B(), src), zero(c_.dtype));
-    Expr dst = plus(times(v(jt), p_.kc * p_.nr), plus(times(v(kk), p_.nr), v(col)));
-    Stmt s = store(packed_b_, dst, value);
-    s = for_loop(col, c64(p_.nr), ForKind::vectorized, s);
-    s = for_loop(kk, kc, ForKind::serial, s);
-    return for_loop(jt, panels, ForKind::serial, s);
+  Stmt in_place(const Expr& a0, const Expr& b0, const Expr& c0) {
+    std::vector<Stmt> parts;
+    const int64_t full = M_ / p_.mr, edge = M_ % p_.mr;
+    if (full > 0) {
+      Var it = new_var("it");
+      ForKind kind = p_.parallel == GemmPlan::Parallel::row_tiles ? ForKind::parallel : ForKind::serial;
+      parts.push_back(for_loop(it, c64(full), kind, in_place_row(a0, b0, c0, times(v(it), p_.mr), p_.mr)));
+    }
+    if (edge > 0) parts.push_back(in_place_row(a0, b0, c0, c64(full * p_.mr), static_cast<int>(edge)));
+    return block(std::move(parts));
   }
 
-  // Copies an mc x kc block of A into mr-tall panels, k-major, zero-padded past M.
-  Stmt pack_a(const Expr& a0, const Expr& ic, const Expr& pc, const Expr& kc, const Expr& panels) {
-    Var it = new_var("pa_it"), kk = new_var("pa_k"), row = new_var("pa_r");
-    Expr m = plus(plus(times(ic, p_.mc), times(v(it), p_.mr)), v(row));
-    Expr k = plus(times(pc, p_.kc), v(kk));
-    Expr src = plus(a0, plus(times(min(m, c64(M_ - 1)), stride(p_.a, p_.m)), times(k, stride(p_.a, p_.k))));
-    Expr value = select_lt(m, c64(M_), load(A(), src), zero(c_.dtype));
-    Expr dst = plus(times(v(it), p_.kc * p_.mr), plus(times(v(kk), p_.mr), v(row)));
-    Stmt s = store(packed_a_, dst, value);
-    // k innermost when A's rows are contiguous along k (row-major A): reads stream, writes stride mr.
-    if (stride(p_.a, p_.k) == 1) {
-      s = for_loop(kk, kc, ForKind::serial, s);
-      s = for_loop(row, c64(p_.mr), ForKind::serial, s);
-    } else {
-      s = for_loop(row, c64(p_.mr), ForKind::serial, s);
-      s = for_loop(kk, kc, ForKind::serial, s);
-    }
-    return for_loop(it, panels, ForKind::serial, s);
+  // Copies a kc x nc block of B into nr-wide panels, k-major. Panels wholly inside B are
+  // plain contiguous copies (vectorised); only the panel that crosses N checks each column and
+  // pads with zeros. `block0` is the first panel of the block, `panels` how many it has.
+  Stmt pack_b(const Expr& b0, const Expr& block0, const Expr& pc, const Expr& kc, const Expr& panels) {
+    const int64_t full_panels = N_ / p_.nr;
+    Expr full = min(panels, sub(c64(full_panels), block0));  // >= 0: blocks start at panel multiples
+    auto copy = [&](const Expr& first, const Expr& count, bool checked) {
+      Var jt = new_var(checked ? "pb_edge" : "pb_jt"), kk = new_var("pb_k"), col = new_var("pb_c");
+      Expr panel = plus(first, v(jt));  // within the block
+      Expr n = plus(times(plus(block0, panel), p_.nr), v(col));  // global column
+      Expr k = plus(times(pc, p_.kc), v(kk));
+      Expr column = checked ? min(n, c64(N_ - 1)) : n;
+      Expr value = load(B(), plus(b0, plus(times(k, stride(p_.b, p_.k)), times(column, stride(p_.b, p_.n)))));
+      if (checked) value = select_lt(n, c64(N_), value, zero(c_.dtype));
+      Expr dst = plus(times(panel, p_.kc * p_.nr), plus(times(v(kk), p_.nr), v(col)));
+      Stmt st = for_loop(col, c64(p_.nr), checked ? ForKind::scalar : ForKind::vectorized, store(packed_b_, dst, value));
+      st = for_loop(kk, kc, checked ? ForKind::scalar : ForKind::serial, st);
+      return for_loop(jt, count, checked ? ForKind::serial : packing_kind(), st);
+    };
+    return block({copy(c64(0), full, false), copy(full, sub(panels, full), true)});
+  }
+
+  // Copies an mc x kc block of A into mr-tall panels, k-major, the same way: plain copies for
+  // panels inside A, checked and zero-padded for the one that crosses M.
+  Stmt pack_a(const Expr& a0, const Expr& block0, const Expr& pc, const Expr& kc, const Expr& panels) {
+    const int64_t full_panels = M_ / p_.mr;
+    Expr full = min(panels, sub(c64(full_panels), block0));
+    auto copy = [&](const Expr& first, const Expr& count, bool checked) {
+      Var it = new_var(checked ? "pa_edge" : "pa_it"), kk = new_var("pa_k"), row = new_var("pa_r");
+      Expr panel = plus(first, v(it));
+      Expr m = plus(times(plus(block0, panel), p_.mr), v(row));
+      Expr k = plus(times(pc, p_.kc), v(kk));
+      Expr r = checked ? min(m, c64(M_ - 1)) : m;
+      Expr value = load(A(), plus(a0, plus(times(r, stride(p_.a, p_.m)), times(k, stride(p_.a, p_.k)))));
+      if (checked) value = select_lt(m, c64(M_), value, zero(c_.dtype));
+      Expr dst = plus(times(panel, p_.kc * p_.mr), plus(times(v(kk), p_.mr), v(row)));
+      Stmt st = store(packed_a_, dst, value);
+      // k innermost when A's rows are contiguous along k (row-major A): reads stream.
+      const ForKind inner = checked ? ForKind::scalar : ForKind::serial;
+      if (stride(p_.a, p_.k) == 1) {
+        st = for_loop(kk, kc, inner, st);
+        st = for_loop(row, c64(p_.mr), inner, st);
+      } else {
+        st = for_loop(row, c64(p_.mr), inner, st);
+        st = for_loop(kk, kc, inner, st);
+      }
+      return for_loop(it, count, checked ? ForKind::serial : packing_kind(), st);
+    };
+    return block({copy(c64(0), full, false), copy(full, sub(panels, full), true)});
+  }
+
+  // Panels are independent: when the tiles run on threads, so does packing.
+  ForKind packing_kind() const {
+    return p_.parallel == GemmPlan::Parallel::column_panels ? ForKind::parallel : ForKind::serial;
   }
 
   Stmt packed(const Expr& a0, const Expr& b0, const Expr& c0) {
@@ -188,9 +215,9 @@ class GemmLowering {
     Stmt s = micro_kernel(std::move(mk));
     s = for_loop(ir, m_panels, ForKind::serial, s);
     s = for_loop(jr, n_panels, p_.parallel == GemmPlan::Parallel::column_panels ? ForKind::parallel : ForKind::serial, s);
-    s = block({pack_a(a0, v(ic), v(pc), kc, m_panels), s});
+    s = block({pack_a(a0, times(v(ic), p_.mc / p_.mr), v(pc), kc, m_panels), s});
     s = for_loop(ic, c64(ic_blocks), ForKind::serial, s);
-    s = block({pack_b(b0, v(jc), v(pc), kc, n_panels), s});
+    s = block({pack_b(b0, times(v(jc), p_.nc / p_.nr), v(pc), kc, n_panels), s});
     s = for_loop(pc, c64(pc_blocks), ForKind::serial, s);
     return for_loop(jc, c64(jc_blocks), ForKind::serial, s);
   }

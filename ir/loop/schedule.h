@@ -39,8 +39,9 @@ struct GemmPlan {
   int64_t mc = 0, kc = 0, nc = 0; // cache blocks, multiples of mr / nr
   bool pack = false;         // pack A and B (large) or read them in place (small)
   // Which loop runs on the thread pool: none (small work), the outermost outer dim (batch),
-  // the column tiles (in place) or the column panels jr (packed: threads share A~ and B~).
-  enum class Parallel { none, outer, column_tiles, column_panels };
+  // the row or column tiles (in place), or the packing and column panels jr (packed: threads
+  // share A~ and B~).
+  enum class Parallel { none, outer, row_tiles, column_tiles, column_panels };
   Parallel parallel = Parallel::none;
   std::string str() const;
 };

@@ -1,7 +1,8 @@
-"""asm_loops.py: reads assembly on stdin and prints one line per loop that contains an FMA:
-   loop LABEL fma=N vector_registers=ZMM/YMM stack=S
+"""asm_loops.py: reads assembly on stdin and prints one line per innermost loop that contains
+an FMA (the micro-kernels' k loops):
+   loop LABEL fma=N width=zmm|ymm|xmm stack=S
 where stack counts instructions that touch the stack (%rsp/%rbp), i.e. spills and reloads.
-A loop is the code from a label to a later jump back to it."""
+A loop is the code from a label to a later jump back to it; innermost: no other loop inside."""
 import re
 import sys
 
@@ -11,14 +12,18 @@ for i, l in enumerate(lines):
     m = re.match(r"^(\.?[A-Za-z0-9_.$]+):", l)
     if m:
         labels[m.group(1)] = i
+loops = []
 for i, l in enumerate(lines):
     m = re.match(r"^\s+j[a-z]+\s+(\.?[A-Za-z0-9_.$]+)$", l)
-    if not m or m.group(1) not in labels or labels[m.group(1)] > i:
-        continue
-    body = lines[labels[m.group(1)] + 1 : i + 1]
+    if m and m.group(1) in labels and labels[m.group(1)] <= i:
+        loops.append((labels[m.group(1)], i, m.group(1)))
+for start, end, label in loops:
+    if any(start <= s2 and e2 <= end and (s2, e2) != (start, end) for s2, e2, _ in loops):
+        continue  # not innermost
+    body = lines[start + 1 : end + 1]
     fma = sum(1 for b in body if re.search(r"\bv?fn?madd", b))
     if fma == 0:
         continue
     stack = sum(1 for b in body if re.search(r"%(rsp|rbp)\)", b))
     width = "zmm" if any("zmm" in b for b in body) else "ymm" if any("ymm" in b for b in body) else "xmm"
-    print(f"loop {m.group(1)} fma={fma} width={width} stack={stack}")
+    print(f"loop {label} fma={fma} width={width} stack={stack}")
