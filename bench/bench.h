@@ -99,4 +99,15 @@ inline void parallel_for(int64_t count, int threads, const Body& body) {
   for (int64_t i = 0; i < count; ++i) body(i);
 }
 
+// The run step of a per-matrix library: one product(a, b, c) call, or one per batch element
+// with the batch split over `threads` OpenMP threads.
+template <typename T, typename Product>
+std::function<void()> run_batched(const Problem& p, int threads, const T* a, const T* b, T* c, Product product) {
+  if (p.batch() == 1) return [=] { product(a, b, c); };
+  return [=] {
+    parallel_for(p.batch(), threads,
+                 [&](int64_t i) { product(a + i * p.a_stride(), b + i * p.b_stride(), c + i * p.c_stride()); });
+  };
+}
+
 }  // namespace tcc_bench

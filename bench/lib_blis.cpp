@@ -105,14 +105,8 @@ PreparedCall prepare_typed(const Problem& p, ProblemData& data, int threads) {
   call.result = [c] { return static_cast<const void*>(c); };
   if (p.batch() == 1 && p.m == 1) {
     call.run = [p, a, b, c] { gemv(p, a, b, c); };
-  } else if (p.batch() == 1) {
-    call.run = [p, a, b, c] { gemm(p, a, b, c); };
   } else {
-    call.run = [p, a, b, c, threads] {
-      parallel_for(p.batch(), threads, [&](int64_t i) {
-        gemm(p, a + i * p.a_stride(), b + i * p.b_stride(), c + i * p.c_stride());
-      });
-    };
+    call.run = run_batched(p, threads, a, b, c, [p](const T* a, const T* b, T* c) { gemm(p, a, b, c); });
   }
   return call;
 }

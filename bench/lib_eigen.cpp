@@ -32,15 +32,7 @@ PreparedCall prepare_typed(const Problem& p, ProblemData& data, int threads) {
   int library_threads = p.batch() == 1 ? threads : 1;
   call.activate = [library_threads] { Eigen::setNbThreads(library_threads); };
   call.result = [c] { return static_cast<const void*>(c); };
-  if (p.batch() == 1) {
-    call.run = [p, a, b, c] { product(p, a, b, c); };
-  } else {
-    call.run = [p, a, b, c, threads] {
-      parallel_for(p.batch(), threads, [&](int64_t i) {
-        product(p, a + i * p.a_stride(), b + i * p.b_stride(), c + i * p.c_stride());
-      });
-    };
-  }
+  call.run = run_batched(p, threads, a, b, c, [p](const T* a, const T* b, T* c) { product(p, a, b, c); });
   return call;
 }
 

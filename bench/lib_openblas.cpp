@@ -38,14 +38,9 @@ PreparedCall prepare_typed(const Problem& p, ProblemData& data, int threads) {
   call.result = [c] { return static_cast<const void*>(c); };
   if (p.batch() == 1 && p.m == 1) {
     call.run = [p, a, b, c] { gemv(p, a, b, c); };
-  } else if (p.batch() == 1) {
-    call.run = [p, tb, a, b, c] { gemm(tb, p.m, p.n, p.k, a, b, p.ldb(), c); };
   } else {
-    call.run = [p, tb, a, b, c, threads] {
-      parallel_for(p.batch(), threads, [&](int64_t i) {
-        gemm(tb, p.m, p.n, p.k, a + i * p.a_stride(), b + i * p.b_stride(), p.ldb(), c + i * p.c_stride());
-      });
-    };
+    call.run = run_batched(p, threads, a, b, c,
+                           [p, tb](const T* a, const T* b, T* c) { gemm(tb, p.m, p.n, p.k, a, b, p.ldb(), c); });
   }
   return call;
 }

@@ -206,28 +206,19 @@ class KernelEmitter {
     // k loop with the accumulators as loop-carried values.
     llvm::Function* f = b_.GetInsertBlock()->getParent();
     llvm::Value* kc = expr(mk.kc);
-    llvm::BasicBlock* pre = b_.GetInsertBlock();
-    auto* header = llvm::BasicBlock::Create(ctx_, "mk.header", f);
-    auto* body = llvm::BasicBlock::Create(ctx_, "mk.body", f);
-    auto* exit = llvm::BasicBlock::Create(ctx_, "mk.exit", f);
-    b_.CreateBr(header);
-    b_.SetInsertPoint(header);
-    llvm::PHINode* k = b_.CreatePHI(b_.getInt64Ty(), 2, "k");
-    k->addIncoming(b_.getInt64(0), pre);
+    CountedLoop kloop = open_loop("mk.k");
+    llvm::PHINode* k = kloop.index;
     std::vector<llvm::PHINode*> acc;
     for (int r = 0; r < mk.rows; ++r)
       for (int v = 0; v < nv; ++v) {
         acc.push_back(b_.CreatePHI(vec, 2, "acc"));
-        acc.back()->addIncoming(llvm::Constant::getNullValue(vec), pre);
+        acc.back()->addIncoming(llvm::Constant::getNullValue(vec), kloop.pre);
       }
-    b_.CreateCondBr(b_.CreateICmpSLT(k, kc), body, exit);
-
-    b_.SetInsertPoint(body);
+    enter_body(kloop, kc);
     std::vector<llvm::Value*> bvec;
     for (int v = 0; v < nv; ++v) {
       llvm::Value* p = element_ptr(mk.b, k, b_.getInt64(int64_t(v) * lanes));
-      llvm::Value* mask = b_mask(v);
-      bvec.push_back(load_vector(vec, p, elem_align, mask));
+      bvec.push_back(load_vector(vec, p, elem_align, b_mask(v)));
     }
     std::vector<llvm::Value*> next(acc.size());
     for (int r = 0; r < mk.rows; ++r) {
@@ -235,16 +226,11 @@ class KernelEmitter {
       llvm::Value* splat = b_.CreateVectorSplat(lanes, a);
       for (int v = 0; v < nv; ++v) next[r * nv + v] = multiply_add(splat, bvec[v], acc[r * nv + v], t);
     }
-    llvm::Value* k_next = b_.CreateAdd(k, b_.getInt64(1), "k.next", true, true);
-    llvm::BranchInst* back = b_.CreateBr(header);
-    llvm::BasicBlock* latch = b_.GetInsertBlock();
-    k->addIncoming(k_next, latch);
+    llvm::BasicBlock* latch = close_loop(kloop, loop_metadata(false));
     for (size_t i = 0; i < acc.size(); ++i) acc[i]->addIncoming(next[i], latch);
-    back->setMetadata(llvm::LLVMContext::MD_loop, loop_metadata(false));
 
     // C update, only where the tile exists: C = acc, or C += acc when accumulating. The
     // overwriting variant never reads C (no extra memory traffic on the first K block).
-    b_.SetInsertPoint(exit);
     auto update = [&](int r, int v, llvm::Value* mask, bool accumulating) {
       llvm::Value* p = element_ptr(mk.c, b_.getInt64(r), b_.getInt64(int64_t(v) * lanes));
       llvm::Value* sum = acc[r * nv + v];
@@ -278,15 +264,9 @@ class KernelEmitter {
       for (int i = 0; i < mk.rows * nv; ++i)
         b_.CreateAlignedStore(acc[i], b_.CreateConstInBoundsGEP2_64(tile_ty, tile, 0, i), elem_align);
       llvm::Value* accumulate = b_.CreateICmpNE(expr(mk.accumulate), b_.getInt64(0));
-      llvm::BasicBlock* edge_pre = b_.GetInsertBlock();
-      auto* row_bb = llvm::BasicBlock::Create(ctx_, "mk.edge.row", f);
-      auto* row_body = llvm::BasicBlock::Create(ctx_, "mk.edge.body", f);
-      b_.CreateBr(row_bb);
-      b_.SetInsertPoint(row_bb);
-      llvm::PHINode* r = b_.CreatePHI(b_.getInt64Ty(), 2, "r");
-      r->addIncoming(b_.getInt64(0), edge_pre);
-      b_.CreateCondBr(b_.CreateICmpSLT(r, rows), row_body, done_bb);
-      b_.SetInsertPoint(row_body);
+      CountedLoop rows_loop = open_loop("mk.edge.r", done_bb);
+      llvm::PHINode* r = rows_loop.index;
+      enter_body(rows_loop, rows);
       for (int v = 0; v < nv; ++v) {
         llvm::Value* mask = runtime_lane_mask(int64_t(v) * lanes, cols, lanes);
         llvm::Value* slot = b_.CreateInBoundsGEP(
@@ -297,8 +277,7 @@ class KernelEmitter {
         sum = is_float(t) ? b_.CreateFAdd(sum, old) : b_.CreateAdd(sum, old);
         b_.CreateMaskedStore(sum, p, elem_align, mask);
       }
-      r->addIncoming(b_.CreateAdd(r, b_.getInt64(1)), b_.GetInsertBlock());
-      b_.CreateBr(row_bb);
+      close_loop(rows_loop, nullptr);
       b_.SetInsertPoint(full_bb);
       emit_full_stores(mk, store_full, done_bb, f);
       b_.SetInsertPoint(done_bb);
@@ -386,33 +365,51 @@ class KernelEmitter {
     return b_.getInt64(e->int_value);
   }
 
-  void emit_loop(const Stmt& s) {
+  // A counted loop `for (index = 0; index < extent; ++index)` in three steps, so that callers
+  // can add their own loop-carried phis to the header between open_loop and enter_body.
+  struct CountedLoop {
+    llvm::BasicBlock *pre, *header, *body, *exit;
+    llvm::PHINode* index;
+  };
+  CountedLoop open_loop(const std::string& name, llvm::BasicBlock* exit = nullptr) {
     llvm::Function* f = b_.GetInsertBlock()->getParent();
+    CountedLoop l;
+    l.pre = b_.GetInsertBlock();
+    l.header = llvm::BasicBlock::Create(ctx_, name + ".header", f);
+    l.body = llvm::BasicBlock::Create(ctx_, name + ".body", f);
+    l.exit = exit ? exit : llvm::BasicBlock::Create(ctx_, name + ".exit", f);
+    b_.CreateBr(l.header);
+    b_.SetInsertPoint(l.header);
+    l.index = b_.CreatePHI(b_.getInt64Ty(), 2, name);
+    l.index->addIncoming(b_.getInt64(0), l.pre);
+    return l;
+  }
+  void enter_body(const CountedLoop& l, llvm::Value* extent) {
+    b_.CreateCondBr(b_.CreateICmpSLT(l.index, extent), l.body, l.exit);
+    b_.SetInsertPoint(l.body);
+  }
+  // Closes the body (its current block becomes the latch, returned) and continues after the loop.
+  llvm::BasicBlock* close_loop(const CountedLoop& l, llvm::MDNode* metadata) {
+    llvm::Value* next = b_.CreateAdd(l.index, b_.getInt64(1), l.index->getName() + ".next", true, true);
+    llvm::BranchInst* back = b_.CreateBr(l.header);
+    llvm::BasicBlock* latch = b_.GetInsertBlock();
+    l.index->addIncoming(next, latch);
+    if (metadata) back->setMetadata(llvm::LLVMContext::MD_loop, metadata);
+    b_.SetInsertPoint(l.exit);
+    return latch;
+  }
+
+  void emit_loop(const Stmt& s) {
     llvm::Value* extent = expr(s->extent);
-    llvm::BasicBlock* pre = b_.GetInsertBlock();
-    auto* header = llvm::BasicBlock::Create(ctx_, s->var->name + ".header", f);
-    auto* body = llvm::BasicBlock::Create(ctx_, s->var->name + ".body", f);
-    auto* exit = llvm::BasicBlock::Create(ctx_, s->var->name + ".exit", f);
-    b_.CreateBr(header);
-
-    b_.SetInsertPoint(header);
-    llvm::PHINode* iv = b_.CreatePHI(b_.getInt64Ty(), 2, s->var->name);
-    iv->addIncoming(b_.getInt64(0), pre);
-    b_.CreateCondBr(b_.CreateICmpSLT(iv, extent), body, exit);
-
-    b_.SetInsertPoint(body);
-    vars_[s->var.get()] = iv;
+    CountedLoop l = open_loop(s->var->name);
+    enter_body(l, extent);
+    vars_[s->var.get()] = l.index;
     stmt(s->body);
     vars_.erase(s->var.get());
-    llvm::Value* next = b_.CreateAdd(iv, b_.getInt64(1), s->var->name + ".next", true, true);
-    llvm::BranchInst* back = b_.CreateBr(header);
-    iv->addIncoming(next, b_.GetInsertBlock());
     // A Vectorized loop is left to LLVM's vectoriser, which takes it anyway; forcing it with
     // llvm.loop.vectorize.enable only adds warnings where it declines (e.g. gathers).
-    back->setMetadata(llvm::LLVMContext::MD_loop, loop_metadata(s->for_kind == ForKind::scalar ? std::optional<bool>(false)
-                                                                                           : std::nullopt,
-                                                                 s->for_kind == ForKind::scalar));
-    b_.SetInsertPoint(exit);
+    const bool scalar = s->for_kind == ForKind::scalar;
+    close_loop(l, loop_metadata(scalar ? std::optional<bool>(false) : std::nullopt, scalar));
   }
 
   // vectorize: true asks for vectorisation, false forbids it (loops already written in vectors).
