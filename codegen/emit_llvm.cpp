@@ -194,6 +194,9 @@ class KernelEmitter {
     return b_.CreateAdd(b_.CreateMul(a, b), acc);  // integers wrap, as NumPy's
   }
 
+  // Micro-kernels whose K is a compile-time constant up to this are emitted without a loop.
+  static constexpr int64_t kFullyUnrolledK = 16;
+
   void emit_micro_kernel(const MicroKernel& mk) {
     const DType t = mk.c.buffer->dtype;
     const int lanes = mk.lanes, nv = (mk.cols + lanes - 1) / lanes;
@@ -203,31 +206,40 @@ class KernelEmitter {
     const llvm::Align elem_align(dtype_size(t));
     auto b_mask = [&](int v) { return v == nv - 1 && last < lanes ? lane_mask(last, lanes) : nullptr; };
 
-    // k loop with the accumulators as loop-carried values.
     llvm::Function* f = b_.GetInsertBlock()->getParent();
-    llvm::Value* kc = expr(mk.kc);
-    CountedLoop kloop = open_loop("mk.k");
-    llvm::PHINode* k = kloop.index;
-    std::vector<llvm::PHINode*> acc;
-    for (int r = 0; r < mk.rows; ++r)
-      for (int v = 0; v < nv; ++v) {
-        acc.push_back(b_.CreatePHI(vec, 2, "acc"));
-        acc.back()->addIncoming(llvm::Constant::getNullValue(vec), kloop.pre);
+    // One k step: load the B row's vectors, broadcast each A element, one FMA per accumulator.
+    auto k_step = [&](llvm::Value* k, const std::vector<llvm::Value*>& in) {
+      std::vector<llvm::Value*> bvec, out(in.size());
+      for (int v = 0; v < nv; ++v)
+        bvec.push_back(load_vector(vec, element_ptr(mk.b, k, b_.getInt64(int64_t(v) * lanes)), elem_align, b_mask(v)));
+      for (int r = 0; r < mk.rows; ++r) {
+        llvm::Value* a = b_.CreateAlignedLoad(elem, element_ptr(mk.a, b_.getInt64(r), k), elem_align);
+        llvm::Value* splat = b_.CreateVectorSplat(lanes, a);
+        for (int v = 0; v < nv; ++v) out[r * nv + v] = multiply_add(splat, bvec[v], in[r * nv + v], t);
       }
-    enter_body(kloop, kc);
-    std::vector<llvm::Value*> bvec;
-    for (int v = 0; v < nv; ++v) {
-      llvm::Value* p = element_ptr(mk.b, k, b_.getInt64(int64_t(v) * lanes));
-      bvec.push_back(load_vector(vec, p, elem_align, b_mask(v)));
+      return out;
+    };
+    std::vector<llvm::Value*> acc(static_cast<size_t>(mk.rows * nv), llvm::Constant::getNullValue(vec));
+    if (mk.kc->kind == ExprKind::int_imm && mk.kc->int_value <= kFullyUnrolledK) {
+      // A short, known K (small matrices): straight-line code, no loop at all.
+      for (int64_t k = 0; k < mk.kc->int_value; ++k) acc = k_step(b_.getInt64(k), acc);
+    } else {
+      // The k loop, with the accumulators as loop-carried values.
+      llvm::Value* kc = expr(mk.kc);
+      CountedLoop kloop = open_loop("mk.k");
+      std::vector<llvm::PHINode*> phis;
+      for (size_t i = 0; i < acc.size(); ++i) {
+        phis.push_back(b_.CreatePHI(vec, 2, "acc"));
+        phis.back()->addIncoming(acc[i], kloop.pre);
+      }
+      enter_body(kloop, kc);
+      std::vector<llvm::Value*> next = k_step(kloop.index, std::vector<llvm::Value*>(phis.begin(), phis.end()));
+      llvm::BasicBlock* latch = close_loop(kloop, loop_metadata(false));
+      for (size_t i = 0; i < phis.size(); ++i) {
+        phis[i]->addIncoming(next[i], latch);
+        acc[i] = phis[i];
+      }
     }
-    std::vector<llvm::Value*> next(acc.size());
-    for (int r = 0; r < mk.rows; ++r) {
-      llvm::Value* a = b_.CreateAlignedLoad(elem, element_ptr(mk.a, b_.getInt64(r), k), elem_align);
-      llvm::Value* splat = b_.CreateVectorSplat(lanes, a);
-      for (int v = 0; v < nv; ++v) next[r * nv + v] = multiply_add(splat, bvec[v], acc[r * nv + v], t);
-    }
-    llvm::BasicBlock* latch = close_loop(kloop, loop_metadata(false));
-    for (size_t i = 0; i < acc.size(); ++i) acc[i]->addIncoming(next[i], latch);
 
     // C update, only where the tile exists: C = acc, or C += acc when accumulating. The
     // overwriting variant never reads C (no extra memory traffic on the first K block).
