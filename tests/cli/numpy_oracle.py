@@ -36,17 +36,22 @@ INPUTS = {
 SEEDED = {'g': ('float32', (2, 3))}
 
 
-def legacy_batch_dot(x, y, axes=None):
-    """Keras <= 2.2.4 batch_dot, step by step as semantics.md lists it."""
-    rx, ry = x.ndim, y.ndim
+
+def batch_dot_axes(axes, rx, ry, default):
+    """batch_dot's axes as (a0, a1): None -> default, an int a -> (a, a), negatives + rank."""
     if axes is None:
-        a0, a1 = rx - 1, ry - 2
+        a0, a1 = default
     elif isinstance(axes, int):
         a0 = a1 = axes
     else:
         a0, a1 = axes
-    a0 = a0 + rx if a0 < 0 else a0
-    a1 = a1 + ry if a1 < 0 else a1
+    return (a0 + rx if a0 < 0 else a0), (a1 + ry if a1 < 0 else a1)
+
+
+def legacy_batch_dot(x, y, axes=None):
+    """Keras <= 2.2.4 batch_dot, step by step as semantics.md lists it."""
+    rx, ry = x.ndim, y.ndim
+    a0, a1 = batch_dot_axes(axes, rx, ry, (rx - 1, ry - 2))
     r = max(rx, ry)
     xp = x.reshape(x.shape + (1,) * (r - rx))
     yp = y.reshape(y.shape + (1,) * (r - ry))
@@ -70,14 +75,7 @@ def legacy_batch_dot(x, y, axes=None):
 def modern_batch_dot(x, y, axes=None):
     """Keras >= 2.2.5: per batch element, tensordot(x[b], y[b], axes=(a0-1, a1-1))."""
     rx, ry = x.ndim, y.ndim
-    if axes is None:
-        a0, a1 = rx - 1, (ry - 1 if ry == 2 else ry - 2)
-    elif isinstance(axes, int):
-        a0 = a1 = axes
-    else:
-        a0, a1 = axes
-    a0 = a0 + rx if a0 < 0 else a0
-    a1 = a1 + ry if a1 < 0 else a1
+    a0, a1 = batch_dot_axes(axes, rx, ry, (rx - 1, ry - 1 if ry == 2 else ry - 2))
     out = np.stack([np.tensordot(x[i], y[i], axes=([a0 - 1], [a1 - 1])) for i in range(x.shape[0])])
     if out.ndim == 1:
         out = out.reshape(out.shape[0], 1)
