@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <set>
@@ -24,6 +25,7 @@ struct Workspace {
   std::vector<Tensor> temps;  // by buffer id; only intermediates
   Tensor scratch;
   std::vector<void*> pointers, args;
+  std::vector<int> holder;  // per buffer: the output index whose tensor holds it, or -1
 };
 
 struct CompiledGraph::Impl {
@@ -47,11 +49,20 @@ struct CompiledGraph::Impl {
   int64_t scratch_bytes = 0;
   CompileStats stats;
 
+  // The workspace of the last call waits in `ready` (one atomic exchange, the common case of
+  // one caller); concurrent callers' extra workspaces wait in the pool.
+  mutable std::atomic<Workspace*> ready{nullptr};
   mutable std::mutex pool_mutex;
   mutable std::vector<std::unique_ptr<Workspace>> pool;
 
+  ~Impl() { delete ready.exchange(nullptr); }
   std::unique_ptr<Workspace> acquire() const;
   void release(std::unique_ptr<Workspace> w) const {
+    Workspace* expected = nullptr;
+    if (ready.compare_exchange_strong(expected, w.get())) {
+      w.release();
+      return;
+    }
     std::lock_guard<std::mutex> lock(pool_mutex);
     pool.push_back(std::move(w));
   }
@@ -155,6 +166,7 @@ std::vector<Tensor> Graph::eval(const std::vector<Value>& outputs, const Feeds& 
 }
 
 std::unique_ptr<Workspace> CompiledGraph::Impl::acquire() const {
+  if (Workspace* w = ready.exchange(nullptr)) return std::unique_ptr<Workspace>(w);
   {
     std::lock_guard<std::mutex> lock(pool_mutex);
     if (!pool.empty()) {
@@ -172,6 +184,7 @@ std::unique_ptr<Workspace> CompiledGraph::Impl::acquire() const {
       w->temps[b] = Tensor::empty(p.buffers[b].dtype, {p.buffers[b].numel});
   if (scratch_bytes > 0) w->scratch = Tensor::empty(DType::f32, {(scratch_bytes + 3) / 4});
   w->pointers.resize(p.buffers.size());
+  w->holder.resize(p.buffers.size());
   return w;
 }
 
@@ -185,8 +198,11 @@ void CompiledGraph::run(const Feeds& feeds, std::vector<Tensor>& outputs) const 
   if (!impl_) throw ArgumentError("CompiledGraph: empty (default-constructed or moved from)");
   const Impl& impl = *impl_;
   const ir::ContractionProgram& p = impl.lowered.program;
-  for (const auto& [name, tensor] : feeds)
-    if (!impl.graph_inputs.count(name)) throw InputError(fmt::format("unknown input '{}'", name));
+  // Feeds the graph does not need are fine if the graph declares them; look names up only
+  // when there are more feeds than inputs this program reads.
+  if (feeds.size() > impl.input_slots.size())
+    for (const auto& [name, tensor] : feeds)
+      if (!impl.graph_inputs.count(name)) throw InputError(fmt::format("unknown input '{}'", name));
 
   std::unique_ptr<Workspace> w = impl.acquire();
   std::vector<void*>& ptr = w->pointers;
@@ -207,7 +223,8 @@ void CompiledGraph::run(const Feeds& feeds, std::vector<Tensor>& outputs) const 
   // Outputs: the caller's tensors where they fit and alias no feed, else fresh ones. Two
   // outputs of one buffer share its storage.
   outputs.resize(p.outputs.size());
-  std::vector<int> holder(p.buffers.size(), -1);
+  std::vector<int>& holder = w->holder;
+  std::fill(holder.begin(), holder.end(), -1);
   // A kernel's output must not overlap its operands or another output (noalias).
   auto aliases_a_feed = [&](const Tensor& t) {
     for (const auto& [name, feed] : feeds)
