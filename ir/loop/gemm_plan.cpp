@@ -72,6 +72,10 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
     if (d.extent == 0) return fail("a dim has extent 0 (nothing to tile)");
   const int elem = static_cast<int>(dtype_size(c.dtype));
   p.lanes = std::max(1, target.vector_bits / 8 / elem);
+  // Narrow outputs (N below a full vector): the narrowest vector, of at least 128 bits, that
+  // holds a row, so that N = 8 f32 runs unmasked in ymm rather than half-masked in zmm.
+  const int min_lanes = std::max(1, 16 / elem);
+  while (p.lanes / 2 >= std::max<int64_t>(N, min_lanes)) p.lanes /= 2;
   // One row (GEMV-like): nothing to reuse across rows, so a wide tile streams long runs of
   // each B row (fewer, longer memory streams) with most registers as accumulators.
   const int max_vectors = M == 1 ? target.vector_registers - 4 : target.vector_registers >= 32 ? 3 : 2;
