@@ -26,7 +26,7 @@ struct TargetModel {
   bool threads = true;
   // Work (multiply-adds x 2) below which a kernel stays on one thread: waking threads costs
   // more than it gains.
-  double parallel_min_flops = double(1 << 23);
+  double parallel_min_flops = double(1 << 21);
   std::string str() const;
 };
 
