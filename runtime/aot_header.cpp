@@ -73,6 +73,61 @@ std::string aot_header(const AotSignature& s) {
     params.push_back(fmt::format("{}* {}", c_type(s.outputs[o].dtype), n));
     outputs_doc += fmt::format(" *     {}: {}[{}]\n", n, dtype_name(s.outputs[o].dtype), fmt::join(s.outputs[o].shape, ","));
   }
+  std::string threading =
+      s.threads == 0
+          ? ""
+          : fmt::format(R"(/* The object runs large loops through tcc_parallel_for. Define it in exactly one C file:
+ *   #define TCC_PARALLEL_FOR_IMPLEMENTATION
+ *   #include "this header"
+ * and link with -pthread. It uses {} threads, or TCC_NUM_THREADS when set; results do not
+ * depend on the count. */
+int tcc_parallel_for(int (*task)(void* closure, int64_t i), void* closure, int64_t n);
+
+#ifdef TCC_PARALLEL_FOR_IMPLEMENTATION
+#include <pthread.h>
+#include <stdlib.h>
+
+struct tcc_parallel_range {{
+  int (*task)(void*, int64_t);
+  void* closure;
+  int64_t begin, end;
+  int result;
+}};
+
+static void* tcc_parallel_run(void* p) {{
+  struct tcc_parallel_range* r = (struct tcc_parallel_range*)p;
+  for (int64_t i = r->begin; i < r->end && r->result == 0; ++i) r->result = r->task(r->closure, i);
+  return 0;
+}}
+
+int tcc_parallel_for(int (*task)(void* closure, int64_t i), void* closure, int64_t n) {{
+  struct tcc_parallel_range ranges[64];
+  pthread_t ids[64];
+  int started[64] = {{0}};
+  int threads = {};
+  const char* env = getenv("TCC_NUM_THREADS");
+  if (env && atoi(env) > 0) threads = atoi(env);
+  if (threads > 64) threads = 64;
+  if (threads > n) threads = (int)n;
+  if (threads < 1) threads = 1;
+  for (int t = 0; t < threads; ++t) {{
+    ranges[t].task = task, ranges[t].closure = closure, ranges[t].result = 0;
+    ranges[t].begin = n * t / threads, ranges[t].end = n * (t + 1) / threads;
+  }}
+  for (int t = 1; t < threads; ++t) started[t] = pthread_create(&ids[t], 0, tcc_parallel_run, &ranges[t]) == 0;
+  tcc_parallel_run(&ranges[0]);
+  for (int t = 1; t < threads; ++t) {{
+    if (started[t]) pthread_join(ids[t], 0);
+    else tcc_parallel_run(&ranges[t]);  /* no thread: run its share here */
+  }}
+  for (int t = 0; t < threads; ++t)
+    if (ranges[t].result) return ranges[t].result;
+  return 0;
+}}
+#endif
+
+)",
+                        s.threads, s.threads);
   std::string guard = "TCC_" + s.function + "_H";
   std::transform(guard.begin(), guard.end(), guard.begin(), [](unsigned char c) { return std::toupper(c); });
   return fmt::format(
@@ -80,16 +135,18 @@ std::string aot_header(const AotSignature& s) {
       " *\n"
       " * int {}(...) computes the graph's outputs from its inputs. Every buffer is dense, C order\n"
       " * (row-major), of the dtype and shape listed; buffers must not overlap. It returns 0, or 1\n"
-      " * when memory for intermediates could not be allocated. Single-threaded; it needs only\n"
+      " * when memory for intermediates could not be allocated. {}; it needs only\n"
       " * libc (aligned_alloc, free, memcpy, memset) to link and run: no LLVM, no tcc library.\n"
       " *\n"
       " *   inputs (read):\n{} *   outputs (written):\n{} */\n"
       "#ifndef {}\n#define {}\n\n#include <stdint.h>\n\n"
       "#ifdef __cplusplus\nextern \"C\" {{\n#endif\n\n"
-      "int {}({});\n\n"
+      "int {}({});\n\n{}"
       "#ifdef __cplusplus\n}}\n#endif\n\n#endif\n",
-      TCC_VERSION, s.source, s.cpu, s.triple, s.function, inputs_doc.empty() ? " *     (none)\n" : inputs_doc,
-      outputs_doc, guard, guard, s.function, params.empty() ? "void" : fmt::format("{}", fmt::join(params, ", ")));
+      TCC_VERSION, s.source, s.cpu, s.triple, s.function,
+      s.threads == 0 ? "Single-threaded" : "Multi-threaded through tcc_parallel_for (below; pthreads)",
+      inputs_doc.empty() ? " *     (none)\n" : inputs_doc, outputs_doc, guard, guard, s.function,
+      params.empty() ? "void" : fmt::format("{}", fmt::join(params, ", ")), threading);
 }
 
 }  // namespace tcc::runtime

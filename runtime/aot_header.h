@@ -13,6 +13,9 @@ struct AotSignature {
   std::vector<InputInfo> outputs;   // name, dtype and shape of each output
   std::string source;               // the .tc file, for the comment
   std::string cpu, triple;          // what the object was compiled for
+  // 0: single-threaded object. N > 0: the object calls tcc_parallel_for, which the header
+  // implements with pthreads (N threads by default) under TCC_PARALLEL_FOR_IMPLEMENTATION.
+  int threads = 0;
 };
 
 // Whether `name` can be a C function or parameter name (identifier, not a keyword).

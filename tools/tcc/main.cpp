@@ -31,7 +31,7 @@ constexpr const char* kUsage = R"(usage:
   tcc check FILE.tc                      parse + shape inference; one line per value
   tcc run   FILE.tc [-i NAME=PATH.npy]... [-o DIR] [--seed N] [--threads N] [-v]
   tcc emit  FILE.tc --stage graph|loops|llvm|asm [-o OUT] [--target-cpu CPU]
-  tcc compile FILE.tc -o OUT.o [--header OUT.h] [--name NAME] [--target-cpu CPU]
+  tcc compile FILE.tc -o OUT.o [--header OUT.h] [--name NAME] [--target-cpu CPU] [--threads N]
   tcc cache info|clear                   the on-disk kernel cache
   tcc bench FILE.tc [--repeat N] [--threads N]    median time and GFLOP/s per output
   tcc --help | --version
@@ -311,7 +311,9 @@ int cmd_compile(const Args& a) {
   const tcc::codegen::CompileOptions options{.cpu = a.target_cpu, .aligned_buffers = false};
   const tcc::codegen::TargetInfo target = tcc::codegen::target_for(options);
   tcc::ir::loop::TargetModel model = tcc::codegen::target_model(target);
-  model.threads = false;  // the object must not need tcc's thread pool
+  // Threads only on request (--threads N): the object then calls tcc_parallel_for, which the
+  // header implements with pthreads; by default it needs nothing but libc.
+  model.threads = a.threads > 1;
   tcc::ir::LoweredProgram lowered = tcc::ir::lower(p->graph->ir(), output_ids(*p), model);
 
   // Every declared input is a parameter, in declaration order, even one no output reads.
@@ -329,6 +331,7 @@ int cmd_compile(const Args& a) {
     sig.outputs.push_back({p->output_names[o], p->outputs[o].dtype(), p->outputs[o].shape()});
 
   sig.cpu = target.cpu;
+  sig.threads = model.threads ? a.threads : 0;
   sig.triple = target.triple;
   std::string object = tcc::codegen::compile_graph_object(lowered, input_buffers, function, options);
   std::string header = tcc::runtime::aot_header(sig);  // before writing anything: no partial output
