@@ -24,7 +24,8 @@ namespace {
 // row and one broadcast in registers, capped where FMA latency is long covered.
 int rows_for(int nr_vectors, int registers) {
   int rows = (registers - nr_vectors - 1) / nr_vectors;
-  int cap = registers >= 32 ? (nr_vectors == 3 ? 8 : nr_vectors == 2 ? 12 : 16) : (nr_vectors == 2 ? 6 : 12);
+  int cap = registers >= 32 ? (nr_vectors >= 4 ? 6 : nr_vectors == 3 ? 8 : nr_vectors == 2 ? 12 : 16)
+                            : (nr_vectors == 2 ? 6 : 12);
   return std::max(1, std::min(rows, cap));
 }
 
@@ -78,8 +79,14 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
   while (p.lanes / 2 >= std::max<int64_t>(N, min_lanes)) p.lanes /= 2;
   // One row (GEMV-like): nothing to reuse across rows, so a wide tile streams long runs of
   // each B row (fewer, longer memory streams) with most registers as accumulators.
-  const int max_vectors = M == 1 ? target.vector_registers - 4 : target.vector_registers >= 32 ? 3 : 2;
-  const int nr_vectors = static_cast<int>(std::min<int64_t>(max_vectors, (N + p.lanes - 1) / p.lanes));
+  const int64_t row_vectors = (N + p.lanes - 1) / p.lanes;
+  int max_vectors = M == 1 ? target.vector_registers - 4 : target.vector_registers >= 32 ? 3 : 2;
+  // In place on 32 registers, a 4-vector tile (6 rows) when it covers the row exactly and the
+  // 3-vector one would leave a narrow edge tile (N = 64, 128, 256 ...).
+  if (M > 1 && target.vector_registers >= 32 && row_vectors % 3 != 0 && row_vectors % 4 == 0 &&
+      K * N * elem <= target.l2_bytes / 2)
+    max_vectors = 4;
+  const int nr_vectors = static_cast<int>(std::min<int64_t>(max_vectors, row_vectors));
   p.nr = nr_vectors * p.lanes;
   p.mr = M == 1 ? 1 : static_cast<int>(std::min<int64_t>(rows_for(nr_vectors, target.vector_registers), M));
   // Blocks (BLIS): an A micro-panel mr x kc stays in L1, a packed A block mc x kc in half of L2,
