@@ -73,9 +73,12 @@ namespace {
 // Refuses, before allocating anything, a run whose intermediate and output buffers together
 // exceed the machine's memory: otherwise the kernel's OOM killer, not tcc, would report it.
 void check_memory_budget(const ir::ContractionProgram& p) {
-  long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page_size <= 0) return;
-  const long double memory = static_cast<long double>(pages) * page_size;
+  // Physical memory does not change while we run: ask the kernel once, not on every call.
+  static const long double memory = [] {
+    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page_size > 0 ? static_cast<long double>(pages) * page_size : 0.0L;
+  }();
+  if (memory <= 0) return;
   long double needed = 0;
   for (const ir::BufferInfo& b : p.buffers)
     if (b.kind == ir::BufferInfo::Kind::temp) needed += static_cast<long double>(b.numel) * dtype_size(b.dtype);
