@@ -13,9 +13,10 @@ std::string TargetModel::str() const { return fmt::format("vector_bits={} regist
 std::string GemmPlan::str() const {
   static const char* parallel_names[] = {"", " parallel=outer", " parallel=row_tiles", " parallel=column_tiles",
                                          " parallel=column_panels"};
-  return fmt::format("gemm(a=in{} b=in{} m=d{} n=d{} k=d{} outer=[{}]{}) tile={}x{} lanes={} blocks(mc={} kc={} nc={}) {}{}",
+  return fmt::format("gemm(a=in{} b=in{} m=d{} n=d{} k=d{} outer=[{}]{}) tile={}x{} lanes={} blocks(mc={} kc={} nc={}) {}{}{}",
                      a, b, m, n, k, fmt::join(outer, ","), outer_reduction ? " outer_sum" : "", mr, nr, lanes, mc, kc,
-                     nc, pack ? "packed" : "in_place", parallel_names[static_cast<int>(parallel)]);
+                     nc, pack ? "packed" : "in_place", sweep_kc ? fmt::format(" sweep_kc={}", sweep_kc) : "",
+                     parallel_names[static_cast<int>(parallel)]);
 }
 
 namespace {
@@ -99,6 +100,7 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
   // In place needs unit-stride B rows.
   const bool in_place = K * N * elem <= target.l2_bytes / 2 || M <= 16;
   p.pack = target.force_packing || !(in_place && sb[p.n] == 1);
+  if (!p.pack && M == 1 && K > 64 && N > p.nr) p.sweep_kc = 64;
 
   // Threads only for enough work, over independent output tiles, so that every thread count
   // computes every element in the same order (identical results).

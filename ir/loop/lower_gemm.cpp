@@ -101,8 +101,15 @@ class GemmLowering {
     MicroKernel mk = tile(rows, cols);
     mk.kc = c64(K_);
     mk.accumulate = accumulate_always();
-    mk.a = {A(), plus(a0, times(row0, stride(p_.a, p_.m))), stride(p_.a, p_.m), stride(p_.a, p_.k)};
-    mk.b = {B(), plus(b0, times(col0, stride(p_.b, p_.n))), stride(p_.b, p_.k), 1};
+    Expr a_k0 = c64(0), b_k0 = c64(0);  // where the k range starts (k sweeps)
+    if (k_sweep_) {
+      mk.kc = min(c64(p_.sweep_kc), sub(c64(K_), times(v(k_sweep_), p_.sweep_kc)));
+      if (!p_.outer_reduction) mk.accumulate = select_lt(c64(0), v(k_sweep_), c64(1), c64(0));
+      a_k0 = times(v(k_sweep_), p_.sweep_kc * stride(p_.a, p_.k));
+      b_k0 = times(v(k_sweep_), p_.sweep_kc * stride(p_.b, p_.k));
+    }
+    mk.a = {A(), plus(plus(a0, a_k0), times(row0, stride(p_.a, p_.m))), stride(p_.a, p_.m), stride(p_.a, p_.k)};
+    mk.b = {B(), plus(plus(b0, b_k0), times(col0, stride(p_.b, p_.n))), stride(p_.b, p_.k), 1};
     mk.c = {C(), plus(c0, plus(times(row0, rs_c()), col0)), rs_c(), 1};
     return micro_kernel(std::move(mk));
   }
@@ -122,6 +129,13 @@ class GemmLowering {
   }
 
   Stmt in_place(const Expr& a0, const Expr& b0, const Expr& c0) {
+    if (p_.sweep_kc > 0 && !k_sweep_) {
+      // K swept in blocks, every column tile per block: neighbouring tiles read neighbouring
+      // pieces of the same B rows, which the hardware prefetcher can follow.
+      k_sweep_ = new_var("ks");
+      Stmt body = in_place(a0, b0, c0);
+      return for_loop(k_sweep_, c64((K_ + p_.sweep_kc - 1) / p_.sweep_kc), ForKind::serial, body);
+    }
     std::vector<Stmt> parts;
     const int64_t full = M_ / p_.mr, edge = M_ % p_.mr;
     if (full > 0) {
@@ -228,6 +242,7 @@ class GemmLowering {
   std::vector<int64_t> out_strides_;
   int64_t M_ = 1, N_ = 1, K_ = 1;
   Buffer packed_a_, packed_b_;
+  Var k_sweep_;  // set while lowering the body of a k sweep
 };
 
 }  // namespace

@@ -38,6 +38,9 @@ struct GemmPlan {
   int mr = 1, nr = 1, lanes = 1;  // register tile (rows x columns) and vector width
   int64_t mc = 0, kc = 0, nc = 0; // cache blocks, multiples of mr / nr
   bool pack = false;         // pack A and B (large) or read them in place (small)
+  // In place with one row (GEMV-like): K is swept in blocks of this many, all column tiles per
+  // block, so that B streams row pieces side by side (0: the whole K per tile).
+  int64_t sweep_kc = 0;
   // Which loop runs on the thread pool: none (small work), the outermost outer dim (batch),
   // the row or column tiles (in place), or the packing and column panels jr (packed: threads
   // share A~ and B~).

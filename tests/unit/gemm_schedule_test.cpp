@@ -114,6 +114,10 @@ std::vector<Case> edge_cases() {
     for (int64_t n : {1, 15, 16, 17, 47, 49})
       for (int64_t k : {1, 6, 7, 8, 31}) cases.push_back({1, m, n, k});
   cases.push_back({1, 97, 113, 385});
+  // One row (GEMV-like), long K: swept in blocks of 64 over every column tile.
+  cases.push_back({1, 1, 100, 300});
+  cases.push_back({3, 1, 50, 129});
+  cases.push_back({1, 1, 1000, 65});
   cases.push_back({1, 64, 64, 64});
   cases.push_back({3, 7, 33, 9});
   cases.push_back({2, 9, 17, 13, true, false});
