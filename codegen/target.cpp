@@ -64,8 +64,7 @@ ir::loop::TargetModel target_model(const TargetInfo& target) {
   ir::loop::TargetModel m;
   m.vector_bits = target.vector_bits;
   m.vector_registers = target.vector_bits >= 512 ? 32 : 16;
-  // Cache sizes of the machine we run on (they only size blocks; any value is correct).
-  if (long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE); l1 > 0) m.l1_bytes = l1;
+  // The L2 size of the machine we run on (it only sizes blocks; any value is correct).
   if (long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE); l2 > 0) m.l2_bytes = l2;
   return m;
 }

@@ -53,8 +53,7 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const lo
   for (const Contraction& c : out.program.steps) {
     LoweredKernel k;
     k.descriptor_fields = c.descriptor_fields();
-    for (const auto& [name, value] : k.descriptor_fields)
-      k.descriptor += fmt::format("{}{}={}", k.descriptor.empty() ? "" : " ", name, value);
+    k.descriptor = join_descriptor(k.descriptor_fields);
     auto [it, fresh] = by_descriptor.emplace(k.descriptor, static_cast<int>(out.kernels.size()));
     out.step_kernel.push_back(it->second);
     if (!fresh) continue;

@@ -40,7 +40,6 @@ struct CompiledGraph::Impl {
     InputInfo info;
   };
   ir::LoweredProgram lowered;
-  std::vector<codegen::KernelEntry> entries_of_kernels;  // per distinct kernel
   std::vector<Step> steps;
   std::vector<InputSlot> input_slots;
   std::vector<InputInfo> inputs;       // the inputs the outputs depend on
@@ -121,9 +120,10 @@ CompiledGraph runtime::compile_for_model(const Graph& g, const std::vector<Value
   impl->lowered = ir::lower(graph_ir, ids, target, /*build_loops=*/false);
   CompileStats& stats = impl->stats;
   stats.disk_cache = runtime::disk_cache_enabled();
+  std::vector<codegen::KernelEntry> entries;  // per distinct kernel
   for (ir::LoweredKernel& k : impl->lowered.kernels) {
     runtime::KernelLookup found = runtime::lookup_kernel(k);
-    impl->entries_of_kernels.push_back(found.entry);
+    entries.push_back(found.entry);
     switch (found.outcome) {
       case runtime::CacheOutcome::memory_hit: ++stats.memory_hits; break;
       case runtime::CacheOutcome::disk_hit: ++stats.disk_hits; break;
@@ -149,7 +149,7 @@ CompiledGraph runtime::compile_for_model(const Graph& g, const std::vector<Value
     }
     stats.flops += points * static_cast<double>(c.operands.size() - 1 + (sums ? 1 : 0));
     const ir::LoweredKernel& k = impl->lowered.kernels[impl->lowered.step_kernel[s]];
-    CompiledGraph::Impl::Step step{impl->entries_of_kernels[impl->lowered.step_kernel[s]], p.steps[s].out_buffer, {}, false};
+    CompiledGraph::Impl::Step step{entries[impl->lowered.step_kernel[s]], p.steps[s].out_buffer, {}, false};
     for (const ir::StridedOperand& op : p.steps[s].operands) step.operands.push_back(op.buffer);
     int64_t scratch = ir::loop::scratch_bytes(k.schedule, k.contraction.dtype);
     step.scratch = scratch > 0;

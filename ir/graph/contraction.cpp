@@ -49,11 +49,13 @@ std::vector<std::pair<std::string, std::string>> Contraction::descriptor_fields(
           {"strides", strides}};
 }
 
-std::string Contraction::descriptor() const {
+std::string join_descriptor(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string s;
-  for (const auto& [name, value] : descriptor_fields()) s += fmt::format("{}{}={}", s.empty() ? "" : " ", name, value);
+  for (const auto& [name, value] : fields) s += fmt::format("{}{}={}", s.empty() ? "" : " ", name, value);
   return s;
 }
+
+std::string Contraction::descriptor() const { return join_descriptor(descriptor_fields()); }
 
 std::string ContractionProgram::str() const {
   std::string s;

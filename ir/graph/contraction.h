@@ -40,8 +40,11 @@ struct Contraction {
   // Everything that determines the kernel's code and nothing else (no buffer ids): the key
   // under which identical kernels are shared. Fields: dtype, roles, extents, out, strides.
   std::vector<std::pair<std::string, std::string>> descriptor_fields() const;
-  std::string descriptor() const;  // the fields in one line
+  std::string descriptor() const;  // the fields in one line (join_descriptor)
 };
+
+// "dtype=f32 roles=MNK ..." from descriptor fields.
+std::string join_descriptor(const std::vector<std::pair<std::string, std::string>>& fields);
 
 struct BufferInfo {
   enum class Kind { input, constant, temp };

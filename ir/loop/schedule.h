@@ -17,7 +17,7 @@ namespace tcc::ir::loop {
 struct TargetModel {
   int vector_bits = 128;       // 512 for AVX-512, 256 for AVX2
   int vector_registers = 16;   // 32 with AVX-512
-  int64_t l1_bytes = 48 << 10, l2_bytes = 1 << 20;
+  int64_t l2_bytes = 1 << 20;  // sizes the A block (mc) and the in-place threshold
   // Caps on the K and N cache blocks (0: the defaults, 384/256 and 3072); tests shrink them to
   // reach every blocking edge at small sizes.
   int64_t max_kc = 0, max_nc = 0;

@@ -125,7 +125,7 @@ std::optional<tcc::lang::TcProgram> load(const std::string& path) {
   return p;
 }
 
-std::string type_of(const tcc::Value& v) { return fmt::format("{}[{}]", tcc::dtype_name(v.dtype()), fmt::join(v.shape(), ",")); }
+std::string type_of(const tcc::Value& v) { return tcc::ir::type_str(v.dtype(), v.shape()); }
 
 int cmd_check(const Args& a) {
   auto p = load(a.file);
@@ -178,9 +178,8 @@ int cmd_run(const Args& a) {
     }
     const tcc::InputInfo& want = it->second;
     if (t.dtype() != want.dtype || t.shape() != want.shape)
-      throw tcc::InputError(fmt::format("input '{}': {} holds {}[{}], but the input is declared {}[{}]", name, path,
-                                        tcc::dtype_name(t.dtype()), fmt::join(t.shape(), ","),
-                                        tcc::dtype_name(want.dtype), fmt::join(want.shape, ",")));
+      throw tcc::InputError(fmt::format("input '{}': {} holds {}, but the input is declared {}", name, path,
+                                        tcc::ir::type_str(t.dtype(), t.shape()), tcc::ir::type_str(want.dtype, want.shape)));
     feeds.emplace(name, std::move(t));
   }
 
@@ -204,8 +203,7 @@ int cmd_run(const Args& a) {
         tcc::write_npy((std::filesystem::path(*a.out) / (p->output_names[i] + ".npy")).string(), outs[i]);
   }
   for (size_t i = 0; i < outs.size(); ++i)
-    std::printf("%s: %s[%s]\n", p->output_names[i].c_str(), std::string(tcc::dtype_name(outs[i].dtype())).c_str(),
-                fmt::format("{}", fmt::join(outs[i].shape(), ",")).c_str());
+    std::printf("%s: %s\n", p->output_names[i].c_str(), tcc::ir::type_str(outs[i].dtype(), outs[i].shape()).c_str());
   const tcc::CompileStats& stats = fn.stats();
   std::printf("kernels: %d (compiled %d, in-process hits %d, disk hits %d)\n", stats.kernels, stats.compiled,
               stats.memory_hits, stats.disk_hits);
