@@ -12,7 +12,7 @@ std::string TargetModel::str() const { return fmt::format("vector_bits={} regist
 
 std::string GemmPlan::str() const {
   static const char* parallel_names[] = {"", " parallel=outer", " parallel=row_tiles", " parallel=column_tiles",
-                                         " parallel=column_panels"};
+                                         " parallel=row_panels"};
   return fmt::format("gemm(a=in{} b=in{} m=d{} n=d{} k=d{} outer=[{}]{}) tile={}x{} lanes={} blocks(mc={} kc={} nc={}) {}{}{}",
                      a, b, m, n, k, fmt::join(outer, ","), outer_reduction ? " outer_sum" : "", mr, nr, lanes, mc, kc,
                      nc, pack ? "packed" : "in_place", sweep_kc ? fmt::format(" sweep_kc={}", sweep_kc) : "",
@@ -81,25 +81,28 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
   // One row (GEMV-like): nothing to reuse across rows, so a wide tile streams long runs of
   // each B row (fewer, longer memory streams) with most registers as accumulators.
   const int64_t row_vectors = (N + p.lanes - 1) / p.lanes;
-  int max_vectors = M == 1 ? target.vector_registers - 4 : target.vector_registers >= 32 ? 3 : 2;
-  // In place on 32 registers, a 4-vector tile (6 rows) when it covers the row exactly and the
-  // 3-vector one would leave a narrow edge tile (N = 64, 128, 256 ...).
-  if (M > 1 && target.vector_registers >= 32 && row_vectors % 3 != 0 && row_vectors % 4 == 0 &&
-      K * N * elem <= target.l2_bytes / 2)
-    max_vectors = 4;
-  const int nr_vectors = static_cast<int>(std::min<int64_t>(max_vectors, row_vectors));
-  p.nr = nr_vectors * p.lanes;
-  p.mr = M == 1 ? 1 : static_cast<int>(std::min<int64_t>(rows_for(nr_vectors, target.vector_registers), M));
-  // Blocks (BLIS): an A micro-panel mr x kc stays in L1, a packed A block mc x kc in half of L2,
-  // a packed B block kc x nc in L3.
-  p.kc = std::min<int64_t>(K, target.max_kc > 0 ? target.max_kc : elem == 4 ? 384 : 256);
-  p.mc = round_down(std::min<int64_t>(target.l2_bytes / 2 / (p.kc * elem), ((M + p.mr - 1) / p.mr) * p.mr), p.mr);
-  p.nc = round_down(std::min<int64_t>(target.max_nc > 0 ? target.max_nc : 3072, ((N + p.nr - 1) / p.nr) * p.nr), p.nr);
   // Read A and B in place (no packing, LIBXSMM style) when B stays in L2 between the row
   // tiles that reuse it, or when there are too few rows to pay for packing B (GEMV-like).
   // In place needs unit-stride B rows.
   const bool in_place = K * N * elem <= target.l2_bytes / 2 || M <= 16;
   p.pack = target.force_packing || !(in_place && sb[p.n] == 1);
+  int max_vectors = M == 1 ? target.vector_registers - 4 : target.vector_registers >= 32 ? 3 : 2;
+  // On 32 registers, a 4-vector tile (6 rows): packed, its A micro-panel is the smaller one to
+  // keep in L1 and the tile row streams whole cache lines of B; in place, when it covers the
+  // row exactly and the 3-vector one would leave a narrow edge tile (N = 64, 128, 256 ...).
+  if (M > 1 && target.vector_registers >= 32 && (p.pack || (row_vectors % 3 != 0 && row_vectors % 4 == 0)))
+    max_vectors = 4;
+  const int nr_vectors = static_cast<int>(std::min<int64_t>(max_vectors, row_vectors));
+  p.nr = nr_vectors * p.lanes;
+  p.mr = M == 1 ? 1 : static_cast<int>(std::min<int64_t>(rows_for(nr_vectors, target.vector_registers), M));
+  // Blocks (BLIS with the roles of A and B exchanged, since C's rows are the vectors): an A
+  // micro-panel mr x kc stays in L1, a packed B block kc x nc in half of L2, a packed A block
+  // mc x kc in L3. Tiles then walk along C's rows, so C streams too.
+  auto cap = [](int64_t limit, int64_t value) { return limit > 0 ? std::min(limit, value) : value; };
+  p.kc = std::min<int64_t>(K, cap(target.max_kc, elem == 4 ? 384 : 256));
+  const int64_t rows_padded = (M + p.mr - 1) / p.mr * p.mr, cols_padded = (N + p.nr - 1) / p.nr * p.nr;
+  p.mc = round_down(cap(target.max_mc, std::min(target.l3_bytes / (p.kc * elem), rows_padded)), p.mr);
+  p.nc = round_down(cap(target.max_nc, std::min(target.l2_bytes / 2 / (p.kc * elem), cols_padded)), p.nr);
   if (!p.pack && M == 1 && K > 64 && N > p.nr) p.sweep_kc = 64;
 
   // Threads only for enough work, over independent output tiles, so that every thread count
@@ -111,7 +114,7 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
     if (!p.pack && !p.outer.empty() && c.dims[p.outer[0]].role != DimRole::K && c.dims[p.outer[0]].extent >= 2)
       p.parallel = GemmPlan::Parallel::outer;
     else if (p.pack)
-      p.parallel = GemmPlan::Parallel::column_panels;
+      p.parallel = GemmPlan::Parallel::row_panels;
     else if (M / p.mr >= 2)
       p.parallel = GemmPlan::Parallel::row_tiles;
     else if (N / p.nr >= 2)

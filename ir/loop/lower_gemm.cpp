@@ -1,8 +1,9 @@
 // Pass: Contraction + GemmPlan -> LoopKernel. The loops around the micro-kernel:
 //   in place: outer dims > column tiles > row tiles > micro-kernel over all of K, with the row
 //             and column edges split off statically (their tiles are compiled exactly);
-//   packed:   outer dims > jc (nc) > pc (kc) > pack B~ > ic (mc) > pack A~ > jr > ir >
+//   packed:   outer dims > ic (mc) > pc (kc) > pack A~ > jc (nc) > pack B~ > ir > jr >
 //             micro-kernel over kc, on zero-padded panels; edge tiles store only what exists.
+//             (BLIS's five loops with A and B exchanged: C's rows are the vectors here.)
 #include "ir/loop/lower_gemm.h"
 
 #include <tcc/error.h>
@@ -184,11 +185,13 @@ class GemmLowering {
       if (checked) value = select_lt(m, c64(M_), value, zero(c_.dtype));
       Expr dst = plus(times(panel, p_.kc * p_.mr), plus(times(v(kk), p_.mr), v(row)));
       Stmt st = store(packed_a_, dst, value);
-      // k innermost when A's rows are contiguous along k (row-major A): reads stream.
+      // Row-major A (unit stride along k): the mr rows are read side by side, each a forward
+      // stream, and the panel is written in order. Scalar: vectorising either loop needs a
+      // gather or a scatter, which costs more than the copy.
       const ForKind inner = checked ? ForKind::scalar : ForKind::serial;
       if (stride(p_.a, p_.k) == 1) {
-        st = for_loop(kk, kc, inner, st);
-        st = for_loop(row, c64(p_.mr), inner, st);
+        st = for_loop(row, c64(p_.mr), ForKind::scalar, st);
+        st = for_loop(kk, kc, ForKind::scalar, st);
       } else {
         st = for_loop(row, c64(p_.mr), inner, st);
         st = for_loop(kk, kc, inner, st);
@@ -200,7 +203,7 @@ class GemmLowering {
 
   // Panels are independent: when the tiles run on threads, so does packing.
   ForKind packing_kind() const {
-    return p_.parallel == GemmPlan::Parallel::column_panels ? ForKind::parallel : ForKind::serial;
+    return p_.parallel == GemmPlan::Parallel::row_panels ? ForKind::parallel : ForKind::serial;
   }
 
   Stmt packed(const Expr& a0, const Expr& b0, const Expr& c0) {
@@ -227,13 +230,14 @@ class GemmLowering {
     mk.store_rows = min(c64(p_.mr), sub(c64(M_), row0));
     mk.store_cols = min(c64(p_.nr), sub(c64(N_), col0));
     Stmt s = micro_kernel(std::move(mk));
-    s = for_loop(ir, m_panels, ForKind::serial, s);
-    s = for_loop(jr, n_panels, p_.parallel == GemmPlan::Parallel::column_panels ? ForKind::parallel : ForKind::serial, s);
-    s = block({pack_a(a0, times(v(ic), p_.mc / p_.mr), v(pc), kc, m_panels), s});
-    s = for_loop(ic, c64(ic_blocks), ForKind::serial, s);
+    // One A micro-panel (L1) meets every B micro-panel of the block (L2) along a row of tiles.
+    s = for_loop(jr, n_panels, ForKind::serial, s);
+    s = for_loop(ir, m_panels, p_.parallel == GemmPlan::Parallel::row_panels ? ForKind::parallel : ForKind::serial, s);
     s = block({pack_b(b0, times(v(jc), p_.nc / p_.nr), v(pc), kc, n_panels), s});
+    s = for_loop(jc, c64(jc_blocks), ForKind::serial, s);
+    s = block({pack_a(a0, times(v(ic), p_.mc / p_.mr), v(pc), kc, m_panels), s});
     s = for_loop(pc, c64(pc_blocks), ForKind::serial, s);
-    return for_loop(jc, c64(jc_blocks), ForKind::serial, s);
+    return for_loop(ic, c64(ic_blocks), ForKind::serial, s);
   }
 
   const Contraction& c_;

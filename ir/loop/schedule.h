@@ -17,10 +17,11 @@ namespace tcc::ir::loop {
 struct TargetModel {
   int vector_bits = 128;       // 512 for AVX-512, 256 for AVX2
   int vector_registers = 16;   // 32 with AVX-512
-  int64_t l2_bytes = 1 << 20;  // sizes the A block (mc) and the in-place threshold
-  // Caps on the K and N cache blocks (0: the defaults, 384/256 and 3072); tests shrink them to
-  // reach every blocking edge at small sizes.
-  int64_t max_kc = 0, max_nc = 0;
+  int64_t l2_bytes = 1 << 20;  // sizes the packed B block (nc) and the in-place threshold
+  int64_t l3_bytes = 8 << 20;  // the share of L3 the packed A block (mc) may fill
+  // Caps on the K, M and N cache blocks (0: from the caches); tests shrink them to reach
+  // every blocking edge at small sizes.
+  int64_t max_kc = 0, max_mc = 0, max_nc = 0;
   bool force_packing = false;  // tests: pack even where reading in place would be chosen
   // Whether kernels may run loops on the runtime's thread pool (not in ahead-of-time objects).
   bool threads = true;
@@ -36,15 +37,18 @@ struct GemmPlan {
   std::vector<int> outer;    // every other dim, outermost first: loops around the GEMM
   bool outer_reduction = false;  // an outer dim is summed: C is zeroed first, tiles accumulate
   int mr = 1, nr = 1, lanes = 1;  // register tile (rows x columns) and vector width
-  int64_t mc = 0, kc = 0, nc = 0; // cache blocks, multiples of mr / nr
+  // Cache blocks (packed), multiples of mr / nr: an A block of mc rows x kc stays in L3 while
+  // B blocks of kc x nc columns pass through L2; one mr x kc A micro-panel stays in L1 while
+  // the tiles of its row sweep the B block.
+  int64_t mc = 0, kc = 0, nc = 0;
   bool pack = false;         // pack A and B (large) or read them in place (small)
   // In place with one row (GEMV-like): K is swept in blocks of this many, all column tiles per
   // block, so that B streams row pieces side by side (0: the whole K per tile).
   int64_t sweep_kc = 0;
   // Which loop runs on the thread pool: none (small work), the outermost outer dim (batch),
-  // the row or column tiles (in place), or the packing and column panels jr (packed: threads
-  // share A~ and B~).
-  enum class Parallel { none, outer, row_tiles, column_tiles, column_panels };
+  // the row or column tiles (in place), or the packing and the row panels ir (packed: threads
+  // share A~ and B~ and write disjoint rows of C).
+  enum class Parallel { none, outer, row_tiles, column_tiles, row_panels };
   Parallel parallel = Parallel::none;
   std::string str() const;
 };

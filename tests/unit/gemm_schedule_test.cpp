@@ -30,11 +30,11 @@ std::vector<Model> models() {
   TargetModel host;
   host.vector_bits = 512, host.vector_registers = 32;
   TargetModel tiny = host;  // packs everything, many blocks in every direction
-  tiny.l2_bytes = 2048, tiny.max_kc = 7, tiny.max_nc = 48, tiny.force_packing = true;
+  tiny.l2_bytes = 2048, tiny.max_kc = 7, tiny.max_mc = 12, tiny.max_nc = 48, tiny.force_packing = true;
   TargetModel avx2;
   avx2.vector_bits = 256, avx2.vector_registers = 16;
   TargetModel avx2_tiny = avx2;
-  avx2_tiny.l2_bytes = 1024, avx2_tiny.max_kc = 5, avx2_tiny.max_nc = 16, avx2_tiny.force_packing = true;
+  avx2_tiny.l2_bytes = 1024, avx2_tiny.max_kc = 5, avx2_tiny.max_mc = 12, avx2_tiny.max_nc = 16, avx2_tiny.force_packing = true;
   TargetModel sse;
   sse.vector_bits = 128, sse.vector_registers = 16;
   std::vector<Model> all{{"avx2", avx2}, {"avx2-tiny-blocks", avx2_tiny}, {"sse", sse}};
@@ -108,10 +108,10 @@ void check_case(const Case& cs, const Model& model) {
 
 std::vector<Case> edge_cases() {
   std::vector<Case> cases;
-  // Around the register tiles (8x48 / 6x16 / 12x32 ...), the test blocks (kc 5-7, nc 16-48)
-  // and the default kc 384: 1, primes, one less and one more.
-  for (int64_t m : {1, 5, 8, 9, 13})
-    for (int64_t n : {1, 15, 16, 17, 47, 49})
+  // Around the register tiles (8x48 / 6x64 / 6x16 / 12x32 ...), the test blocks (kc 5-7,
+  // mc 12, nc 16-64) and the default kc 384: 1, primes, one less and one more.
+  for (int64_t m : {1, 5, 7, 8, 9, 13})
+    for (int64_t n : {1, 15, 16, 17, 47, 49, 63, 65})
       for (int64_t k : {1, 6, 7, 8, 31}) cases.push_back({1, m, n, k});
   cases.push_back({1, 97, 113, 385});
   // One row (GEMV-like), long K: swept in blocks of 64 over every column tile.
