@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <mutex>
 #include <set>
+#include <thread>
 
 namespace tcc {
 
@@ -24,16 +26,16 @@ namespace tcc {
 struct Workspace {
   std::vector<Tensor> temps;  // by buffer id; only intermediates
   Tensor scratch;
-  std::vector<void*> pointers, args;
-  std::vector<int> holder;  // per buffer: the output index whose tensor holds it, or -1
+  // Per buffer: its data; constants and intermediates are filled in once, at creation.
+  std::vector<void*> pointers;
 };
 
 struct CompiledGraph::Impl {
   struct Step {
+    static constexpr size_t kMaxArgs = 8;
     codegen::KernelEntry entry = nullptr;
-    int out = -1;
-    std::vector<int> operands;
-    bool scratch = false;
+    std::vector<int> args;  // buffer ids in the kernel's argument order: output, operands
+    bool scratch = false;   // the scratch block follows
   };
   struct InputSlot {
     int buffer = -1;
@@ -45,25 +47,29 @@ struct CompiledGraph::Impl {
   std::vector<InputInfo> inputs;       // the inputs the outputs depend on
   std::set<std::string> graph_inputs;  // every input name of the graph
   std::vector<bool> is_output_buffer;
+  // Per output: the first output that views the same buffer (itself when it is the first);
+  // that output's tensor holds the data.
+  std::vector<int> output_holder;
   int64_t scratch_bytes = 0;
   CompileStats stats;
 
-  // The workspace of the last call waits in `ready` (one atomic exchange, the common case of
-  // one caller); concurrent callers' extra workspaces wait in the pool.
-  mutable std::atomic<Workspace*> ready{nullptr};
+  // The first thread that runs the graph owns a workspace that only it touches, so its calls
+  // take no lock and no atomic read-modify-write (those cost more than a seed-sized kernel).
+  // Other threads share a locked pool. A thread id can only be reused after its thread ended,
+  // so a new thread with the owner's id inherits the workspace safely.
+  mutable std::atomic<std::thread::id> owner{};
+  mutable std::unique_ptr<Workspace> owned;
   mutable std::mutex pool_mutex;
   mutable std::vector<std::unique_ptr<Workspace>> pool;
 
-  ~Impl() { delete ready.exchange(nullptr); }
-  std::unique_ptr<Workspace> acquire() const;
-  void release(std::unique_ptr<Workspace> w) const {
-    Workspace* expected = nullptr;
-    if (ready.compare_exchange_strong(expected, w.get())) {
-      w.release();
-      return;
-    }
+  std::unique_ptr<Workspace> new_workspace() const;
+  // The calling thread's workspace: `owned` for the owner (lent, returned null), else one from
+  // the pool, which `give_back` returns.
+  Workspace* borrow(std::unique_ptr<Workspace>& pooled) const;
+  void give_back(std::unique_ptr<Workspace> pooled) const {
+    if (!pooled) return;
     std::lock_guard<std::mutex> lock(pool_mutex);
-    pool.push_back(std::move(w));
+    pool.push_back(std::move(pooled));
   }
 };
 
@@ -85,6 +91,14 @@ void check_memory_budget(const ir::ContractionProgram& p) {
     throw InputError(fmt::format("running this graph needs {:.3g} GB for its results and intermediates, more than "
                                  "this machine's {:.3g} GB of memory",
                                  static_cast<double>(needed / 1e9), static_cast<double>(memory / 1e9)));
+}
+
+// Shapes are a handful of extents: an inline loop beats vector's memcmp call.
+bool same_shape(const Shape& a, const Shape& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
 }
 
 }  // namespace
@@ -137,6 +151,8 @@ CompiledGraph runtime::compile_for_model(const Graph& g, const std::vector<Value
       impl->inputs.push_back({n.name, n.dtype, n.shape});
       impl->input_slots.push_back({static_cast<int>(b), impl->inputs.back()});
     }
+  std::sort(impl->input_slots.begin(), impl->input_slots.end(),
+            [](const auto& x, const auto& y) { return x.info.name < y.info.name; });
   for (size_t s = 0; s < p.steps.size(); ++s) {
     // A product of n operands costs n - 1 multiplies per point of the loop space, plus one add
     // when something is summed; a copy costs nothing.
@@ -149,15 +165,22 @@ CompiledGraph runtime::compile_for_model(const Graph& g, const std::vector<Value
     }
     stats.flops += points * static_cast<double>(c.operands.size() - 1 + (sums ? 1 : 0));
     const ir::LoweredKernel& k = impl->lowered.kernels[impl->lowered.step_kernel[s]];
-    CompiledGraph::Impl::Step step{entries[impl->lowered.step_kernel[s]], p.steps[s].out_buffer, {}, false};
-    for (const ir::StridedOperand& op : p.steps[s].operands) step.operands.push_back(op.buffer);
+    CompiledGraph::Impl::Step step{entries[impl->lowered.step_kernel[s]], {p.steps[s].out_buffer}, false};
+    for (const ir::StridedOperand& op : p.steps[s].operands) step.args.push_back(op.buffer);
     int64_t scratch = ir::loop::scratch_bytes(k.schedule, k.contraction.dtype);
     step.scratch = scratch > 0;
+    if (step.args.size() + 1 > CompiledGraph::Impl::Step::kMaxArgs)
+      throw InternalError("compile: a kernel with more operands than the runtime passes");
     impl->scratch_bytes = std::max(impl->scratch_bytes, scratch);
     impl->steps.push_back(std::move(step));
   }
   impl->is_output_buffer.assign(p.buffers.size(), false);
   for (const ir::OutputView& o : p.outputs) impl->is_output_buffer[o.buffer] = true;
+  for (size_t o = 0; o < p.outputs.size(); ++o) {
+    size_t first = 0;
+    while (p.outputs[first].buffer != p.outputs[o].buffer) ++first;
+    impl->output_holder.push_back(static_cast<int>(first));
+  }
   for (const InputInfo& in : g.inputs()) impl->graph_inputs.insert(in.name);
   stats.kernels = static_cast<int>(impl->lowered.kernels.size());
   stats.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -168,27 +191,41 @@ std::vector<Tensor> Graph::eval(const std::vector<Value>& outputs, const Feeds& 
   return compile(outputs)(feeds);
 }
 
-std::unique_ptr<Workspace> CompiledGraph::Impl::acquire() const {
-  if (Workspace* w = ready.exchange(nullptr)) return std::unique_ptr<Workspace>(w);
-  {
-    std::lock_guard<std::mutex> lock(pool_mutex);
-    if (!pool.empty()) {
-      std::unique_ptr<Workspace> w = std::move(pool.back());
-      pool.pop_back();
-      return w;
-    }
-  }
+std::unique_ptr<Workspace> CompiledGraph::Impl::new_workspace() const {
   check_memory_budget(lowered.program);
   auto w = std::make_unique<Workspace>();
   const ir::ContractionProgram& p = lowered.program;
   w->temps.resize(p.buffers.size());
-  for (size_t b = 0; b < p.buffers.size(); ++b)
-    if (p.buffers[b].kind == ir::BufferInfo::Kind::temp && !is_output_buffer[b])
+  w->pointers.assign(p.buffers.size(), nullptr);
+  for (size_t b = 0; b < p.buffers.size(); ++b) {
+    if (p.buffers[b].kind == ir::BufferInfo::Kind::constant) {
+      w->pointers[b] = const_cast<void*>(p.buffers[b].data.data());
+    } else if (p.buffers[b].kind == ir::BufferInfo::Kind::temp && !is_output_buffer[b]) {
       w->temps[b] = Tensor::empty(p.buffers[b].dtype, {p.buffers[b].numel});
+      w->pointers[b] = w->temps[b].data();
+    }
+  }
   if (scratch_bytes > 0) w->scratch = Tensor::empty(DType::f32, {(scratch_bytes + 3) / 4});
-  w->pointers.resize(p.buffers.size());
-  w->holder.resize(p.buffers.size());
   return w;
+}
+
+Workspace* CompiledGraph::Impl::borrow(std::unique_ptr<Workspace>& pooled) const {
+  const std::thread::id me = std::this_thread::get_id();
+  std::thread::id current = owner.load(std::memory_order_acquire);
+  if (current == me) return owned.get();
+  if (current == std::thread::id() && owner.compare_exchange_strong(current, me, std::memory_order_acq_rel)) {
+    owned = new_workspace();
+    return owned.get();
+  }
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    if (!pool.empty()) {
+      pooled = std::move(pool.back());
+      pool.pop_back();
+    }
+  }
+  if (!pooled) pooled = new_workspace();
+  return pooled.get();
 }
 
 std::vector<Tensor> CompiledGraph::operator()(const Feeds& feeds) const {
@@ -207,58 +244,55 @@ void CompiledGraph::run(const Feeds& feeds, std::vector<Tensor>& outputs) const 
     for (const auto& [name, tensor] : feeds)
       if (!impl.graph_inputs.count(name)) throw InputError(fmt::format("unknown input '{}'", name));
 
-  std::unique_ptr<Workspace> w = impl.acquire();
+  std::unique_ptr<Workspace> pooled;
+  Workspace* w = impl.borrow(pooled);
   std::vector<void*>& ptr = w->pointers;
+  // Slots are sorted by name, as the map is: with exactly the inputs fed, one walk pairs them.
+  auto next_feed = feeds.begin();
   for (const Impl::InputSlot& slot : impl.input_slots) {
-    auto it = feeds.find(slot.info.name);
+    auto it = next_feed != feeds.end() && next_feed->first == slot.info.name ? next_feed : feeds.find(slot.info.name);
     if (it == feeds.end()) throw InputError(fmt::format("input '{}' was not given", slot.info.name));
+    next_feed = std::next(it);
     const Tensor& t = it->second;
     if (!t.defined()) throw InputError(fmt::format("input '{}' is an empty tensor", slot.info.name));
-    if (t.dtype() != slot.info.dtype || t.shape() != slot.info.shape)
+    if (t.dtype() != slot.info.dtype || !same_shape(t.shape(), slot.info.shape))
       throw InputError(fmt::format("input '{}': expected {}, got {}", slot.info.name,
                                    ir::type_str(slot.info.dtype, slot.info.shape), ir::type_str(t.dtype(), t.shape())));
     ptr[slot.buffer] = const_cast<void*>(t.data());
   }
-  for (size_t b = 0; b < p.buffers.size(); ++b) {
-    if (p.buffers[b].kind == ir::BufferInfo::Kind::constant) ptr[b] = const_cast<void*>(p.buffers[b].data.data());
-    else if (w->temps[b].defined()) ptr[b] = w->temps[b].data();
-  }
-  // Outputs: the caller's tensors where they fit and alias no feed, else fresh ones. Two
-  // outputs of one buffer share its storage.
+  // Outputs: the caller's tensors where they fit and alias no feed and no other output, else
+  // fresh ones (a kernel's output must not overlap its operands: noalias). Two outputs of one
+  // buffer share its storage.
   outputs.resize(p.outputs.size());
-  std::vector<int>& holder = w->holder;
-  std::fill(holder.begin(), holder.end(), -1);
-  // A kernel's output must not overlap its operands or another output (noalias).
-  auto aliases_a_feed = [&](const Tensor& t) {
+  auto aliases = [&](const Tensor& t, size_t o) {
     for (const auto& [name, feed] : feeds)
       if (feed.data() == t.data()) return true;
-    for (size_t b = 0; b < p.buffers.size(); ++b)
-      if (holder[b] >= 0 && ptr[b] == t.data()) return true;
+    for (size_t earlier = 0; earlier < o; ++earlier)
+      if (impl.output_holder[earlier] == static_cast<int>(earlier) && outputs[earlier].data() == t.data()) return true;
     return false;
   };
   for (size_t o = 0; o < p.outputs.size(); ++o) {
+    if (impl.output_holder[o] != static_cast<int>(o)) continue;
     const ir::OutputView& view = p.outputs[o];
-    if (holder[view.buffer] >= 0) continue;
     Tensor& t = outputs[o];
     const ir::BufferInfo& info = p.buffers[view.buffer];
-    if (!(t.defined() && t.dtype() == info.dtype && t.shape() == view.shape && !aliases_a_feed(t))) {
+    if (!(t.defined() && t.dtype() == info.dtype && same_shape(t.shape(), view.shape) && !aliases(t, o))) {
       check_memory_budget(p);
       t = Tensor::empty(info.dtype, view.shape);
     }
-    holder[view.buffer] = static_cast<int>(o);
     ptr[view.buffer] = t.data();
   }
+  std::array<void*, Impl::Step::kMaxArgs> args;
   for (const Impl::Step& step : impl.steps) {
-    w->args.clear();
-    w->args.push_back(ptr[step.out]);
-    for (int b : step.operands) w->args.push_back(ptr[b]);
-    if (step.scratch) w->args.push_back(w->scratch.data());
-    step.entry(w->args.data());
+    size_t n = 0;
+    for (int b : step.args) args[n++] = ptr[b];
+    if (step.scratch) args[n++] = w->scratch.data();
+    step.entry(args.data());
   }
   for (size_t o = 0; o < p.outputs.size(); ++o)
-    if (holder[p.outputs[o].buffer] != static_cast<int>(o))
-      outputs[o] = outputs[holder[p.outputs[o].buffer]].reshaped(p.outputs[o].shape);
-  impl.release(std::move(w));
+    if (impl.output_holder[o] != static_cast<int>(o))
+      outputs[o] = outputs[impl.output_holder[o]].reshaped(p.outputs[o].shape);
+  impl.give_back(std::move(pooled));
 }
 
 }  // namespace tcc
