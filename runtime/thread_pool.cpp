@@ -1,5 +1,7 @@
-// A fixed pool of worker threads behind tcc_parallel_for. One parallel loop runs at a time;
-// iterations are handed out one by one through an atomic counter (they are coarse: tiles).
+// A fixed pool of worker threads behind tcc_parallel_for. One parallel loop runs at a time.
+// Each thread owns a contiguous share of the iterations, the same share on every call, so
+// that the data it touched last time is still in its core's caches; a thread that finishes
+// early takes chunks from the others' shares.
 #include "runtime/thread_pool.h"
 
 #include <tcc/error.h>
@@ -59,13 +61,16 @@ class ThreadPool {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = {task, closure, n};
-      next_ = 0;
+      for (int p = 0; p < threads_; ++p) {
+        shares_[p].next.store(n * p / threads_, std::memory_order_relaxed);
+        shares_[p].end = n * (p + 1) / threads_;
+      }
       result_ = 0;
       active_ = static_cast<int>(workers_.size());
       generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
-    work();
+    work(0);
     // Workers usually finish within microseconds: spin briefly before sleeping.
     for (int i = 0; i < kSpins && active_.load(std::memory_order_acquire) != 0; ++i) pause();
     std::unique_lock<std::mutex> lock(mutex_);
@@ -89,19 +94,22 @@ class ThreadPool {
     return 0;
   }
 
-  // Takes chunks of iterations until none are left (the caller and every worker do this).
-  // Chunks of about an eighth of a thread's share keep the shared counter cold for loops of
-  // many tiny iterations (a batch of small matrices) yet still balance uneven ones.
-  void work() {
+  // Participant `self` (0: the caller) runs its own share in chunks, then helps with the
+  // others'. Chunks of about an eighth of a share keep the counters cold for loops of many
+  // tiny iterations (a batch of small matrices) yet still balance uneven ones.
+  void work(int self) {
     bool was_inside = t_inside_task;
     t_inside_task = true;
     const int64_t chunk = std::max<int64_t>(1, job_.n / (int64_t(threads_) * 8));
-    for (int64_t first; (first = next_.fetch_add(chunk)) < job_.n;)
-      for (int64_t i = first; i < std::min(first + chunk, job_.n); ++i)
-        if (int r = job_.task(job_.closure, i)) {
-          int expected = 0;
-          result_.compare_exchange_strong(expected, r);
-        }
+    for (int q = 0; q < threads_; ++q) {
+      Share& share = shares_[(self + q) % threads_];
+      for (int64_t first; (first = share.next.fetch_add(chunk)) < share.end;)
+        for (int64_t i = first; i < std::min(first + chunk, share.end); ++i)
+          if (int r = job_.task(job_.closure, i)) {
+            int expected = 0;
+            result_.compare_exchange_strong(expected, r);
+          }
+    }
     t_inside_task = was_inside;
   }
 
@@ -109,8 +117,9 @@ class ThreadPool {
     if (!workers_.empty()) return;
     stopping_ = false;
     const uint64_t current = generation_.load();  // a new worker waits for the next loop, not an old one
+    shares_ = std::vector<Share>(threads_);
     for (int t = 1; t < threads_; ++t)
-      workers_.emplace_back([this, current] {
+      workers_.emplace_back([this, current, t] {
         uint64_t seen = current;
         for (;;) {
           // Loops tend to come in bursts (one per cache block): spin a little before sleeping,
@@ -122,7 +131,7 @@ class ThreadPool {
             if (stopping_) return;
             seen = generation_.load();
           }
-          work();
+          work(t);
           if (active_.fetch_sub(1) == 1) {
             std::lock_guard<std::mutex> lock(mutex_);
             done_.notify_one();
@@ -146,7 +155,11 @@ class ThreadPool {
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
   Job job_;
-  std::atomic<int64_t> next_{0};
+  struct alignas(64) Share {  // one cache line each: the counters are hit concurrently
+    std::atomic<int64_t> next{0};
+    int64_t end = 0;
+  };
+  std::vector<Share> shares_;
   std::atomic<int> result_{0};
   std::atomic<int> active_{0};
   std::atomic<uint64_t> generation_{0};
