@@ -163,8 +163,12 @@ class GemmLowering {
       Expr value = load(B(), plus(b0, plus(times(k, stride(p_.b, p_.k)), times(column, stride(p_.b, p_.n)))));
       if (checked) value = select_lt(n, c64(N_), value, zero(c_.dtype));
       Expr dst = plus(times(panel, p_.kc * p_.nr), plus(times(v(kk), p_.nr), v(col)));
-      Stmt st = for_loop(col, c64(p_.nr), checked ? ForKind::scalar : ForKind::vectorized, store(packed_b_, dst, value));
-      st = for_loop(kk, kc, checked ? ForKind::scalar : ForKind::serial, st);
+      // Unit-stride rows copy as vectors. Otherwise (a transposed B) scalar: the nr columns
+      // are read side by side, each line reused over the next k steps, and written in order;
+      // vectorising would gather.
+      const bool rows_contiguous = stride(p_.b, p_.n) == 1 && !checked;
+      Stmt st = for_loop(col, c64(p_.nr), rows_contiguous ? ForKind::vectorized : ForKind::scalar, store(packed_b_, dst, value));
+      st = for_loop(kk, kc, rows_contiguous ? ForKind::serial : ForKind::scalar, st);
       return for_loop(jt, count, checked ? ForKind::serial : packing_kind(), st);
     };
     return block({copy(c64(0), full, false), copy(full, sub(panels, full), true)});
