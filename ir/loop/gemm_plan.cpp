@@ -86,7 +86,9 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
   // In place needs unit-stride B rows.
   const bool in_place = K * N * elem <= target.l2_bytes / 2 || M <= 16;
   p.pack = target.force_packing || !(in_place && sb[p.n] == 1);
-  int max_vectors = M == 1 ? target.vector_registers - 4 : target.vector_registers >= 32 ? 3 : 2;
+  // One row: 16 accumulators (12 on 16 registers) stream B as fast as more would, and make
+  // tiles that split evenly between threads at power-of-two N.
+  int max_vectors = M == 1 ? std::min(16, target.vector_registers - 4) : target.vector_registers >= 32 ? 3 : 2;
   // On 32 registers, a 4-vector tile (6 rows): packed, its A micro-panel is the smaller one to
   // keep in L1 and the tile row streams whole cache lines of B; in place, when it covers the
   // row exactly and the 3-vector one would leave a narrow edge tile (N = 64, 128, 256 ...).
