@@ -111,7 +111,7 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
   // computes every element in the same order (identical results).
   double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   for (int d : p.outer) flops *= static_cast<double>(c.dims[d].extent);
-  if (target.threads && flops >= target.parallel_min_flops) {
+  if (target.threads && flops * elem / 4 >= target.parallel_min_flops) {
     // Packed kernels share one scratch block, so their outer iterations cannot run at once.
     if (!p.pack && !p.outer.empty() && c.dims[p.outer[0]].role != DimRole::K && c.dims[p.outer[0]].extent >= 2)
       p.parallel = GemmPlan::Parallel::outer;

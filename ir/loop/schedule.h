@@ -25,9 +25,10 @@ struct TargetModel {
   bool force_packing = false;  // tests: pack even where reading in place would be chosen
   // Whether kernels may run loops on the runtime's thread pool (not in ahead-of-time objects).
   bool threads = true;
-  // Work (multiply-adds x 2) below which a kernel stays on one thread: waking threads costs
-  // more than it gains.
-  double parallel_min_flops = double(1 << 21);
+  // Work (multiply-adds x 2, f64 counting double as it runs at half the rate) below which a
+  // kernel stays on one thread: about 2.5 us of one core, where handing half to a spinning
+  // worker starts to pay (measured: f32 64^3 and f64 64^3 gain, f32 48^3 loses).
+  double parallel_min_flops = double(1 << 19);
   std::string str() const;
 };
 
