@@ -265,8 +265,8 @@ void CompiledGraph::run(const Feeds& feeds, std::vector<Tensor>& outputs) const 
   // buffer share its storage.
   outputs.resize(p.outputs.size());
   auto aliases = [&](const Tensor& t, size_t o) {
-    for (const auto& [name, feed] : feeds)
-      if (feed.data() == t.data()) return true;
+    for (const Impl::InputSlot& slot : impl.input_slots)  // the feeds the kernels read
+      if (ptr[slot.buffer] == t.data()) return true;
     for (size_t earlier = 0; earlier < o; ++earlier)
       if (impl.output_holder[earlier] == static_cast<int>(earlier) && outputs[earlier].data() == t.data()) return true;
     return false;
