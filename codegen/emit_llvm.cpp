@@ -136,6 +136,21 @@ class KernelEmitter {
       case StmtKind::micro_kernel:
         emit_micro_kernel(*s->micro);
         return;
+      case StmtKind::if_lt: {
+        llvm::Function* f = b_.GetInsertBlock()->getParent();
+        auto* then_bb = llvm::BasicBlock::Create(ctx_, "if.then", f);
+        auto* else_bb = llvm::BasicBlock::Create(ctx_, "if.else", f);
+        auto* end_bb = llvm::BasicBlock::Create(ctx_, "if.end", f);
+        b_.CreateCondBr(b_.CreateICmpSLT(expr(s->lhs), expr(s->rhs)), then_bb, else_bb);
+        b_.SetInsertPoint(then_bb);
+        stmt(s->body);
+        b_.CreateBr(end_bb);
+        b_.SetInsertPoint(else_bb);
+        if (s->otherwise) stmt(s->otherwise);
+        b_.CreateBr(end_bb);
+        b_.SetInsertPoint(end_bb);
+        return;
+      }
       case StmtKind::allocate: {
         if (s->buffer->scope == BufferDecl::Scope::heap) {
           buffers_[s->buffer.get()] =

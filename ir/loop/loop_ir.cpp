@@ -66,6 +66,11 @@ Stmt block(std::vector<Stmt> stmts) {
   if (stmts.size() == 1) return stmts[0];
   return make_stmt({.kind = StmtKind::block, .stmts = std::move(stmts)});
 }
+Stmt if_lt(Expr lhs, Expr rhs, Stmt then, Stmt otherwise) {
+  return make_stmt({.kind = StmtKind::if_lt, .body = std::move(then), .lhs = std::move(lhs), .rhs = std::move(rhs),
+                    .otherwise = std::move(otherwise)});
+}
+
 Stmt micro_kernel(MicroKernel mk) {
   return make_stmt({.kind = StmtKind::micro_kernel, .micro = std::make_shared<const MicroKernel>(std::move(mk))});
 }
@@ -85,7 +90,10 @@ void IRVisitor::visit(const Stmt& s) {
   if (s->extent) visit(s->extent);
   if (s->index) visit(s->index);
   if (s->value) visit(s->value);
+  if (s->lhs) visit(s->lhs);
+  if (s->rhs) visit(s->rhs);
   if (s->body) visit(s->body);
+  if (s->otherwise) visit(s->otherwise);
   for (const Stmt& c : s->stmts) visit(c);
   if (s->micro)
     for (const Expr& e : {s->micro->kc, s->micro->accumulate, s->micro->a.offset, s->micro->b.offset, s->micro->c.offset,
@@ -105,9 +113,11 @@ Expr IRMutator::mutate(const Expr& e) {
 Stmt IRMutator::mutate(const Stmt& s) {
   Expr extent = s->extent ? mutate(s->extent) : nullptr, index = s->index ? mutate(s->index) : nullptr;
   Expr value = s->value ? mutate(s->value) : nullptr;
-  Stmt body = s->body ? mutate(s->body) : nullptr;
+  Stmt body = s->body ? mutate(s->body) : nullptr, otherwise = s->otherwise ? mutate(s->otherwise) : nullptr;
+  Expr lhs = s->lhs ? mutate(s->lhs) : nullptr, rhs = s->rhs ? mutate(s->rhs) : nullptr;
   std::vector<Stmt> stmts;
-  bool changed = extent != s->extent || index != s->index || value != s->value || body != s->body;
+  bool changed = extent != s->extent || index != s->index || value != s->value || body != s->body ||
+                 otherwise != s->otherwise || lhs != s->lhs || rhs != s->rhs;
   for (const Stmt& c : s->stmts) {
     stmts.push_back(mutate(c));
     changed = changed || stmts.back() != c;
@@ -129,6 +139,7 @@ Stmt IRMutator::mutate(const Stmt& s) {
   if (!changed) return s;
   StmtNode n = *s;
   n.extent = extent, n.index = index, n.value = value, n.body = body, n.stmts = std::move(stmts), n.micro = micro;
+  n.lhs = lhs, n.rhs = rhs, n.otherwise = otherwise;
   return make_stmt(std::move(n));
 }
 
@@ -203,6 +214,15 @@ class Printer {
                             pad, operand(mk.c), operand(mk.a), operand(mk.b));
         break;
       }
+      case StmtKind::if_lt:
+        out_ += fmt::format("{}if {} < {} {{\n", pad, expr(s->lhs), expr(s->rhs));
+        stmt(s->body, depth + 1);
+        if (s->otherwise) {
+          out_ += pad + "} else {\n";
+          stmt(s->otherwise, depth + 1);
+        }
+        out_ += pad + "}\n";
+        break;
       case StmtKind::allocate:
         out_ += fmt::format("{}allocate {}: {}[{}] on {} {{\n", pad, name(s->buffer), dtype_name(s->buffer->dtype),
                             expr(s->index), s->buffer->scope == BufferDecl::Scope::heap ? "heap" : "stack");
@@ -264,6 +284,10 @@ class Verifier : public IRVisitor {
         IRVisitor::visit(s);
         buffers_.erase(s->buffer.get());
         return;
+      case StmtKind::if_lt:
+        if (s->lhs->type != DType::i64 || s->rhs->type != DType::i64) fail("if_lt operands must be i64");
+        if (!s->body) fail("if_lt without a body");
+        break;
       case StmtKind::block:
         break;
     }

@@ -58,7 +58,7 @@ Expr select_lt(Expr a, Expr b, Expr t, Expr f);  // a < b ? t : f (a, b i64)
 Expr load(const Buffer& buffer, Expr index);
 
 // ---- Statements ----
-enum class StmtKind { for_loop, store, block, allocate, micro_kernel };
+enum class StmtKind { for_loop, store, block, allocate, micro_kernel, if_lt };
 // Serial: plain loop. Vectorized: a hint for codegen that the loop is the contiguous innermost
 // one and should be vectorised at the host width. Parallel: iterations are independent and
 // run on the runtime's thread pool (codegen outlines the body). Scalar: a cold loop (edges)
@@ -103,6 +103,9 @@ struct StmtNode {
   std::vector<Stmt> stmts;
   // micro_kernel
   std::shared_ptr<const MicroKernel> micro;
+  // if_lt: `body` when lhs < rhs (i64), else `otherwise` (may be null)
+  Expr lhs, rhs;
+  Stmt otherwise;
 };
 
 Stmt for_loop(const Var& v, Expr extent, ForKind kind, Stmt body);
@@ -110,6 +113,8 @@ Stmt store(const Buffer& buffer, Expr index, Expr value);
 Stmt block(std::vector<Stmt> stmts);
 Stmt allocate(const Buffer& buffer, Expr extent, Stmt body);
 Stmt micro_kernel(MicroKernel mk);
+// lhs < rhs ? then : otherwise, e.g. the last iteration of a parallel loop doing an edge tile.
+Stmt if_lt(Expr lhs, Expr rhs, Stmt then, Stmt otherwise);
 
 // A kernel: `void name(params...)`, params[0] the output.
 struct LoopKernel {

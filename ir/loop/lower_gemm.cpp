@@ -139,6 +139,13 @@ class GemmLowering {
     }
     std::vector<Stmt> parts;
     const int64_t full = M_ / p_.mr, edge = M_ % p_.mr;
+    if (p_.parallel == GemmPlan::Parallel::row_tiles && full > 0 && edge > 0) {
+      // The edge row block is the parallel loop's last iteration, not a serial tail after it.
+      Var it = new_var("it");
+      Stmt row = if_lt(v(it), c64(full), in_place_row(a0, b0, c0, times(v(it), p_.mr), p_.mr),
+                       in_place_row(a0, b0, c0, c64(full * p_.mr), static_cast<int>(edge)));
+      return for_loop(it, c64(full + 1), ForKind::parallel, row);
+    }
     if (full > 0) {
       Var it = new_var("it");
       ForKind kind = p_.parallel == GemmPlan::Parallel::row_tiles ? ForKind::parallel : ForKind::serial;

@@ -199,6 +199,32 @@ TEST(LoopIR, VerifierCatchesATypeMismatch) {
   EXPECT_THROW(loop::add(loop::zero(f32), loop::zero(f64)), InternalError);
 }
 
+TEST(LoopIR, IfLtPrintsVerifiesAndMutatesBothBranches) {
+  auto out = std::make_shared<const loop::BufferDecl>(loop::BufferDecl{"out", f32, loop::BufferDecl::Scope::param, 0});
+  auto i = std::make_shared<const loop::VarDecl>(loop::VarDecl{"i"});
+  loop::Stmt branch = loop::if_lt(loop::var_ref(i), loop::int_imm(8), loop::store(out, loop::var_ref(i), loop::zero(f32)),
+                                  loop::store(out, loop::int_imm(8), loop::zero(f32)));
+  loop::LoopKernel k{"k", f32, {out}, loop::for_loop(i, loop::int_imm(9), loop::ForKind::parallel, branch)};
+  EXPECT_NO_THROW(loop::verify_kernel(k));
+  EXPECT_NE(loop::print_kernel(k).find("if i < 8 {\n      out[i] = 0f\n    } else {\n      out[8] = 0f\n    }"),
+            std::string::npos)
+      << loop::print_kernel(k);
+  // The else branch is visited and rebuilt like any child.
+  struct EightToSeven : loop::IRMutator {
+    using loop::IRMutator::mutate;
+    loop::Expr mutate(const loop::Expr& e) override {
+      if (e->kind == loop::ExprKind::int_imm && e->int_value == 8) return loop::int_imm(7);
+      return loop::IRMutator::mutate(e);
+    }
+  } rewrite;
+  std::string changed = loop::print_kernel({"k", f32, k.params, rewrite.mutate(k.body)});
+  EXPECT_NE(changed.find("if i < 7"), std::string::npos) << changed;
+  EXPECT_NE(changed.find("out[7] = 0f"), std::string::npos) << changed;
+  // A non-i64 condition is rejected.
+  loop::LoopKernel bad{"bad", f32, {out}, loop::if_lt(loop::zero(f32), loop::zero(f32), branch, nullptr)};
+  EXPECT_THROW(loop::verify_kernel(bad), InternalError);
+}
+
 TEST(LoopIR, MutatorKeepsUnchangedNodes) {
   ir::Contraction c = gemm(4, 8, 3, true);
   loop::LoopKernel k = loop::lower_to_loops(c, loop::plan_schedule(c), "k");
