@@ -222,13 +222,22 @@ class KernelEmitter {
     auto b_mask = [&](int v) { return v == nv - 1 && last < lanes ? lane_mask(last, lanes) : nullptr; };
 
     llvm::Function* f = b_.GetInsertBlock()->getParent();
+    // The A row each tile row reads: itself, or at the edge of an in-place A the last that exists.
+    std::vector<llvm::Value*> a_row;
+    llvm::Value* a_rows = mk.a_rows ? expr(mk.a_rows) : nullptr;
+    for (int r = 0; r < mk.rows; ++r) {
+      llvm::Value* row = b_.getInt64(r);
+      if (a_rows && r > 0)
+        row = b_.CreateSelect(b_.CreateICmpSLT(row, a_rows), row, b_.CreateSub(a_rows, b_.getInt64(1)));
+      a_row.push_back(row);
+    }
     // One k step: load the B row's vectors, broadcast each A element, one FMA per accumulator.
     auto k_step = [&](llvm::Value* k, const std::vector<llvm::Value*>& in) {
       std::vector<llvm::Value*> bvec, out(in.size());
       for (int v = 0; v < nv; ++v)
         bvec.push_back(load_vector(vec, element_ptr(mk.b, k, b_.getInt64(int64_t(v) * lanes)), elem_align, b_mask(v)));
       for (int r = 0; r < mk.rows; ++r) {
-        llvm::Value* a = b_.CreateAlignedLoad(elem, element_ptr(mk.a, b_.getInt64(r), k), elem_align);
+        llvm::Value* a = b_.CreateAlignedLoad(elem, element_ptr(mk.a, a_row[r], k), elem_align);
         llvm::Value* splat = b_.CreateVectorSplat(lanes, a);
         for (int v = 0; v < nv; ++v) out[r * nv + v] = multiply_add(splat, bvec[v], in[r * nv + v], t);
       }

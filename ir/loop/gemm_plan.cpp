@@ -15,7 +15,7 @@ std::string GemmPlan::str() const {
                                          " parallel=row_panels"};
   return fmt::format("gemm(a=in{} b=in{} m=d{} n=d{} k=d{} outer=[{}]{}) tile={}x{} lanes={} blocks(mc={} kc={} nc={}) {}{}{}",
                      a, b, m, n, k, fmt::join(outer, ","), outer_reduction ? " outer_sum" : "", mr, nr, lanes, mc, kc,
-                     nc, pack ? "packed" : "in_place", sweep_kc ? fmt::format(" sweep_kc={}", sweep_kc) : "",
+                     nc, pack ? (pack_a ? "packed" : "packed_b") : "in_place", sweep_kc ? fmt::format(" sweep_kc={}", sweep_kc) : "",
                      parallel_names[static_cast<int>(parallel)]);
 }
 
@@ -90,6 +90,7 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
   const bool paged_b_rows = M >= 1024 && N * elem >= 8192;
   const bool in_place = (K * N * elem <= target.l2_bytes / 2 && !paged_b_rows) || M <= 16;
   p.pack = target.force_packing || !(in_place && sb[p.n] == 1);
+  p.pack_a = p.pack && sa[p.k] != 1;
   // One row: 16 accumulators (12 on 16 registers) stream B as fast as more would, and make
   // tiles that split evenly between threads at power-of-two N.
   int max_vectors = M == 1 ? std::min(16, target.vector_registers - 4) : target.vector_registers >= 32 ? 3 : 2;
@@ -138,7 +139,7 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
 int64_t scratch_bytes(const Schedule& s, DType dtype) {
   if (!s.gemm || !s.gemm->pack) return 0;
   auto rounded = [&](int64_t elements) { return (elements * static_cast<int64_t>(dtype_size(dtype)) + 63) / 64 * 64; };
-  return rounded(s.gemm->mc * s.gemm->kc) + rounded(s.gemm->kc * s.gemm->nc);
+  return (s.gemm->pack_a ? rounded(s.gemm->mc * s.gemm->kc) : 0) + rounded(s.gemm->kc * s.gemm->nc);
 }
 
 Schedule plan_schedule(const Contraction& c, const TargetModel& target) {

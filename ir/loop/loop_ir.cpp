@@ -97,7 +97,7 @@ void IRVisitor::visit(const Stmt& s) {
   for (const Stmt& c : s->stmts) visit(c);
   if (s->micro)
     for (const Expr& e : {s->micro->kc, s->micro->accumulate, s->micro->a.offset, s->micro->b.offset, s->micro->c.offset,
-                          s->micro->store_rows, s->micro->store_cols})
+                          s->micro->store_rows, s->micro->store_cols, s->micro->a_rows})
       if (e) visit(e);
 }
 
@@ -129,9 +129,10 @@ Stmt IRMutator::mutate(const Stmt& s) {
     mk.a.offset = mutate(mk.a.offset), mk.b.offset = mutate(mk.b.offset), mk.c.offset = mutate(mk.c.offset);
     if (mk.store_rows) mk.store_rows = mutate(mk.store_rows);
     if (mk.store_cols) mk.store_cols = mutate(mk.store_cols);
+    if (mk.a_rows) mk.a_rows = mutate(mk.a_rows);
     if (mk.kc != micro->kc || mk.accumulate != micro->accumulate || mk.a.offset != micro->a.offset ||
         mk.b.offset != micro->b.offset || mk.c.offset != micro->c.offset || mk.store_rows != micro->store_rows ||
-        mk.store_cols != micro->store_cols) {
+        mk.store_cols != micro->store_cols || mk.a_rows != micro->a_rows) {
       micro = std::make_shared<const MicroKernel>(std::move(mk));
       changed = true;
     }
@@ -208,10 +209,10 @@ class Printer {
         auto operand = [&](const TileOperand& o) {
           return fmt::format("{}[{} + i*{} + j*{}]", name(o.buffer), expr(o.offset), o.stride_i, o.stride_j);
         };
-        out_ += fmt::format("{}micro_kernel {}x{} lanes={} kc={} accumulate={}{}\n{}  C={} A={} B={}\n", pad, mk.rows,
+        out_ += fmt::format("{}micro_kernel {}x{} lanes={} kc={} accumulate={}{}{}\n{}  C={} A={} B={}\n", pad, mk.rows,
                             mk.cols, mk.lanes, expr(mk.kc), expr(mk.accumulate),
                             mk.store_rows ? fmt::format(" store={}x{}", expr(mk.store_rows), expr(mk.store_cols)) : "",
-                            pad, operand(mk.c), operand(mk.a), operand(mk.b));
+                            mk.a_rows ? fmt::format(" a_rows={}", expr(mk.a_rows)) : "", pad, operand(mk.c), operand(mk.a), operand(mk.b));
         break;
       }
       case StmtKind::if_lt:
@@ -276,6 +277,7 @@ class Verifier : public IRVisitor {
           fail("micro_kernel operand types differ");
         if (mk.kc->type != DType::i64 || mk.accumulate->type != DType::i64) fail("micro_kernel kc/accumulate not i64");
         if (!mk.store_rows != !mk.store_cols) fail("micro_kernel store_rows and store_cols go together");
+        if (mk.a_rows && mk.a_rows->type != DType::i64) fail("micro_kernel a_rows not i64");
         break;
       }
       case StmtKind::allocate:

@@ -87,6 +87,9 @@ struct MicroKernel {
   // Edge tiles of zero-padded packed panels compute the whole tile but store only this many
   // rows and columns (i64 expressions); null: all of them.
   Expr store_rows, store_cols;
+  // A read in place at the matrix's edge: rows from this many (i64) on read the last one
+  // instead (their C rows are not stored); null: every row exists.
+  Expr a_rows;
 };
 
 struct StmtNode {

@@ -65,7 +65,8 @@ class GemmLowering {
     }
     if (p_.outer_reduction) body = block({zero_output(), body});
     if (p_.pack) {
-      body = allocate(packed_a_, c64(p_.mc * p_.kc), allocate(packed_b_, c64(p_.kc * p_.nc), body));
+      body = allocate(packed_b_, c64(p_.kc * p_.nc), body);
+      if (p_.pack_a) body = allocate(packed_a_, c64(p_.mc * p_.kc), body);
     }
     k_.body = body;
     return std::move(k_);
@@ -235,7 +236,12 @@ class GemmLowering {
     MicroKernel mk = tile(p_.mr, p_.nr);
     mk.kc = kc;
     mk.accumulate = p_.outer_reduction ? c64(1) : select_lt(c64(0), v(pc), c64(1), c64(0));
-    mk.a = {packed_a_, times(v(ir), p_.kc * p_.mr), 1, p_.mr};
+    if (p_.pack_a) {
+      mk.a = {packed_a_, times(v(ir), p_.kc * p_.mr), 1, p_.mr};
+    } else {
+      mk.a = {A(), plus(a0, plus(times(row0, stride(p_.a, p_.m)), times(v(pc), p_.kc))), stride(p_.a, p_.m), 1};
+      mk.a_rows = min(c64(p_.mr), sub(c64(M_), row0));
+    }
     mk.b = {packed_b_, times(v(jr), p_.kc * p_.nr), p_.nr, 1};
     mk.c = {C(), plus(c0, plus(times(row0, rs_c()), col0)), rs_c(), 1};
     mk.store_rows = min(c64(p_.mr), sub(c64(M_), row0));
@@ -246,7 +252,7 @@ class GemmLowering {
     s = for_loop(ir, m_panels, p_.parallel == GemmPlan::Parallel::row_panels ? ForKind::parallel : ForKind::serial, s);
     s = block({pack_b(b0, times(v(jc), p_.nc / p_.nr), v(pc), kc, n_panels), s});
     s = for_loop(jc, c64(jc_blocks), ForKind::serial, s);
-    s = block({pack_a(a0, times(v(ic), p_.mc / p_.mr), v(pc), kc, m_panels), s});
+    if (p_.pack_a) s = block({pack_a(a0, times(v(ic), p_.mc / p_.mr), v(pc), kc, m_panels), s});
     s = for_loop(pc, c64(pc_blocks), ForKind::serial, s);
     return for_loop(ic, c64(ic_blocks), ForKind::serial, s);
   }

@@ -43,6 +43,9 @@ struct GemmPlan {
   // the tiles of its row sweep the B block.
   int64_t mc = 0, kc = 0, nc = 0;
   bool pack = false;         // pack A and B (large) or read them in place (small)
+  // Packed, with A's rows contiguous along k: A micro-panels are read in place (broadcasts
+  // need no layout) and only B is packed.
+  bool pack_a = false;
   // In place with one row (GEMV-like): K is swept in blocks of this many, all column tiles per
   // block, so that B streams row pieces side by side (0: the whole K per tile).
   int64_t sweep_kc = 0;
