@@ -1,9 +1,11 @@
 // Pass: Contraction + GemmPlan -> LoopKernel. The loops around the micro-kernel:
-//   in place: outer dims > column tiles > row tiles > micro-kernel over all of K, with the row
-//             and column edges split off statically (their tiles are compiled exactly);
-//   packed:   outer dims > ic (mc) > pc (kc) > pack A~ > jc (nc) > pack B~ > ir > jr >
-//             micro-kernel over kc, on zero-padded panels; edge tiles store only what exists.
-//             (BLIS's five loops with A and B exchanged: C's rows are the vectors here.)
+//   in place: outer dims > row tiles > column tiles > micro-kernel over all of K, with the row
+//             and column edges compiled as exact tiles (on threads, the row edge is the
+//             parallel loop's last iteration);
+//   packed:   outer dims > ic (mc) > pc (kc) > [pack A~] > jc (nc) > pack B~ > ir > jr >
+//             micro-kernel over kc; B~ panels are zero-padded, A is packed only when strided
+//             along k (else read in place, edge rows clamped); edge tiles store only what
+//             exists. (BLIS's five loops with A and B exchanged: C's rows are the vectors.)
 #include "ir/loop/lower_gemm.h"
 
 #include <tcc/error.h>

@@ -42,7 +42,7 @@ struct GemmPlan {
   // B blocks of kc x nc columns pass through L2; one mr x kc A micro-panel stays in L1 while
   // the tiles of its row sweep the B block.
   int64_t mc = 0, kc = 0, nc = 0;
-  bool pack = false;         // pack A and B (large) or read them in place (small)
+  bool pack = false;         // pack B (and maybe A) for large problems, or read both in place
   // Packed, with A's rows contiguous along k: A micro-panels are read in place (broadcasts
   // need no layout) and only B is packed.
   bool pack_a = false;
