@@ -212,9 +212,9 @@ std::unique_ptr<Workspace> CompiledGraph::Impl::new_workspace() const {
 Workspace* CompiledGraph::Impl::borrow(std::unique_ptr<Workspace>& pooled) const {
   const std::thread::id me = std::this_thread::get_id();
   std::thread::id current = owner.load(std::memory_order_acquire);
-  if (current == me) return owned.get();
-  if (current == std::thread::id() && owner.compare_exchange_strong(current, me, std::memory_order_acq_rel)) {
-    owned = new_workspace();
+  if (current == me || (current == std::thread::id() && owner.compare_exchange_strong(current, me))) {
+    // Made on the owner's first call, or again after that call failed to make it (memory).
+    if (!owned) owned = new_workspace();
     return owned.get();
   }
   {

@@ -99,6 +99,16 @@ TEST(Run, ConcurrentCallsAreIndependent) {
   EXPECT_EQ(wrong, 0);
 }
 
+// An intermediate larger than any machine's memory: the workspace cannot be made. Every call
+// says so, including the calling thread's second one (its workspace was never made).
+TEST(Run, AWorkspaceTooLargeIsRefusedOnEveryCall) {
+  Graph g;
+  auto x = g.input("x", f32, {200000, 1}), y = g.input("y", f32, {1, 200000}), z = g.input("z", f32, {200000, 1});
+  CompiledGraph fn = g.compile({matmul(matmul(x, y), z)});  // a 160 GB intermediate
+  Feeds feeds{{"x", Tensor(f32, {200000, 1})}, {"y", Tensor(f32, {1, 200000})}, {"z", Tensor(f32, {200000, 1})}};
+  for (int call = 0; call < 2; ++call) EXPECT_THROW(fn(feeds), InputError) << "call " << call;
+}
+
 TEST(Tensor, EmptyIsUninitialisedButAligned) {
   Tensor t = Tensor::empty(f64, {3, 5});
   EXPECT_EQ(t.numel(), 15);
