@@ -198,18 +198,10 @@ class GemmLowering {
       Expr value = load(A(), plus(a0, plus(times(r, stride(p_.a, p_.m)), times(k, stride(p_.a, p_.k)))));
       if (checked) value = select_lt(m, c64(M_), value, zero(c_.dtype));
       Expr dst = plus(times(panel, p_.kc * p_.mr), plus(times(v(kk), p_.mr), v(row)));
-      Stmt st = store(packed_a_, dst, value);
-      // Row-major A (unit stride along k): the mr rows are read side by side, each a forward
-      // stream, and the panel is written in order. Scalar: vectorising either loop needs a
-      // gather or a scatter, which costs more than the copy.
+      // Only an A strided along k is packed (GemmPlan::pack_a): the row loop innermost.
       const ForKind inner = checked ? ForKind::scalar : ForKind::serial;
-      if (stride(p_.a, p_.k) == 1) {
-        st = for_loop(row, c64(p_.mr), ForKind::scalar, st);
-        st = for_loop(kk, kc, ForKind::scalar, st);
-      } else {
-        st = for_loop(row, c64(p_.mr), inner, st);
-        st = for_loop(kk, kc, inner, st);
-      }
+      Stmt st = for_loop(row, c64(p_.mr), inner, store(packed_a_, dst, value));
+      st = for_loop(kk, kc, inner, st);
       return for_loop(it, count, checked ? ForKind::serial : packing_kind(), st);
     };
     return block({copy(c64(0), full, false), copy(full, sub(panels, full), true)});
