@@ -199,6 +199,17 @@ TEST(LoopIR, VerifierCatchesATypeMismatch) {
   EXPECT_THROW(loop::add(loop::zero(f32), loop::zero(f64)), InternalError);
 }
 
+// Rewrites every integer constant `from` to `to`.
+struct RewriteInt : loop::IRMutator {
+  RewriteInt(int64_t from, int64_t to) : from(from), to(to) {}
+  using loop::IRMutator::mutate;
+  loop::Expr mutate(const loop::Expr& e) override {
+    if (e->kind == loop::ExprKind::int_imm && e->int_value == from) return loop::int_imm(to);
+    return loop::IRMutator::mutate(e);
+  }
+  int64_t from, to;
+};
+
 TEST(LoopIR, IfLtPrintsVerifiesAndMutatesBothBranches) {
   auto out = std::make_shared<const loop::BufferDecl>(loop::BufferDecl{"out", f32, loop::BufferDecl::Scope::param, 0});
   auto i = std::make_shared<const loop::VarDecl>(loop::VarDecl{"i"});
@@ -210,14 +221,7 @@ TEST(LoopIR, IfLtPrintsVerifiesAndMutatesBothBranches) {
             std::string::npos)
       << loop::print_kernel(k);
   // The else branch is visited and rebuilt like any child.
-  struct EightToSeven : loop::IRMutator {
-    using loop::IRMutator::mutate;
-    loop::Expr mutate(const loop::Expr& e) override {
-      if (e->kind == loop::ExprKind::int_imm && e->int_value == 8) return loop::int_imm(7);
-      return loop::IRMutator::mutate(e);
-    }
-  } rewrite;
-  std::string changed = loop::print_kernel({"k", f32, k.params, rewrite.mutate(k.body)});
+  std::string changed = loop::print_kernel({"k", f32, k.params, RewriteInt(8, 7).mutate(k.body)});
   EXPECT_NE(changed.find("if i < 7"), std::string::npos) << changed;
   EXPECT_NE(changed.find("out[7] = 0f"), std::string::npos) << changed;
   // A non-i64 condition is rejected.
@@ -232,14 +236,7 @@ TEST(LoopIR, MutatorKeepsUnchangedNodes) {
   EXPECT_EQ(identity.mutate(k.body), k.body);
 
   // A mutator that rewrites every integer constant 8 to 9 rebuilds only the path to it.
-  struct EightToNine : loop::IRMutator {
-    using loop::IRMutator::mutate;
-    loop::Expr mutate(const loop::Expr& e) override {
-      if (e->kind == loop::ExprKind::int_imm && e->int_value == 8) return loop::int_imm(9);
-      return loop::IRMutator::mutate(e);
-    }
-  } rewrite;
-  loop::Stmt changed = rewrite.mutate(k.body);
+  loop::Stmt changed = RewriteInt(8, 9).mutate(k.body);
   EXPECT_NE(changed, k.body);
   EXPECT_NE(loop::print_kernel({"k", f32, k.params, changed}).find("0..9"), std::string::npos);
 }
