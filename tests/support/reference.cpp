@@ -428,20 +428,18 @@ RefTensor tensordot(const RefTensor& x, const RefTensor& y, const Axes& axes) {
   }
   std::vector<int> out_labels;
   Shape out;
-  for (int64_t i = 0; i < rx; ++i)
-    if (lx[i] < 0) {
-      lx[i] = static_cast<int>(sizes.size());
-      out_labels.push_back(lx[i]);
-      sizes.push_back(x.shape[i]);
-      out.push_back(x.shape[i]);
-    }
-  for (int64_t i = 0; i < ry; ++i)
-    if (ly[i] < 0) {
-      ly[i] = static_cast<int>(sizes.size());
-      out_labels.push_back(ly[i]);
-      sizes.push_back(y.shape[i]);
-      out.push_back(y.shape[i]);
-    }
+  // The free dims of x, then of y, become the output's, in order.
+  auto keep_free = [&](std::vector<int>& labels, const Shape& shape) {
+    for (size_t i = 0; i < labels.size(); ++i)
+      if (labels[i] < 0) {
+        labels[i] = static_cast<int>(sizes.size());
+        out_labels.push_back(labels[i]);
+        sizes.push_back(shape[i]);
+        out.push_back(shape[i]);
+      }
+  };
+  keep_free(lx, x.shape);
+  keep_free(ly, y.shape);
   return sum_over_labels({&x, &y}, {lx, ly}, sizes, out_labels, out);
 }
 

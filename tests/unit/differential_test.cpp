@@ -316,6 +316,12 @@ class RandomGraph {
   const Item& at(size_t i) const { return items_[i]; }
 
   // Batch dims for `b` that broadcast against `a_batch` (right-aligned, 1 stretches).
+  // Appends the dims of a rows x cols matrix, or of its transpose (stored cols x rows).
+  static void append_matrix(Shape& shape, int64_t rows, int64_t cols, bool transposed) {
+    shape.push_back(transposed ? cols : rows);
+    shape.push_back(transposed ? rows : cols);
+  }
+
   Shape broadcast_partner(const Shape& a_batch) {
     const int nb = uniform(0, 3);
     Shape b(nb);
@@ -348,13 +354,7 @@ class RandomGraph {
     const int64_t rows = ta ? a.back() : a[a.size() - 2];
     Shape b = broadcast_partner(Shape(a.begin(), a.end() - 2));
     const int64_t cols = pick_size();
-    if (tb) {
-      b.push_back(cols);
-      b.push_back(inner);
-    } else {
-      b.push_back(inner);
-      b.push_back(cols);
-    }
+    append_matrix(b, inner, cols, tb);
     Shape out_batch;
     const size_t nb = std::max(a.size(), b.size()) - 2;
     for (size_t i = 0; i < nb; ++i) {
@@ -507,13 +507,7 @@ class RandomGraph {
       const int64_t n = pick_size();
       y.assign(x.begin(), x.end() - 2);
       out = y;
-      if (adj_b) {
-        y.push_back(n);
-        y.push_back(k);
-      } else {
-        y.push_back(k);
-        y.push_back(n);
-      }
+      append_matrix(y, k, n, adj_b);
       out.push_back(m);
       out.push_back(n);
     } else if (mode == 3) {
