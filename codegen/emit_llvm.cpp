@@ -175,13 +175,27 @@ class KernelEmitter {
 
   // ---- The micro-kernel: MR x NR accumulators in vector registers, explicit FMAs ----
 
-  llvm::Value* element_ptr(const TileOperand& o, llvm::Value* i, llvm::Value* j) {
-    llvm::Value* index = expr(o.offset);
-    if (o.stride_i) index = b_.CreateAdd(index, b_.CreateMul(i, b_.getInt64(o.stride_i)));
-    if (o.stride_j) index = b_.CreateAdd(index, b_.CreateMul(j, b_.getInt64(o.stride_j)));
+  // A tile operand's first element, computed once per tile into one register. It passes
+  // through an empty inline asm, opaque to every pass, so that instruction selection cannot
+  // fold the tile's offset back into each access as a base + index address: an FMA or a store
+  // with an indexed memory operand issues as two micro-ops instead of one (Intel's
+  // "unlamination"), which left the load-heavy narrow tiles bound by the renamer (freeze is
+  // not enough: the DAG combiner pushes it into the address arithmetic).
+  llvm::Value* tile_origin(const TileOperand& o) {
     auto it = buffers_.find(o.buffer.get());
     if (it == buffers_.end()) throw InternalError("codegen: buffer " + o.buffer->name + " not in scope");
-    return b_.CreateInBoundsGEP(type_of(o.buffer->dtype), it->second, index);
+    llvm::Value* p = b_.CreateInBoundsGEP(type_of(o.buffer->dtype), it->second, expr(o.offset));
+    auto* opaque = llvm::InlineAsm::get(llvm::FunctionType::get(p->getType(), {p->getType()}, false), "", "=r,0",
+                                        /*hasSideEffects=*/false);
+    return b_.CreateCall(opaque, {p});
+  }
+
+  // Element (i, j) of a tile operand whose first element is at `origin`.
+  llvm::Value* element_ptr(const TileOperand& o, llvm::Value* origin, llvm::Value* i, llvm::Value* j) {
+    llvm::Value* index = b_.getInt64(0);
+    if (o.stride_i) index = b_.CreateAdd(index, b_.CreateMul(i, b_.getInt64(o.stride_i)));
+    if (o.stride_j) index = b_.CreateAdd(index, b_.CreateMul(j, b_.getInt64(o.stride_j)));
+    return b_.CreateInBoundsGEP(type_of(o.buffer->dtype), origin, index);
   }
 
   llvm::Value* lane_mask(int active, int lanes) {
@@ -222,6 +236,7 @@ class KernelEmitter {
     auto b_mask = [&](int v) { return v == nv - 1 && last < lanes ? lane_mask(last, lanes) : nullptr; };
 
     llvm::Function* f = b_.GetInsertBlock()->getParent();
+    llvm::Value *a_origin = tile_origin(mk.a), *b_origin = tile_origin(mk.b), *c_origin = tile_origin(mk.c);
     // The A row each tile row reads: itself, or at the edge of an in-place A the last that exists.
     std::vector<llvm::Value*> a_row;
     llvm::Value* a_rows = mk.a_rows ? expr(mk.a_rows) : nullptr;
@@ -235,9 +250,9 @@ class KernelEmitter {
     auto k_step = [&](llvm::Value* k, const std::vector<llvm::Value*>& in) {
       std::vector<llvm::Value*> bvec, out(in.size());
       for (int v = 0; v < nv; ++v)
-        bvec.push_back(load_vector(vec, element_ptr(mk.b, k, b_.getInt64(int64_t(v) * lanes)), elem_align, b_mask(v)));
+        bvec.push_back(load_vector(vec, element_ptr(mk.b, b_origin, k, b_.getInt64(int64_t(v) * lanes)), elem_align, b_mask(v)));
       for (int r = 0; r < mk.rows; ++r) {
-        llvm::Value* a = b_.CreateAlignedLoad(elem, element_ptr(mk.a, a_row[r], k), elem_align);
+        llvm::Value* a = b_.CreateAlignedLoad(elem, element_ptr(mk.a, a_origin, a_row[r], k), elem_align);
         llvm::Value* splat = b_.CreateVectorSplat(lanes, a);
         for (int v = 0; v < nv; ++v) out[r * nv + v] = multiply_add(splat, bvec[v], in[r * nv + v], t);
       }
@@ -268,7 +283,7 @@ class KernelEmitter {
     // C update, only where the tile exists: C = acc, or C += acc when accumulating. The
     // overwriting variant never reads C (no extra memory traffic on the first K block).
     auto update = [&](int r, int v, llvm::Value* mask, bool accumulating) {
-      llvm::Value* p = element_ptr(mk.c, b_.getInt64(r), b_.getInt64(int64_t(v) * lanes));
+      llvm::Value* p = element_ptr(mk.c, c_origin, b_.getInt64(r), b_.getInt64(int64_t(v) * lanes));
       llvm::Value* sum = acc[r * nv + v];
       if (accumulating) {
         llvm::Value* old = load_vector(vec, p, elem_align, mask);
@@ -308,7 +323,7 @@ class KernelEmitter {
         llvm::Value* slot = b_.CreateInBoundsGEP(
             tile_ty, tile, {b_.getInt64(0), b_.CreateAdd(b_.CreateMul(r, b_.getInt64(nv)), b_.getInt64(v))});
         llvm::Value* sum = b_.CreateAlignedLoad(vec, slot, elem_align);
-        llvm::Value* p = element_ptr(mk.c, r, b_.getInt64(int64_t(v) * lanes));
+        llvm::Value* p = element_ptr(mk.c, c_origin, r, b_.getInt64(int64_t(v) * lanes));
         llvm::Value* old = b_.CreateSelect(accumulate, load_vector(vec, p, elem_align, mask), llvm::Constant::getNullValue(vec));
         sum = is_float(t) ? b_.CreateFAdd(sum, old) : b_.CreateAdd(sum, old);
         b_.CreateMaskedStore(sum, p, elem_align, mask);
