@@ -234,22 +234,21 @@ std::vector<Tensor> CompiledGraph::operator()(const Feeds& feeds) const {
   return outputs;
 }
 
-void CompiledGraph::run(const Feeds& feeds, std::vector<Tensor>& outputs) const {
-  if (!impl_) throw ArgumentError("CompiledGraph: empty (default-constructed or moved from)");
-  const Impl& impl = *impl_;
+namespace {
+
+// Points `ptr` (per buffer) at the feeds and outputs, checking them as run() documents: the
+// feeds' names, dtypes and shapes, and outputs that fit and alias nothing (others replaced).
+void bind_buffers(const CompiledGraph::Impl& impl, const Feeds& feeds, std::vector<Tensor>& outputs,
+                  std::vector<void*>& ptr) {
   const ir::ContractionProgram& p = impl.lowered.program;
   // Feeds the graph does not need are fine if the graph declares them; look names up only
   // when there are more feeds than inputs this program reads.
   if (feeds.size() > impl.input_slots.size())
     for (const auto& [name, tensor] : feeds)
       if (!impl.graph_inputs.count(name)) throw InputError(fmt::format("unknown input '{}'", name));
-
-  std::unique_ptr<Workspace> pooled;
-  Workspace* w = impl.borrow(pooled);
-  std::vector<void*>& ptr = w->pointers;
   // Slots are sorted by name, as the map is: with exactly the inputs fed, one walk pairs them.
   auto next_feed = feeds.begin();
-  for (const Impl::InputSlot& slot : impl.input_slots) {
+  for (const CompiledGraph::Impl::InputSlot& slot : impl.input_slots) {
     auto it = next_feed != feeds.end() && next_feed->first == slot.info.name ? next_feed : feeds.find(slot.info.name);
     if (it == feeds.end()) throw InputError(fmt::format("input '{}' was not given", slot.info.name));
     next_feed = std::next(it);
@@ -265,7 +264,7 @@ void CompiledGraph::run(const Feeds& feeds, std::vector<Tensor>& outputs) const 
   // buffer share its storage.
   outputs.resize(p.outputs.size());
   auto aliases = [&](const Tensor& t, size_t o) {
-    for (const Impl::InputSlot& slot : impl.input_slots)  // the feeds the kernels read
+    for (const CompiledGraph::Impl::InputSlot& slot : impl.input_slots)  // the feeds the kernels read
       if (ptr[slot.buffer] == t.data()) return true;
     for (size_t earlier = 0; earlier < o; ++earlier)
       if (impl.output_holder[earlier] == static_cast<int>(earlier) && outputs[earlier].data() == t.data()) return true;
@@ -282,17 +281,86 @@ void CompiledGraph::run(const Feeds& feeds, std::vector<Tensor>& outputs) const 
     }
     ptr[view.buffer] = t.data();
   }
-  std::array<void*, Impl::Step::kMaxArgs> args;
-  for (const Impl::Step& step : impl.steps) {
-    size_t n = 0;
-    for (int b : step.args) args[n++] = ptr[b];
-    if (step.scratch) args[n++] = w->scratch.data();
-    step.entry(args.data());
-  }
+}
+
+// Outputs that view another output's buffer: reshaped views of its tensor.
+void share_output_views(const CompiledGraph::Impl& impl, std::vector<Tensor>& outputs) {
+  const ir::ContractionProgram& p = impl.lowered.program;
   for (size_t o = 0; o < p.outputs.size(); ++o)
     if (impl.output_holder[o] != static_cast<int>(o))
       outputs[o] = outputs[impl.output_holder[o]].reshaped(p.outputs[o].shape);
+}
+
+// One kernel call with its arguments resolved.
+struct BoundStep {
+  codegen::KernelEntry entry = nullptr;
+  std::array<void*, CompiledGraph::Impl::Step::kMaxArgs> args{};
+};
+
+std::vector<BoundStep> resolve_steps(const CompiledGraph::Impl& impl, const Workspace& w) {
+  std::vector<BoundStep> steps;
+  for (const CompiledGraph::Impl::Step& step : impl.steps) {
+    BoundStep& bound = steps.emplace_back();
+    bound.entry = step.entry;
+    size_t n = 0;
+    for (int b : step.args) bound.args[n++] = w.pointers[b];
+    if (step.scratch) bound.args[n++] = const_cast<void*>(w.scratch.data());
+  }
+  return steps;
+}
+
+}  // namespace
+
+void CompiledGraph::run(const Feeds& feeds, std::vector<Tensor>& outputs) const {
+  if (!impl_) throw ArgumentError("CompiledGraph: empty (default-constructed or moved from)");
+  const Impl& impl = *impl_;
+  std::unique_ptr<Workspace> pooled;
+  Workspace* w = impl.borrow(pooled);
+  bind_buffers(impl, feeds, outputs, w->pointers);
+  std::array<void*, Impl::Step::kMaxArgs> args;
+  for (const Impl::Step& step : impl.steps) {
+    size_t n = 0;
+    for (int b : step.args) args[n++] = w->pointers[b];
+    if (step.scratch) args[n++] = w->scratch.data();
+    step.entry(args.data());
+  }
+  share_output_views(impl, outputs);
   impl.give_back(std::move(pooled));
+}
+
+struct BoundRun::State {
+  std::unique_ptr<Workspace> workspace;
+  std::vector<Tensor> feeds;  // held so that their storage outlives the binding
+  std::vector<Tensor> outputs;
+  std::vector<BoundStep> steps;
+};
+
+BoundRun CompiledGraph::bind(const Feeds& feeds, std::vector<Tensor> outputs) const {
+  if (!impl_) throw ArgumentError("CompiledGraph: empty (default-constructed or moved from)");
+  auto state = std::make_unique<BoundRun::State>();
+  state->workspace = impl_->new_workspace();
+  bind_buffers(*impl_, feeds, outputs, state->workspace->pointers);
+  share_output_views(*impl_, outputs);
+  for (const auto& [name, tensor] : feeds) state->feeds.push_back(tensor);
+  state->outputs = std::move(outputs);
+  state->steps = resolve_steps(*impl_, *state->workspace);
+  return BoundRun(std::move(state));
+}
+
+BoundRun::BoundRun() = default;
+BoundRun::~BoundRun() = default;
+BoundRun::BoundRun(BoundRun&&) noexcept = default;
+BoundRun& BoundRun::operator=(BoundRun&&) noexcept = default;
+BoundRun::BoundRun(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+void BoundRun::operator()() {
+  if (!state_) throw ArgumentError("BoundRun: empty (default-constructed or moved from)");
+  for (const BoundStep& step : state_->steps) step.entry(step.args.data());
+}
+
+const std::vector<Tensor>& BoundRun::outputs() const {
+  if (!state_) throw ArgumentError("BoundRun: empty (default-constructed or moved from)");
+  return state_->outputs;
 }
 
 }  // namespace tcc

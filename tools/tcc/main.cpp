@@ -265,7 +265,7 @@ std::vector<int> output_ids(const tcc::lang::TcProgram& p) {
   return ids;
 }
 
-// Each output on its own: compile once, run repeatedly into the same buffers, report the median.
+// Each output on its own: compile once, bind, run repeatedly into the same buffers, report the median.
 int cmd_bench(const Args& a) {
   if (a.threads > 0) tcc::set_num_threads(a.threads);
   auto p = load(a.file);
@@ -279,11 +279,13 @@ int cmd_bench(const Args& a) {
     double compile_ms = ms_since(t0);
     tcc::Feeds feeds;
     for (const tcc::InputInfo& in : fn.inputs()) feeds.emplace(in.name, random_tensor(in, a.seed));
-    std::vector<tcc::Tensor> outs;
-    fn.run(feeds, outs);  // warm-up: allocates the outputs and workspace once
+    // Bound once (the checks of run() happen here), then called repeatedly into the same
+    // buffers; the first call is a warm-up.
+    tcc::BoundRun call = fn.bind(feeds);
+    call();
     // Short runs are timed in groups of about 20 us, so that reading the clock does not count.
     auto t_warm = std::chrono::steady_clock::now();
-    fn.run(feeds, outs);
+    call();
     const double warm_us = std::max(ms_since(t_warm) * 1e3, 0.001);
     const int group = static_cast<int>(std::clamp(20.0 / warm_us, 1.0, 10000.0));
     std::vector<double> times;
@@ -291,7 +293,7 @@ int cmd_bench(const Args& a) {
     while (a.repeat > 0 ? static_cast<int>(times.size()) < a.repeat
                         : (times.size() < 5 || (ms_since(start) < 200 && times.size() < 100000))) {
       auto t = std::chrono::steady_clock::now();
-      for (int i = 0; i < group; ++i) fn.run(feeds, outs);
+      for (int i = 0; i < group; ++i) call();
       times.push_back(ms_since(t) * 1e3 / group);
     }
     std::sort(times.begin(), times.end());
