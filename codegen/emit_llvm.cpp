@@ -258,6 +258,15 @@ class KernelEmitter {
       }
       return out;
     };
+    if (mk.prefetch_c) {
+      // C is only touched after the k loop: ask for its lines (for writing) before it starts.
+      const int64_t line = 64 / static_cast<int64_t>(dtype_size(t));
+      for (int r = 0; r < mk.rows; ++r)
+        for (int64_t col = 0; col < mk.cols; col += line)
+          b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {b_.getPtrTy()},
+                             {element_ptr(mk.c, c_origin, b_.getInt64(r), b_.getInt64(col)), b_.getInt32(/*write*/ 1),
+                              b_.getInt32(/*locality*/ 3), b_.getInt32(/*data*/ 1)});
+    }
     std::vector<llvm::Value*> acc(static_cast<size_t>(mk.rows * nv), llvm::Constant::getNullValue(vec));
     if (mk.kc->kind == ExprKind::int_imm && mk.kc->int_value <= kFullyUnrolledK) {
       // A short, known K (small matrices): straight-line code, no loop at all.

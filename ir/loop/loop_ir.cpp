@@ -209,10 +209,11 @@ class Printer {
         auto operand = [&](const TileOperand& o) {
           return fmt::format("{}[{} + i*{} + j*{}]", name(o.buffer), expr(o.offset), o.stride_i, o.stride_j);
         };
-        out_ += fmt::format("{}micro_kernel {}x{} lanes={} kc={} accumulate={}{}{}\n{}  C={} A={} B={}\n", pad, mk.rows,
+        out_ += fmt::format("{}micro_kernel {}x{} lanes={} kc={} accumulate={}{}{}{}\n{}  C={} A={} B={}\n", pad, mk.rows,
                             mk.cols, mk.lanes, expr(mk.kc), expr(mk.accumulate),
                             mk.store_rows ? fmt::format(" store={}x{}", expr(mk.store_rows), expr(mk.store_cols)) : "",
-                            mk.a_rows ? fmt::format(" a_rows={}", expr(mk.a_rows)) : "", pad, operand(mk.c), operand(mk.a), operand(mk.b));
+                            mk.a_rows ? fmt::format(" a_rows={}", expr(mk.a_rows)) : "", mk.prefetch_c ? " prefetch_c" : "",
+                            pad, operand(mk.c), operand(mk.a), operand(mk.b));
         break;
       }
       case StmtKind::if_lt:

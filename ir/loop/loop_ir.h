@@ -90,6 +90,8 @@ struct MicroKernel {
   // A read in place at the matrix's edge: rows from this many (i64) on read the last one
   // instead (their C rows are not stored); null: every row exists.
   Expr a_rows;
+  // Prefetch the C tile before the k loop (C is large and the loop long enough to hide a miss).
+  bool prefetch_c = false;
 };
 
 struct StmtNode {
