@@ -26,9 +26,10 @@ struct TargetModel {
   // Whether kernels may run loops on the runtime's thread pool (not in ahead-of-time objects).
   bool threads = true;
   // Work (multiply-adds x 2, f64 counting double as it runs at half the rate) below which a
-  // kernel stays on one thread: about 2.5 us of one core, where handing half to a spinning
-  // worker starts to pay (measured: f32 64^3 and f64 64^3 gain, f32 48^3 loses).
-  double parallel_min_flops = double(1 << 19);
+  // kernel stays on one thread: about 5 us of one core, where handing half to a spinning
+  // worker starts to pay (measured, medians of 5 runs: f64 64^3 5.6 -> 3.9 us and f32 96^3
+  // gain; f32 64^3, 2.7 us, gains nothing and lost up to 8% in some runs).
+  double parallel_min_flops = double(1 << 20);
   std::string str() const;
 };
 
