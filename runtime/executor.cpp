@@ -291,10 +291,20 @@ void share_output_views(const CompiledGraph::Impl& impl, std::vector<Tensor>& ou
       outputs[o] = outputs[impl.output_holder[o]].reshaped(p.outputs[o].shape);
 }
 
+using StepArgs = std::array<void*, CompiledGraph::Impl::Step::kMaxArgs>;
+
+// Writes a step's kernel arguments in a workspace to `args`: its buffers, then the scratch
+// block if it packs.
+void fill_step_args(const CompiledGraph::Impl::Step& step, const Workspace& w, StepArgs& args) {
+  size_t n = 0;
+  for (int b : step.args) args[n++] = w.pointers[b];
+  if (step.scratch) args[n++] = const_cast<void*>(w.scratch.data());
+}
+
 // One kernel call with its arguments resolved.
 struct BoundStep {
   codegen::KernelEntry entry = nullptr;
-  std::array<void*, CompiledGraph::Impl::Step::kMaxArgs> args{};
+  StepArgs args{};
 };
 
 std::vector<BoundStep> resolve_steps(const CompiledGraph::Impl& impl, const Workspace& w) {
@@ -302,9 +312,7 @@ std::vector<BoundStep> resolve_steps(const CompiledGraph::Impl& impl, const Work
   for (const CompiledGraph::Impl::Step& step : impl.steps) {
     BoundStep& bound = steps.emplace_back();
     bound.entry = step.entry;
-    size_t n = 0;
-    for (int b : step.args) bound.args[n++] = w.pointers[b];
-    if (step.scratch) bound.args[n++] = const_cast<void*>(w.scratch.data());
+    fill_step_args(step, w, bound.args);
   }
   return steps;
 }
@@ -317,11 +325,9 @@ void CompiledGraph::run(const Feeds& feeds, std::vector<Tensor>& outputs) const 
   std::unique_ptr<Workspace> pooled;
   Workspace* w = impl.borrow(pooled);
   bind_buffers(impl, feeds, outputs, w->pointers);
-  std::array<void*, Impl::Step::kMaxArgs> args;
+  StepArgs args;  // slots past a kernel's arguments are never read
   for (const Impl::Step& step : impl.steps) {
-    size_t n = 0;
-    for (int b : step.args) args[n++] = w->pointers[b];
-    if (step.scratch) args[n++] = w->scratch.data();
+    fill_step_args(step, *w, args);
     step.entry(args.data());
   }
   share_output_views(impl, outputs);
