@@ -99,6 +99,8 @@ void IRVisitor::visit(const Stmt& s) {
     for (const Expr& e : {s->micro->kc, s->micro->accumulate, s->micro->a.offset, s->micro->b.offset, s->micro->c.offset,
                           s->micro->store_rows, s->micro->store_cols, s->micro->a_rows})
       if (e) visit(e);
+  if (s->micro)
+    for (const PrefetchStream& p : s->micro->prefetch) visit(p.offset);
 }
 
 Expr IRMutator::mutate(const Expr& e) {
@@ -130,7 +132,13 @@ Stmt IRMutator::mutate(const Stmt& s) {
     if (mk.store_rows) mk.store_rows = mutate(mk.store_rows);
     if (mk.store_cols) mk.store_cols = mutate(mk.store_cols);
     if (mk.a_rows) mk.a_rows = mutate(mk.a_rows);
-    if (mk.kc != micro->kc || mk.accumulate != micro->accumulate || mk.a.offset != micro->a.offset ||
+    bool prefetch_changed = false;
+    for (PrefetchStream& p : mk.prefetch) {
+      Expr offset = mutate(p.offset);
+      prefetch_changed = prefetch_changed || offset != p.offset;
+      p.offset = offset;
+    }
+    if (prefetch_changed || mk.kc != micro->kc || mk.accumulate != micro->accumulate || mk.a.offset != micro->a.offset ||
         mk.b.offset != micro->b.offset || mk.c.offset != micro->c.offset || mk.store_rows != micro->store_rows ||
         mk.store_cols != micro->store_cols || mk.a_rows != micro->a_rows) {
       micro = std::make_shared<const MicroKernel>(std::move(mk));
@@ -209,11 +217,15 @@ class Printer {
         auto operand = [&](const TileOperand& o) {
           return fmt::format("{}[{} + i*{} + j*{}]", name(o.buffer), expr(o.offset), o.stride_i, o.stride_j);
         };
-        out_ += fmt::format("{}micro_kernel {}x{} lanes={} kc={} accumulate={}{}{}{}\n{}  C={} A={} B={}\n", pad, mk.rows,
+        std::string prefetch;
+        for (const PrefetchStream& p : mk.prefetch)
+          prefetch += fmt::format("\n{}  prefetch {}[{} + s*{}] segments={} of {}", pad, name(p.buffer), expr(p.offset),
+                                  p.segment_stride, p.segments, p.segment_elements);
+        out_ += fmt::format("{}micro_kernel {}x{} lanes={} kc={} accumulate={}{}{}{}\n{}  C={} A={} B={}{}\n", pad, mk.rows,
                             mk.cols, mk.lanes, expr(mk.kc), expr(mk.accumulate),
                             mk.store_rows ? fmt::format(" store={}x{}", expr(mk.store_rows), expr(mk.store_cols)) : "",
                             mk.a_rows ? fmt::format(" a_rows={}", expr(mk.a_rows)) : "", mk.prefetch_c ? " prefetch_c" : "",
-                            pad, operand(mk.c), operand(mk.a), operand(mk.b));
+                            pad, operand(mk.c), operand(mk.a), operand(mk.b), prefetch);
         break;
       }
       case StmtKind::if_lt:
@@ -279,6 +291,11 @@ class Verifier : public IRVisitor {
         if (mk.kc->type != DType::i64 || mk.accumulate->type != DType::i64) fail("micro_kernel kc/accumulate not i64");
         if (!mk.store_rows != !mk.store_cols) fail("micro_kernel store_rows and store_cols go together");
         if (mk.a_rows && mk.a_rows->type != DType::i64) fail("micro_kernel a_rows not i64");
+        for (const PrefetchStream& p : mk.prefetch) {
+          check_access(p.buffer, p.offset);
+          if (p.segments < 1 || p.segment_elements < 1) fail("micro_kernel prefetch stream is empty");
+        }
+        if (!mk.prefetch.empty() && mk.kc->kind != ExprKind::int_imm) fail("micro_kernel prefetch needs a constant kc");
         break;
       }
       case StmtKind::allocate:

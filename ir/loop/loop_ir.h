@@ -76,6 +76,15 @@ struct TileOperand {
   int64_t stride_j = 0;     // A: per k;   B: per col (1); C: per col (1)
 };
 
+// Cache lines a micro-kernel asks for ahead of use: `segments` runs of `segment_elements`
+// contiguous elements from buffer[offset], `segment_stride` elements apart. The k loop asks
+// for ceil(segments / kc) segments a step, in order.
+struct PrefetchStream {
+  Buffer buffer;
+  Expr offset;  // i64
+  int64_t segments = 0, segment_stride = 0, segment_elements = 0;
+};
+
 // The register-tiled micro-kernel, expanded by codegen into explicit vector FMAs:
 //   C[r, c] = (accumulate ? C[r, c] : 0) + sum_{k < kc} A[r, k] * B[k, c]   r < rows, c < cols
 // rows/cols are compile-time (the tile or its edge); kc and accumulate are i64 expressions.
@@ -92,6 +101,9 @@ struct MicroKernel {
   Expr a_rows;
   // Prefetch the C tile before the k loop (C is large and the loop long enough to hide a miss).
   bool prefetch_c = false;
+  // Memory to prefetch while the k loop runs (the next batch matrix's lines), spread over
+  // the k steps. Needs a compile-time kc.
+  std::vector<PrefetchStream> prefetch;
 };
 
 struct StmtNode {

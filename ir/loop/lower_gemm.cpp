@@ -100,8 +100,9 @@ class GemmLowering {
   }
 
   // One tile at (row0, col0), reading A and B in place.
-  Stmt in_place_tile(const Expr& a0, const Expr& b0, const Expr& c0, const Expr& row0, const Expr& col0, int rows,
+  Stmt in_place_tile(const Expr& a0, const Expr& b0, const Expr& c0, const Expr& row_tile, const Expr& col0, int rows,
                      int cols) {
+    const Expr row0 = times(row_tile, p_.mr);
     MicroKernel mk = tile(rows, cols);
     mk.kc = c64(K_);
     mk.accumulate = accumulate_always();
@@ -115,20 +116,42 @@ class GemmLowering {
     mk.a = {A(), plus(plus(a0, a_k0), times(row0, stride(p_.a, p_.m))), stride(p_.a, p_.m), stride(p_.a, p_.k)};
     mk.b = {B(), plus(plus(b0, b_k0), times(col0, stride(p_.b, p_.n))), stride(p_.b, p_.k), 1};
     mk.c = {C(), plus(c0, plus(times(row0, rs_c()), col0)), rs_c(), 1};
+    if (p_.prefetch_next) add_next_prefetch(mk, row_tile, rows, cols);
     return micro_kernel(std::move(mk));
+  }
+
+  // The next outer iteration's operands, asked for while this tile computes: the A rows the
+  // same tile will read, and this row block's share of the B column strip (the row blocks
+  // split B's K rows between them, so each line is asked for once). Operands that do not
+  // move with the outer loop (a broadcast B) are not prefetched.
+  void add_next_prefetch(MicroKernel& mk, const Expr& row_tile, int rows, int cols) const {
+    int next = p_.outer.back();  // the innermost outer dim that moves
+    for (int d : p_.outer)
+      if (c_.dims[d].extent > 1) next = d;
+    const int64_t a_next = stride(p_.a, next), b_next = stride(p_.b, next);
+    const int64_t rs_a = stride(p_.a, p_.m), ks_a = stride(p_.a, p_.k), ks_b = stride(p_.b, p_.k);
+    if (a_next != 0) {
+      if (ks_a == 1) mk.prefetch.push_back({A(), plus(mk.a.offset, c64(a_next)), rows, rs_a, K_});
+      else if (rs_a == 1) mk.prefetch.push_back({A(), plus(mk.a.offset, c64(a_next)), K_, ks_a, rows});
+    }
+    if (b_next != 0) {
+      const int64_t row_blocks = (M_ + p_.mr - 1) / p_.mr, share = (K_ + row_blocks - 1) / row_blocks;
+      Expr first = plus(mk.b.offset, plus(c64(b_next), times(row_tile, share * ks_b)));
+      mk.prefetch.push_back({B(), std::move(first), share, ks_b, cols});
+    }
   }
 
   // The tiles of one row block (rows tall) at row0, left to right: C is written in row order,
   // the A block stays in L1 while B (small enough to be read in place) streams from L2.
-  Stmt in_place_row(const Expr& a0, const Expr& b0, const Expr& c0, const Expr& row0, int rows) {
+  Stmt in_place_row(const Expr& a0, const Expr& b0, const Expr& c0, const Expr& row_tile, int rows) {
     std::vector<Stmt> parts;
     const int64_t full = N_ / p_.nr, edge = N_ % p_.nr;
     if (full > 0) {
       Var jt = new_var("jt");
       ForKind kind = p_.parallel == GemmPlan::Parallel::column_tiles ? ForKind::parallel : ForKind::serial;
-      parts.push_back(for_loop(jt, c64(full), kind, in_place_tile(a0, b0, c0, row0, times(v(jt), p_.nr), rows, p_.nr)));
+      parts.push_back(for_loop(jt, c64(full), kind, in_place_tile(a0, b0, c0, row_tile, times(v(jt), p_.nr), rows, p_.nr)));
     }
-    if (edge > 0) parts.push_back(in_place_tile(a0, b0, c0, row0, c64(full * p_.nr), rows, static_cast<int>(edge)));
+    if (edge > 0) parts.push_back(in_place_tile(a0, b0, c0, row_tile, c64(full * p_.nr), rows, static_cast<int>(edge)));
     return block(std::move(parts));
   }
 
@@ -145,16 +168,16 @@ class GemmLowering {
     if (p_.parallel == GemmPlan::Parallel::row_tiles && full > 0 && edge > 0) {
       // The edge row block is the parallel loop's last iteration, not a serial tail after it.
       Var it = new_var("it");
-      Stmt row = if_lt(v(it), c64(full), in_place_row(a0, b0, c0, times(v(it), p_.mr), p_.mr),
-                       in_place_row(a0, b0, c0, c64(full * p_.mr), static_cast<int>(edge)));
+      Stmt row = if_lt(v(it), c64(full), in_place_row(a0, b0, c0, v(it), p_.mr),
+                       in_place_row(a0, b0, c0, c64(full), static_cast<int>(edge)));
       return for_loop(it, c64(full + 1), ForKind::parallel, row);
     }
     if (full > 0) {
       Var it = new_var("it");
       ForKind kind = p_.parallel == GemmPlan::Parallel::row_tiles ? ForKind::parallel : ForKind::serial;
-      parts.push_back(for_loop(it, c64(full), kind, in_place_row(a0, b0, c0, times(v(it), p_.mr), p_.mr)));
+      parts.push_back(for_loop(it, c64(full), kind, in_place_row(a0, b0, c0, v(it), p_.mr)));
     }
-    if (edge > 0) parts.push_back(in_place_row(a0, b0, c0, c64(full * p_.mr), static_cast<int>(edge)));
+    if (edge > 0) parts.push_back(in_place_row(a0, b0, c0, c64(full), static_cast<int>(edge)));
     return block(std::move(parts));
   }
 

@@ -50,6 +50,9 @@ struct GemmPlan {
   // In place with one row (GEMV-like): K is swept in blocks of this many, all column tiles per
   // block, so that B streams row pieces side by side (0: the whole K per tile).
   int64_t sweep_kc = 0;
+  // In place and batched: each tile prefetches its share of the next outer iteration's A and
+  // B while it computes (small matrices streaming from beyond L2).
+  bool prefetch_next = false;
   // Which loop runs on the thread pool: none (small work), the outermost outer dim (batch),
   // the row or column tiles (in place), or the packing and the row panels ir (packed: threads
   // share A~ and B~ and write disjoint rows of C).

@@ -124,6 +124,11 @@ std::vector<Case> edge_cases() {
   cases.push_back({2, 9, 17, 13, false, true});
   cases.push_back({2, 9, 17, 13, true, true});
   cases.push_back({4, 6, 20, 11, false, false, true});
+  // Batches of small matrices past the models' L2 (1 MiB): tiles prefetch the next matrix's
+  // A (rows, or columns when transposed) and their share of its B; with a broadcast A only B.
+  cases.push_back({600, 13, 17, 9});
+  cases.push_back({600, 13, 17, 9, true, false});
+  cases.push_back({600, 13, 17, 9, false, false, true});
   return cases;
 }
 
@@ -133,7 +138,8 @@ TEST_P(GemmSchedule, F32MatchesReferenceAtEveryEdge) {
   for (const Case& cs : edge_cases()) check_case<float>(cs, GetParam());
 }
 TEST_P(GemmSchedule, F64MatchesReference) {
-  for (const Case& cs : {Case{1, 9, 17, 10}, Case{2, 13, 25, 33, true, true}, Case{1, 1, 9, 8}}) check_case<double>(cs, GetParam());
+  for (const Case& cs : {Case{1, 9, 17, 10}, Case{2, 13, 25, 33, true, true}, Case{1, 1, 9, 8}, Case{400, 7, 9, 20}})
+    check_case<double>(cs, GetParam());
 }
 TEST_P(GemmSchedule, IntegersAreExact) {
   for (const Case& cs : {Case{1, 9, 17, 10}, Case{2, 13, 49, 7, false, true}}) {
@@ -167,6 +173,26 @@ TEST(GemmPlan, PicksTheGemmScheduleAndSaysWhyNot) {
   EXPECT_FALSE(q.kernels[0].schedule.gemm.has_value());
   EXPECT_FALSE(ir::loop::plan_gemm(q.program.steps[0], models()[0].target, &why).has_value());
   EXPECT_FALSE(why.empty());
+}
+
+// Which batched kernels prefetch the next matrix: small matrices whose batch outgrows L2.
+TEST(GemmPlan, PrefetchesTheNextMatrixOnlyForSmallMatricesPastL2) {
+  TargetModel target = models()[0].target;
+  target.l2_bytes = 2 << 20;
+  auto plan = [&](DType dt, Shape sa, Shape sb) {
+    Graph g;
+    auto a = g.input("a", dt, sa), b = g.input("b", dt, sb);
+    ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b).id()}, target);
+    EXPECT_TRUE(p.kernels[0].schedule.gemm.has_value());
+    return *p.kernels[0].schedule.gemm;
+  };
+  EXPECT_TRUE(plan(f32, {256, 32, 32}, {256, 32, 32}).prefetch_next);     // 3 MiB of 4 KiB matrices
+  EXPECT_TRUE(plan(f32, {1024, 16, 16}, {1024, 16, 16}).prefetch_next);   // 3 MiB of 1 KiB matrices
+  EXPECT_FALSE(plan(f32, {64, 32, 32}, {64, 32, 32}).prefetch_next);      // stays in L2
+  EXPECT_FALSE(plan(f32, {64, 64, 64}, {64, 64, 64}).prefetch_next);      // 16 KiB matrices
+  EXPECT_FALSE(plan(f64, {256, 32, 32}, {256, 32, 32}).prefetch_next);    // 8 KiB matrices
+  EXPECT_FALSE(plan(f32, {10, 12, 4, 5}, {10, 12, 5, 8}).prefetch_next);  // the seed's: in L1
+  EXPECT_FALSE(plan(f32, {32, 32}, {32, 32}).prefetch_next);              // no batch
 }
 
 }  // namespace
