@@ -249,6 +249,10 @@ class KernelEmitter {
 
   // Micro-kernels whose K is a compile-time constant up to this are emitted without a loop.
   static constexpr int64_t kFullyUnrolledK = 16;
+  // Longer k loops do this many k steps per iteration. Measured against 1 (1 thread, medians
+  // of 5): f32 2048^3 182 -> 189 GFLOP/s, f64 2048^3 85 -> 87, f64 256^3 96 -> 101, f32 32^3
+  // 0.99 -> 1.01 x LIBXSMM in interleaved calls; it costs 5-10 ms of compile time per kernel.
+  static constexpr int64_t kKStepsPerIteration = 4;
 
   void emit_micro_kernel(const MicroKernel& mk) {
     const DType t = mk.c.buffer->dtype;
@@ -299,20 +303,35 @@ class KernelEmitter {
       // A short, known K (small matrices): straight-line code, no loop at all.
       for (int64_t k = 0; k < mk.kc->int_value; ++k) acc = k_step(b_.getInt64(k), acc);
     } else {
-      // The k loop, with the accumulators as loop-carried values.
+      // The k loop, with the accumulators as loop-carried values, kKStepsPerIteration k steps
+      // per iteration (fewer when they do not divide a constant kc); a runtime kc that is not
+      // a multiple ends in a loop of single steps.
+      int64_t unroll = kKStepsPerIteration;
+      const bool constant_kc = mk.kc->kind == ExprKind::int_imm;
+      while (constant_kc && mk.kc->int_value % unroll != 0) unroll /= 2;
       llvm::Value* kc = expr(mk.kc);
-      CountedLoop kloop = open_loop("mk.k");
-      std::vector<llvm::PHINode*> phis;
-      for (size_t i = 0; i < acc.size(); ++i) {
-        phis.push_back(b_.CreatePHI(vec, 2, "acc"));
-        phis.back()->addIncoming(acc[i], kloop.pre);
-      }
-      enter_body(kloop, kc);
-      std::vector<llvm::Value*> next = k_step(kloop.index, std::vector<llvm::Value*>(phis.begin(), phis.end()));
-      llvm::BasicBlock* latch = close_loop(kloop, loop_metadata(false));
-      for (size_t i = 0; i < phis.size(); ++i) {
-        phis[i]->addIncoming(next[i], latch);
-        acc[i] = phis[i];
+      auto k_loop = [&](const char* name, llvm::Value* first, llvm::Value* iterations, int64_t steps) {
+        CountedLoop kloop = open_loop(name);
+        std::vector<llvm::PHINode*> phis;
+        for (size_t i = 0; i < acc.size(); ++i) {
+          phis.push_back(b_.CreatePHI(vec, 2, "acc"));
+          phis.back()->addIncoming(acc[i], kloop.pre);
+        }
+        enter_body(kloop, iterations);
+        std::vector<llvm::Value*> next(phis.begin(), phis.end());
+        llvm::Value* k0 = b_.CreateAdd(first, b_.CreateMul(kloop.index, b_.getInt64(steps)));
+        for (int64_t u = 0; u < steps; ++u) next = k_step(b_.CreateAdd(k0, b_.getInt64(u)), next);
+        llvm::BasicBlock* latch = close_loop(kloop, loop_metadata(false));
+        for (size_t i = 0; i < phis.size(); ++i) {
+          phis[i]->addIncoming(next[i], latch);
+          acc[i] = phis[i];
+        }
+      };
+      llvm::Value* whole = b_.CreateSDiv(kc, b_.getInt64(unroll));
+      k_loop("mk.k", b_.getInt64(0), whole, unroll);
+      if (unroll > 1 && !constant_kc) {
+        llvm::Value* done = b_.CreateMul(whole, b_.getInt64(unroll));
+        k_loop("mk.k.rest", done, b_.CreateSub(kc, done), 1);
       }
     }
 

@@ -7,16 +7,26 @@ import re
 import sys
 
 lines = [l.split("#")[0].rstrip() for l in sys.stdin]
+# Every definition of each label, and which function each line is in: one file holds several
+# kernels, whose local (.L) labels repeat.
 labels = {}
+function_of = []
+function = 0
 for i, l in enumerate(lines):
     m = re.match(r"^(\.?[A-Za-z0-9_.$]+):", l)
     if m:
-        labels[m.group(1)] = i
+        labels.setdefault(m.group(1), []).append(i)
+        if not m.group(1).startswith("."):
+            function += 1
+    function_of.append(function)
 loops = []
 for i, l in enumerate(lines):
     m = re.match(r"^\s+j[a-z]+\s+(\.?[A-Za-z0-9_.$]+)$", l)
-    if m and m.group(1) in labels and labels[m.group(1)] <= i:
-        loops.append((labels[m.group(1)], i, m.group(1)))
+    if m:
+        # a backward jump: to a definition above, in the same function
+        before = [d for d in labels.get(m.group(1), []) if d <= i and function_of[d] == function_of[i]]
+        if before:
+            loops.append((before[-1], i, m.group(1)))
 for start, end, label in loops:
     if any(start <= s2 and e2 <= end and (s2, e2) != (start, end) for s2, e2, _ in loops):
         continue  # not innermost
