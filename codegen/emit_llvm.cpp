@@ -84,10 +84,13 @@ class KernelEmitter {
     throw InternalError("codegen: unknown dtype");
   }
 
-  llvm::Value* address(const Buffer& buffer, const Expr& index) {
+  llvm::Value* base(const Buffer& buffer) {
     auto it = buffers_.find(buffer.get());
     if (it == buffers_.end()) throw InternalError("codegen: buffer " + buffer->name + " not in scope");
-    return b_.CreateInBoundsGEP(type_of(buffer->dtype), it->second, expr(index));
+    return it->second;
+  }
+  llvm::Value* address(const Buffer& buffer, const Expr& index) {
+    return b_.CreateInBoundsGEP(type_of(buffer->dtype), base(buffer), expr(index));
   }
 
   llvm::Value* expr(const Expr& e) {
@@ -240,7 +243,7 @@ class KernelEmitter {
         for (int64_t l = 0; l < lines; ++l) {
           llvm::Value* index = b_.CreateAdd(b_.CreateMul(segment, b_.getInt64(s.segment_stride)), b_.getInt64(l * line_elements));
           b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {b_.getPtrTy()},
-                             {b_.CreateInBoundsGEP(type_of(s.buffer->dtype), origins[n], index), b_.getInt32(/*read*/ 0),
+                             {b_.CreateGEP(type_of(s.buffer->dtype), origins[n], index), b_.getInt32(/*read*/ 0),
                               b_.getInt32(/*locality*/ 3), b_.getInt32(/*data*/ 1)});
         }
       }
@@ -274,8 +277,11 @@ class KernelEmitter {
         row = b_.CreateSelect(b_.CreateICmpSLT(row, a_rows), row, b_.CreateSub(a_rows, b_.getInt64(1)));
       a_row.push_back(row);
     }
+    // Prefetch addresses may run past the buffer (the last matrix's "next" one): no inbounds,
+    // whose out-of-bounds result would be poison; a prefetch itself never faults.
     std::vector<llvm::Value*> prefetch_origins;
-    for (const PrefetchStream& s : mk.prefetch) prefetch_origins.push_back(address(s.buffer, s.offset));
+    for (const PrefetchStream& s : mk.prefetch)
+      prefetch_origins.push_back(b_.CreateGEP(type_of(s.buffer->dtype), base(s.buffer), expr(s.offset)));
     // One k step: load the B row's vectors, broadcast each A element, one FMA per accumulator.
     auto k_step = [&](llvm::Value* k, const std::vector<llvm::Value*>& in) {
       if (!mk.prefetch.empty()) prefetch_step(mk, prefetch_origins, k);
