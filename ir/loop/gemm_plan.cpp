@@ -112,6 +112,10 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
   // mc x kc in L3. Tiles then walk along C's rows, so C streams too.
   auto cap = [](int64_t limit, int64_t value) { return limit > 0 ? std::min(limit, value) : value; };
   p.kc = std::min<int64_t>(K, cap(target.max_kc, elem == 4 ? 384 : 256));
+  // K blocks of equal length: a short last block reads and writes all of C for a few k steps
+  // (512 = 384 + 128 -> 256 + 256: the transposed-B 512^3 f32 case 179-181 -> 181-188 GFLOP/s).
+  const int64_t k_blocks = (K + p.kc - 1) / p.kc;
+  p.kc = (K + k_blocks - 1) / k_blocks;
   const int64_t rows_padded = (M + p.mr - 1) / p.mr * p.mr, cols_padded = (N + p.nr - 1) / p.nr * p.nr;
   p.mc = round_down(cap(target.max_mc, std::min(target.l3_bytes / (p.kc * elem), rows_padded)), p.mr);
   p.nc = round_down(cap(target.max_nc, std::min(target.l2_bytes / 2 / (p.kc * elem), cols_padded)), p.nr);
