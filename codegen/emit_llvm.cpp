@@ -224,6 +224,12 @@ class KernelEmitter {
     return b_.CreateAdd(b_.CreateMul(a, b), acc);  // integers wrap, as NumPy's
   }
 
+  // Asks for the cache line at `p` into L1 (a T0 hint), for reading or for writing.
+  void prefetch_line(llvm::Value* p, bool write) {
+    b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {b_.getPtrTy()},
+                       {p, b_.getInt32(write ? 1 : 0), b_.getInt32(/*locality*/ 3), b_.getInt32(/*data*/ 1)});
+  }
+
   // The micro-kernel's prefetch streams, spread over its k loop: step k asks for segments
   // k * per_step .. k * per_step + per_step - 1, the last one repeated once they run out (a
   // cheap clamp rather than a branch in the k loop); each segment is all of its cache lines.
@@ -242,9 +248,7 @@ class KernelEmitter {
         segment = b_.CreateSelect(b_.CreateICmpSLT(segment, last), segment, last);
         for (int64_t l = 0; l < lines; ++l) {
           llvm::Value* index = b_.CreateAdd(b_.CreateMul(segment, b_.getInt64(s.segment_stride)), b_.getInt64(l * line_elements));
-          b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {b_.getPtrTy()},
-                             {b_.CreateGEP(type_of(s.buffer->dtype), origins[n], index), b_.getInt32(/*read*/ 0),
-                              b_.getInt32(/*locality*/ 3), b_.getInt32(/*data*/ 1)});
+          prefetch_line(b_.CreateGEP(type_of(s.buffer->dtype), origins[n], index), /*write=*/false);
         }
       }
     }
@@ -300,9 +304,7 @@ class KernelEmitter {
       const int64_t line = 64 / static_cast<int64_t>(dtype_size(t));
       for (int r = 0; r < mk.rows; ++r)
         for (int64_t col = 0; col < mk.cols; col += line)
-          b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {b_.getPtrTy()},
-                             {element_ptr(mk.c, c_origin, b_.getInt64(r), b_.getInt64(col)), b_.getInt32(/*write*/ 1),
-                              b_.getInt32(/*locality*/ 3), b_.getInt32(/*data*/ 1)});
+          prefetch_line(element_ptr(mk.c, c_origin, b_.getInt64(r), b_.getInt64(col)), /*write=*/true);
     }
     std::vector<llvm::Value*> acc(static_cast<size_t>(mk.rows * nv), llvm::Constant::getNullValue(vec));
     if (mk.kc->kind == ExprKind::int_imm && mk.kc->int_value <= kFullyUnrolledK) {

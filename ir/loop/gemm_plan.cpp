@@ -123,8 +123,10 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
 
   // Threads only for enough work, over independent output tiles, so that every thread count
   // computes every element in the same order (identical results).
-  double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
-  for (int d : p.outer) flops *= static_cast<double>(c.dims[d].extent);
+  int64_t batch = 1;  // iterations of the outer loops
+  for (int d : p.outer) batch *= c.dims[d].extent;
+  const double flops =
+      2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) * static_cast<double>(batch);
   if (target.threads && flops * elem / 4 >= target.parallel_min_flops) {
     // Packed kernels share one scratch block, so their outer iterations cannot run at once.
     if (!p.pack && !p.outer.empty() && c.dims[p.outer[0]].role != DimRole::K && c.dims[p.outer[0]].extent >= 2)
@@ -141,8 +143,6 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
   // B themselves. Measured, 1 thread, medians of 5: 256 x 32^3 f32 137 -> 152 GFLOP/s,
   // 1024 x 16^3 88 -> 90; larger matrices lost (64 x 64^3 167 -> 160, attention 168 -> 157,
   // 256 x 32^3 f64 69 -> 68), and so did batches that stay in cache (the seed's).
-  int64_t batch = 1;
-  for (int d : p.outer) batch *= c.dims[d].extent;
   const int64_t a_bytes = M * K * elem, b_bytes = K * N * elem, c_bytes = M * N * elem;
   p.prefetch_next = !p.pack && batch > 1 && p.sweep_kc == 0 && a_bytes <= 4096 && b_bytes <= 4096 &&
                     (a_bytes + b_bytes + c_bytes) * batch > target.l2_bytes &&
