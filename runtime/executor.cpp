@@ -1,5 +1,6 @@
 // Graph::compile and CompiledGraph: lower the graph, JIT its kernels, run them in order.
 #include <tcc/graph.h>
+#include <tcc/threads.h>
 
 #include "codegen/codegen.h"
 #include "ir/lower.h"
@@ -113,7 +114,9 @@ const std::vector<InputInfo>& CompiledGraph::inputs() const { return impl_->inpu
 const CompileStats& CompiledGraph::stats() const { return impl_->stats; }
 
 CompiledGraph Graph::compile(const std::vector<Value>& outputs) const {
-  return runtime::compile_for_model(*this, outputs, codegen::target_model(codegen::host_target()));
+  ir::loop::TargetModel model = codegen::target_model(codegen::host_target());
+  model.pool_threads = num_threads();
+  return runtime::compile_for_model(*this, outputs, model);
 }
 
 CompiledGraph runtime::compile_for_model(const Graph& g, const std::vector<Value>& outputs,

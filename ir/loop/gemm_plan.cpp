@@ -142,10 +142,17 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
   // short a run for the hardware prefetchers to ramp up, so tiles ask for the next one's A and
   // B themselves. Measured, 1 thread, medians of 5: 256 x 32^3 f32 137 -> 152 GFLOP/s,
   // 1024 x 16^3 88 -> 90; larger matrices lost (64 x 64^3 167 -> 160, attention 168 -> 157,
-  // 256 x 32^3 f64 69 -> 68), and so did batches that stay in cache (the seed's).
+  // 256 x 32^3 f64 69 -> 68), and so did batches that stay in cache (the seed's). What must
+  // pass L2 is one thread's share: on 2 threads 256 x 32^3 (1.5 MB each) lost 363 -> 405
+  // GFLOP/s with it, while 512 x 32^3 (3 MB each) gained 306 -> 345.
   const int64_t a_bytes = M * K * elem, b_bytes = K * N * elem, c_bytes = M * N * elem;
+  int64_t batch_share = batch;  // the matrices one thread streams through its L2
+  if (p.parallel == GemmPlan::Parallel::outer) {
+    const int64_t sharers = std::min<int64_t>(std::max(1, target.pool_threads), c.dims[p.outer[0]].extent);
+    batch_share = (batch + sharers - 1) / sharers;
+  }
   p.prefetch_next = !p.pack && batch > 1 && p.sweep_kc == 0 && a_bytes <= 4096 && b_bytes <= 4096 &&
-                    (a_bytes + b_bytes + c_bytes) * batch > target.l2_bytes &&
+                    (a_bytes + b_bytes + c_bytes) * batch_share > target.l2_bytes &&
                     (p.parallel == GemmPlan::Parallel::none || p.parallel == GemmPlan::Parallel::outer);
   if (why_not) why_not->clear();
   return p;

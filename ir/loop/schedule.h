@@ -25,6 +25,9 @@ struct TargetModel {
   bool force_packing = false;  // tests: pack even where reading in place would be chosen
   // Whether kernels may run loops on the runtime's thread pool (not in ahead-of-time objects).
   bool threads = true;
+  // How many threads will share a kernel's parallel loops: the pool's size when it is compiled
+  // (it may change later; only tuning depends on it). Sizes each thread's share of a batch.
+  int pool_threads = 1;
   // Work (multiply-adds x 2, f64 counting double as it runs at half the rate) below which a
   // kernel stays on one thread: about 5 us of one core, where handing half to a spinning
   // worker starts to pay (measured, medians of 5 runs: f64 64^3 5.6 -> 3.9 us and f32 96^3

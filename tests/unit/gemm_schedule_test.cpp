@@ -193,6 +193,10 @@ TEST(GemmPlan, PrefetchesTheNextMatrixOnlyForSmallMatricesPastL2) {
   EXPECT_FALSE(plan(f64, {256, 32, 32}, {256, 32, 32}).prefetch_next);    // 8 KiB matrices
   EXPECT_FALSE(plan(f32, {10, 12, 4, 5}, {10, 12, 5, 8}).prefetch_next);  // the seed's: in L1
   EXPECT_FALSE(plan(f32, {32, 32}, {32, 32}).prefetch_next);              // no batch
+  // On 2 threads what counts is each thread's half of the batch.
+  target.pool_threads = 2;
+  EXPECT_FALSE(plan(f32, {256, 32, 32}, {256, 32, 32}).prefetch_next);    // 1.5 MiB each
+  EXPECT_TRUE(plan(f32, {512, 32, 32}, {512, 32, 32}).prefetch_next);     // 3 MiB each
 }
 
 }  // namespace

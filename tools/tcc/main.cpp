@@ -319,6 +319,7 @@ int cmd_compile(const Args& a) {
   // Threads only on request (--threads N): the object then calls tcc_parallel_for, which the
   // header implements with pthreads; by default it needs nothing but libc.
   model.threads = a.threads > 1;
+  model.pool_threads = std::max(1, a.threads);
   tcc::ir::LoweredProgram lowered = tcc::ir::lower(p->graph->ir(), output_ids(*p), model);
 
   // Every declared input is a parameter, in declaration order, even one no output reads.
