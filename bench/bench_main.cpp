@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +24,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench.h"
@@ -43,15 +45,31 @@ bool cpu_has_skylake_avx512() {
 
 // Debian's OpenBLAS 0.3.21 and BLIS 0.9.0 do not know Zen 5 and silently fall back to AVX2
 // (OpenBLAS "Haswell") or reference ("generic") kernels. On a CPU with Skylake-class AVX-512
-// force their AVX-512 kernels, unless the user chose otherwise. OpenBLAS reads its variable in
-// a load-time constructor, before main(), so the process re-executes itself once to apply it.
+// force their AVX-512 kernels, unless the user chose otherwise.
+// libgomp's idle threads spin for GOMP_SPINCOUNT pauses after every parallel region: 300000 by
+// default, about 3 ms here, which ran into the next benchmark's repetition and took a core from
+// it (tcc on 2 threads lost up to 8%). 20000, as long as tcc's own pool spins (about 0.2 ms),
+// still covers the gaps between calls within a repetition; run_benchmark waits out the rest.
+// OpenBLAS and libgomp read their variables in load-time constructors, before main(), so the
+// process re-executes itself once to apply them.
+constexpr const char* kGompSpinCount = "20000";
+
 void ensure_library_environment(char** argv) {
   if (std::getenv("TCC_BENCH_ENVIRONMENT_SET")) return;
   setenv("TCC_BENCH_ENVIRONMENT_SET", "1", 1);
-  if (!cpu_has_skylake_avx512()) return;
-  setenv("BLIS_ARCH_TYPE", "0", 0);  // 0 = skx; BLIS is loaded later (dlopen), no re-exec needed
-  if (std::getenv("OPENBLAS_CORETYPE")) return;
-  setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+  bool reexec = false;
+  if (!std::getenv("GOMP_SPINCOUNT")) {
+    setenv("GOMP_SPINCOUNT", kGompSpinCount, 1);
+    reexec = true;
+  }
+  if (cpu_has_skylake_avx512()) {
+    setenv("BLIS_ARCH_TYPE", "0", 0);  // 0 = skx; BLIS is loaded later (dlopen), no re-exec needed
+    if (!std::getenv("OPENBLAS_CORETYPE")) {
+      setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+      reexec = true;
+    }
+  }
+  if (!reexec) return;
   // The resolved path rather than /proc/self/exe itself, so that ps shows "tcc_bench", not "exe".
   char self[4096];
   ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -60,7 +78,7 @@ void ensure_library_environment(char** argv) {
     execv(self, argv);
   }
   execv("/proc/self/exe", argv);
-  std::perror("tcc_bench: re-exec with OPENBLAS_CORETYPE=SkylakeX failed; OpenBLAS keeps its default kernels");
+  std::perror("tcc_bench: re-exec with the libraries' environment failed; it applies only in part");
 }
 
 // ---------------------------------------------------------------- problems
@@ -230,6 +248,9 @@ CpuSnapshot cpu_snapshot() {
   return snapshot;
 }
 
+// Longer than any idle thread pool spins here (libgomp with GOMP_SPINCOUNT=20000, tcc's pool).
+constexpr std::chrono::milliseconds kQuietGap{2};
+
 // Above this many cores used by other processes, on average, a cell is marked "~".
 constexpr double kContendedCores = 0.25;
 
@@ -271,6 +292,7 @@ struct Session {
   std::map<int, Outcome> outcomes;       // by entry, after preparation
   std::map<int, double> median_gflops;   // by entry, from the reporter
   std::map<int, Contention> contention;  // by entry, over all its timed loops
+  int last_entry = -1;                    // the benchmark that ran last
   bool smoke = false;
 
   // Operands and prepared calls of the problem being benchmarked. Benchmarks run in
@@ -332,6 +354,10 @@ void run_benchmark(benchmark::State& state, int entry_index) {
     return;
   }
   prepared.call.activate();
+  // After another benchmark, wait until its idle threads (libgomp's or tcc's pool) stop spinning:
+  // they would take a core from this one's first milliseconds.
+  if (s.last_entry != entry_index) std::this_thread::sleep_for(kQuietGap);
+  s.last_entry = entry_index;
   CpuSnapshot before = cpu_snapshot();
   for (auto _ : state) {
     prepared.call.run();
@@ -507,7 +533,9 @@ int run(int argc, char** argv) {
 
   std::cout << "# tcc_bench" << (s.smoke ? " (smoke: tiny sizes, one iteration)" : "") << "\n";
   auto env = [](const char* name) { const char* v = std::getenv(name); return std::string(v ? v : "(unset)"); };
-  std::cout << "# OPENBLAS_CORETYPE=" << env("OPENBLAS_CORETYPE") << " BLIS_ARCH_TYPE=" << env("BLIS_ARCH_TYPE") << "\n";
+  std::cout << "# OPENBLAS_CORETYPE=" << env("OPENBLAS_CORETYPE") << " BLIS_ARCH_TYPE=" << env("BLIS_ARCH_TYPE")
+            << " GOMP_SPINCOUNT=" << env("GOMP_SPINCOUNT") << "\n";
+  benchmark::AddCustomContext("GOMP_SPINCOUNT", env("GOMP_SPINCOUNT"));
   benchmark::AddCustomContext("OPENBLAS_CORETYPE", env("OPENBLAS_CORETYPE"));
   benchmark::AddCustomContext("BLIS_ARCH_TYPE", env("BLIS_ARCH_TYPE"));
   bool header_failed = false;
