@@ -139,6 +139,9 @@ class KernelEmitter {
       case StmtKind::micro_kernel:
         emit_micro_kernel(*s->micro);
         return;
+      case StmtKind::transpose_block:
+        emit_transpose_block(*s);
+        return;
       case StmtKind::if_lt: {
         llvm::Function* f = b_.GetInsertBlock()->getParent();
         auto* then_bb = llvm::BasicBlock::Create(ctx_, "if.then", f);
@@ -164,7 +167,9 @@ class KernelEmitter {
         }
         // Allocas go in the entry block so that SROA/mem2reg turn them into registers.
         llvm::IRBuilder<> entry_builder(alloca_point_, alloca_point_->begin());
-        buffers_[s->buffer.get()] = entry_builder.CreateAlloca(type_of(s->buffer->dtype), expr_const(s->index));
+        llvm::AllocaInst* slot = entry_builder.CreateAlloca(type_of(s->buffer->dtype), expr_const(s->index));
+        slot->setAlignment(llvm::Align(64));  // packed blocks: whole cache lines, as in the scratch block
+        buffers_[s->buffer.get()] = slot;
         stmt(s->body);
         buffers_.erase(s->buffer.get());
         return;
@@ -174,6 +179,38 @@ class KernelEmitter {
         else emit_loop(s);
         return;
     }
+  }
+
+  // ---- A lanes x lanes transposed copy in registers ----
+
+  // Row c of the source block (lanes elements along r) is one vector. Transposing swaps, for
+  // every bit b of the indices, bit b of the row index with bit b of the column index: one
+  // round of two-source shuffles per bit (vshuff32x4, vunpcklpd, vpermt2ps and the like).
+  void emit_transpose_block(const StmtNode& s) {
+    const int lanes = s.transpose.lanes;
+    llvm::Type* elem = type_of(s.buffer->dtype);
+    auto* vec = llvm::FixedVectorType::get(elem, lanes);
+    const llvm::Align align(dtype_size(s.buffer->dtype));
+    llvm::Value* src = address(s.value->buffer, s.value->index);
+    llvm::Value* dst = address(s.buffer, s.index);
+    std::vector<llvm::Value*> rows(lanes);
+    for (int c = 0; c < lanes; ++c)
+      rows[c] = b_.CreateAlignedLoad(vec, b_.CreateInBoundsGEP(elem, src, b_.getInt64(c * s.transpose.src_stride)), align);
+    for (int bit = lanes / 2; bit >= 1; bit /= 2) {
+      std::vector<int> keep_low(lanes), keep_high(lanes);  // indices into (rows[i], rows[i + bit])
+      for (int j = 0; j < lanes; ++j) {
+        keep_low[j] = (j & bit) ? lanes + j - bit : j;
+        keep_high[j] = (j & bit) ? lanes + j : j + bit;
+      }
+      for (int i = 0; i < lanes; ++i) {
+        if (i & bit) continue;
+        llvm::Value *low = rows[i], *high = rows[i + bit];
+        rows[i] = b_.CreateShuffleVector(low, high, keep_low);
+        rows[i + bit] = b_.CreateShuffleVector(low, high, keep_high);
+      }
+    }
+    for (int r = 0; r < lanes; ++r)
+      b_.CreateAlignedStore(rows[r], b_.CreateInBoundsGEP(elem, dst, b_.getInt64(r * s.transpose.dst_stride)), align);
   }
 
   // ---- The micro-kernel: MR x NR accumulators in vector registers, explicit FMAs ----

@@ -128,8 +128,10 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
   const double flops =
       2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) * static_cast<double>(batch);
   if (target.threads && flops * elem / 4 >= target.parallel_min_flops) {
-    // Packed kernels share one scratch block, so their outer iterations cannot run at once.
-    if (!p.pack && !p.outer.empty() && c.dims[p.outer[0]].role != DimRole::K && c.dims[p.outer[0]].extent >= 2)
+    // Packed kernels share one scratch block, so their outer iterations cannot run at once,
+    // unless the packed blocks are small enough to live on each task's stack.
+    if ((!p.pack || p.packs_on_stack(elem)) && !p.outer.empty() && c.dims[p.outer[0]].role != DimRole::K &&
+        c.dims[p.outer[0]].extent >= 2)
       p.parallel = GemmPlan::Parallel::outer;
     else if (p.pack)
       p.parallel = GemmPlan::Parallel::row_panels;
@@ -158,8 +160,12 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
   return p;
 }
 
+bool GemmPlan::packs_on_stack(int64_t elem_bytes) const {
+  return pack && (kc * nc + (pack_a ? mc * kc : 0)) * elem_bytes <= kMaxStackPackBytes;
+}
+
 int64_t scratch_bytes(const Schedule& s, DType dtype) {
-  if (!s.gemm || !s.gemm->pack) return 0;
+  if (!s.gemm || !s.gemm->pack || s.gemm->parallel == GemmPlan::Parallel::outer) return 0;
   auto rounded = [&](int64_t elements) { return (elements * static_cast<int64_t>(dtype_size(dtype)) + 63) / 64 * 64; };
   return (s.gemm->pack_a ? rounded(s.gemm->mc * s.gemm->kc) : 0) + rounded(s.gemm->kc * s.gemm->nc);
 }

@@ -71,6 +71,13 @@ Stmt if_lt(Expr lhs, Expr rhs, Stmt then, Stmt otherwise) {
                     .otherwise = std::move(otherwise)});
 }
 
+Stmt transpose_block(const Buffer& dst, Expr dst_offset, int64_t dst_stride, const Buffer& src, Expr src_offset,
+                     int64_t src_stride, int lanes) {
+  return make_stmt({.kind = StmtKind::transpose_block, .buffer = dst, .index = std::move(dst_offset),
+                    .value = load(src, std::move(src_offset)),
+                    .transpose = {.lanes = lanes, .dst_stride = dst_stride, .src_stride = src_stride}});
+}
+
 Stmt micro_kernel(MicroKernel mk) {
   return make_stmt({.kind = StmtKind::micro_kernel, .micro = std::make_shared<const MicroKernel>(std::move(mk))});
 }
@@ -228,6 +235,11 @@ class Printer {
                             pad, operand(mk.c), operand(mk.a), operand(mk.b), prefetch);
         break;
       }
+      case StmtKind::transpose_block:
+        out_ += fmt::format("{}transpose_block {}x{} {}[{} + r*{} + c] = {}[{} + c*{} + r]\n", pad, s->transpose.lanes,
+                            s->transpose.lanes, name(s->buffer), expr(s->index), s->transpose.dst_stride,
+                            name(s->value->buffer), expr(s->value->index), s->transpose.src_stride);
+        break;
       case StmtKind::if_lt:
         out_ += fmt::format("{}if {} < {} {{\n", pad, expr(s->lhs), expr(s->rhs));
         stmt(s->body, depth + 1);
@@ -280,6 +292,13 @@ class Verifier : public IRVisitor {
       case StmtKind::store:
         check_access(s->buffer, s->index);
         if (s->value->type != s->buffer->dtype) fail("stored value type differs from the buffer's");
+        break;
+      case StmtKind::transpose_block:
+        check_access(s->buffer, s->index);
+        if (s->value->kind != ExprKind::load || s->value->type != s->buffer->dtype)
+          fail("transpose_block reads a load of the destination's type");
+        if (s->transpose.lanes < 1 || (s->transpose.lanes & (s->transpose.lanes - 1)) != 0)
+          fail("transpose_block lanes must be a power of two");
         break;
       case StmtKind::micro_kernel: {
         const MicroKernel& mk = *s->micro;

@@ -12,8 +12,9 @@ namespace tcc::ir::loop {
 
 // A buffer a kernel reads or writes: a parameter (0 = the output) or a stack scratch.
 struct BufferDecl {
-  // param: a kernel argument; stack: a few scalars in registers; heap: scratch (packing
-  // buffers), 64-byte aligned, freed when the allocation's body ends.
+  // param: a kernel argument; stack: the current function's frame (a few scalars in
+  // registers, or a parallel task's own packing blocks); heap: scratch (packing buffers) in
+  // the block the caller passes. Both 64-byte aligned, freed when the allocation's body ends.
   enum class Scope { param, stack, heap };
   std::string name;
   DType dtype = DType::f32;
@@ -58,7 +59,7 @@ Expr select_lt(Expr a, Expr b, Expr t, Expr f);  // a < b ? t : f (a, b i64)
 Expr load(const Buffer& buffer, Expr index);
 
 // ---- Statements ----
-enum class StmtKind { for_loop, store, block, allocate, micro_kernel, if_lt };
+enum class StmtKind { for_loop, store, block, allocate, micro_kernel, if_lt, transpose_block };
 // Serial: plain loop. Vectorized: a hint for codegen that the loop is the contiguous innermost
 // one and should be vectorised at the host width. Parallel: iterations are independent and
 // run on the runtime's thread pool (codegen outlines the body). Scalar: a cold loop (edges)
@@ -106,6 +107,15 @@ struct MicroKernel {
   std::vector<PrefetchStream> prefetch;
 };
 
+// A lanes x lanes block copied transposed, in vector registers (codegen: lanes vector loads,
+// log2(lanes) rounds of shuffles, lanes vector stores): for r, c < lanes,
+//   dst[index + r*dst_stride + c] = src[src_offset + c*src_stride + r]
+// where the statement's `value` is load(src, src_offset). Packing a transposed operand.
+struct TransposeShape {
+  int lanes = 0;
+  int64_t dst_stride = 0, src_stride = 0;
+};
+
 struct StmtNode {
   StmtKind kind;
   // for_loop
@@ -123,6 +133,8 @@ struct StmtNode {
   // if_lt: `body` when lhs < rhs (i64), else `otherwise` (may be null)
   Expr lhs, rhs;
   Stmt otherwise;
+  // transpose_block (with buffer, index and value as above)
+  TransposeShape transpose;
 };
 
 Stmt for_loop(const Var& v, Expr extent, ForKind kind, Stmt body);
@@ -132,6 +144,9 @@ Stmt allocate(const Buffer& buffer, Expr extent, Stmt body);
 Stmt micro_kernel(MicroKernel mk);
 // lhs < rhs ? then : otherwise, e.g. the last iteration of a parallel loop doing an edge tile.
 Stmt if_lt(Expr lhs, Expr rhs, Stmt then, Stmt otherwise);
+// dst[dst_offset + r*dst_stride + c] = src[src_offset + c*src_stride + r] for r, c < lanes.
+Stmt transpose_block(const Buffer& dst, Expr dst_offset, int64_t dst_stride, const Buffer& src, Expr src_offset,
+                     int64_t src_stride, int lanes);
 
 // A kernel: `void name(params...)`, params[0] the output.
 struct LoopKernel {

@@ -61,17 +61,22 @@ class GemmLowering {
       c0 = plus(c0, times(v(var), out_strides_[d]));
     }
     Stmt body = p_.pack ? packed(a0, b0, c0) : in_place(a0, b0, c0);
+    // Parallel over the batch, each task packs into blocks of its own (GemmPlan::packs_on_stack).
+    const bool per_task_blocks = p_.pack && p_.parallel == GemmPlan::Parallel::outer;
+    if (per_task_blocks) body = allocate_packed(body);
     for (size_t i = p_.outer.size(); i-- > 0;) {
       bool parallel = i == 0 && p_.parallel == GemmPlan::Parallel::outer;
       body = for_loop(outer_vars[i], c64(c_.dims[p_.outer[i]].extent), parallel ? ForKind::parallel : ForKind::serial, body);
     }
     if (p_.outer_reduction) body = block({zero_output(), body});
-    if (p_.pack) {
-      body = allocate(packed_b_, c64(p_.kc * p_.nc), body);
-      if (p_.pack_a) body = allocate(packed_a_, c64(p_.mc * p_.kc), body);
-    }
+    if (p_.pack && !per_task_blocks) body = allocate_packed(body);
     k_.body = body;
     return std::move(k_);
+  }
+
+  Stmt allocate_packed(Stmt body) const {
+    body = allocate(packed_b_, c64(p_.kc * p_.nc), body);
+    return p_.pack_a ? allocate(packed_a_, c64(p_.mc * p_.kc), body) : body;
   }
 
  private:
@@ -200,11 +205,42 @@ class GemmLowering {
       // are read side by side, each line reused over the next k steps, and written in order;
       // vectorising would gather.
       const bool rows_contiguous = stride(p_.b, p_.n) == 1 && !checked;
+      if (!checked && transposed_b()) return for_loop(jt, count, packing_kind(), pack_b_transposed(b0, block0, panel, pc, kc));
       Stmt st = for_loop(col, c64(p_.nr), rows_contiguous ? ForKind::vectorized : ForKind::scalar, store(packed_b_, dst, value));
       st = for_loop(kk, kc, rows_contiguous ? ForKind::serial : ForKind::scalar, st);
       return for_loop(jt, count, checked ? ForKind::serial : packing_kind(), st);
     };
     return block({copy(c64(0), full, false), copy(full, sub(panels, full), true)});
+  }
+
+  // B stored transposed (contiguous along k, not along n): its panels are packed by
+  // lanes x lanes transposes in registers. Against the scalar copy (about 1.3 cycles an
+  // element), f32 A·Bᵀ on 1 thread, GFLOP/s: 128³ 145 -> 186, 256³ 177 -> 198, 512³ 187 -> 200,
+  // 96 x 128x64·(128x64)ᵀ 138 -> 176, 256 x 32³ 83 -> 119.
+  bool transposed_b() const { return stride(p_.b, p_.k) == 1 && stride(p_.b, p_.n) != 1 && p_.lanes > 1; }
+
+  // One panel (kc x nr, k-major) of a transposed B whose first column is `n0`: the K block in
+  // whole lanes x lanes blocks, then its last kc % lanes rows one element at a time. Blocks
+  // are equal but for the last (GemmPlan), so the count of whole blocks is a constant per pc.
+  Stmt pack_b_transposed(const Expr& b0, const Expr& block0, const Expr& panel, const Expr& pc, const Expr& kc) {
+    const int64_t L = p_.lanes, ld = stride(p_.b, p_.n);
+    const int64_t last_block = (K_ - 1) / p_.kc, last_kc = K_ - last_block * p_.kc;
+    Expr k_blocks = p_.kc / L == last_kc / L ? c64(p_.kc / L)
+                                             : select_lt(pc, c64(last_block), c64(p_.kc / L), c64(last_kc / L));
+    Var kb = new_var("pt_k"), cb = new_var("pt_c"), kk = new_var("pt_kr"), col = new_var("pt_cr");
+    Expr n0 = times(plus(block0, panel), p_.nr);  // the panel's first column
+    Expr k0 = times(pc, p_.kc);
+    Expr dst_panel = times(panel, p_.kc * p_.nr);
+    if (p_.kc < L) k_blocks = c64(0);
+    Stmt blocks = transpose_block(packed_b_, plus(dst_panel, plus(times(v(kb), L * p_.nr), times(v(cb), L))), p_.nr, B(),
+                                  plus(b0, plus(plus(k0, times(v(kb), L)), times(plus(n0, times(v(cb), L)), ld))), ld,
+                                  static_cast<int>(L));
+    blocks = for_loop(kb, k_blocks, ForKind::serial, for_loop(cb, c64(p_.nr / L), ForKind::serial, blocks));
+    Expr k_rest0 = times(k_blocks, L);
+    Expr value = load(B(), plus(b0, plus(plus(k0, plus(k_rest0, v(kk))), times(plus(n0, v(col)), ld))));
+    Stmt rest = store(packed_b_, plus(dst_panel, plus(times(plus(k_rest0, v(kk)), p_.nr), v(col))), value);
+    rest = for_loop(kk, sub(kc, k_rest0), ForKind::scalar, for_loop(col, c64(p_.nr), ForKind::scalar, rest));
+    return p_.kc < L ? rest : block({blocks, rest});
   }
 
   // Copies an mc x kc block of A into mr-tall panels, k-major, the same way: plain copies for
@@ -236,8 +272,9 @@ class GemmLowering {
   }
 
   Stmt packed(const Expr& a0, const Expr& b0, const Expr& c0) {
-    packed_a_ = std::make_shared<const BufferDecl>(BufferDecl{"packed_a", c_.dtype, BufferDecl::Scope::heap, -1});
-    packed_b_ = std::make_shared<const BufferDecl>(BufferDecl{"packed_b", c_.dtype, BufferDecl::Scope::heap, -1});
+    const auto scope = p_.parallel == GemmPlan::Parallel::outer ? BufferDecl::Scope::stack : BufferDecl::Scope::heap;
+    packed_a_ = std::make_shared<const BufferDecl>(BufferDecl{"packed_a", c_.dtype, scope, -1});
+    packed_b_ = std::make_shared<const BufferDecl>(BufferDecl{"packed_b", c_.dtype, scope, -1});
     Var jc = new_var("jc"), pc = new_var("pc"), ic = new_var("ic"), jr = new_var("jr"), ir = new_var("ir");
     const int64_t jc_blocks = (N_ + p_.nc - 1) / p_.nc, pc_blocks = (K_ + p_.kc - 1) / p_.kc;
     const int64_t ic_blocks = (M_ + p_.mc - 1) / p_.mc;

@@ -148,6 +148,34 @@ TEST_P(GemmSchedule, IntegersAreExact) {
   }
 }
 
+// A transposed B is packed by lanes x lanes transposes in registers, then its K block's last
+// kc % lanes rows one by one. With kc capped at 40, K = 97 runs in blocks of 33, 33, 31: whole
+// lane blocks per K block differ between the blocks (2, 2, 1 of 16; 4, 4, 3 of 8).
+TEST_P(GemmSchedule, TransposedBPackedByLaneBlocksMatchesReference) {
+  Model model = GetParam();
+  if (!model.target.max_kc) model.target.max_kc = 40;
+  const std::vector<Case> cases{{1, 13, 70, 97, false, true},
+                                {3, 7, 33, 40, false, true},
+                                {1, 20, 64, 32, false, true},
+                                {2, 5, 17, 100, true, true}};
+  for (const Case& cs : cases) {
+    check_case<float>(cs, model);
+    check_case<double>(cs, model);
+    check_case<int32_t>(cs, model);
+    check_case<int64_t>(cs, model);
+  }
+  // The path is taken wherever kc reaches a vector's lanes.
+  Graph g;
+  auto a = g.input("a", f32, {13, 97}), b = g.input("b", f32, {70, 97});
+  ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b, {.transpose_b = true}).id()}, model.target);
+  const std::string loops = ir::loop::print_kernel(ir::kernel_loops(p.kernels[0]));
+  const int lanes = model.target.vector_bits / 32;
+  const bool expected = model.target.max_kc >= lanes;
+  EXPECT_EQ(loops.find("transpose_block " + std::to_string(lanes) + "x" + std::to_string(lanes)) != std::string::npos,
+            expected)
+      << loops;
+}
+
 INSTANTIATE_TEST_SUITE_P(Models, GemmSchedule, ::testing::ValuesIn(models()),
                          [](const auto& info) {
                            std::string n = info.param.name;
@@ -173,6 +201,26 @@ TEST(GemmPlan, PicksTheGemmScheduleAndSaysWhyNot) {
   EXPECT_FALSE(q.kernels[0].schedule.gemm.has_value());
   EXPECT_FALSE(ir::loop::plan_gemm(q.program.steps[0], models()[0].target, &why).has_value());
   EXPECT_FALSE(why.empty());
+}
+
+// Packed batches run their matrices on the threads when the packed blocks fit a task's stack.
+TEST(GemmPlan, PackedBatchesGoParallelOverTheBatchWithSmallBlocks) {
+  TargetModel target = models()[0].target;
+  auto plan = [&](Shape sa, Shape sb) {
+    Graph g;
+    auto a = g.input("a", f32, sa), b = g.input("b", f32, sb);
+    ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b, {.transpose_b = true}).id()}, target);
+    EXPECT_TRUE(p.kernels[0].schedule.gemm.has_value());
+    return *p.kernels[0].schedule.gemm;
+  };
+  ir::loop::GemmPlan attention = plan({96, 128, 64}, {96, 128, 64});  // 32 KiB blocks
+  EXPECT_TRUE(attention.pack);
+  EXPECT_EQ(attention.parallel, ir::loop::GemmPlan::Parallel::outer);
+  EXPECT_EQ(ir::loop::scratch_bytes(ir::loop::Schedule{.gemm = attention}, f32), 0);
+  ir::loop::GemmPlan large = plan({4, 512, 512}, {4, 512, 512});  // 512 KiB blocks
+  EXPECT_TRUE(large.pack);
+  EXPECT_EQ(large.parallel, ir::loop::GemmPlan::Parallel::row_panels);
+  EXPECT_GT(ir::loop::scratch_bytes(ir::loop::Schedule{.gemm = large}, f32), 0);
 }
 
 // Which batched kernels prefetch the next matrix: small matrices whose batch outgrows L2.

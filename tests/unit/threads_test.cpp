@@ -85,25 +85,30 @@ Tensor ramp(const Shape& shape, int seed) {
 }
 
 // Element (i, j) of matrix `s` of a (batched) row-major product, in double.
-double product_element(const Tensor& a, const Tensor& b, int64_t s, int64_t i, int64_t j) {
-  const int64_t M = a.shape()[a.shape().size() - 2], K = a.shape().back(), N = b.shape().back();
+// With `tb`, b holds Bᵀ (N x K).
+double product_element(const Tensor& a, const Tensor& b, bool tb, int64_t s, int64_t i, int64_t j) {
+  const int64_t M = a.shape()[a.shape().size() - 2], K = a.shape().back();
+  const int64_t N = tb ? b.shape()[b.shape().size() - 2] : b.shape().back();
   const float* pa = a.data_as<float>() + (a.shape().size() > 2 ? s * M * K : 0);
   const float* pb = b.data_as<float>() + (b.shape().size() > 2 ? s * K * N : 0);
   double sum = 0;
-  for (int64_t k = 0; k < K; ++k) sum += static_cast<double>(pa[i * K + k]) * pb[k * N + j];
+  for (int64_t k = 0; k < K; ++k) sum += static_cast<double>(pa[i * K + k]) * (tb ? pb[j * K + k] : pb[k * N + j]);
   return sum;
 }
 
 // Big enough for every parallel GEMM loop: batch (outer), column tiles, packed row panels
-// (with an edge panel: 301 rows). Every thread count gives the same bits, and those are right.
+// (with an edge panel: 301 rows), and a batch packed per task (Bᵀ, 70 columns: an edge panel).
+// Every thread count gives the same bits, and those are right.
 TEST_F(ThreadCount, ResultsAreIdenticalForEveryThreadCount) {
   struct Case {
     Shape a, b;
+    bool tb = false;
   };
-  for (const Case& c : {Case{{16, 96, 64}, {16, 64, 80}}, Case{{1, 512}, {512, 2048}}, Case{{301, 700}, {700, 500}}}) {
+  for (const Case& c : {Case{{16, 96, 64}, {16, 64, 80}}, Case{{1, 512}, {512, 2048}}, Case{{301, 700}, {700, 500}},
+                        Case{{16, 96, 40}, {16, 70, 40}, true}}) {
     Graph g;
     auto a = g.input("a", f32, c.a), b = g.input("b", f32, c.b);
-    CompiledGraph fn = g.compile({matmul(a, b)});
+    CompiledGraph fn = g.compile({matmul(a, b, {.transpose_b = c.tb})});
     Feeds feeds{{"a", ramp(c.a, 1)}, {"b", ramp(c.b, 2)}};
     std::vector<float> first;
     for (int threads : {1, 2, 3}) {
@@ -112,10 +117,10 @@ TEST_F(ThreadCount, ResultsAreIdenticalForEveryThreadCount) {
       if (first.empty()) first = got;
       else EXPECT_EQ(got, first) << "threads=" << threads;
     }
-    const int64_t M = c.a[c.a.size() - 2], N = c.b.back(), K = c.a.back();
+    const int64_t M = c.a[c.a.size() - 2], N = c.tb ? c.b[c.b.size() - 2] : c.b.back(), K = c.a.back();
     for (size_t e = 0; e < first.size(); e += 97) {
       const int64_t s = static_cast<int64_t>(e) / (M * N), i = static_cast<int64_t>(e) / N % M, j = static_cast<int64_t>(e) % N;
-      EXPECT_NEAR(first[e], product_element(feeds.at("a"), feeds.at("b"), s, i, j), 1e-5 * static_cast<double>(K))
+      EXPECT_NEAR(first[e], product_element(feeds.at("a"), feeds.at("b"), c.tb, s, i, j), 1e-5 * static_cast<double>(K))
           << "element " << e;
     }
   }
