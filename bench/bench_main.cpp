@@ -129,6 +129,10 @@ std::vector<Problem> all_problems() {
   Problem transposed = batched("sq512_bT", "512×512·(512×512)ᵀ", {}, 512, 512, 512);
   transposed.transpose_b = true;
   problems.push_back(transposed);
+  // Attention scores as models compute them, Q·Kᵀ: a batch of transposed B.
+  Problem scores = batched("attention_bT", "8·12 × (128×64·(128×64)ᵀ)", {8, 12}, 128, 64, 128);
+  scores.transpose_b = true;
+  problems.push_back(scores);
   Problem broadcast = batched("bcast64_64", "64 × 64³, one shared B", {64}, 64, 64, 64);
   broadcast.shared_b = true;
   problems.push_back(broadcast);
