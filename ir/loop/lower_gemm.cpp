@@ -205,7 +205,7 @@ class GemmLowering {
       // are read side by side, each line reused over the next k steps, and written in order;
       // vectorising would gather.
       const bool rows_contiguous = stride(p_.b, p_.n) == 1 && !checked;
-      if (!checked && transposed_b()) return for_loop(jt, count, packing_kind(), pack_b_transposed(b0, block0, panel, pc, kc));
+      if (!checked && transposed_b() && p_.kc >= p_.lanes) return for_loop(jt, count, packing_kind(), pack_b_transposed(b0, block0, panel, pc, kc));
       Stmt st = for_loop(col, c64(p_.nr), rows_contiguous ? ForKind::vectorized : ForKind::scalar, store(packed_b_, dst, value));
       st = for_loop(kk, kc, rows_contiguous ? ForKind::serial : ForKind::scalar, st);
       return for_loop(jt, count, checked ? ForKind::serial : packing_kind(), st);
@@ -219,9 +219,10 @@ class GemmLowering {
   // 96 x 128x64·(128x64)ᵀ 138 -> 176, 256 x 32³ 83 -> 119.
   bool transposed_b() const { return stride(p_.b, p_.k) == 1 && stride(p_.b, p_.n) != 1 && p_.lanes > 1; }
 
-  // One panel (kc x nr, k-major) of a transposed B whose first column is `n0`: the K block in
-  // whole lanes x lanes blocks, then its last kc % lanes rows one element at a time. Blocks
-  // are equal but for the last (GemmPlan), so the count of whole blocks is a constant per pc.
+  // One panel (kc x nr, k-major) of a transposed B, `panel` within the block that starts at
+  // panel `block0`: the K block in whole lanes x lanes blocks, then its last kc % lanes rows one
+  // element at a time. K blocks are equal but for the last (GemmPlan), so the count of whole
+  // lane blocks is one of two constants.
   Stmt pack_b_transposed(const Expr& b0, const Expr& block0, const Expr& panel, const Expr& pc, const Expr& kc) {
     const int64_t L = p_.lanes, ld = stride(p_.b, p_.n);
     const int64_t last_block = (K_ - 1) / p_.kc, last_kc = K_ - last_block * p_.kc;
@@ -231,7 +232,6 @@ class GemmLowering {
     Expr n0 = times(plus(block0, panel), p_.nr);  // the panel's first column
     Expr k0 = times(pc, p_.kc);
     Expr dst_panel = times(panel, p_.kc * p_.nr);
-    if (p_.kc < L) k_blocks = c64(0);
     Stmt blocks = transpose_block(packed_b_, plus(dst_panel, plus(times(v(kb), L * p_.nr), times(v(cb), L))), p_.nr, B(),
                                   plus(b0, plus(plus(k0, times(v(kb), L)), times(plus(n0, times(v(cb), L)), ld))), ld,
                                   static_cast<int>(L));
@@ -240,7 +240,7 @@ class GemmLowering {
     Expr value = load(B(), plus(b0, plus(plus(k0, plus(k_rest0, v(kk))), times(plus(n0, v(col)), ld))));
     Stmt rest = store(packed_b_, plus(dst_panel, plus(times(plus(k_rest0, v(kk)), p_.nr), v(col))), value);
     rest = for_loop(kk, sub(kc, k_rest0), ForKind::scalar, for_loop(col, c64(p_.nr), ForKind::scalar, rest));
-    return p_.kc < L ? rest : block({blocks, rest});
+    return block({blocks, rest});
   }
 
   // Copies an mc x kc block of A into mr-tall panels, k-major, the same way: plain copies for
