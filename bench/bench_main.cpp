@@ -45,7 +45,11 @@ bool cpu_has_skylake_avx512() {
 
 // Debian's OpenBLAS 0.3.21 and BLIS 0.9.0 do not know Zen 5 and silently fall back to AVX2
 // (OpenBLAS "Haswell") or reference ("generic") kernels. On a CPU with Skylake-class AVX-512
-// force their AVX-512 kernels, unless the user chose otherwise.
+// force their AVX-512 kernels: the bench compares against each library at its best. This
+// applies even when the environment already names a core: some machines here export
+// OPENBLAS_CORETYPE=Haswell, which halved OpenBLAS's sgemm (102 instead of ~200 GFLOP/s at
+// 1024³). The replaced value is reported in the header; TCC_BENCH_OPENBLAS_CORETYPE and
+// TCC_BENCH_BLIS_ARCH_TYPE choose other kernels on purpose.
 // libgomp's idle threads spin for GOMP_SPINCOUNT pauses after every parallel region: 300000 by
 // default, about 3 ms here, which ran into the next benchmark's repetition and took a core from
 // it (tcc on 2 threads lost up to 8%). 20000, as long as tcc's own pool spins (about 0.2 ms),
@@ -53,6 +57,20 @@ bool cpu_has_skylake_avx512() {
 // OpenBLAS and libgomp read their variables in load-time constructors, before main(), so the
 // process re-executes itself once to apply them.
 constexpr const char* kGompSpinCount = "20000";
+
+// Sets a library's kernel-choice variable to `best` (or to the bench's own override) and
+// reports a value it replaces. Returns whether the variable changed.
+bool choose_library_kernels(const char* variable, const char* override_variable, const char* best) {
+  const char* chosen = std::getenv(override_variable);
+  std::string want = chosen ? chosen : best;
+  const char* before = std::getenv(variable);
+  if (before && want == before) return false;
+  if (before)
+    std::fprintf(stderr, "tcc_bench: %s=%s in the environment replaced by %s (%s sets it)\n", variable, before,
+                 want.c_str(), override_variable);
+  setenv(variable, want.c_str(), 1);
+  return true;
+}
 
 void ensure_library_environment(char** argv) {
   if (std::getenv("TCC_BENCH_ENVIRONMENT_SET")) return;
@@ -63,11 +81,9 @@ void ensure_library_environment(char** argv) {
     reexec = true;
   }
   if (cpu_has_skylake_avx512()) {
-    setenv("BLIS_ARCH_TYPE", "0", 0);  // 0 = skx; BLIS is loaded later (dlopen), no re-exec needed
-    if (!std::getenv("OPENBLAS_CORETYPE")) {
-      setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
-      reexec = true;
-    }
+    // BLIS is loaded later (dlopen): no re-exec needed for it. 0 = skx.
+    choose_library_kernels("BLIS_ARCH_TYPE", "TCC_BENCH_BLIS_ARCH_TYPE", "0");
+    reexec |= choose_library_kernels("OPENBLAS_CORETYPE", "TCC_BENCH_OPENBLAS_CORETYPE", "SkylakeX");
   }
   if (!reexec) return;
   // The resolved path rather than /proc/self/exe itself, so that ps shows "tcc_bench", not "exe".
