@@ -107,6 +107,19 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
   const int nr_vectors = static_cast<int>(std::min<int64_t>(max_vectors, row_vectors));
   p.nr = nr_vectors * p.lanes;
   p.mr = M == 1 ? 1 : static_cast<int>(std::min<int64_t>(rows_for(nr_vectors, target.vector_registers), M));
+  // In place, a row tile height that divides M, if it costs at most one more row tile: every
+  // row block is then the same tile in one loop, with no edge tile of another height.
+  // Measured on Zen 5, medians of 100 interleaved blocks: 256 x 32^3 f32 in 8-row tiles
+  // instead of 12, 12, 8: +2-3%, 1.01 -> 1.03-1.04 x LIBXSMM; 32^3 alone equal. Where it
+  // takes many more tiles it loses (attention's 128 rows in 4-row tiles instead of 6: -2%).
+  if (!p.pack && M > p.mr && M % p.mr != 0) {
+    const int64_t tiles = (M + p.mr - 1) / p.mr;
+    for (int rows = p.mr - 1; rows > 1 && M / rows <= tiles + 1; --rows)
+      if (M % rows == 0) {
+        p.mr = rows;
+        break;
+      }
+  }
   // Blocks (BLIS with the roles of A and B exchanged, since C's rows are the vectors): an A
   // micro-panel mr x kc stays in L1, a packed B block kc x nc in half of L2, a packed A block
   // mc x kc in L3. Tiles then walk along C's rows, so C streams too.
@@ -153,7 +166,8 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
     const int64_t sharers = std::min<int64_t>(std::max(1, target.pool_threads), c.dims[p.outer[0]].extent);
     batch_share = (batch + sharers - 1) / sharers;
   }
-  p.prefetch_next = !p.pack && batch > 1 && p.sweep_kc == 0 && a_bytes <= 4096 && b_bytes <= 4096 &&
+  p.prefetch_next = !p.pack && batch > 1 && p.sweep_kc == 0 && a_bytes <= target.prefetch_next_max_bytes &&
+                    b_bytes <= target.prefetch_next_max_bytes &&
                     (a_bytes + b_bytes + c_bytes) * batch_share > target.l2_bytes &&
                     (p.parallel == GemmPlan::Parallel::none || p.parallel == GemmPlan::Parallel::outer);
   if (why_not) why_not->clear();

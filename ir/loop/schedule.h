@@ -28,6 +28,12 @@ struct TargetModel {
   // How many threads will share a kernel's parallel loops: the pool's size when it is compiled
   // (it may change later; only tuning depends on it). Sizes each thread's share of a batch.
   int pool_threads = 1;
+  // The largest A or B matrix of an in-place batch whose tiles prefetch the next matrix
+  // themselves (GemmPlan::prefetch_next): below it the hardware prefetchers do not ramp up
+  // within one matrix. A property of the core, measured: Intel (Golden Cove) gains up to a
+  // page (256 x 32^3 f32 137 -> 152 GFLOP/s); Zen 5 gains on 1 KiB matrices (1024 x 16^3
+  // 143 -> 156) but loses 2-4% on page-sized ones, whose runs its L2 prefetcher follows.
+  int64_t prefetch_next_max_bytes = 4096;
   // Work (multiply-adds x 2, f64 counting double as it runs at half the rate) below which a
   // kernel stays on one thread: about 5 us of one core, where handing half to a spinning
   // worker starts to pay (measured, medians of 5 runs: f64 64^3 5.6 -> 3.9 us and f32 96^3

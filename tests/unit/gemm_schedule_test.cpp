@@ -245,6 +245,32 @@ TEST(GemmPlan, PrefetchesTheNextMatrixOnlyForSmallMatricesPastL2) {
   target.pool_threads = 2;
   EXPECT_FALSE(plan(f32, {256, 32, 32}, {256, 32, 32}).prefetch_next);    // 1.5 MiB each
   EXPECT_TRUE(plan(f32, {512, 32, 32}, {512, 32, 32}).prefetch_next);     // 3 MiB each
+  // A core whose prefetchers follow page-long runs (Zen) prefetches only smaller matrices.
+  target.pool_threads = 1;
+  target.prefetch_next_max_bytes = 2048;
+  EXPECT_FALSE(plan(f32, {256, 32, 32}, {256, 32, 32}).prefetch_next);    // 4 KiB matrices
+  EXPECT_TRUE(plan(f32, {1024, 16, 16}, {1024, 16, 16}).prefetch_next);   // 1 KiB matrices
+}
+
+// In place, row tiles of one height when it costs at most one more tile: 32 rows as 4 x 8, not
+// 12 + 12 + 8; 16 f64 rows as 2 x 8, not 12 + 4; but 128 rows stay 6-row tiles (21 + 2 rows),
+// since 4-row ones would take 32 tiles.
+TEST(GemmPlan, InPlaceRowTilesOfOneHeightWhenItCostsAtMostOneTile) {
+  TargetModel target;  // planned only, never run: any host
+  target.vector_bits = 512, target.vector_registers = 32;
+  auto plan = [&](DType dt, Shape sa, Shape sb) {
+    Graph g;
+    auto a = g.input("a", dt, sa), b = g.input("b", dt, sb);
+    ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b).id()}, target);
+    EXPECT_TRUE(p.kernels[0].schedule.gemm.has_value());
+    return *p.kernels[0].schedule.gemm;
+  };
+  EXPECT_EQ(plan(f32, {256, 32, 32}, {256, 32, 32}).mr, 8);
+  EXPECT_EQ(plan(f32, {32, 32}, {32, 32}).mr, 8);
+  EXPECT_EQ(plan(f64, {1024, 16, 16}, {1024, 16, 16}).mr, 8);
+  EXPECT_EQ(plan(f32, {96, 128, 64}, {96, 64, 128}).mr, 6);
+  EXPECT_EQ(plan(f64, {32, 32}, {32, 32}).mr, 6);  // 4-row tiles would take 8 instead of 6
+  EXPECT_EQ(plan(f32, {36, 32}, {32, 32}).mr, 12);  // 12 divides 36 already
 }
 
 }  // namespace
