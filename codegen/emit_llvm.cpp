@@ -242,13 +242,6 @@ class KernelEmitter {
     return llvm::ConstantVector::get(bits);
   }
 
-  // Lanes whose column (first + lane) is below `limit` (runtime).
-  llvm::Value* runtime_lane_mask(int64_t first, llvm::Value* limit, int lanes) {
-    std::vector<llvm::Constant*> columns;
-    for (int l = 0; l < lanes; ++l) columns.push_back(b_.getInt64(first + l));
-    return b_.CreateICmpSLT(llvm::ConstantVector::get(columns), b_.CreateVectorSplat(lanes, limit));
-  }
-
   // A vector load; with a mask, lanes outside it are not read (and come back as 0).
   llvm::Value* load_vector(llvm::FixedVectorType* vec, llvm::Value* p, llvm::Align align, llvm::Value* mask) {
     if (mask) return b_.CreateMaskedLoad(vec, p, align, mask, llvm::Constant::getNullValue(vec));
@@ -309,15 +302,6 @@ class KernelEmitter {
 
     llvm::Function* f = b_.GetInsertBlock()->getParent();
     llvm::Value *a_origin = tile_origin(mk.a), *b_origin = tile_origin(mk.b), *c_origin = tile_origin(mk.c);
-    // The A row each tile row reads: itself, or at the edge of an in-place A the last that exists.
-    std::vector<llvm::Value*> a_row;
-    llvm::Value* a_rows = mk.a_rows ? expr(mk.a_rows) : nullptr;
-    for (int r = 0; r < mk.rows; ++r) {
-      llvm::Value* row = b_.getInt64(r);
-      if (a_rows && r > 0)
-        row = b_.CreateSelect(b_.CreateICmpSLT(row, a_rows), row, b_.CreateSub(a_rows, b_.getInt64(1)));
-      a_row.push_back(row);
-    }
     // Prefetch addresses may run past the buffer (the last matrix's "next" one): no inbounds,
     // whose out-of-bounds result would be poison; a prefetch itself never faults.
     std::vector<llvm::Value*> prefetch_origins;
@@ -330,7 +314,7 @@ class KernelEmitter {
       for (int v = 0; v < nv; ++v)
         bvec.push_back(load_vector(vec, element_ptr(mk.b, b_origin, k, b_.getInt64(int64_t(v) * lanes)), elem_align, b_mask(v)));
       for (int r = 0; r < mk.rows; ++r) {
-        llvm::Value* a = b_.CreateAlignedLoad(elem, element_ptr(mk.a, a_origin, a_row[r], k), elem_align);
+        llvm::Value* a = b_.CreateAlignedLoad(elem, element_ptr(mk.a, a_origin, b_.getInt64(r), k), elem_align);
         llvm::Value* splat = b_.CreateVectorSplat(lanes, a);
         for (int v = 0; v < nv; ++v) out[r * nv + v] = multiply_add(splat, bvec[v], in[r * nv + v], t);
       }
@@ -351,7 +335,7 @@ class KernelEmitter {
       // The k loop, with the accumulators as loop-carried values, kKStepsPerIteration k steps
       // per iteration (fewer when they do not divide a constant kc); a runtime kc that is not
       // a multiple ends in a loop of single steps.
-      int64_t unroll = kKStepsPerIteration;
+      int64_t unroll = mk.k_steps > 0 ? mk.k_steps : kKStepsPerIteration;
       const bool constant_kc = mk.kc->kind == ExprKind::int_imm;
       while (constant_kc && mk.kc->int_value % unroll != 0) unroll /= 2;
       llvm::Value* kc = expr(mk.kc);
@@ -396,59 +380,15 @@ class KernelEmitter {
       for (int r = 0; r < mk.rows; ++r)
         for (int v = 0; v < nv; ++v) update(r, v, b_mask(v), accumulating);
     };
-    if (mk.store_rows) {
-      // Edge tiles of padded panels (only at the matrix's edges): the accumulators go to a
-      // stack tile and a small runtime loop copies the rows and columns that exist. Keeping
-      // this path a loop, not unrolled masked code, keeps compile time down.
-      llvm::Value* rows = expr(mk.store_rows);
-      llvm::Value* cols = expr(mk.store_cols);
-      llvm::Value* whole =
-          b_.CreateAnd(b_.CreateICmpEQ(rows, b_.getInt64(mk.rows)), b_.CreateICmpEQ(cols, b_.getInt64(mk.cols)));
-      auto* full_bb = llvm::BasicBlock::Create(ctx_, "mk.full", f);
-      auto* edge_bb = llvm::BasicBlock::Create(ctx_, "mk.edge", f);
-      auto* done_bb = llvm::BasicBlock::Create(ctx_, "mk.done", f);
-      b_.CreateCondBr(whole, full_bb, edge_bb);
-
-      b_.SetInsertPoint(edge_bb);
-      auto* tile_ty = llvm::ArrayType::get(vec, mk.rows * nv);
-      llvm::Value* tile = llvm::IRBuilder<>(alloca_point_, alloca_point_->begin()).CreateAlloca(tile_ty);
-      for (int i = 0; i < mk.rows * nv; ++i)
-        b_.CreateAlignedStore(acc[i], b_.CreateConstInBoundsGEP2_64(tile_ty, tile, 0, i), elem_align);
-      llvm::Value* accumulate = b_.CreateICmpNE(expr(mk.accumulate), b_.getInt64(0));
-      CountedLoop rows_loop = open_loop("mk.edge.r", done_bb);
-      llvm::PHINode* r = rows_loop.index;
-      enter_body(rows_loop, rows);
-      for (int v = 0; v < nv; ++v) {
-        llvm::Value* mask = runtime_lane_mask(int64_t(v) * lanes, cols, lanes);
-        llvm::Value* slot = b_.CreateInBoundsGEP(
-            tile_ty, tile, {b_.getInt64(0), b_.CreateAdd(b_.CreateMul(r, b_.getInt64(nv)), b_.getInt64(v))});
-        llvm::Value* sum = b_.CreateAlignedLoad(vec, slot, elem_align);
-        llvm::Value* p = element_ptr(mk.c, c_origin, r, b_.getInt64(int64_t(v) * lanes));
-        llvm::Value* old = b_.CreateSelect(accumulate, load_vector(vec, p, elem_align, mask), llvm::Constant::getNullValue(vec));
-        sum = is_float(t) ? b_.CreateFAdd(sum, old) : b_.CreateAdd(sum, old);
-        b_.CreateMaskedStore(sum, p, elem_align, mask);
-      }
-      close_loop(rows_loop, nullptr);
-      b_.SetInsertPoint(full_bb);
-      emit_full_stores(mk, store_full, done_bb, f);
-      b_.SetInsertPoint(done_bb);
-      return;
-    }
-    emit_full_stores(mk, store_full, nullptr, f);
-  }
-
-  // The whole tile's stores: one variant when `accumulate` is a constant, else a branch to an
-  // accumulating and an overwriting variant. Ends with a branch to `done` when given.
-  template <typename StoreFull>
-  void emit_full_stores(const MicroKernel& mk, StoreFull& store_full, llvm::BasicBlock* done, llvm::Function* f) {
+    // One variant when `accumulate` is a constant, else a branch to an accumulating and an
+    // overwriting one.
     if (mk.accumulate->kind == ExprKind::int_imm) {
       store_full(mk.accumulate->int_value != 0);
-      if (done) b_.CreateBr(done);
       return;
     }
     auto* add_bb = llvm::BasicBlock::Create(ctx_, "mk.accumulate", f);
     auto* set_bb = llvm::BasicBlock::Create(ctx_, "mk.overwrite", f);
-    auto* end_bb = done ? done : llvm::BasicBlock::Create(ctx_, "mk.stored", f);
+    auto* end_bb = llvm::BasicBlock::Create(ctx_, "mk.stored", f);
     b_.CreateCondBr(b_.CreateICmpNE(expr(mk.accumulate), b_.getInt64(0)), add_bb, set_bb);
     b_.SetInsertPoint(add_bb);
     store_full(true);

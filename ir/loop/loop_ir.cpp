@@ -103,9 +103,8 @@ void IRVisitor::visit(const Stmt& s) {
   if (s->otherwise) visit(s->otherwise);
   for (const Stmt& c : s->stmts) visit(c);
   if (s->micro)
-    for (const Expr& e : {s->micro->kc, s->micro->accumulate, s->micro->a.offset, s->micro->b.offset, s->micro->c.offset,
-                          s->micro->store_rows, s->micro->store_cols, s->micro->a_rows})
-      if (e) visit(e);
+    for (const Expr& e : {s->micro->kc, s->micro->accumulate, s->micro->a.offset, s->micro->b.offset, s->micro->c.offset})
+      visit(e);
   if (s->micro)
     for (const PrefetchStream& p : s->micro->prefetch) visit(p.offset);
 }
@@ -136,9 +135,6 @@ Stmt IRMutator::mutate(const Stmt& s) {
     MicroKernel mk = *micro;
     mk.kc = mutate(mk.kc), mk.accumulate = mutate(mk.accumulate);
     mk.a.offset = mutate(mk.a.offset), mk.b.offset = mutate(mk.b.offset), mk.c.offset = mutate(mk.c.offset);
-    if (mk.store_rows) mk.store_rows = mutate(mk.store_rows);
-    if (mk.store_cols) mk.store_cols = mutate(mk.store_cols);
-    if (mk.a_rows) mk.a_rows = mutate(mk.a_rows);
     bool prefetch_changed = false;
     for (PrefetchStream& p : mk.prefetch) {
       Expr offset = mutate(p.offset);
@@ -146,8 +142,7 @@ Stmt IRMutator::mutate(const Stmt& s) {
       p.offset = offset;
     }
     if (prefetch_changed || mk.kc != micro->kc || mk.accumulate != micro->accumulate || mk.a.offset != micro->a.offset ||
-        mk.b.offset != micro->b.offset || mk.c.offset != micro->c.offset || mk.store_rows != micro->store_rows ||
-        mk.store_cols != micro->store_cols || mk.a_rows != micro->a_rows) {
+        mk.b.offset != micro->b.offset || mk.c.offset != micro->c.offset) {
       micro = std::make_shared<const MicroKernel>(std::move(mk));
       changed = true;
     }
@@ -228,10 +223,9 @@ class Printer {
         for (const PrefetchStream& p : mk.prefetch)
           prefetch += fmt::format("\n{}  prefetch {}[{} + s*{}] segments={} of {}", pad, name(p.buffer), expr(p.offset),
                                   p.segment_stride, p.segments, p.segment_elements);
-        out_ += fmt::format("{}micro_kernel {}x{} lanes={} kc={} accumulate={}{}{}{}\n{}  C={} A={} B={}{}\n", pad, mk.rows,
+        out_ += fmt::format("{}micro_kernel {}x{} lanes={} kc={} accumulate={}{}{}\n{}  C={} A={} B={}{}\n", pad, mk.rows,
                             mk.cols, mk.lanes, expr(mk.kc), expr(mk.accumulate),
-                            mk.store_rows ? fmt::format(" store={}x{}", expr(mk.store_rows), expr(mk.store_cols)) : "",
-                            mk.a_rows ? fmt::format(" a_rows={}", expr(mk.a_rows)) : "", mk.prefetch_c ? " prefetch_c" : "",
+                            mk.k_steps ? fmt::format(" k_steps={}", mk.k_steps) : "", mk.prefetch_c ? " prefetch_c" : "",
                             pad, operand(mk.c), operand(mk.a), operand(mk.b), prefetch);
         break;
       }
@@ -308,8 +302,7 @@ class Verifier : public IRVisitor {
         if (mk.a.buffer->dtype != mk.c.buffer->dtype || mk.b.buffer->dtype != mk.c.buffer->dtype)
           fail("micro_kernel operand types differ");
         if (mk.kc->type != DType::i64 || mk.accumulate->type != DType::i64) fail("micro_kernel kc/accumulate not i64");
-        if (!mk.store_rows != !mk.store_cols) fail("micro_kernel store_rows and store_cols go together");
-        if (mk.a_rows && mk.a_rows->type != DType::i64) fail("micro_kernel a_rows not i64");
+        if (mk.k_steps < 0) fail("micro_kernel k_steps is negative");
         for (const PrefetchStream& p : mk.prefetch) {
           check_access(p.buffer, p.offset);
           if (p.segments < 1 || p.segment_elements < 1) fail("micro_kernel prefetch stream is empty");

@@ -94,12 +94,9 @@ struct MicroKernel {
   int lanes = 1;           // vector width in elements
   Expr kc, accumulate;
   TileOperand a, b, c;
-  // Edge tiles of zero-padded packed panels compute the whole tile but store only this many
-  // rows and columns (i64 expressions); null: all of them.
-  Expr store_rows, store_cols;
-  // A read in place at the matrix's edge: rows from this many (i64) on read the last one
-  // instead (their C rows are not stored); null: every row exists.
-  Expr a_rows;
+  // k steps per iteration of a k loop (0: codegen's default). Edge tiles take 1: they are a
+  // small share of the work, and each unrolled step of a tile costs compile time.
+  int k_steps = 0;
   // Prefetch the C tile before the k loop (C is large and the loop long enough to hide a miss).
   bool prefetch_c = false;
   // Memory to prefetch while the k loop runs (the next batch matrix's lines), spread over

@@ -4,8 +4,8 @@
 //             parallel loop's last iteration);
 //   packed:   outer dims > ic (mc) > pc (kc) > [pack A~] > jc (nc) > pack B~ > ir > jr >
 //             micro-kernel over kc; B~ panels are zero-padded, A is packed only when strided
-//             along k (else read in place, edge rows clamped); edge tiles store only what
-//             exists. (BLIS's five loops with A and B exchanged: C's rows are the vectors.)
+//             along k (else read in place); the edge row and column panels are exact tiles
+//             (BLIS's five loops with A and B exchanged: C's rows are the vectors.)
 #include "ir/loop/lower_gemm.h"
 
 #include <tcc/error.h>
@@ -275,7 +275,7 @@ class GemmLowering {
     const auto scope = p_.parallel == GemmPlan::Parallel::outer ? BufferDecl::Scope::stack : BufferDecl::Scope::heap;
     packed_a_ = std::make_shared<const BufferDecl>(BufferDecl{"packed_a", c_.dtype, scope, -1});
     packed_b_ = std::make_shared<const BufferDecl>(BufferDecl{"packed_b", c_.dtype, scope, -1});
-    Var jc = new_var("jc"), pc = new_var("pc"), ic = new_var("ic"), jr = new_var("jr"), ir = new_var("ir");
+    Var jc = new_var("jc"), pc = new_var("pc"), ic = new_var("ic"), ir = new_var("ir");
     const int64_t jc_blocks = (N_ + p_.nc - 1) / p_.nc, pc_blocks = (K_ + p_.kc - 1) / p_.kc;
     const int64_t ic_blocks = (M_ + p_.mc - 1) / p_.mc;
     // Sizes of the current blocks: full ones except the last.
@@ -285,29 +285,51 @@ class GemmLowering {
     Expr n_panels = min(c64(p_.nc / p_.nr), sub(c64(n_panels_total), times(v(jc), p_.nc / p_.nr)));
     Expr m_panels = min(c64(p_.mc / p_.mr), sub(c64(m_panels_total), times(v(ic), p_.mc / p_.mr)));
 
-    Expr col0 = plus(times(v(jc), p_.nc), times(v(jr), p_.nr));
-    Expr row0 = plus(times(v(ic), p_.mc), times(v(ir), p_.mr));
-    MicroKernel mk = tile(p_.mr, p_.nr);
-    mk.kc = kc;
-    mk.accumulate = p_.outer_reduction ? c64(1) : select_lt(c64(0), v(pc), c64(1), c64(0));
-    if (p_.pack_a) {
-      mk.a = {packed_a_, times(v(ir), p_.kc * p_.mr), 1, p_.mr};
-    } else {
-      mk.a = {A(), plus(a0, plus(times(row0, stride(p_.a, p_.m)), times(v(pc), p_.kc))), stride(p_.a, p_.m), 1};
-      mk.a_rows = min(c64(p_.mr), sub(c64(M_), row0));
-    }
-    mk.b = {packed_b_, times(v(jr), p_.kc * p_.nr), p_.nr, 1};
-    mk.c = {C(), plus(c0, plus(times(row0, rs_c()), col0)), rs_c(), 1};
-    mk.store_rows = min(c64(p_.mr), sub(c64(M_), row0));
-    mk.store_cols = min(c64(p_.nr), sub(c64(N_), col0));
-    // C is too large to stay cached here; a K block of 128+ steps outlasts a memory miss.
-    // Measured (1 thread): f32 2048^3 159 -> 166 GFLOP/s, f64 1024^3 80 -> 84, f64 2048^3 79 -> 83;
-    // at kc = 64 (4096x64.64x4096) it did not pay.
-    mk.prefetch_c = p_.kc >= 128;
-    Stmt s = micro_kernel(std::move(mk));
+    // Tiles of exact size: full mr x nr ones, then the block's edge column panel and its edge
+    // row panel as tiles of the rows and columns that exist (masked vectors at the column
+    // edge; the packed B panel is zero-padded, so its loads need no mask). A padded tile whose
+    // rows went through a stack copy had cost 7% on 96 x 128x64·(128x64)ᵀ (128 = 21 x 6 + 2).
+    Expr m_full = min(c64(p_.mc / p_.mr), sub(c64(M_ / p_.mr), times(v(ic), p_.mc / p_.mr)));
+    Expr n_full = min(c64(p_.nc / p_.nr), sub(c64(N_ / p_.nr), times(v(jc), p_.nc / p_.nr)));
+    const int edge_rows = static_cast<int>(M_ % p_.mr), edge_cols = static_cast<int>(N_ % p_.nr);
+    Expr accumulate = p_.outer_reduction ? c64(1) : select_lt(c64(0), v(pc), c64(1), c64(0));
+    auto packed_tile = [&](const Expr& panel_row, const Expr& panel_col, int rows, int cols) {
+      Expr col0 = plus(times(v(jc), p_.nc), times(panel_col, p_.nr));
+      Expr row0 = plus(times(v(ic), p_.mc), times(panel_row, p_.mr));
+      MicroKernel mk = tile(rows, cols);
+      mk.kc = kc;
+      mk.accumulate = accumulate;
+      if (p_.pack_a) mk.a = {packed_a_, times(panel_row, p_.kc * p_.mr), 1, p_.mr};
+      else mk.a = {A(), plus(a0, plus(times(row0, stride(p_.a, p_.m)), times(v(pc), p_.kc))), stride(p_.a, p_.m), 1};
+      mk.b = {packed_b_, times(panel_col, p_.kc * p_.nr), p_.nr, 1};
+      mk.c = {C(), plus(c0, plus(times(row0, rs_c()), col0)), rs_c(), 1};
+      // C is too large to stay cached here; a K block of 128+ steps outlasts a memory miss.
+      // Measured (1 thread): f32 2048^3 159 -> 166 GFLOP/s, f64 1024^3 80 -> 84, f64 2048^3 79 -> 83;
+      // at kc = 64 (4096x64.64x4096) it did not pay.
+      mk.prefetch_c = p_.kc >= 128;
+      if (rows < p_.mr) mk.k_steps = 1;  // fewer than mr rows of C: a small share of the work
+      return micro_kernel(std::move(mk));
+    };
     // One A micro-panel (L1) meets every B micro-panel of the block (L2) along a row of tiles.
-    s = for_loop(jr, n_panels, ForKind::serial, s);
-    s = for_loop(ir, m_panels, p_.parallel == GemmPlan::Parallel::row_panels ? ForKind::parallel : ForKind::serial, s);
+    // The edge panels are loops of 0 or 1 iteration: only the last block has them.
+    auto tile_row = [&](const Expr& panel_row, int rows) {
+      Var jr = new_var("jr");
+      std::vector<Stmt> parts{for_loop(jr, n_full, ForKind::serial, packed_tile(panel_row, v(jr), rows, p_.nr))};
+      if (edge_cols > 0) {
+        Var je = new_var("jr_edge");
+        parts.push_back(for_loop(je, sub(n_panels, n_full), ForKind::serial, packed_tile(panel_row, plus(n_full, v(je)), rows, edge_cols)));
+      }
+      return block(std::move(parts));
+    };
+    const ForKind row_kind = p_.parallel == GemmPlan::Parallel::row_panels ? ForKind::parallel : ForKind::serial;
+    Stmt s;
+    if (edge_rows == 0) {
+      s = for_loop(ir, m_panels, row_kind, tile_row(v(ir), p_.mr));
+    } else {
+      // The edge row panel is the row loop's last iteration (on threads, not a serial tail).
+      s = for_loop(ir, m_panels, row_kind,
+                   if_lt(v(ir), m_full, tile_row(v(ir), p_.mr), tile_row(v(ir), edge_rows)));
+    }
     s = block({pack_b(b0, times(v(jc), p_.nc / p_.nr), v(pc), kc, n_panels), s});
     s = for_loop(jc, c64(jc_blocks), ForKind::serial, s);
     if (p_.pack_a) s = block({pack_a(a0, times(v(ic), p_.mc / p_.mr), v(pc), kc, m_panels), s});
