@@ -59,8 +59,9 @@ struct GemmPlan {
   // In place with one row (GEMV-like): K is swept in blocks of this many, all column tiles per
   // block, so that B streams row pieces side by side (0: the whole K per tile).
   int64_t sweep_kc = 0;
-  // In place and batched: each tile prefetches its share of the next outer iteration's A and
-  // B while it computes (small matrices streaming from beyond L2).
+  // Batched, streaming from beyond L2: each tile prefetches its share of the next outer
+  // iteration's operands while it computes. In place (small matrices): A's rows and B;
+  // packed with one block per matrix: B, which is otherwise read in one burst when packed.
   bool prefetch_next = false;
   // Which loop runs on the thread pool: none (small work), the outermost outer dim (batch),
   // the row or column tiles (in place), or the packing and the row panels ir (packed: threads

@@ -129,6 +129,9 @@ std::vector<Case> edge_cases() {
   cases.push_back({600, 13, 17, 9});
   cases.push_back({600, 13, 17, 9, true, false});
   cases.push_back({600, 13, 17, 9, false, false, true});
+  // A batch of transposed B past L2, packed one block per matrix: the tiles prefetch the next
+  // matrix's B (with an edge row and an edge column panel).
+  cases.push_back({600, 13, 17, 9, false, true});
   return cases;
 }
 
@@ -248,6 +251,16 @@ TEST(GemmPlan, PrefetchesTheNextMatrixOnlyForSmallMatricesPastL2) {
   // A core whose prefetchers follow page-long runs (Zen) prefetches only smaller matrices.
   target.pool_threads = 1;
   target.prefetch_next_max_bytes = 2048;
+  // Packed batches (a transposed B) of one block per matrix prefetch the next matrix's B.
+  auto plan_bt = [&](Shape sa, Shape sb) {
+    Graph g;
+    auto a = g.input("a", f32, sa), b = g.input("b", f32, sb);
+    ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b, {.transpose_b = true}).id()}, target);
+    return *p.kernels[0].schedule.gemm;
+  };
+  EXPECT_TRUE(plan_bt({96, 128, 64}, {96, 128, 64}).prefetch_next);  // 12 MiB of attention scores
+  EXPECT_TRUE(plan_bt({96, 128, 64}, {96, 128, 64}).pack);
+  EXPECT_FALSE(plan_bt({4, 128, 64}, {4, 128, 64}).prefetch_next);   // 512 KiB: stays in L2
   EXPECT_FALSE(plan(f32, {256, 32, 32}, {256, 32, 32}).prefetch_next);    // 4 KiB matrices
   EXPECT_TRUE(plan(f32, {1024, 16, 16}, {1024, 16, 16}).prefetch_next);   // 1 KiB matrices
 }
