@@ -66,8 +66,12 @@ ir::loop::TargetModel target_model(const TargetInfo& target) {
   m.vector_registers = target.vector_bits >= 512 ? 32 : 16;
   // The L2 size of the machine we run on (it only sizes blocks; any value is correct).
   if (long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE); l2 > 0) m.l2_bytes = l2;
-  // AMD Zen cores prefetch page-long runs in hardware (measured on znver5; see TargetModel).
-  if (target.cpu.rfind("znver", 0) == 0) m.prefetch_next_max_bytes = 2048;
+  // AMD Zen cores prefetch page-long runs in hardware, and handing work to a second core
+  // costs more there (both measured on znver5; see TargetModel).
+  if (target.cpu.rfind("znver", 0) == 0) {
+    m.prefetch_next_max_bytes = 2048;
+    m.parallel_min_flops = 1.25 * double(1 << 20);
+  }
   return m;
 }
 

@@ -37,7 +37,9 @@ struct TargetModel {
   // Work (multiply-adds x 2, f64 counting double as it runs at half the rate) below which a
   // kernel stays on one thread: about 5 us of one core, where handing half to a spinning
   // worker starts to pay (measured, medians of 5 runs: f64 64^3 5.6 -> 3.9 us and f32 96^3
-  // gain; f32 64^3, 2.7 us, gains nothing and lost up to 8% in some runs).
+  // gain; f32 64^3, 2.7 us, gains nothing and lost up to 8% in some runs). Zen 5 starts at
+  // 1.25 MFLOP: its f64 64^3 (exactly 1 MFLOP) ran 0.94-1.02x as fast on 2 threads, while
+  // f64 72^3 (1.4 MFLOP) gains 22%.
   double parallel_min_flops = double(1 << 20);
   std::string str() const;
 };

@@ -286,5 +286,23 @@ TEST(GemmPlan, InPlaceRowTilesOfOneHeightWhenItCostsAtMostOneTile) {
   EXPECT_EQ(plan(f32, {36, 32}, {32, 32}).mr, 12);  // 12 divides 36 already
 }
 
+// Work from parallel_min_flops (f64 counting double) runs on the threads: f64 64^3 is exactly
+// 2^20, on them by default but not with Zen's 1.25 x 2^20 (TargetModel).
+TEST(GemmPlan, SmallWorkStaysOnOneThread) {
+  TargetModel target;
+  target.vector_bits = 512, target.vector_registers = 32;
+  auto parallel = [&](DType dt, int64_t n) {
+    Graph g;
+    auto a = g.input("a", dt, {n, n}), b = g.input("b", dt, {n, n});
+    return ir::lower(g.ir(), {matmul(a, b).id()}, target).kernels[0].schedule.gemm->parallel;
+  };
+  using P = ir::loop::GemmPlan::Parallel;
+  EXPECT_EQ(parallel(f64, 64), P::row_tiles);
+  EXPECT_EQ(parallel(f32, 64), P::none);
+  target.parallel_min_flops = 1.25 * double(1 << 20);
+  EXPECT_EQ(parallel(f64, 64), P::none);
+  EXPECT_EQ(parallel(f64, 72), P::row_tiles);
+}
+
 }  // namespace
 }  // namespace tcc
