@@ -17,6 +17,15 @@ namespace {
 
 using ir::loop::TargetModel;
 
+// The GEMM plan of matmul(a, b) for `target`.
+ir::loop::GemmPlan plan_matmul(const TargetModel& target, DType dt, Shape sa, Shape sb, MatmulFlags flags = {}) {
+  Graph g;
+  auto a = g.input("a", dt, sa), b = g.input("b", dt, sb);
+  ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b, flags).id()}, target);
+  EXPECT_TRUE(p.kernels[0].schedule.gemm.has_value());
+  return p.kernels[0].schedule.gemm.value_or(ir::loop::GemmPlan{});
+}
+
 bool host_avx512() {
   return codegen::host_target().vector_bits >= 512;
 }
@@ -209,13 +218,7 @@ TEST(GemmPlan, PicksTheGemmScheduleAndSaysWhyNot) {
 // Packed batches run their matrices on the threads when the packed blocks fit a task's stack.
 TEST(GemmPlan, PackedBatchesGoParallelOverTheBatchWithSmallBlocks) {
   TargetModel target = models()[0].target;
-  auto plan = [&](Shape sa, Shape sb) {
-    Graph g;
-    auto a = g.input("a", f32, sa), b = g.input("b", f32, sb);
-    ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b, {.transpose_b = true}).id()}, target);
-    EXPECT_TRUE(p.kernels[0].schedule.gemm.has_value());
-    return *p.kernels[0].schedule.gemm;
-  };
+  auto plan = [&](Shape sa, Shape sb) { return plan_matmul(target, f32, sa, sb, {.transpose_b = true}); };
   ir::loop::GemmPlan attention = plan({96, 128, 64}, {96, 128, 64});  // 32 KiB blocks
   EXPECT_TRUE(attention.pack);
   EXPECT_EQ(attention.parallel, ir::loop::GemmPlan::Parallel::outer);
@@ -230,13 +233,7 @@ TEST(GemmPlan, PackedBatchesGoParallelOverTheBatchWithSmallBlocks) {
 TEST(GemmPlan, PrefetchesTheNextMatrixOnlyForSmallMatricesPastL2) {
   TargetModel target = models()[0].target;
   target.l2_bytes = 2 << 20;
-  auto plan = [&](DType dt, Shape sa, Shape sb) {
-    Graph g;
-    auto a = g.input("a", dt, sa), b = g.input("b", dt, sb);
-    ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b).id()}, target);
-    EXPECT_TRUE(p.kernels[0].schedule.gemm.has_value());
-    return *p.kernels[0].schedule.gemm;
-  };
+  auto plan = [&](DType dt, Shape sa, Shape sb) { return plan_matmul(target, dt, sa, sb); };
   EXPECT_TRUE(plan(f32, {256, 32, 32}, {256, 32, 32}).prefetch_next);     // 3 MiB of 4 KiB matrices
   EXPECT_TRUE(plan(f32, {1024, 16, 16}, {1024, 16, 16}).prefetch_next);   // 3 MiB of 1 KiB matrices
   EXPECT_FALSE(plan(f32, {64, 32, 32}, {64, 32, 32}).prefetch_next);      // stays in L2
@@ -252,12 +249,7 @@ TEST(GemmPlan, PrefetchesTheNextMatrixOnlyForSmallMatricesPastL2) {
   target.pool_threads = 1;
   target.prefetch_next_max_bytes = 2048;
   // Packed batches (a transposed B) of one block per matrix prefetch the next matrix's B.
-  auto plan_bt = [&](Shape sa, Shape sb) {
-    Graph g;
-    auto a = g.input("a", f32, sa), b = g.input("b", f32, sb);
-    ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b, {.transpose_b = true}).id()}, target);
-    return *p.kernels[0].schedule.gemm;
-  };
+  auto plan_bt = [&](Shape sa, Shape sb) { return plan_matmul(target, f32, sa, sb, {.transpose_b = true}); };
   EXPECT_TRUE(plan_bt({96, 128, 64}, {96, 128, 64}).prefetch_next);  // 12 MiB of attention scores
   EXPECT_TRUE(plan_bt({96, 128, 64}, {96, 128, 64}).pack);
   EXPECT_FALSE(plan_bt({4, 128, 64}, {4, 128, 64}).prefetch_next);   // 512 KiB: stays in L2
@@ -271,13 +263,7 @@ TEST(GemmPlan, PrefetchesTheNextMatrixOnlyForSmallMatricesPastL2) {
 TEST(GemmPlan, InPlaceRowTilesOfOneHeightWhenItCostsAtMostOneTile) {
   TargetModel target;  // planned only, never run: any host
   target.vector_bits = 512, target.vector_registers = 32;
-  auto plan = [&](DType dt, Shape sa, Shape sb) {
-    Graph g;
-    auto a = g.input("a", dt, sa), b = g.input("b", dt, sb);
-    ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b).id()}, target);
-    EXPECT_TRUE(p.kernels[0].schedule.gemm.has_value());
-    return *p.kernels[0].schedule.gemm;
-  };
+  auto plan = [&](DType dt, Shape sa, Shape sb) { return plan_matmul(target, dt, sa, sb); };
   EXPECT_EQ(plan(f32, {256, 32, 32}, {256, 32, 32}).mr, 8);
   EXPECT_EQ(plan(f32, {32, 32}, {32, 32}).mr, 8);
   EXPECT_EQ(plan(f64, {1024, 16, 16}, {1024, 16, 16}).mr, 8);
@@ -291,11 +277,7 @@ TEST(GemmPlan, InPlaceRowTilesOfOneHeightWhenItCostsAtMostOneTile) {
 TEST(GemmPlan, SmallWorkStaysOnOneThread) {
   TargetModel target;
   target.vector_bits = 512, target.vector_registers = 32;
-  auto parallel = [&](DType dt, int64_t n) {
-    Graph g;
-    auto a = g.input("a", dt, {n, n}), b = g.input("b", dt, {n, n});
-    return ir::lower(g.ir(), {matmul(a, b).id()}, target).kernels[0].schedule.gemm->parallel;
-  };
+  auto parallel = [&](DType dt, int64_t n) { return plan_matmul(target, dt, {n, n}, {n, n}).parallel; };
   using P = ir::loop::GemmPlan::Parallel;
   EXPECT_EQ(parallel(f64, 64), P::row_tiles);
   EXPECT_EQ(parallel(f32, 64), P::none);
