@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake ninja-build g++ llvm-19-dev llvm-19-tools libfmt-dev libgtest-dev libbenchmark-dev python3-numpy)
+packages=(cmake ninja-build g++ llvm-19-dev llvm-19-tools zlib1g-dev libzstd-dev libfmt-dev libgtest-dev libbenchmark-dev python3-numpy)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
