@@ -168,16 +168,16 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
   }
   const bool streams_past_l2 = batch > 1 && (a_bytes + b_bytes + c_bytes) * batch_share > target.l2_bytes &&
                                (p.parallel == GemmPlan::Parallel::none || p.parallel == GemmPlan::Parallel::outer);
-  p.prefetch_next = streams_past_l2 && !p.pack && p.sweep_kc == 0 && a_bytes <= target.prefetch_next_max_bytes &&
-                    b_bytes <= target.prefetch_next_max_bytes;
+  const bool small_in_place = !p.pack && p.sweep_kc == 0 && a_bytes <= target.prefetch_next_max_bytes &&
+                              b_bytes <= target.prefetch_next_max_bytes;
   // Packed, each matrix one block (one K block, one B block; a batch of transposed B): B is
   // packed in a burst before its tiles run, read from beyond L2 with no work to overlap. The
   // tiles of the matrix before ask for its lines instead, a share each (B must be one
   // contiguous run). Measured on Zen 5, in-process A/B, 1 thread: 96 x 128x64·(128x64)ᵀ +8-9%
   // (+7% on 2 threads), 256 x 32³ᵀ +6%, 1024 x 16³ᵀ +9%, 32 x 256x64·(256x64)ᵀ +7%.
   const bool b_contiguous = (sb[p.k] == 1 && sb[p.n] == K) || (sb[p.n] == 1 && sb[p.k] == N);
-  if (p.pack && !p.pack_a && streams_past_l2 && b_contiguous && p.kc == K && p.nc >= N && p.mc >= M)
-    p.prefetch_next = true;
+  const bool packed_one_block = p.pack && !p.pack_a && b_contiguous && p.kc == K && p.nc >= N && p.mc >= M;
+  p.prefetch_next = streams_past_l2 && (small_in_place || packed_one_block);
   if (why_not) why_not->clear();
   return p;
 }

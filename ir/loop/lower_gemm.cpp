@@ -125,14 +125,20 @@ class GemmLowering {
     return micro_kernel(std::move(mk));
   }
 
+  // The outer dim whose next iteration is the next matrix of a batch: the innermost that moves.
+  int next_matrix_dim() const {
+    int next = p_.outer.back();
+    for (int d : p_.outer)
+      if (c_.dims[d].extent > 1) next = d;
+    return next;
+  }
+
   // The next outer iteration's operands, asked for while this tile computes: the A rows the
   // same tile will read, and this row block's share of the B column strip (the row blocks
   // split B's K rows between them, so each line is asked for once). Operands that do not
   // move with the outer loop (a broadcast B) are not prefetched.
   void add_next_prefetch(MicroKernel& mk, const Expr& row_tile, int rows, int cols) const {
-    int next = p_.outer.back();  // the innermost outer dim that moves
-    for (int d : p_.outer)
-      if (c_.dims[d].extent > 1) next = d;
+    const int next = next_matrix_dim();
     const int64_t a_next = stride(p_.a, next), b_next = stride(p_.b, next);
     const int64_t rs_a = stride(p_.a, p_.m), ks_a = stride(p_.a, p_.k), ks_b = stride(p_.b, p_.k);
     if (a_next != 0) {
@@ -149,10 +155,7 @@ class GemmLowering {
   // Packed, one block per matrix: tile (ir, jr) asks for its share of the next matrix's B,
   // which is one contiguous run of lines (GemmPlan::prefetch_next), while it computes.
   void add_next_b_prefetch(MicroKernel& mk, const Expr& b0, const Expr& panel_row, const Expr& panel_col) const {
-    int next = p_.outer.back();
-    for (int d : p_.outer)
-      if (c_.dims[d].extent > 1) next = d;
-    const int64_t b_next = stride(p_.b, next);
+    const int64_t b_next = stride(p_.b, next_matrix_dim());
     if (b_next == 0) return;
     const int64_t line = 64 / static_cast<int64_t>(dtype_size(c_.dtype));
     const int64_t lines = (K_ * N_ + line - 1) / line;
