@@ -46,8 +46,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", dlerror());
       return 1;
     }
-    reinterpret_cast<Setup>(dlsym(lib, "ab_setup"))(batch, M, K, N, f64, transpose_b, threads);
-    calls.push_back(reinterpret_cast<void (*)()>(dlsym(lib, "ab_call")));
+    auto setup = reinterpret_cast<Setup>(dlsym(lib, "ab_setup"));
+    auto call = reinterpret_cast<void (*)()>(dlsym(lib, "ab_call"));
+    if (!setup || !call) {
+      std::fprintf(stderr, "%s: no ab_setup / ab_call (build it from ab_kernel.cpp)\n", path.c_str());
+      return 1;
+    }
+    setup(batch, M, K, N, f64, transpose_b, threads);
+    calls.push_back(call);
     names.push_back(spec);
     for (const std::string& name : set) unsetenv(name.c_str());
   }
