@@ -75,13 +75,11 @@ class KernelEmitter {
  private:
 
   llvm::Type* type_of(DType t) {
-    switch (t) {
-      case DType::f32: return b_.getFloatTy();
-      case DType::f64: return b_.getDoubleTy();
-      case DType::i32: return b_.getInt32Ty();
-      case DType::i64: return b_.getInt64Ty();
-    }
-    throw InternalError("codegen: unknown dtype");
+    const unsigned bits = static_cast<unsigned>(dtype_size(t) * 8);
+    if (!is_float(t)) return b_.getIntNTy(bits);
+    if (bits == 32) return b_.getFloatTy();
+    if (bits == 64) return b_.getDoubleTy();
+    throw InternalError("codegen: no LLVM type for " + std::string(dtype_name(t)));
   }
 
   llvm::Value* base(const Buffer& buffer) {

@@ -251,18 +251,13 @@ struct NpyLayout {
 };
 
 std::string describe(const NpyLayout& layout) {
-  return "shape " + shape_str(layout.shape) + " of <" + (is_float(layout.dtype) ? "f" : "i") +
-         std::to_string(dtype_size(layout.dtype));
+  return "shape " + shape_str(layout.shape) + " of <" + std::string(dtype_info(layout.dtype).npy_code);
 }
 
 DType dtype_from_descr(const std::string& descr) {
   // '=' is native order, which on the little-endian hosts tcc supports is '<'.
   if (descr.size() == 3 && (descr[0] == '<' || descr[0] == '=')) {
-    std::string_view code(descr.data() + 1, 2);
-    if (code == "f4") return DType::f32;
-    if (code == "f8") return DType::f64;
-    if (code == "i4") return DType::i32;
-    if (code == "i8") return DType::i64;
+    if (auto dtype = find_dtype(&DTypeInfo::npy_code, std::string_view(descr).substr(1))) return *dtype;
   }
   std::string why;
   if (!descr.empty() && descr[0] == '>') why = "big-endian ";
@@ -506,8 +501,7 @@ Tensor read_from_descriptor(int fd, const std::string& path, std::optional<std::
 
 std::string npy_header(const Tensor& tensor) {
   std::string dict = "{'descr': '<";
-  dict += is_float(tensor.dtype()) ? 'f' : 'i';
-  dict += std::to_string(dtype_size(tensor.dtype()));
+  dict += dtype_info(tensor.dtype()).npy_code;
   dict += "', 'fortran_order': False, 'shape': (";
   for (std::size_t i = 0; i < tensor.shape().size(); ++i) {
     if (i) dict += ", ";

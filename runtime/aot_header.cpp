@@ -19,15 +19,7 @@ const std::set<std::string>& c_keywords() {
   return words;
 }
 
-const char* c_type(DType t) {
-  switch (t) {
-    case DType::f32: return "float";
-    case DType::f64: return "double";
-    case DType::i32: return "int32_t";
-    case DType::i64: return "int64_t";
-  }
-  return "void";
-}
+std::string c_type(DType t) { return std::string(dtype_info(t).c_type); }
 
 }  // namespace
 

@@ -18,9 +18,13 @@ build_side() {  # SOURCE_TREE OUTPUT.so
     -DCMAKE_POSITION_INDEPENDENT_CODE=ON >/dev/null
   cmake --build "$1/build-ab" --target tcc >/dev/null
   local b="$1/build-ab"
-  g++ -O2 -std=c++20 -fPIC -shared -fvisibility=hidden -DFMT_SHARED -I"$1/frontend/include" \
+  # Every static library of the build, in a group (the folder layout differs between revisions).
+  local includes=() libs=()
+  for d in "$1"/*/include; do includes+=(-I"$d"); done
+  mapfile -t libs < <(find "$b" -name 'libtcc*.a' | sort)
+  g++ -O2 -std=c++20 -fPIC -shared -fvisibility=hidden -DFMT_SHARED "${includes[@]}" \
     "$root/bench/ab/ab_kernel.cpp" -o "$2" -Wl,--exclude-libs,ALL \
-    "$b/frontend/libtcc.a" "$b/codegen/libtcc_codegen.a" "$b/ir/libtcc_ir.a" "$b/runtime/libtcc_tensor.a" \
+    -Wl,--start-group "${libs[@]}" -Wl,--end-group \
     -Wl,-rpath,/usr/lib/llvm-19/lib /usr/lib/llvm-19/lib/libLLVM.so.1 -lfmt -pthread
 }
 rm -rf "$work/ref"

@@ -108,12 +108,20 @@ std::string join_names(const std::vector<std::string_view>& names) {
   return s;
 }
 
-std::optional<DType> parse_dtype(std::string_view name) {
-  if (name == "f32") return DType::f32;
-  if (name == "f64") return DType::f64;
-  if (name == "i32") return DType::i32;
-  if (name == "i64") return DType::i64;
-  return std::nullopt;
+std::optional<DType> parse_dtype(std::string_view name) { return find_dtype(&DTypeInfo::name, name); }
+
+std::vector<std::string> dtype_names() {
+  std::vector<std::string> names;
+  for (const DTypeInfo& info : kDTypes) names.emplace_back(info.name);
+  return names;
+}
+
+// "f32, f64, i32 or i64"
+std::string dtype_choices() {
+  std::vector<std::string> names = dtype_names();
+  std::string s;
+  for (std::size_t i = 0; i < names.size(); ++i) s += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return s;
 }
 
 // An attribute after conversion; only the member matching its kind is meaningful.
@@ -195,8 +203,8 @@ class Analyzer {
     bool ok = true;
     std::optional<DType> dtype = parse_dtype(s.dtype.name);
     if (!dtype) {
-      sink_.error(s.dtype.span, "unknown dtype '" + s.dtype.name + "'; expected f32, f64, i32 or i64" +
-                                    did_you_mean(s.dtype.name, {"f32", "f64", "i32", "i64"}));
+      sink_.error(s.dtype.span, "unknown dtype '" + s.dtype.name + "'; expected " + dtype_choices() +
+                                    did_you_mean(s.dtype.name, dtype_names()));
       ok = false;
     }
     Shape shape;

@@ -140,15 +140,14 @@ tcc::Tensor random_tensor(const tcc::InputInfo& in, uint64_t seed) {
   uint64_t h = seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
   for (unsigned char c : in.name) h = (h ^ c) * 1099511628211ull;
   std::mt19937_64 rng(h);
-  auto fill = [&](auto* p, auto gen) { for (int64_t i = 0; i < t.numel(); ++i) p[i] = gen(); };
   std::uniform_real_distribution<double> real(-1.0, 1.0);
   std::uniform_int_distribution<int64_t> integer(-8, 8);
-  switch (in.dtype) {
-    case tcc::f32: fill(t.data_as<float>(), [&] { return static_cast<float>(real(rng)); }); break;
-    case tcc::f64: fill(t.data_as<double>(), [&] { return real(rng); }); break;
-    case tcc::i32: fill(t.data_as<int32_t>(), [&] { return static_cast<int32_t>(integer(rng)); }); break;
-    case tcc::i64: fill(t.data_as<int64_t>(), [&] { return integer(rng); }); break;
-  }
+  tcc::visit_dtype(in.dtype, [&](auto zero) {
+    using T = decltype(zero);
+    T* p = t.data_as<T>();
+    for (int64_t i = 0; i < t.numel(); ++i)
+      p[i] = static_cast<T>(std::is_floating_point_v<T> ? real(rng) : static_cast<double>(integer(rng)));
+  });
   return t;
 }
 
