@@ -14,6 +14,8 @@ struct TargetInfo {
   std::string cpu;       // e.g. znver5, x86-64-v3
   std::string features;  // LLVM feature string, e.g. +avx512f,+fma,...
   int vector_bits = 128; // widest vector the kernels use
+  int vector_registers = 16;
+  int64_t l2_bytes = 1 << 20;  // per core: the host's own, or the named CPU's (ir/schedule's CPU table)
 };
 
 // What to compile for. An empty cpu means the host (its CPU name and exact features).
@@ -22,9 +24,6 @@ struct CompileOptions {
   // The JIT runtime allocates every buffer 64-byte aligned; ahead-of-time callers may not.
   bool aligned_buffers = true;
 };
-
-// What the schedule planner needs to know about a target.
-ir::loop::TargetModel target_model(const TargetInfo& target);
 
 // The host CPU as LLVM sees it. Throws CompileError when LLVM cannot target it.
 const TargetInfo& host_target();
@@ -40,8 +39,9 @@ std::string compile_object(const ir::loop::LoopKernel& k, const CompileOptions& 
 // object whose symbol is already linked is not linked again. Thread-safe.
 KernelEntry link_object(const std::string& object, const std::string& symbol);
 
-enum class TextStage { llvm_ir, assembly };
-// The optimised LLVM IR, or the assembly, of one kernel.
+enum class TextStage { llvm_ir_unoptimized, llvm_ir, assembly };
+// The LLVM IR as emitted (before the optimisation pipeline), the optimised LLVM IR, or the
+// assembly, of one kernel.
 std::string emit_text(const ir::loop::LoopKernel& k, TextStage stage, const CompileOptions& options = {});
 
 // One object for a whole graph, for ahead-of-time use: every kernel plus

@@ -33,13 +33,14 @@ llvm::SmallVector<char, 0> emit_machine_code(llvm::Module& m, llvm::TargetMachin
 
 namespace {
 
-// The kernel's module, verified and optimised.
-std::unique_ptr<llvm::Module> optimized_kernel_module(const ir::loop::LoopKernel& k, llvm::LLVMContext& ctx,
-                                                      llvm::TargetMachine& tm, const CompileOptions& options) {
+// The kernel's module, verified, and optimised unless asked not to.
+std::unique_ptr<llvm::Module> kernel_module(const ir::loop::LoopKernel& k, llvm::LLVMContext& ctx,
+                                            llvm::TargetMachine& tm, const CompileOptions& options,
+                                            bool optimized = true) {
   auto m = new_module(k.name, ctx, tm);
   emit_kernel(k, *m, target_info(tm), options.aligned_buffers, /*with_entry=*/true);
   verify(*m);
-  optimize(*m, tm);
+  if (optimized) optimize(*m, tm);
   return m;
 }
 
@@ -48,7 +49,7 @@ std::unique_ptr<llvm::Module> optimized_kernel_module(const ir::loop::LoopKernel
 std::string compile_object(const ir::loop::LoopKernel& k, const CompileOptions& options) {
   auto tm = make_machine(options);
   llvm::LLVMContext ctx;
-  auto m = optimized_kernel_module(k, ctx, *tm, options);
+  auto m = kernel_module(k, ctx, *tm, options);
   llvm::SmallVector<char, 0> object = emit_machine_code(*m, *tm, llvm::CodeGenFileType::ObjectFile);
   return std::string(object.data(), object.size());
 }
@@ -56,8 +57,8 @@ std::string compile_object(const ir::loop::LoopKernel& k, const CompileOptions& 
 std::string emit_text(const ir::loop::LoopKernel& k, TextStage stage, const CompileOptions& options) {
   auto tm = make_machine(options);
   llvm::LLVMContext ctx;
-  auto m = optimized_kernel_module(k, ctx, *tm, options);
-  if (stage == TextStage::llvm_ir) {
+  auto m = kernel_module(k, ctx, *tm, options, stage != TextStage::llvm_ir_unoptimized);
+  if (stage != TextStage::assembly) {
     std::string s;
     llvm::raw_string_ostream os(s);
     m->print(os, nullptr);

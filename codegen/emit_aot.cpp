@@ -47,13 +47,13 @@ class GraphEntryEmitter {
     }
     // One scratch block (packing buffers) serves every kernel in turn.
     int64_t scratch_bytes = 0;
-    for (const ir::LoweredKernel& k : p_.kernels) scratch_bytes = std::max(scratch_bytes, ir::loop::scratch_layout(*k.loops).bytes);
+    for (const ir::LoweredKernel& k : p_.kernels) scratch_bytes = std::max(scratch_bytes, k.schedule.scratch_bytes());
     llvm::Value* scratch = scratch_bytes > 0 ? allocate(scratch_bytes) : nullptr;
     for (size_t s = 0; s < p_.program.steps.size(); ++s) {
       const ir::Contraction& c = p_.program.steps[s];
       std::vector<llvm::Value*> args{storage[c.out_buffer]};
       for (const ir::StridedOperand& op : c.operands) args.push_back(storage[op.buffer]);
-      if (ir::loop::scratch_layout(*p_.kernels[p_.step_kernel[s]].loops).bytes > 0) args.push_back(scratch);
+      if (p_.kernels[p_.step_kernel[s]].schedule.scratch_bytes() > 0) args.push_back(scratch);
       b_.CreateCall(kernels[p_.step_kernel[s]], args);
     }
     for (auto [o, buffer] : output_copies)

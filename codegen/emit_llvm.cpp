@@ -26,8 +26,7 @@ class KernelEmitter {
   llvm::Function* emit(const LoopKernel& k, const TargetInfo& target, bool aligned_buffers, bool with_entry) {
     target_ = target;
     llvm::Type* ptr = b_.getPtrTy();
-    const ScratchLayout scratch = scratch_layout(k);
-    const size_t num_args = k.params.size() + (scratch.bytes > 0 ? 1 : 0);
+    const size_t num_args = k.params.size() + (k.scratch_bytes > 0 ? 1 : 0);
     std::vector<llvm::Type*> params(num_args, ptr);
     auto* impl_ty = llvm::FunctionType::get(b_.getVoidTy(), params, false);
     auto* impl = llvm::Function::Create(impl_ty, llvm::Function::InternalLinkage, k.name + ".impl", m_);
@@ -42,13 +41,12 @@ class KernelEmitter {
       if (i > 0) impl->addParamAttr(i, llvm::Attribute::ReadOnly);
       buffers_[k.params[i].get()] = impl->getArg(i);
     }
-    if (scratch.bytes > 0) {
+    if (k.scratch_bytes > 0) {
       // The caller's scratch block: 64-byte aligned, private to this call.
       llvm::Argument* block = impl->getArg(k.params.size());
       impl->addParamAttr(k.params.size(), llvm::Attribute::NoAlias);
       impl->addParamAttr(k.params.size(), llvm::Attribute::getWithAlignment(ctx_, llvm::Align(64)));
       scratch_block_ = block;
-      for (const auto& [buffer, offset] : scratch.offsets) scratch_offsets_[buffer] = offset;
     }
     auto* entry = llvm::BasicBlock::Create(ctx_, "entry", impl);
     b_.SetInsertPoint(entry);
@@ -158,7 +156,7 @@ class KernelEmitter {
       case StmtKind::allocate: {
         if (s->buffer->scope == BufferDecl::Scope::heap) {
           buffers_[s->buffer.get()] =
-              b_.CreateConstInBoundsGEP1_64(b_.getInt8Ty(), scratch_block_, scratch_offsets_.at(s->buffer.get()));
+              b_.CreateConstInBoundsGEP1_64(b_.getInt8Ty(), scratch_block_, s->buffer->scratch_offset);
           stmt(s->body);
           buffers_.erase(s->buffer.get());
           return;
@@ -252,16 +250,15 @@ class KernelEmitter {
     return b_.CreateAdd(b_.CreateMul(a, b), acc);  // integers wrap, as NumPy's
   }
 
-  // Asks for the cache line at `p` into L1 (a T0 hint), for reading or for writing.
-  void prefetch_line(llvm::Value* p, bool write) {
+  // Asks for the cache line at `p`, for reading or for writing, with the plan's locality hint.
+  void prefetch_line(llvm::Value* p, bool write, int locality) {
     b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {b_.getPtrTy()},
-                       {p, b_.getInt32(write ? 1 : 0), b_.getInt32(/*locality*/ 3), b_.getInt32(/*data*/ 1)});
+                       {p, b_.getInt32(write ? 1 : 0), b_.getInt32(locality), b_.getInt32(/*data*/ 1)});
   }
 
   // The micro-kernel's prefetch streams, spread over its k loop: step k asks for segments
   // k * per_step .. k * per_step + per_step - 1, the last one repeated once they run out (a
   // cheap clamp rather than a branch in the k loop); each segment is all of its cache lines.
-  // T0 hints: asking for L2 only (T1) lost the gain in the batched 32^3 case.
   void prefetch_step(const MicroKernel& mk, const std::vector<llvm::Value*>& origins, llvm::Value* k) {
     const int64_t kc = mk.kc->int_value;
     for (size_t n = 0; n < mk.prefetch.size(); ++n) {
@@ -276,18 +273,11 @@ class KernelEmitter {
         segment = b_.CreateSelect(b_.CreateICmpSLT(segment, last), segment, last);
         for (int64_t l = 0; l < lines; ++l) {
           llvm::Value* index = b_.CreateAdd(b_.CreateMul(segment, b_.getInt64(s.segment_stride)), b_.getInt64(l * line_elements));
-          prefetch_line(b_.CreateGEP(type_of(s.buffer->dtype), origins[n], index), /*write=*/false);
+          prefetch_line(b_.CreateGEP(type_of(s.buffer->dtype), origins[n], index), /*write=*/false, mk.prefetch_locality);
         }
       }
     }
   }
-
-  // Micro-kernels whose K is a compile-time constant up to this are emitted without a loop.
-  static constexpr int64_t kFullyUnrolledK = 16;
-  // Longer k loops do this many k steps per iteration. Measured against 1 (1 thread, medians
-  // of 5): f32 2048^3 182 -> 189 GFLOP/s, f64 2048^3 85 -> 87, f64 256^3 96 -> 101, f32 32^3
-  // 0.99 -> 1.01 x LIBXSMM in interleaved calls; it costs 5-10 ms of compile time per kernel.
-  static constexpr int64_t kKStepsPerIteration = 4;
 
   void emit_micro_kernel(const MicroKernel& mk) {
     const DType t = mk.c.buffer->dtype;
@@ -323,17 +313,17 @@ class KernelEmitter {
       const int64_t line = 64 / static_cast<int64_t>(dtype_size(t));
       for (int r = 0; r < mk.rows; ++r)
         for (int64_t col = 0; col < mk.cols; col += line)
-          prefetch_line(element_ptr(mk.c, c_origin, b_.getInt64(r), b_.getInt64(col)), /*write=*/true);
+          prefetch_line(element_ptr(mk.c, c_origin, b_.getInt64(r), b_.getInt64(col)), /*write=*/true, mk.prefetch_locality);
     }
     std::vector<llvm::Value*> acc(static_cast<size_t>(mk.rows * nv), llvm::Constant::getNullValue(vec));
-    if (mk.kc->kind == ExprKind::int_imm && mk.kc->int_value <= kFullyUnrolledK) {
+    if (mk.kc->kind == ExprKind::int_imm && mk.kc->int_value <= mk.full_unroll_max_k) {
       // A short, known K (small matrices): straight-line code, no loop at all.
       for (int64_t k = 0; k < mk.kc->int_value; ++k) acc = k_step(b_.getInt64(k), acc);
     } else {
-      // The k loop, with the accumulators as loop-carried values, kKStepsPerIteration k steps
-      // per iteration (fewer when they do not divide a constant kc); a runtime kc that is not
-      // a multiple ends in a loop of single steps.
-      int64_t unroll = mk.k_steps > 0 ? mk.k_steps : kKStepsPerIteration;
+      // The k loop, with the accumulators as loop-carried values, mk.k_steps k steps per
+      // iteration (fewer when they do not divide a constant kc); a runtime kc that is not a
+      // multiple ends in a loop of single steps.
+      int64_t unroll = std::max(1, mk.k_steps);
       const bool constant_kc = mk.kc->kind == ExprKind::int_imm;
       while (constant_kc && mk.kc->int_value % unroll != 0) unroll /= 2;
       llvm::Value* kc = expr(mk.kc);
@@ -521,7 +511,6 @@ class KernelEmitter {
   llvm::BasicBlock* alloca_point_ = nullptr;
   llvm::Value* scratch_block_ = nullptr;
   TargetInfo target_;
-  std::unordered_map<const void*, int64_t> scratch_offsets_;
   std::unordered_map<const void*, llvm::Value*> buffers_;
   std::unordered_map<const void*, llvm::Value*> vars_;
 };

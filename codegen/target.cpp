@@ -57,26 +57,18 @@ TargetInfo target_info(const llvm::TargetMachine& tm) {
     return sti && sti->checkFeatures(std::string("+") + f);
   };
   t.vector_bits = has("avx512f") ? 512 : has("avx") ? 256 : 128;
+  t.vector_registers = has("avx512f") ? 32 : 16;
+  t.l2_bytes = ir::sched::l2_bytes_of_cpu(t.cpu);
   return t;
 }
 
-ir::loop::TargetModel target_model(const TargetInfo& target) {
-  ir::loop::TargetModel m;
-  m.vector_bits = target.vector_bits;
-  m.vector_registers = target.vector_bits >= 512 ? 32 : 16;
-  // The L2 size of the machine we run on (it only sizes blocks; any value is correct).
-  if (long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE); l2 > 0) m.l2_bytes = l2;
-  // AMD Zen cores prefetch page-long runs in hardware, and handing work to a second core
-  // costs more there (both measured on znver5; see TargetModel).
-  if (target.cpu.rfind("znver", 0) == 0) {
-    m.prefetch_next_max_bytes = 2048;
-    m.parallel_min_flops = 1.25 * double(1 << 20);
-  }
-  return m;
-}
-
 const TargetInfo& host_target() {
-  static const TargetInfo info = target_info(*make_machine({}));
+  static const TargetInfo info = [] {
+    TargetInfo t = target_info(*make_machine({}));
+    // The host's own L2, where the OS tells it (only the host's: never under --target-cpu).
+    if (long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE); l2 > 0) t.l2_bytes = l2;
+    return t;
+  }();
   return info;
 }
 

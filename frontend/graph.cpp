@@ -1,6 +1,7 @@
 // Graph, Value and the op wrappers: check dtypes, apply the shape rule, intern the node.
 #include <tcc/graph.h>
 
+#include "frontend/graph_access.h"
 #include "frontend/shape_rules.h"
 #include "ir/graph/graph_ir.h"
 
@@ -57,8 +58,8 @@ std::vector<InputInfo> Graph::inputs() const {
   return out;
 }
 
-DType Value::dtype() const { return graph().ir().node(id_).dtype; }
-const Shape& Value::shape() const { return graph().ir().node(id_).shape; }
+DType Value::dtype() const { return detail::graph_ir(graph()).node(id_).dtype; }
+const Shape& Value::shape() const { return detail::graph_ir(graph()).node(id_).shape; }
 Graph& Value::graph() const {
   if (!graph_) throw ArgumentError("use of an empty tcc::Value");
   return *graph_;
@@ -102,8 +103,8 @@ Value add_contraction(OpKind op, std::string_view op_label, const std::vector<Va
   n.shape = r.shape;
   n.attrs = std::move(attrs);
   n.spec = std::move(r.spec);
-  Value out = g.value(g.ir().add(std::move(n)));
-  for (std::string& w : r.warnings) g.warn(out.id(), std::move(w));
+  Value out = g.value(detail::graph_ir(g).add(std::move(n)));
+  for (std::string& w : r.warnings) detail::GraphAccess::warn(g, out.id(), std::move(w));
   return out;
 }
 
@@ -129,7 +130,7 @@ Value batch_dot(const Value& x, const Value& y, const Axes& axes, BatchDotConven
   Value out = add_contraction(OpKind::batch_dot, "batch_dot", {x, y}, {"x", "y"}, attrs,
                               [&](const auto& s) { return rules::batch_dot_rule(s[0], s[1], axes, convention); });
   if (auto w = rules::batch_dot_convention_warning(x.shape(), y.shape(), axes, convention))
-    out.graph().warn(out.id(), *w);
+    detail::GraphAccess::warn(out.graph(), out.id(), *w);
   return out;
 }
 
@@ -171,7 +172,7 @@ Value reshape(const Value& x, const Shape& shape) {
   n.dtype = x.dtype();
   n.shape = rules::reshape_rule(x.shape(), shape);
   n.attrs = "shape=" + shape_str(n.shape);
-  return g.value(g.ir().add(std::move(n)));
+  return g.value(detail::graph_ir(g).add(std::move(n)));
 }
 
 }  // namespace tcc

@@ -40,7 +40,7 @@ std::string kernel_name(const std::string& descriptor) {
   return fmt::format("tcc_{:016x}", h);
 }
 
-LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const loop::TargetModel& target,
+LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const sched::TargetModel& target,
                      bool build_loops) {
   LoweredProgram out;
   run_pass("verify_graph", [&] { verify_graph(g, outputs); return 0; },
@@ -57,8 +57,8 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const lo
     auto [it, fresh] = by_descriptor.emplace(k.descriptor, static_cast<int>(out.kernels.size()));
     out.step_kernel.push_back(it->second);
     if (!fresh) continue;
-    k.schedule = run_pass("plan_schedule", [&] { return loop::plan_schedule(c, target); },
-                          [](const loop::Schedule& s) { return s.str(); });
+    k.schedule = run_pass("plan_schedule", [&] { return sched::plan_schedule(c, target); },
+                          [](const sched::Schedule& s) { return s.str(); });
     k.name = kernel_name(k.identity());
     k.contraction = c;
     out.kernels.push_back(std::move(k));

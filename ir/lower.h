@@ -4,7 +4,7 @@
 #include "ir/graph/contraction.h"
 #include "ir/graph/graph_ir.h"
 #include "ir/loop/loop_ir.h"
-#include "ir/loop/schedule.h"
+#include "ir/schedule/schedule.h"
 
 #include <optional>
 #include <string>
@@ -16,7 +16,7 @@ struct LoweredKernel {
   std::string name;        // the kernel's symbol: a hash of the descriptor and the schedule
   std::vector<std::pair<std::string, std::string>> descriptor_fields;  // Contraction::descriptor_fields()
   std::string descriptor;  // Contraction::descriptor(): identical kernels are shared
-  loop::Schedule schedule;
+  sched::Schedule schedule;
   Contraction contraction;  // the first step that runs this kernel
   // The loop nest, built on demand (kernel_loops): a kernel found in a cache never needs it.
   std::optional<loop::LoopKernel> loops;
@@ -31,7 +31,7 @@ struct LoweredProgram {
 };
 
 // Graph passes, schedules and (when `build_loops`) the loop nests of every kernel.
-LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const loop::TargetModel& target,
+LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const sched::TargetModel& target,
                      bool build_loops = true);
 // The kernel's loop nest: lower_to_loops + verify_kernel the first time, then the same one.
 const loop::LoopKernel& kernel_loops(LoweredKernel& k);

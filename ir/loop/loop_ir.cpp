@@ -259,7 +259,7 @@ class Printer {
 
 class Verifier : public IRVisitor {
  public:
-  explicit Verifier(const LoopKernel& k) {
+  explicit Verifier(const LoopKernel& k) : scratch_bytes_(k.scratch_bytes) {
     for (size_t i = 0; i < k.params.size(); ++i) {
       if (k.params[i]->scope != BufferDecl::Scope::param || k.params[i]->param_index != static_cast<int>(i))
         fail("parameter buffers must be numbered in order");
@@ -302,7 +302,7 @@ class Verifier : public IRVisitor {
         if (mk.a.buffer->dtype != mk.c.buffer->dtype || mk.b.buffer->dtype != mk.c.buffer->dtype)
           fail("micro_kernel operand types differ");
         if (mk.kc->type != DType::i64 || mk.accumulate->type != DType::i64) fail("micro_kernel kc/accumulate not i64");
-        if (mk.k_steps < 0) fail("micro_kernel k_steps is negative");
+        if (mk.k_steps < 1) fail("micro_kernel k_steps must be at least 1");
         for (const PrefetchStream& p : mk.prefetch) {
           check_access(p.buffer, p.offset);
           if (p.segments < 1 || p.segment_elements < 1) fail("micro_kernel prefetch stream is empty");
@@ -312,6 +312,7 @@ class Verifier : public IRVisitor {
       }
       case StmtKind::allocate:
         if (s->buffer->scope == BufferDecl::Scope::param) fail("allocate of a parameter buffer");
+        if (s->buffer->scope == BufferDecl::Scope::heap) check_scratch(s);
         if (!buffers_.insert(s->buffer.get()).second) fail("buffer allocated twice");
         IRVisitor::visit(s);
         buffers_.erase(s->buffer.get());
@@ -331,31 +332,22 @@ class Verifier : public IRVisitor {
     if (!buffers_.count(b.get())) fail("buffer " + b->name + " used outside its scope");
     if (index->type != DType::i64) fail("index must be i64");
   }
+  // A heap buffer lies inside the kernel's scratch block, 64-byte aligned.
+  void check_scratch(const Stmt& s) const {
+    const int64_t offset = s->buffer->scratch_offset;
+    if (s->index->kind != ExprKind::int_imm) fail("heap allocation of non-constant size");
+    const int64_t bytes = s->index->int_value * static_cast<int64_t>(dtype_size(s->buffer->dtype));
+    if (offset < 0 || offset % 64 != 0 || offset + bytes > scratch_bytes_)
+      fail("heap buffer " + s->buffer->name + " outside the kernel's scratch block");
+  }
   [[noreturn]] static void fail(const std::string& why) { throw InternalError("verify_kernel: " + why); }
+  int64_t scratch_bytes_ = 0;
   std::set<const void*> vars_, buffers_;
 };
 
 }  // namespace
 
 std::string print_kernel(const LoopKernel& k) { return Printer().kernel(k); }
-
-ScratchLayout scratch_layout(const LoopKernel& k) {
-  struct Collector : IRVisitor {
-    ScratchLayout layout;
-    void visit(const Stmt& s) override {
-      if (s->kind == StmtKind::allocate && s->buffer->scope == BufferDecl::Scope::heap) {
-        if (s->index->kind != ExprKind::int_imm) throw InternalError("heap allocation of non-constant size");
-        layout.offsets.emplace_back(s->buffer.get(), layout.bytes);
-        int64_t bytes = s->index->int_value * static_cast<int64_t>(dtype_size(s->buffer->dtype));
-        layout.bytes += (bytes + 63) / 64 * 64;
-      }
-      IRVisitor::visit(s);
-    }
-    using IRVisitor::visit;
-  } collector;
-  if (k.body) collector.visit(k.body);
-  return collector.layout;
-}
 
 void verify_kernel(const LoopKernel& k) {
   if (!k.body) throw InternalError("verify_kernel: no body");

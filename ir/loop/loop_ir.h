@@ -20,6 +20,7 @@ struct BufferDecl {
   DType dtype = DType::f32;
   Scope scope = Scope::param;
   int param_index = -1;
+  int64_t scratch_offset = -1;  // heap: bytes from the start of the caller's scratch block (the plan's layout)
 };
 using Buffer = std::shared_ptr<const BufferDecl>;
 
@@ -94,9 +95,11 @@ struct MicroKernel {
   int lanes = 1;           // vector width in elements
   Expr kc, accumulate;
   TileOperand a, b, c;
-  // k steps per iteration of a k loop (0: codegen's default). Edge tiles take 1: they are a
-  // small share of the work, and each unrolled step of a tile costs compile time.
-  int k_steps = 0;
+  // k steps per iteration of a k loop (fewer where they do not divide a constant kc), and the
+  // largest constant kc emitted as straight-line code (GemmPlan).
+  int k_steps = 1;
+  int64_t full_unroll_max_k = 0;
+  int prefetch_locality = 3;  // of every prefetch the tile issues (llvm.prefetch's 0..3)
   // Prefetch the C tile before the k loop (C is large and the loop long enough to hide a miss).
   bool prefetch_c = false;
   // Memory to prefetch while the k loop runs (the next batch matrix's lines), spread over
@@ -151,6 +154,9 @@ struct LoopKernel {
   DType dtype = DType::f32;
   std::vector<Buffer> params;
   Stmt body;
+  // Bytes of the scratch block the caller passes as an extra last argument (0: none); heap
+  // buffers live in it at their BufferDecl::scratch_offset.
+  int64_t scratch_bytes = 0;
 };
 
 // ---- Traversal ----
@@ -169,14 +175,6 @@ class IRMutator {
   virtual Stmt mutate(const Stmt& s);
 };
 
-// Heap (scratch) allocations are not malloc'ed by kernels: the caller passes one scratch
-// block as an extra last argument, and each heap buffer lives at a 64-byte-aligned offset in it,
-// in order of appearance. Both sides compute the layout with this function.
-struct ScratchLayout {
-  std::vector<std::pair<const BufferDecl*, int64_t>> offsets;  // bytes from the block's start
-  int64_t bytes = 0;                                            // 0: the kernel needs no scratch
-};
-ScratchLayout scratch_layout(const LoopKernel& k);
 
 // Readable text; vars and buffers get unique names.
 std::string print_kernel(const LoopKernel& k);

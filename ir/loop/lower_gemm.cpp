@@ -14,6 +14,8 @@
 
 namespace tcc::ir::loop {
 
+using sched::GemmPlan;
+
 namespace {
 
 Var new_var(const std::string& name) { return std::make_shared<const VarDecl>(VarDecl{name}); }
@@ -62,7 +64,7 @@ class GemmLowering {
     }
     Stmt body = p_.pack ? packed(a0, b0, c0) : in_place(a0, b0, c0);
     // Parallel over the batch, each task packs into blocks of its own (GemmPlan::packs_on_stack).
-    const bool per_task_blocks = p_.pack && p_.parallel == GemmPlan::Parallel::outer;
+    const bool per_task_blocks = p_.packs_on_stack;
     if (per_task_blocks) body = allocate_packed(body);
     for (size_t i = p_.outer.size(); i-- > 0;) {
       bool parallel = i == 0 && p_.parallel == GemmPlan::Parallel::outer;
@@ -71,6 +73,7 @@ class GemmLowering {
     if (p_.outer_reduction) body = block({zero_output(), body});
     if (p_.pack && !per_task_blocks) body = allocate_packed(body);
     k_.body = body;
+    k_.scratch_bytes = p_.scratch.bytes;
     return std::move(k_);
   }
 
@@ -101,6 +104,9 @@ class GemmLowering {
   MicroKernel tile(int rows, int cols) const {
     MicroKernel mk;
     mk.rows = rows, mk.cols = cols, mk.lanes = p_.lanes;
+    mk.k_steps = p_.k_steps;
+    mk.full_unroll_max_k = p_.full_unroll_max_k;
+    mk.prefetch_locality = p_.prefetch_locality;
     return mk;
   }
 
@@ -225,19 +231,13 @@ class GemmLowering {
       // are read side by side, each line reused over the next k steps, and written in order;
       // vectorising would gather.
       const bool rows_contiguous = stride(p_.b, p_.n) == 1 && !checked;
-      if (!checked && transposed_b() && p_.kc >= p_.lanes) return for_loop(jt, count, packing_kind(), pack_b_transposed(b0, block0, panel, pc, kc));
+      if (!checked && p_.pack_b == GemmPlan::PackB::transpose) return for_loop(jt, count, packing_kind(), pack_b_transposed(b0, block0, panel, pc, kc));
       Stmt st = for_loop(col, c64(p_.nr), rows_contiguous ? ForKind::vectorized : ForKind::scalar, store(packed_b_, dst, value));
       st = for_loop(kk, kc, rows_contiguous ? ForKind::serial : ForKind::scalar, st);
       return for_loop(jt, count, checked ? ForKind::serial : packing_kind(), st);
     };
     return block({copy(c64(0), full, false), copy(full, sub(panels, full), true)});
   }
-
-  // B stored transposed (contiguous along k, not along n): its panels are packed by
-  // lanes x lanes transposes in registers. Against the scalar copy (about 1.3 cycles an
-  // element), f32 A·Bᵀ on 1 thread, GFLOP/s: 128³ 145 -> 186, 256³ 177 -> 198, 512³ 187 -> 200,
-  // 96 x 128x64·(128x64)ᵀ 138 -> 176, 256 x 32³ 83 -> 119.
-  bool transposed_b() const { return stride(p_.b, p_.k) == 1 && stride(p_.b, p_.n) != 1 && p_.lanes > 1; }
 
   // One panel (kc x nr, k-major) of a transposed B, `panel` within the block that starts at
   // panel `block0`: the K block in whole lanes x lanes blocks, then its last kc % lanes rows one
@@ -292,9 +292,12 @@ class GemmLowering {
   }
 
   Stmt packed(const Expr& a0, const Expr& b0, const Expr& c0) {
-    const auto scope = p_.parallel == GemmPlan::Parallel::outer ? BufferDecl::Scope::stack : BufferDecl::Scope::heap;
-    packed_a_ = std::make_shared<const BufferDecl>(BufferDecl{"packed_a", c_.dtype, scope, -1});
-    packed_b_ = std::make_shared<const BufferDecl>(BufferDecl{"packed_b", c_.dtype, scope, -1});
+    const auto scope = p_.packs_on_stack ? BufferDecl::Scope::stack : BufferDecl::Scope::heap;
+    const bool heap = scope == BufferDecl::Scope::heap;
+    packed_a_ = std::make_shared<const BufferDecl>(
+        BufferDecl{"packed_a", c_.dtype, scope, -1, heap ? p_.scratch.packed_a_offset : -1});
+    packed_b_ = std::make_shared<const BufferDecl>(
+        BufferDecl{"packed_b", c_.dtype, scope, -1, heap ? p_.scratch.packed_b_offset : -1});
     Var jc = new_var("jc"), pc = new_var("pc"), ic = new_var("ic"), ir = new_var("ir");
     const int64_t jc_blocks = (N_ + p_.nc - 1) / p_.nc, pc_blocks = (K_ + p_.kc - 1) / p_.kc;
     const int64_t ic_blocks = (M_ + p_.mc - 1) / p_.mc;
@@ -323,12 +326,9 @@ class GemmLowering {
       else mk.a = {A(), plus(a0, plus(times(row0, stride(p_.a, p_.m)), times(v(pc), p_.kc))), stride(p_.a, p_.m), 1};
       mk.b = {packed_b_, times(panel_col, p_.kc * p_.nr), p_.nr, 1};
       mk.c = {C(), plus(c0, plus(times(row0, rs_c()), col0)), rs_c(), 1};
-      // C is too large to stay cached here; a K block of 128+ steps outlasts a memory miss.
-      // Measured (1 thread): f32 2048^3 159 -> 166 GFLOP/s, f64 1024^3 80 -> 84, f64 2048^3 79 -> 83;
-      // at kc = 64 (4096x64.64x4096) it did not pay.
-      mk.prefetch_c = p_.kc >= 128;
+      mk.prefetch_c = p_.prefetch_c;
       if (p_.prefetch_next) add_next_b_prefetch(mk, b0, panel_row, panel_col);
-      if (rows < p_.mr) mk.k_steps = 1;  // fewer than mr rows of C: a small share of the work
+      if (rows < p_.mr) mk.k_steps = p_.edge_k_steps;  // fewer than mr rows of C: a small share of the work
       return micro_kernel(std::move(mk));
     };
     // One A micro-panel (L1) meets every B micro-panel of the block (L2) along a row of tiles.
@@ -369,7 +369,7 @@ class GemmLowering {
 
 }  // namespace
 
-LoopKernel lower_gemm(const Contraction& c, const GemmPlan& plan, const std::string& name) {
+LoopKernel lower_gemm(const Contraction& c, const sched::GemmPlan& plan, const std::string& name) {
   return GemmLowering(c, plan, name).run();
 }
 

@@ -2,10 +2,10 @@
 #pragma once
 #include "ir/graph/contraction.h"
 #include "ir/loop/loop_ir.h"
-#include "ir/loop/schedule.h"
+#include "ir/schedule/schedule.h"
 
 namespace tcc::ir::loop {
 
-LoopKernel lower_gemm(const Contraction& c, const GemmPlan& plan, const std::string& name);
+LoopKernel lower_gemm(const Contraction& c, const sched::GemmPlan& plan, const std::string& name);
 
 }  // namespace tcc::ir::loop

@@ -39,7 +39,7 @@ Stmt nest(const Contraction& c, const std::vector<Var>& vars, const std::vector<
 
 }  // namespace
 
-LoopKernel lower_to_loops(const Contraction& c, const Schedule& s, const std::string& name) {
+LoopKernel lower_to_loops(const Contraction& c, const sched::Schedule& s, const std::string& name) {
   if (s.loop_order.size() != c.dims.size()) throw InternalError("lower_to_loops: schedule does not cover every dim");
   LoopKernel k;
   k.name = name;

@@ -2,10 +2,10 @@
 #pragma once
 #include "ir/graph/contraction.h"
 #include "ir/loop/loop_ir.h"
-#include "ir/loop/schedule.h"
+#include "ir/schedule/schedule.h"
 
 namespace tcc::ir::loop {
 
-LoopKernel lower_to_loops(const Contraction& c, const Schedule& s, const std::string& name);
+LoopKernel lower_to_loops(const Contraction& c, const sched::Schedule& s, const std::string& name);
 
 }  // namespace tcc::ir::loop

@@ -4,9 +4,10 @@
 #include <tcc/tcc.h>
 
 #include "codegen/codegen.h"
-#include "ir/loop/schedule.h"
+#include "ir/schedule/schedule.h"
 #include "ir/lower.h"
-#include "runtime/executor.h"
+#include "driver/driver.h"
+#include "frontend/graph_access.h"
 
 #include <gtest/gtest.h>
 
@@ -15,15 +16,15 @@
 namespace tcc {
 namespace {
 
-using ir::loop::TargetModel;
+using ir::sched::TargetModel;
 
 // The GEMM plan of matmul(a, b) for `target`.
-ir::loop::GemmPlan plan_matmul(const TargetModel& target, DType dt, Shape sa, Shape sb, MatmulFlags flags = {}) {
+ir::sched::GemmPlan plan_matmul(const TargetModel& target, DType dt, Shape sa, Shape sb, MatmulFlags flags = {}) {
   Graph g;
   auto a = g.input("a", dt, sa), b = g.input("b", dt, sb);
-  ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b, flags).id()}, target);
+  ir::LoweredProgram p = driver::plan_for_model(detail::graph_ir(g), {matmul(a, b, flags).id()}, target).lowered;
   EXPECT_TRUE(p.kernels[0].schedule.gemm.has_value());
-  return p.kernels[0].schedule.gemm.value_or(ir::loop::GemmPlan{});
+  return p.kernels[0].schedule.gemm.value_or(ir::sched::GemmPlan{});
 }
 
 bool host_avx512() {
@@ -37,15 +38,15 @@ struct Model {
 
 std::vector<Model> models() {
   TargetModel host;
-  host.vector_bits = 512, host.vector_registers = 32;
+  host.hw.vector_bits = 512, host.hw.vector_registers = 32;
   TargetModel tiny = host;  // packs everything, many blocks in every direction
-  tiny.l2_bytes = 2048, tiny.max_kc = 7, tiny.max_mc = 12, tiny.max_nc = 48, tiny.force_packing = true;
+  tiny.hw.l2_bytes = 2048, tiny.limits.max_kc = 7, tiny.limits.max_mc = 12, tiny.limits.max_nc = 48, tiny.limits.force_packing = true;
   TargetModel avx2;
-  avx2.vector_bits = 256, avx2.vector_registers = 16;
+  avx2.hw.vector_bits = 256, avx2.hw.vector_registers = 16;
   TargetModel avx2_tiny = avx2;
-  avx2_tiny.l2_bytes = 1024, avx2_tiny.max_kc = 5, avx2_tiny.max_mc = 12, avx2_tiny.max_nc = 16, avx2_tiny.force_packing = true;
+  avx2_tiny.hw.l2_bytes = 1024, avx2_tiny.limits.max_kc = 5, avx2_tiny.limits.max_mc = 12, avx2_tiny.limits.max_nc = 16, avx2_tiny.limits.force_packing = true;
   TargetModel sse;
-  sse.vector_bits = 128, sse.vector_registers = 16;
+  sse.hw.vector_bits = 128, sse.hw.vector_registers = 16;
   std::vector<Model> all{{"avx2", avx2}, {"avx2-tiny-blocks", avx2_tiny}, {"sse", sse}};
   if (host_avx512()) all.insert(all.begin(), {{"avx512", host}, {"avx512-tiny-blocks", tiny}});
   return all;
@@ -94,7 +95,7 @@ void check_case(const Case& cs, const Model& model) {
   sb.insert(sb.begin(), cs.batch);
   auto a = g.input("a", dtype_of<T>::value, sa), b = g.input("b", dtype_of<T>::value, sb);
   auto c = matmul(a, b, {.transpose_a = cs.ta, .transpose_b = cs.tb});
-  CompiledGraph fn = runtime::compile_for_model(g, {c}, model.target);
+  CompiledGraph fn = detail::compile_for_model(g, {c}, model.target);
   Tensor ta = pattern<T>(sa, 1), tb = pattern<T>(sb, 2);
   Tensor out = fn({{"a", ta}, {"b", tb}})[0];
   std::vector<double> want = reference<T>(ta, tb, cs.batch, cs.M, cs.N, cs.K, cs.ta, cs.tb, cs.a_broadcast);
@@ -165,7 +166,7 @@ TEST_P(GemmSchedule, IntegersAreExact) {
 // lane blocks per K block differ between the blocks (2, 2, 1 of 16; 4, 4, 3 of 8).
 TEST_P(GemmSchedule, TransposedBPackedByLaneBlocksMatchesReference) {
   Model model = GetParam();
-  if (!model.target.max_kc) model.target.max_kc = 40;
+  if (!model.target.limits.max_kc) model.target.limits.max_kc = 40;
   const std::vector<Case> cases{{1, 13, 70, 97, false, true},
                                 {3, 7, 33, 40, false, true},
                                 {1, 20, 64, 32, false, true},
@@ -179,10 +180,10 @@ TEST_P(GemmSchedule, TransposedBPackedByLaneBlocksMatchesReference) {
   // The path is taken wherever kc reaches a vector's lanes.
   Graph g;
   auto a = g.input("a", f32, {13, 97}), b = g.input("b", f32, {70, 97});
-  ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b, {.transpose_b = true}).id()}, model.target);
+  ir::LoweredProgram p = driver::plan_for_model(detail::graph_ir(g), {matmul(a, b, {.transpose_b = true}).id()}, model.target).lowered;
   const std::string loops = ir::loop::print_kernel(ir::kernel_loops(p.kernels[0]));
-  const int lanes = model.target.vector_bits / 32;
-  const bool expected = model.target.max_kc >= lanes;
+  const int lanes = model.target.hw.vector_bits / 32;
+  const bool expected = model.target.limits.max_kc >= lanes;
   EXPECT_EQ(loops.find("transpose_block " + std::to_string(lanes) + "x" + std::to_string(lanes)) != std::string::npos,
             expected)
       << loops;
@@ -198,20 +199,20 @@ INSTANTIATE_TEST_SUITE_P(Models, GemmSchedule, ::testing::ValuesIn(models()),
 TEST(GemmPlan, PicksTheGemmScheduleAndSaysWhyNot) {
   Graph g;
   auto a = g.input("a", f32, {64, 32}), b = g.input("b", f32, {32, 48});
-  ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b).id()}, models()[0].target);
+  ir::LoweredProgram p = driver::plan_for_model(detail::graph_ir(g), {matmul(a, b).id()}, models()[0].target).lowered;
   ASSERT_TRUE(p.kernels[0].schedule.gemm.has_value());
   // (5,32)·(32,) is a GEMV with the roles swapped: y plays A (one row), x^T plays B.
   auto x = g.input("x", f32, {32, 5}), y = g.input("y", f32, {32});
-  ir::LoweredProgram gemv = ir::lower(g.ir(), {dot(transpose(x), y).id()}, models()[0].target);
+  ir::LoweredProgram gemv = driver::plan_for_model(detail::graph_ir(g), {dot(transpose(x), y).id()}, models()[0].target).lowered;
   ASSERT_TRUE(gemv.kernels[0].schedule.gemm.has_value());
   EXPECT_EQ(gemv.kernels[0].schedule.gemm->a, 1);
   EXPECT_EQ(gemv.kernels[0].schedule.gemm->m, -1);
   // Row-wise dot products: the output's column dim is read by both operands, so no GEMM.
   std::string why;
   auto u = g.input("u", f32, {6, 32});
-  ir::LoweredProgram q = ir::lower(g.ir(), {einsum("ij,ij->i", {u, u}).id()}, models()[0].target);
+  ir::LoweredProgram q = driver::plan_for_model(detail::graph_ir(g), {einsum("ij,ij->i", {u, u}).id()}, models()[0].target).lowered;
   EXPECT_FALSE(q.kernels[0].schedule.gemm.has_value());
-  EXPECT_FALSE(ir::loop::plan_gemm(q.program.steps[0], models()[0].target, &why).has_value());
+  EXPECT_FALSE(ir::sched::plan_gemm(q.program.steps[0], models()[0].target, &why).has_value());
   EXPECT_FALSE(why.empty());
 }
 
@@ -219,20 +220,20 @@ TEST(GemmPlan, PicksTheGemmScheduleAndSaysWhyNot) {
 TEST(GemmPlan, PackedBatchesGoParallelOverTheBatchWithSmallBlocks) {
   TargetModel target = models()[0].target;
   auto plan = [&](Shape sa, Shape sb) { return plan_matmul(target, f32, sa, sb, {.transpose_b = true}); };
-  ir::loop::GemmPlan attention = plan({96, 128, 64}, {96, 128, 64});  // 32 KiB blocks
+  ir::sched::GemmPlan attention = plan({96, 128, 64}, {96, 128, 64});  // 32 KiB blocks
   EXPECT_TRUE(attention.pack);
-  EXPECT_EQ(attention.parallel, ir::loop::GemmPlan::Parallel::outer);
-  EXPECT_EQ(ir::loop::scratch_bytes(ir::loop::Schedule{.gemm = attention}, f32), 0);
-  ir::loop::GemmPlan large = plan({4, 512, 512}, {4, 512, 512});  // 512 KiB blocks
+  EXPECT_EQ(attention.parallel, ir::sched::GemmPlan::Parallel::outer);
+  EXPECT_EQ(ir::sched::Schedule{.gemm = attention}.scratch_bytes(), 0);
+  ir::sched::GemmPlan large = plan({4, 512, 512}, {4, 512, 512});  // 512 KiB blocks
   EXPECT_TRUE(large.pack);
-  EXPECT_EQ(large.parallel, ir::loop::GemmPlan::Parallel::row_panels);
-  EXPECT_GT(ir::loop::scratch_bytes(ir::loop::Schedule{.gemm = large}, f32), 0);
+  EXPECT_EQ(large.parallel, ir::sched::GemmPlan::Parallel::row_panels);
+  EXPECT_GT(ir::sched::Schedule{.gemm = large}.scratch_bytes(), 0);
 }
 
 // Which batched kernels prefetch the next matrix: small matrices whose batch outgrows L2.
 TEST(GemmPlan, PrefetchesTheNextMatrixOnlyForSmallMatricesPastL2) {
   TargetModel target = models()[0].target;
-  target.l2_bytes = 2 << 20;
+  target.hw.l2_bytes = 2 << 20;
   auto plan = [&](DType dt, Shape sa, Shape sb) { return plan_matmul(target, dt, sa, sb); };
   EXPECT_TRUE(plan(f32, {256, 32, 32}, {256, 32, 32}).prefetch_next);     // 3 MiB of 4 KiB matrices
   EXPECT_TRUE(plan(f32, {1024, 16, 16}, {1024, 16, 16}).prefetch_next);   // 3 MiB of 1 KiB matrices
@@ -247,7 +248,7 @@ TEST(GemmPlan, PrefetchesTheNextMatrixOnlyForSmallMatricesPastL2) {
   EXPECT_TRUE(plan(f32, {512, 32, 32}, {512, 32, 32}).prefetch_next);     // 3 MiB each
   // A core whose prefetchers follow page-long runs (Zen) prefetches only smaller matrices.
   target.pool_threads = 1;
-  target.prefetch_next_max_bytes = 2048;
+  target.tuning.prefetch_next_max_bytes = 2048;
   // Packed batches (a transposed B) of one block per matrix prefetch the next matrix's B.
   auto plan_bt = [&](Shape sa, Shape sb) { return plan_matmul(target, f32, sa, sb, {.transpose_b = true}); };
   EXPECT_TRUE(plan_bt({96, 128, 64}, {96, 128, 64}).prefetch_next);  // 12 MiB of attention scores
@@ -262,7 +263,7 @@ TEST(GemmPlan, PrefetchesTheNextMatrixOnlyForSmallMatricesPastL2) {
 // since 4-row ones would take 32 tiles.
 TEST(GemmPlan, InPlaceRowTilesOfOneHeightWhenItCostsAtMostOneTile) {
   TargetModel target;  // planned only, never run: any host
-  target.vector_bits = 512, target.vector_registers = 32;
+  target.hw.vector_bits = 512, target.hw.vector_registers = 32;
   auto plan = [&](DType dt, Shape sa, Shape sb) { return plan_matmul(target, dt, sa, sb); };
   EXPECT_EQ(plan(f32, {256, 32, 32}, {256, 32, 32}).mr, 8);
   EXPECT_EQ(plan(f32, {32, 32}, {32, 32}).mr, 8);
@@ -276,12 +277,12 @@ TEST(GemmPlan, InPlaceRowTilesOfOneHeightWhenItCostsAtMostOneTile) {
 // 2^20, on them by default but not with Zen's 1.25 x 2^20 (TargetModel).
 TEST(GemmPlan, SmallWorkStaysOnOneThread) {
   TargetModel target;
-  target.vector_bits = 512, target.vector_registers = 32;
+  target.hw.vector_bits = 512, target.hw.vector_registers = 32;
   auto parallel = [&](DType dt, int64_t n) { return plan_matmul(target, dt, {n, n}, {n, n}).parallel; };
-  using P = ir::loop::GemmPlan::Parallel;
+  using P = ir::sched::GemmPlan::Parallel;
   EXPECT_EQ(parallel(f64, 64), P::row_tiles);
   EXPECT_EQ(parallel(f32, 64), P::none);
-  target.parallel_min_flops = 1.25 * double(1 << 20);
+  target.tuning.parallel_min_flops = 1.25 * double(1 << 20);
   EXPECT_EQ(parallel(f64, 64), P::none);
   EXPECT_EQ(parallel(f64, 72), P::row_tiles);
 }

@@ -6,8 +6,10 @@
 #include "ir/graph/graph_ir.h"
 #include "ir/loop/loop_ir.h"
 #include "ir/loop/lower_to_loops.h"
-#include "ir/loop/schedule.h"
+#include "ir/schedule/schedule.h"
 #include "ir/lower.h"
+#include "driver/driver.h"
+#include "frontend/graph_access.h"
 
 #include <gtest/gtest.h>
 
@@ -20,7 +22,7 @@ using ir::ContractionProgram;
 ContractionProgram canonical(Graph& g, const std::vector<Value>& outs) {
   std::vector<int> ids;
   for (const Value& v : outs) ids.push_back(v.id());
-  ContractionProgram p = ir::canonicalize_contractions(g.ir(), ids);
+  ContractionProgram p = ir::canonicalize_contractions(detail::graph_ir(g), ids);
   ir::verify_program(p);
   return p;
 }
@@ -135,7 +137,7 @@ TEST(GraphIR, PrinterShowsOpsTypesAndSpecs) {
   auto a = g.input("a", f32, {3, 4});
   auto b = g.input("b", f32, {4, 5});
   auto c = dot(a, b);
-  std::string s = ir::print_graph(g.ir(), {c.id()});
+  std::string s = ir::print_graph(detail::graph_ir(g), {c.id()});
   EXPECT_NE(s.find("%0 = input(\"a\") : f32[3,4]"), std::string::npos) << s;
   EXPECT_NE(s.find("%2 = dot(%0, %1) : f32[3,5]"), std::string::npos) << s;
   EXPECT_NE(s.find("outputs %2"), std::string::npos) << s;
@@ -150,6 +152,7 @@ TEST(VerifyProgram, RejectsOutOfBoundsStrides) {
 }
 
 namespace loop = ir::loop;
+namespace sched = ir::sched;
 
 ir::Contraction gemm(int64_t m, int64_t n, int64_t k, bool transposed_b) {
   ir::Contraction c;
@@ -162,21 +165,21 @@ ir::Contraction gemm(int64_t m, int64_t n, int64_t k, bool transposed_b) {
 }
 
 TEST(Schedule, GemmPutsTheContiguousNLoopInnermost) {
-  loop::Schedule s = loop::plan_schedule(gemm(8, 32, 16, false));
+  sched::Schedule s = sched::plan_schedule(gemm(8, 32, 16, false));
   EXPECT_EQ(s.loop_order, (std::vector<int>{0, 2, 1}));
   EXPECT_FALSE(s.accumulate_in_register);
   EXPECT_TRUE(s.vectorize_innermost);
 }
 
 TEST(Schedule, TransposedBSumsInARegister) {
-  loop::Schedule s = loop::plan_schedule(gemm(8, 32, 16, true));
+  sched::Schedule s = sched::plan_schedule(gemm(8, 32, 16, true));
   EXPECT_EQ(s.loop_order, (std::vector<int>{0, 1, 2}));
   EXPECT_TRUE(s.accumulate_in_register);
 }
 
 TEST(LoopIR, LoweredKernelVerifiesAndPrints) {
   ir::Contraction c = gemm(4, 8, 3, false);
-  loop::LoopKernel k = loop::lower_to_loops(c, loop::plan_schedule(c), "k");
+  loop::LoopKernel k = loop::lower_to_loops(c, sched::plan_schedule(c), "k");
   EXPECT_NO_THROW(loop::verify_kernel(k));
   std::string s = loop::print_kernel(k);
   EXPECT_NE(s.find("kernel k(f32* out, f32* in0, f32* in1)"), std::string::npos) << s;
@@ -231,7 +234,7 @@ TEST(LoopIR, IfLtPrintsVerifiesAndMutatesBothBranches) {
 
 TEST(LoopIR, MutatorKeepsUnchangedNodes) {
   ir::Contraction c = gemm(4, 8, 3, true);
-  loop::LoopKernel k = loop::lower_to_loops(c, loop::plan_schedule(c), "k");
+  loop::LoopKernel k = loop::lower_to_loops(c, sched::plan_schedule(c), "k");
   loop::IRMutator identity;
   EXPECT_EQ(identity.mutate(k.body), k.body);
 
@@ -246,7 +249,7 @@ TEST(Lower, SharesKernelsWithTheSameDescriptor) {
   auto a = g.input("a", f32, {6, 7});
   auto b = g.input("b", f32, {7, 8});
   auto c = g.input("c", f32, {6, 7});
-  ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b).id(), matmul(c, b).id()}, {});
+  ir::LoweredProgram p = driver::plan_for_model(detail::graph_ir(g), {matmul(a, b).id(), matmul(c, b).id()}, {}).lowered;
   EXPECT_EQ(p.program.steps.size(), 2u);
   EXPECT_EQ(p.kernels.size(), 1u);
   EXPECT_EQ(p.step_kernel, (std::vector<int>{0, 0}));

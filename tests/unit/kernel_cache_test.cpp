@@ -2,7 +2,9 @@
 // directory, and never run a damaged or foreign entry.
 #include <tcc/tcc.h>
 
-#include "runtime/kernel_cache.h"
+#include "driver/driver.h"
+#include "driver/kernel_cache.h"
+#include "frontend/graph_access.h"
 
 #include <gtest/gtest.h>
 
@@ -77,19 +79,19 @@ TEST(KernelCache, GraphsSharingAKernelCompileItOnce) {
   Graph g1, g2;
   auto a1 = g1.input("a", f32, {11, 31}), b1 = g1.input("b", f32, {31, 5});
   auto a2 = g2.input("a", f32, {11, 31}), b2 = g2.input("b", f32, {31, 5}), c2 = g2.input("c", f32, {5, 3});
-  int64_t before = runtime::cache_counters().compiles;
+  int64_t before = driver::cache_counters().compiles;
   CompiledGraph f1 = g1.compile({matmul(a1, b1)});
   CompiledGraph f2 = g2.compile({matmul(matmul(a2, b2), c2)});  // the (11,31)@(31,5) kernel again
   EXPECT_EQ(f2.stats().kernels, 2);
   EXPECT_EQ(f2.stats().memory_hits, 1);
-  EXPECT_EQ(runtime::cache_counters().compiles - before, 2);
+  EXPECT_EQ(driver::cache_counters().compiles - before, 2);
   check_matmul(f1, 11, 31, 5);
 }
 
 TEST(KernelCache, ConcurrentCompilesOfOneKernelCompileItOnce) {
   ScopedEnv off("TCC_CACHE", "off");
   constexpr int kThreads = 8, kGraphs = 6;
-  int64_t before = runtime::cache_counters().compiles;
+  int64_t before = driver::cache_counters().compiles;
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
   for (int t = 0; t < kThreads; ++t)
@@ -110,7 +112,7 @@ TEST(KernelCache, ConcurrentCompilesOfOneKernelCompileItOnce) {
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures, 0);
-  EXPECT_EQ(runtime::cache_counters().compiles - before, kGraphs);
+  EXPECT_EQ(driver::cache_counters().compiles - before, kGraphs);
 }
 
 TEST(KernelCache, DiskEntriesAreWrittenAndFound) {
@@ -122,17 +124,17 @@ TEST(KernelCache, DiskEntriesAreWrittenAndFound) {
   CompiledGraph first = g.compile({matmul(a, b)});
   EXPECT_EQ(first.stats().compiled, 1);
   EXPECT_TRUE(first.stats().disk_cache);
-  runtime::DiskCacheInfo info = runtime::disk_cache_info();
+  driver::DiskCacheInfo info = driver::disk_cache_info();
   ASSERT_EQ(info.entries.size(), 1u);
   EXPECT_NE(info.entries[0].descriptor.find("extents=37,41,3"), std::string::npos) << info.entries[0].descriptor;
 
-  runtime::forget_in_process_kernels();
+  driver::forget_in_process_kernels();
   CompiledGraph second = g.compile({matmul(a, b)});
   EXPECT_EQ(second.stats().disk_hits, 1);
   EXPECT_EQ(second.stats().compiled, 0);
   check_matmul(second, 37, 3, 41);
-  EXPECT_EQ(runtime::disk_cache_clear(), 1);
-  EXPECT_TRUE(runtime::disk_cache_info().entries.empty());
+  EXPECT_EQ(driver::disk_cache_clear(), 1);
+  EXPECT_TRUE(driver::disk_cache_info().entries.empty());
   fs::remove_all(dir);
 }
 
@@ -141,20 +143,20 @@ void expect_damaged_entry_recompiled(const std::string& name, const std::functio
   fs::path dir = fresh_dir(name);
   ScopedEnv where("TCC_CACHE_DIR", dir.string());
   ScopedEnv on("TCC_CACHE", "on");
-  runtime::forget_in_process_kernels();  // the kernel is shared by every damage test
+  driver::forget_in_process_kernels();  // the kernel is shared by every damage test
   Graph g;
   auto a = g.input("a", f32, {43, 2}), b = g.input("b", f32, {2, 47});
   (void)g.compile({matmul(a, b)});
-  auto entries = runtime::disk_cache_info().entries;
+  auto entries = driver::disk_cache_info().entries;
   ASSERT_EQ(entries.size(), 1u);
   damage(entries[0].file);
-  runtime::forget_in_process_kernels();
+  driver::forget_in_process_kernels();
   CompiledGraph again = g.compile({matmul(a, b)});
   EXPECT_EQ(again.stats().disk_hits, 0) << name;
   EXPECT_EQ(again.stats().compiled, 1) << name;
   check_matmul(again, 43, 2, 47);
   // The recompiled entry replaced the damaged one and is good again.
-  runtime::forget_in_process_kernels();
+  driver::forget_in_process_kernels();
   EXPECT_EQ(g.compile({matmul(a, b)}).stats().disk_hits, 1) << name;
   fs::remove_all(dir);
 }
@@ -220,15 +222,15 @@ TEST(KernelCache, OffWritesNothing) {
 TEST(KernelKey, NamesEveryPartThatDecidesTheCode) {
   Graph g;
   auto a = g.input("a", f32, {4, 6}), b = g.input("b", f32, {6, 8});
-  ir::LoweredProgram p = ir::lower(g.ir(), {matmul(a, b).id()}, {});
-  runtime::KernelKey key = runtime::make_key(p.kernels[0], codegen::host_target());
+  ir::LoweredProgram p = driver::plan_for_model(detail::graph_ir(g), {matmul(a, b).id()}, {}).lowered;
+  driver::KernelKey key = driver::make_key(p.kernels[0], codegen::host_target());
   std::string text = key.text();
   for (const char* part : {"dtype=f32", "roles=MNK", "extents=4,8,6", "strides=", "schedule=", "triple=", "cpu=",
                            "features=", "tcc=", "llvm=19."})
     EXPECT_NE(text.find(part), std::string::npos) << part << " missing from\n" << text;
   codegen::TargetInfo other = codegen::host_target();
   other.cpu = "x86-64-v3";
-  EXPECT_NE(runtime::make_key(p.kernels[0], other).hex(), key.hex());
+  EXPECT_NE(driver::make_key(p.kernels[0], other).hex(), key.hex());
   EXPECT_EQ(key.hex().size(), 32u);
 }
 

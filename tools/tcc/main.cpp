@@ -2,11 +2,11 @@
 // 2 bad command-line usage. Never lets an exception escape.
 #include <tcc/tcc.h>
 
-#include "codegen/codegen.h"
+#include "aot/aot.h"
+#include "aot/aot_header.h"
+#include "driver/driver.h"
+#include "driver/kernel_cache.h"
 #include "frontend/lang/tc_program.h"
-#include "ir/lower.h"
-#include "runtime/aot_header.h"
-#include "runtime/kernel_cache.h"
 
 #include <fmt/format.h>
 
@@ -30,7 +30,7 @@ namespace {
 constexpr const char* kUsage = R"(usage:
   tcc check FILE.tc                      parse + shape inference; one line per value
   tcc run   FILE.tc [-i NAME=PATH.npy]... [-o DIR] [--seed N] [--threads N] [-v]
-  tcc emit  FILE.tc --stage graph|loops|llvm|asm [-o OUT] [--target-cpu CPU]
+  tcc emit  FILE.tc --stage graph|loops|llvm-unopt|llvm|asm [-o OUT] [--target-cpu CPU] [--threads N]
   tcc compile FILE.tc -o OUT.o [--header OUT.h] [--name NAME] [--target-cpu CPU] [--threads N]
   tcc cache info|clear                   the on-disk kernel cache
   tcc bench FILE.tc [--repeat N] [--threads N]    median time and GFLOP/s per output
@@ -125,7 +125,12 @@ std::optional<tcc::lang::TcProgram> load(const std::string& path) {
   return p;
 }
 
-std::string type_of(const tcc::Value& v) { return tcc::ir::type_str(v.dtype(), v.shape()); }
+std::string type_str(tcc::DType dtype, const tcc::Shape& shape) {
+  std::string s = std::string(tcc::dtype_name(dtype)) + "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+std::string type_of(const tcc::Value& v) { return type_str(v.dtype(), v.shape()); }
 
 int cmd_check(const Args& a) {
   auto p = load(a.file);
@@ -156,7 +161,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 }
 
 int cmd_run(const Args& a) {
-  if (a.verbose) tcc::runtime::set_cache_logging(true);
+  if (a.verbose) tcc::driver::set_cache_logging(true);
   if (a.threads > 0) tcc::set_num_threads(a.threads);
   auto p = load(a.file);
   if (!p) return 1;
@@ -178,7 +183,7 @@ int cmd_run(const Args& a) {
     const tcc::InputInfo& want = it->second;
     if (t.dtype() != want.dtype || t.shape() != want.shape)
       throw tcc::InputError(fmt::format("input '{}': {} holds {}, but the input is declared {}", name, path,
-                                        tcc::ir::type_str(t.dtype(), t.shape()), tcc::ir::type_str(want.dtype, want.shape)));
+                                        type_str(t.dtype(), t.shape()), type_str(want.dtype, want.shape)));
     feeds.emplace(name, std::move(t));
   }
 
@@ -202,7 +207,7 @@ int cmd_run(const Args& a) {
         tcc::write_npy((std::filesystem::path(*a.out) / (p->output_names[i] + ".npy")).string(), outs[i]);
   }
   for (size_t i = 0; i < outs.size(); ++i)
-    std::printf("%s: %s\n", p->output_names[i].c_str(), tcc::ir::type_str(outs[i].dtype(), outs[i].shape()).c_str());
+    std::printf("%s: %s\n", p->output_names[i].c_str(), type_str(outs[i].dtype(), outs[i].shape()).c_str());
   const tcc::CompileStats& stats = fn.stats();
   std::printf("kernels: %d (compiled %d, in-process hits %d, disk hits %d)\n", stats.kernels, stats.compiled,
               stats.memory_hits, stats.disk_hits);
@@ -233,35 +238,14 @@ void write_file(const std::optional<std::string>& path, const std::string& text)
 }
 
 int cmd_emit(const Args& a) {
-  static const std::set<std::string> stages{"graph", "loops", "llvm", "asm"};
-  if (!a.stage || !stages.count(*a.stage)) throw UsageError("emit needs --stage graph|loops|llvm|asm");
+  std::optional<tcc::driver::Stage> stage = a.stage ? tcc::driver::stage_from_name(*a.stage) : std::nullopt;
+  if (!stage) throw UsageError("emit needs --stage graph|loops|llvm-unopt|llvm|asm");
   auto p = load(a.file);
   if (!p) return 1;
-  std::vector<int> ids;
-  for (const tcc::Value& v : p->outputs) ids.push_back(v.id());
-  const tcc::ir::GraphIR& g = p->graph->ir();
-  const tcc::codegen::CompileOptions options{.cpu = a.target_cpu};
-  tcc::ir::LoweredProgram lowered =
-      tcc::ir::lower(g, ids, tcc::codegen::target_model(tcc::codegen::target_for(options)));
-  std::string text;
-  if (*a.stage == "graph") {
-    text = "; graph\n" + tcc::ir::print_graph(g, ids) + "; canonical contractions\n" + lowered.program.str();
-  } else {
-    for (const tcc::ir::LoweredKernel& k : lowered.kernels) {
-      text += fmt::format("; kernel {}: {}\n; schedule: {}\n", k.name, k.descriptor, k.schedule.str());
-      if (*a.stage == "loops") text += tcc::ir::loop::print_kernel(*k.loops);
-      else if (*a.stage == "llvm") text += tcc::codegen::emit_text(*k.loops, tcc::codegen::TextStage::llvm_ir, options);
-      else text += tcc::codegen::emit_text(*k.loops, tcc::codegen::TextStage::assembly, options);
-    }
-  }
-  write_file(a.out, text);
+  // The threads as `run --threads N` would use them: emit prints what run compiles.
+  if (a.threads > 0) tcc::set_num_threads(a.threads);
+  write_file(a.out, tcc::driver::emit(*p->graph, p->outputs, *stage, {.cpu = a.target_cpu}));
   return 0;
-}
-
-std::vector<int> output_ids(const tcc::lang::TcProgram& p) {
-  std::vector<int> ids;
-  for (const tcc::Value& v : p.outputs) ids.push_back(v.id());
-  return ids;
 }
 
 // Each output on its own: compile once, bind, run repeatedly into the same buffers, report the median.
@@ -308,42 +292,17 @@ int cmd_bench(const Args& a) {
 
 int cmd_compile(const Args& a) {
   if (!a.out) throw UsageError("compile needs -o OUT.o");
-  std::string function = a.name ? *a.name : tcc::runtime::c_identifier_from(std::filesystem::path(a.file).stem().string());
-  if (!tcc::runtime::is_c_identifier(function)) throw UsageError("--name '" + function + "' is not a C identifier");
+  std::string function = a.name ? *a.name : tcc::aot::c_identifier_from(std::filesystem::path(a.file).stem().string());
+  if (!tcc::aot::is_c_identifier(function)) throw UsageError("--name '" + function + "' is not a C identifier");
   auto p = load(a.file);
   if (!p) return 1;
-  const tcc::codegen::CompileOptions options{.cpu = a.target_cpu, .aligned_buffers = false};
-  const tcc::codegen::TargetInfo target = tcc::codegen::target_for(options);
-  tcc::ir::loop::TargetModel model = tcc::codegen::target_model(target);
-  // Threads only on request (--threads N): the object then calls tcc_parallel_for, which the
-  // header implements with pthreads; by default it needs nothing but libc.
-  model.threads = a.threads > 1;
-  model.pool_threads = std::max(1, a.threads);
-  tcc::ir::LoweredProgram lowered = tcc::ir::lower(p->graph->ir(), output_ids(*p), model);
-
-  // Every declared input is a parameter, in declaration order, even one no output reads.
-  tcc::runtime::AotSignature sig{.function = function, .source = a.file};
-  std::vector<int> input_buffers;
-  for (const tcc::InputInfo& in : p->graph->inputs()) {
-    sig.inputs.push_back(in);
-    int buffer = -1;
-    for (size_t b = 0; b < lowered.program.buffers.size(); ++b)
-      if (lowered.program.buffers[b].kind == tcc::ir::BufferInfo::Kind::input && lowered.program.buffers[b].name == in.name)
-        buffer = static_cast<int>(b);
-    input_buffers.push_back(buffer);
-  }
-  for (size_t o = 0; o < p->outputs.size(); ++o)
-    sig.outputs.push_back({p->output_names[o], p->outputs[o].dtype(), p->outputs[o].shape()});
-
-  sig.cpu = target.cpu;
-  sig.threads = model.threads ? a.threads : 0;
-  sig.triple = target.triple;
-  std::string object = tcc::codegen::compile_graph_object(lowered, input_buffers, function, options);
-  std::string header = tcc::runtime::aot_header(sig);  // before writing anything: no partial output
-  write_file(a.out, object);
-  if (a.header) write_file(a.header, header);
-  std::printf("%s: %s, %zu kernels, %zu bytes, for %s\n", a.out->c_str(), function.c_str(), lowered.kernels.size(),
-              object.size(), target.cpu.c_str());
+  tcc::aot::Result r = tcc::aot::compile(*p->graph, p->outputs, p->output_names, function, a.file,
+                                         {.cpu = a.target_cpu, .threads = a.threads});
+  // Both files are made before either is written: no partial output.
+  write_file(a.out, r.object);
+  if (a.header) write_file(a.header, r.header);
+  std::printf("%s: %s, %zu kernels, %zu bytes, for %s\n", a.out->c_str(), function.c_str(), r.kernels, r.object.size(),
+              r.cpu.c_str());
   return 0;
 }
 
@@ -351,11 +310,11 @@ int cmd_cache(int argc, char** argv) {
   std::string what = argc >= 3 ? argv[2] : "";
   if (argc != 3 || (what != "info" && what != "clear")) throw UsageError("cache expects 'info' or 'clear'");
   if (what == "clear") {
-    int removed = tcc::runtime::disk_cache_clear();
-    std::printf("removed %d files from %s\n", removed, tcc::runtime::disk_cache_dir().c_str());
+    int removed = tcc::driver::disk_cache_clear();
+    std::printf("removed %d files from %s\n", removed, tcc::driver::disk_cache_dir().c_str());
     return 0;
   }
-  tcc::runtime::DiskCacheInfo info = tcc::runtime::disk_cache_info();
+  tcc::driver::DiskCacheInfo info = tcc::driver::disk_cache_info();
   std::printf("dir=%s enabled=%s entries=%zu bytes=%llu\n", info.dir.c_str(), info.enabled ? "yes" : "no",
               info.entries.size(), static_cast<unsigned long long>(info.total_bytes));
   for (const auto& e : info.entries)
@@ -370,7 +329,7 @@ int dispatch(int argc, char** argv) {
     return 0;
   }
   if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) {
-    std::printf("tcc %s (LLVM %s)\n", TCC_VERSION, tcc::codegen::llvm_version().c_str());
+    std::printf("tcc %s (LLVM %s)\n", TCC_VERSION, tcc::driver::llvm_version().c_str());
     return 0;
   }
   if (argc >= 2 && std::strcmp(argv[1], "cache") == 0) return cmd_cache(argc, argv);

@@ -24,6 +24,7 @@
 namespace tcc {
 
 namespace ir { class GraphIR; }
+namespace detail { struct GraphAccess; }
 class Graph;
 class CompiledGraph;
 
@@ -116,13 +117,12 @@ class Graph {
   // Warnings raised since the last call.
   std::vector<Warning> take_warnings();
 
-  // Internal: the graph IR behind this handle.
-  ir::GraphIR& ir() { return *ir_; }
-  const ir::GraphIR& ir() const { return *ir_; }
+  // The node with this id (as Value::id() gives it).
   Value value(int node_id);
-  void warn(int node_id, std::string message);
 
  private:
+  friend struct detail::GraphAccess;  // the library's own access to the graph IR
+  void warn(int node_id, std::string message);
   std::unique_ptr<ir::GraphIR> ir_;
   std::vector<Warning> warnings_;
 };
@@ -185,11 +185,11 @@ class CompiledGraph {
   const std::vector<InputInfo>& inputs() const;
   const CompileStats& stats() const;
 
+ private:
+  friend class Graph;
+  friend struct detail::GraphAccess;
   struct Impl;
   explicit CompiledGraph(std::unique_ptr<Impl> impl);
-  const Impl& impl() const { return *impl_; }
-
- private:
   std::unique_ptr<Impl> impl_;
 };
 
@@ -208,10 +208,10 @@ class BoundRun {
   void operator()();
   const std::vector<Tensor>& outputs() const;
 
+ private:
+  friend class CompiledGraph;
   struct State;
   explicit BoundRun(std::unique_ptr<State> state);
-
- private:
   std::unique_ptr<State> state_;
 };
 

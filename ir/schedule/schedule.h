@@ -6,43 +6,13 @@
 //    operands read in place for small ones (LIBXSMM style).
 #pragma once
 #include "ir/graph/contraction.h"
+#include "ir/schedule/target_model.h"
 
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace tcc::ir::loop {
-
-// What the planner needs to know about the machine (from codegen's target).
-struct TargetModel {
-  int vector_bits = 128;       // 512 for AVX-512, 256 for AVX2
-  int vector_registers = 16;   // 32 with AVX-512
-  int64_t l2_bytes = 1 << 20;  // sizes the packed B block (nc) and the in-place threshold
-  int64_t l3_bytes = 8 << 20;  // the share of L3 the packed A block (mc) may fill
-  // Caps on the K, M and N cache blocks (0: from the caches); tests shrink them to reach
-  // every blocking edge at small sizes.
-  int64_t max_kc = 0, max_mc = 0, max_nc = 0;
-  bool force_packing = false;  // tests: pack even where reading in place would be chosen
-  // Whether kernels may run loops on the runtime's thread pool (not in ahead-of-time objects).
-  bool threads = true;
-  // How many threads will share a kernel's parallel loops: the pool's size when it is compiled
-  // (it may change later; only tuning depends on it). Sizes each thread's share of a batch.
-  int pool_threads = 1;
-  // The largest A or B matrix of an in-place batch whose tiles prefetch the next matrix
-  // themselves (GemmPlan::prefetch_next): below it the hardware prefetchers do not ramp up
-  // within one matrix. A property of the core, measured: Intel (Golden Cove) gains up to a
-  // page (256 x 32^3 f32 137 -> 152 GFLOP/s); Zen 5 gains on 1 KiB matrices (1024 x 16^3
-  // 143 -> 156) but loses 2-4% on page-sized ones, whose runs its L2 prefetcher follows.
-  int64_t prefetch_next_max_bytes = 4096;
-  // Work (multiply-adds x 2, f64 counting double as it runs at half the rate) below which a
-  // kernel stays on one thread: about 5 us of one core, where handing half to a spinning
-  // worker starts to pay (measured, medians of 5 runs: f64 64^3 5.6 -> 3.9 us and f32 96^3
-  // gain; f32 64^3, 2.7 us, gains nothing and lost up to 8% in some runs). Zen 5 starts at
-  // 1.25 MFLOP: its f64 64^3 (exactly 1 MFLOP) ran 0.94-1.02x as fast on 2 threads, while
-  // f64 72^3 (1.4 MFLOP) gains 22%.
-  double parallel_min_flops = double(1 << 20);
-  std::string str() const;
-};
+namespace tcc::ir::sched {
 
 struct GemmPlan {
   int a = 0, b = 1;          // the operands playing A (rows m, depth k) and B (depth k, columns n)
@@ -71,12 +41,25 @@ struct GemmPlan {
   enum class Parallel { none, outer, row_tiles, column_tiles, row_panels };
   Parallel parallel = Parallel::none;
   // Packed and parallel over the batch: each task packs into its own blocks on its stack
-  // (allocated per task), so they must be small; otherwise they sit in the caller's scratch,
-  // and the threads split each matrix's row panels. On 2 threads, f32 A·Bᵀ: 96 x
-  // 128x64·(128x64)ᵀ 156 -> 347 GFLOP/s, 256 x 32³ 24 -> 279 (one 32³ matrix per parallel
-  // loop had made 2 threads 5x slower than 1).
-  static constexpr int64_t kMaxStackPackBytes = 64 << 10;
-  bool packs_on_stack(int64_t elem_bytes) const;
+  // when they fit Tuning::max_stack_pack_bytes; otherwise they sit in the caller's scratch,
+  // and the threads split each matrix's row panels.
+  bool packs_on_stack = false;
+  // How B's panels are packed: copied element by element (unit-stride rows copy as vectors),
+  // or, for a B stored transposed (contiguous along k), by lanes x lanes transposes in registers.
+  enum class PackB { none, copy, transpose };
+  PackB pack_b = PackB::none;
+  // The micro-kernel's code: k steps per k-loop iteration (main tiles; edge tiles take
+  // edge_k_steps), the largest constant K emitted without a loop, whether packed tiles
+  // prefetch their C tile before the k loop, and the locality hint of every prefetch.
+  int k_steps = 1, edge_k_steps = 1;
+  int64_t full_unroll_max_k = 0;
+  bool prefetch_c = false;
+  int prefetch_locality = 3;
+  // Where the packed blocks live in the caller's scratch block (bytes, 64-byte aligned);
+  // bytes == 0 when the kernel needs none (in place, or packing on each task's stack).
+  struct Scratch {
+    int64_t packed_a_offset = 0, packed_b_offset = 0, bytes = 0;
+  } scratch;
   std::string str() const;
 };
 
@@ -87,12 +70,10 @@ struct Schedule {
   bool accumulate_in_register = false;
   bool vectorize_innermost = false;     // the innermost loop has unit-stride accesses
   std::optional<GemmPlan> gemm;         // set: the GEMM schedule replaces the simple one
+  // Bytes of scratch the kernel needs from its caller (GemmPlan::scratch), 0 for none.
+  int64_t scratch_bytes() const { return gemm ? gemm->scratch.bytes : 0; }
   std::string str() const;
 };
-
-// Bytes of scratch a kernel with this schedule needs from its caller (the packing buffers),
-// laid out as scratch_layout() lays out its heap allocations; 0 for none.
-int64_t scratch_bytes(const Schedule& s, DType dtype);
 
 // The simple schedule: chooses the innermost loop by how many accesses it walks
 // contiguously (stride 0 or 1): the last output axis or a K dim (dot products).
@@ -103,4 +84,4 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
 // The GEMM schedule where it applies, else the simple one.
 Schedule plan_schedule(const Contraction& c, const TargetModel& target = {});
 
-}  // namespace tcc::ir::loop
+}  // namespace tcc::ir::sched

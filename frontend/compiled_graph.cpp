@@ -1,12 +1,12 @@
-// Graph::compile and CompiledGraph: lower the graph, JIT its kernels, run them in order.
+// The public CompiledGraph and BoundRun: Graph::compile hands the graph to the driver's JIT
+// path, and these run the Executable it returns (check feeds, run the steps in order into the
+// caller's outputs; intermediates and scratch live in reusable workspaces).
 #include <tcc/graph.h>
 #include <tcc/threads.h>
 
-#include "codegen/codegen.h"
-#include "ir/lower.h"
-#include "runtime/executor.h"
-#include "runtime/kernel_cache.h"
-#include "runtime/thread_pool.h"
+#include "driver/jit.h"
+#include "frontend/graph_access.h"
+#include "runtime/executable.h"
 
 #include <fmt/format.h>
 
@@ -31,28 +31,18 @@ struct Workspace {
   std::vector<void*> pointers;
 };
 
-struct CompiledGraph::Impl {
-  struct Step {
-    static constexpr size_t kMaxArgs = 8;
-    codegen::KernelEntry entry = nullptr;
-    std::vector<int> args;  // buffer ids in the kernel's argument order: output, operands
-    bool scratch = false;   // the scratch block follows
-  };
-  struct InputSlot {
-    int buffer = -1;
-    InputInfo info;
-  };
-  ir::LoweredProgram lowered;
-  std::vector<Step> steps;
-  std::vector<InputSlot> input_slots;
-  std::vector<InputInfo> inputs;       // the inputs the outputs depend on
-  std::set<std::string> graph_inputs;  // every input name of the graph
+// Everything a compiled graph holds (CompiledGraph::Impl is this, under the private name).
+struct PreparedGraph {
+  using Step = runtime::Executable::Step;
+  using InputSlot = runtime::Executable::InputSlot;
+  runtime::Executable exe;
   std::vector<bool> is_output_buffer;
   // Per output: the first output that views the same buffer (itself when it is the first);
   // that output's tensor holds the data.
   std::vector<int> output_holder;
-  int64_t scratch_bytes = 0;
-  CompileStats stats;
+
+  explicit PreparedGraph(runtime::Executable executable);
+  const ir::ContractionProgram& program() const { return exe.program; }
 
   // The first thread that runs the graph owns a workspace that only it touches, so its calls
   // take no lock and no atomic read-modify-write (those cost more than a seed-sized kernel).
@@ -72,6 +62,10 @@ struct CompiledGraph::Impl {
     std::lock_guard<std::mutex> lock(pool_mutex);
     pool.push_back(std::move(pooled));
   }
+};
+
+struct CompiledGraph::Impl : PreparedGraph {
+  using PreparedGraph::PreparedGraph;
 };
 
 namespace {
@@ -110,94 +104,52 @@ CompiledGraph::CompiledGraph(CompiledGraph&&) noexcept = default;
 CompiledGraph& CompiledGraph::operator=(CompiledGraph&&) noexcept = default;
 CompiledGraph::CompiledGraph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-const std::vector<InputInfo>& CompiledGraph::inputs() const { return impl_->inputs; }
-const CompileStats& CompiledGraph::stats() const { return impl_->stats; }
+const std::vector<InputInfo>& CompiledGraph::inputs() const { return impl_->exe.inputs; }
+const CompileStats& CompiledGraph::stats() const { return impl_->exe.stats; }
 
-CompiledGraph Graph::compile(const std::vector<Value>& outputs) const {
-  ir::loop::TargetModel model = codegen::target_model(codegen::host_target());
-  model.pool_threads = num_threads();
-  return runtime::compile_for_model(*this, outputs, model);
-}
+namespace {
 
-CompiledGraph runtime::compile_for_model(const Graph& g, const std::vector<Value>& outputs,
-                                         const ir::loop::TargetModel& target) {
-  auto t0 = std::chrono::steady_clock::now();
-  static std::once_flag runtime_symbols;
-  std::call_once(runtime_symbols, [] {
-    codegen::define_runtime_symbol("tcc_parallel_for", reinterpret_cast<void*>(&tcc_parallel_for));
-  });
+std::vector<int> output_ids(const Graph& g, const std::vector<Value>& outputs) {
   std::vector<int> ids;
   for (const Value& v : outputs) {
     if (!v.valid() || &v.graph() != &g) throw ArgumentError("compile: an output does not belong to this graph");
     ids.push_back(v.id());
   }
   if (ids.empty()) throw ArgumentError("compile: no outputs");
-  const ir::GraphIR& graph_ir = g.ir();
-  auto impl = std::make_unique<CompiledGraph::Impl>();
-  impl->lowered = ir::lower(graph_ir, ids, target, /*build_loops=*/false);
-  CompileStats& stats = impl->stats;
-  stats.disk_cache = runtime::disk_cache_enabled();
-  std::vector<codegen::KernelEntry> entries;  // per distinct kernel
-  for (ir::LoweredKernel& k : impl->lowered.kernels) {
-    runtime::KernelLookup found = runtime::lookup_kernel(k);
-    entries.push_back(found.entry);
-    switch (found.outcome) {
-      case runtime::CacheOutcome::memory_hit: ++stats.memory_hits; break;
-      case runtime::CacheOutcome::disk_hit: ++stats.disk_hits; break;
-      case runtime::CacheOutcome::compiled: ++stats.compiled; break;
-    }
-  }
-  const ir::ContractionProgram& p = impl->lowered.program;
-  for (size_t b = 0; b < p.buffers.size(); ++b)
-    if (p.buffers[b].kind == ir::BufferInfo::Kind::input) {
-      const ir::Node& n = graph_ir.node(graph_ir.find_input(p.buffers[b].name));
-      impl->inputs.push_back({n.name, n.dtype, n.shape});
-      impl->input_slots.push_back({static_cast<int>(b), impl->inputs.back()});
-    }
-  std::sort(impl->input_slots.begin(), impl->input_slots.end(),
-            [](const auto& x, const auto& y) { return x.info.name < y.info.name; });
-  for (size_t s = 0; s < p.steps.size(); ++s) {
-    // A product of n operands costs n - 1 multiplies per point of the loop space, plus one add
-    // when something is summed; a copy costs nothing.
-    const ir::Contraction& c = p.steps[s];
-    double points = 1;
-    bool sums = false;
-    for (const ir::ContractionDim& d : c.dims) {
-      points *= static_cast<double>(d.extent);
-      sums = sums || d.role == ir::DimRole::K;
-    }
-    stats.flops += points * static_cast<double>(c.operands.size() - 1 + (sums ? 1 : 0));
-    const ir::LoweredKernel& k = impl->lowered.kernels[impl->lowered.step_kernel[s]];
-    CompiledGraph::Impl::Step step{entries[impl->lowered.step_kernel[s]], {p.steps[s].out_buffer}, false};
-    for (const ir::StridedOperand& op : p.steps[s].operands) step.args.push_back(op.buffer);
-    int64_t scratch = ir::loop::scratch_bytes(k.schedule, k.contraction.dtype);
-    step.scratch = scratch > 0;
-    if (step.args.size() + 1 > CompiledGraph::Impl::Step::kMaxArgs)
-      throw InternalError("compile: a kernel with more operands than the runtime passes");
-    impl->scratch_bytes = std::max(impl->scratch_bytes, scratch);
-    impl->steps.push_back(std::move(step));
-  }
-  impl->is_output_buffer.assign(p.buffers.size(), false);
-  for (const ir::OutputView& o : p.outputs) impl->is_output_buffer[o.buffer] = true;
+  return ids;
+}
+
+}  // namespace
+
+PreparedGraph::PreparedGraph(runtime::Executable executable) : exe(std::move(executable)) {
+  const ir::ContractionProgram& p = exe.program;
+  is_output_buffer.assign(p.buffers.size(), false);
+  for (const ir::OutputView& o : p.outputs) is_output_buffer[o.buffer] = true;
   for (size_t o = 0; o < p.outputs.size(); ++o) {
     size_t first = 0;
     while (p.outputs[first].buffer != p.outputs[o].buffer) ++first;
-    impl->output_holder.push_back(static_cast<int>(first));
+    output_holder.push_back(static_cast<int>(first));
   }
-  for (const InputInfo& in : g.inputs()) impl->graph_inputs.insert(in.name);
-  stats.kernels = static_cast<int>(impl->lowered.kernels.size());
-  stats.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  return CompiledGraph(std::move(impl));
+}
+
+CompiledGraph Graph::compile(const std::vector<Value>& outputs) const {
+  return CompiledGraph(std::make_unique<CompiledGraph::Impl>(driver::compile_jit(*ir_, output_ids(*this, outputs))));
+}
+
+CompiledGraph detail::GraphAccess::compile_for_model(const Graph& g, const std::vector<Value>& outputs,
+                                                     const ir::sched::TargetModel& model) {
+  return CompiledGraph(std::make_unique<CompiledGraph::Impl>(
+      driver::compile_jit_for_model(graph_ir(g), output_ids(g, outputs), model)));
 }
 
 std::vector<Tensor> Graph::eval(const std::vector<Value>& outputs, const Feeds& feeds) const {
   return compile(outputs)(feeds);
 }
 
-std::unique_ptr<Workspace> CompiledGraph::Impl::new_workspace() const {
-  check_memory_budget(lowered.program);
+std::unique_ptr<Workspace> PreparedGraph::new_workspace() const {
+  check_memory_budget(exe.program);
   auto w = std::make_unique<Workspace>();
-  const ir::ContractionProgram& p = lowered.program;
+  const ir::ContractionProgram& p = exe.program;
   w->temps.resize(p.buffers.size());
   w->pointers.assign(p.buffers.size(), nullptr);
   for (size_t b = 0; b < p.buffers.size(); ++b) {
@@ -208,11 +160,11 @@ std::unique_ptr<Workspace> CompiledGraph::Impl::new_workspace() const {
       w->pointers[b] = w->temps[b].data();
     }
   }
-  if (scratch_bytes > 0) w->scratch = Tensor::empty(DType::f32, {(scratch_bytes + 3) / 4});
+  if (exe.scratch_bytes > 0) w->scratch = Tensor::empty(DType::f32, {(exe.scratch_bytes + 3) / 4});
   return w;
 }
 
-Workspace* CompiledGraph::Impl::borrow(std::unique_ptr<Workspace>& pooled) const {
+Workspace* PreparedGraph::borrow(std::unique_ptr<Workspace>& pooled) const {
   const std::thread::id me = std::this_thread::get_id();
   std::thread::id current = owner.load(std::memory_order_acquire);
   if (current == me || (current == std::thread::id() && owner.compare_exchange_strong(current, me))) {
@@ -241,17 +193,17 @@ namespace {
 
 // Points `ptr` (per buffer) at the feeds and outputs, checking them as run() documents: the
 // feeds' names, dtypes and shapes, and outputs that fit and alias nothing (others replaced).
-void bind_buffers(const CompiledGraph::Impl& impl, const Feeds& feeds, std::vector<Tensor>& outputs,
+void bind_buffers(const PreparedGraph& impl, const Feeds& feeds, std::vector<Tensor>& outputs,
                   std::vector<void*>& ptr) {
-  const ir::ContractionProgram& p = impl.lowered.program;
+  const ir::ContractionProgram& p = impl.exe.program;
   // Feeds the graph does not need are fine if the graph declares them; look names up only
   // when there are more feeds than inputs this program reads.
-  if (feeds.size() > impl.input_slots.size())
+  if (feeds.size() > impl.exe.input_slots.size())
     for (const auto& [name, tensor] : feeds)
-      if (!impl.graph_inputs.count(name)) throw InputError(fmt::format("unknown input '{}'", name));
+      if (!impl.exe.graph_inputs.count(name)) throw InputError(fmt::format("unknown input '{}'", name));
   // Slots are sorted by name, as the map is: with exactly the inputs fed, one walk pairs them.
   auto next_feed = feeds.begin();
-  for (const CompiledGraph::Impl::InputSlot& slot : impl.input_slots) {
+  for (const PreparedGraph::InputSlot& slot : impl.exe.input_slots) {
     auto it = next_feed != feeds.end() && next_feed->first == slot.info.name ? next_feed : feeds.find(slot.info.name);
     if (it == feeds.end()) throw InputError(fmt::format("input '{}' was not given", slot.info.name));
     next_feed = std::next(it);
@@ -267,7 +219,7 @@ void bind_buffers(const CompiledGraph::Impl& impl, const Feeds& feeds, std::vect
   // buffer share its storage.
   outputs.resize(p.outputs.size());
   auto aliases = [&](const Tensor& t, size_t o) {
-    for (const CompiledGraph::Impl::InputSlot& slot : impl.input_slots)  // the feeds the kernels read
+    for (const PreparedGraph::InputSlot& slot : impl.exe.input_slots)  // the feeds the kernels read
       if (ptr[slot.buffer] == t.data()) return true;
     for (size_t earlier = 0; earlier < o; ++earlier)
       if (impl.output_holder[earlier] == static_cast<int>(earlier) && outputs[earlier].data() == t.data()) return true;
@@ -287,18 +239,18 @@ void bind_buffers(const CompiledGraph::Impl& impl, const Feeds& feeds, std::vect
 }
 
 // Outputs that view another output's buffer: reshaped views of its tensor.
-void share_output_views(const CompiledGraph::Impl& impl, std::vector<Tensor>& outputs) {
-  const ir::ContractionProgram& p = impl.lowered.program;
+void share_output_views(const PreparedGraph& impl, std::vector<Tensor>& outputs) {
+  const ir::ContractionProgram& p = impl.exe.program;
   for (size_t o = 0; o < p.outputs.size(); ++o)
     if (impl.output_holder[o] != static_cast<int>(o))
       outputs[o] = outputs[impl.output_holder[o]].reshaped(p.outputs[o].shape);
 }
 
-using StepArgs = std::array<void*, CompiledGraph::Impl::Step::kMaxArgs>;
+using StepArgs = std::array<void*, PreparedGraph::Step::kMaxArgs>;
 
 // Writes a step's kernel arguments in a workspace to `args`: its buffers, then the scratch
 // block if it packs.
-void fill_step_args(const CompiledGraph::Impl::Step& step, const Workspace& w, StepArgs& args) {
+void fill_step_args(const PreparedGraph::Step& step, const Workspace& w, StepArgs& args) {
   size_t n = 0;
   for (int b : step.args) args[n++] = w.pointers[b];
   if (step.scratch) args[n++] = const_cast<void*>(w.scratch.data());
@@ -310,9 +262,9 @@ struct BoundStep {
   StepArgs args{};
 };
 
-std::vector<BoundStep> resolve_steps(const CompiledGraph::Impl& impl, const Workspace& w) {
+std::vector<BoundStep> resolve_steps(const PreparedGraph& impl, const Workspace& w) {
   std::vector<BoundStep> steps;
-  for (const CompiledGraph::Impl::Step& step : impl.steps) {
+  for (const PreparedGraph::Step& step : impl.exe.steps) {
     BoundStep& bound = steps.emplace_back();
     bound.entry = step.entry;
     fill_step_args(step, w, bound.args);
@@ -329,7 +281,7 @@ void CompiledGraph::run(const Feeds& feeds, std::vector<Tensor>& outputs) const 
   Workspace* w = impl.borrow(pooled);
   bind_buffers(impl, feeds, outputs, w->pointers);
   StepArgs args;  // slots past a kernel's arguments are never read
-  for (const Impl::Step& step : impl.steps) {
+  for (const Impl::Step& step : impl.exe.steps) {
     fill_step_args(step, *w, args);
     step.entry(args.data());
   }

@@ -1,4 +1,4 @@
-#include "runtime/kernel_cache.h"
+#include "driver/kernel_cache.h"
 
 #include <tcc/error.h>
 
@@ -24,7 +24,7 @@
 #include <sstream>
 #include <unordered_map>
 
-namespace tcc::runtime {
+namespace tcc::driver {
 
 namespace fs = std::filesystem;
 
@@ -352,4 +352,4 @@ int disk_cache_clear() {
   return removed;
 }
 
-}  // namespace tcc::runtime
+}  // namespace tcc::driver

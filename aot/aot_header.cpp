@@ -1,4 +1,4 @@
-#include "runtime/aot_header.h"
+#include "aot/aot_header.h"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 #include <cctype>
 #include <set>
 
-namespace tcc::runtime {
+namespace tcc::aot {
 
 namespace {
 
@@ -141,4 +141,4 @@ int tcc_parallel_for(int (*task)(void* closure, int64_t i), void* closure, int64
       params.empty() ? "void" : fmt::format("{}", fmt::join(params, ", ")), threading);
 }
 
-}  // namespace tcc::runtime
+}  // namespace tcc::aot

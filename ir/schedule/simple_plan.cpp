@@ -1,10 +1,10 @@
-#include "ir/loop/schedule.h"
+#include "ir/schedule/schedule.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
-namespace tcc::ir::loop {
+namespace tcc::ir::sched {
 
 std::string Schedule::str() const {
   if (gemm) return gemm->str();
@@ -61,4 +61,4 @@ Schedule plan_simple_schedule(const Contraction& c) {
   return s;
 }
 
-}  // namespace tcc::ir::loop
+}  // namespace tcc::ir::sched

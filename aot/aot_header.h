@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace tcc::runtime {
+namespace tcc::aot {
 
 struct AotSignature {
   std::string function;             // a C identifier
@@ -26,4 +26,4 @@ std::string c_identifier_from(const std::string& text);
 std::vector<std::string> aot_parameter_names(const AotSignature& s);
 std::string aot_header(const AotSignature& s);
 
-}  // namespace tcc::runtime
+}  // namespace tcc::aot

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace tcc::runtime {
+namespace tcc::driver {
 
 struct KernelKey {
   std::vector<std::pair<std::string, std::string>> parts;  // name -> value, in a fixed order
@@ -59,4 +59,4 @@ DiskCacheInfo disk_cache_info();
 // Removes every entry (and stray temp file); returns how many files were removed.
 int disk_cache_clear();
 
-}  // namespace tcc::runtime
+}  // namespace tcc::driver

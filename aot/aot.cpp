@@ -1,0 +1,43 @@
+#include "aot/aot.h"
+
+#include "aot/aot_header.h"
+#include "frontend/graph_access.h"
+
+namespace tcc::aot {
+
+Result compile(const Graph& graph, const std::vector<Value>& outputs, const std::vector<std::string>& output_names,
+               const std::string& function, const std::string& source, driver::Options options) {
+  if (!is_c_identifier(function)) throw ArgumentError("'" + function + "' is not a C identifier");
+  options.ahead_of_time = true;
+  std::vector<int> ids;
+  for (const Value& v : outputs) ids.push_back(v.id());
+  driver::Plan plan = driver::plan(detail::graph_ir(graph), ids, options);
+  const ir::ContractionProgram& program = plan.lowered.program;
+
+  AotSignature sig{.function = function, .source = source};
+  std::vector<int> input_buffers;
+  for (const InputInfo& in : graph.inputs()) {
+    sig.inputs.push_back(in);
+    int buffer = -1;
+    for (size_t b = 0; b < program.buffers.size(); ++b)
+      if (program.buffers[b].kind == ir::BufferInfo::Kind::input && program.buffers[b].name == in.name)
+        buffer = static_cast<int>(b);
+    input_buffers.push_back(buffer);
+  }
+  for (size_t o = 0; o < outputs.size(); ++o)
+    sig.outputs.push_back({output_names.at(o), outputs[o].dtype(), outputs[o].shape()});
+  sig.cpu = plan.target.cpu;
+  sig.triple = plan.target.triple;
+  // Threads only on request: the object then calls tcc_parallel_for, which the header
+  // implements with pthreads; by default it needs nothing but libc.
+  sig.threads = plan.model.threads ? options.threads : 0;
+
+  Result r;
+  r.object = codegen::compile_graph_object(plan.lowered, input_buffers, function, driver::codegen_options(options));
+  r.header = aot_header(sig);
+  r.kernels = plan.lowered.kernels.size();
+  r.cpu = plan.target.cpu;
+  return r;
+}
+
+}  // namespace tcc::aot

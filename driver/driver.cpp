@@ -1,0 +1,48 @@
+#include "driver/driver.h"
+
+#include <tcc/threads.h>
+
+#include <algorithm>
+
+namespace tcc::driver {
+
+codegen::TargetInfo target(const Options& options) { return codegen::target_for(codegen_options(options)); }
+
+std::string llvm_version() { return codegen::llvm_version(); }
+
+codegen::CompileOptions codegen_options(const Options& options) {
+  return {.cpu = options.cpu, .aligned_buffers = !options.ahead_of_time};
+}
+
+ir::sched::TargetModel target_model(const codegen::TargetInfo& target, const Options& options) {
+  ir::sched::TargetModel m;
+  m.hw = {.cpu = target.cpu, .vector_bits = target.vector_bits, .vector_registers = target.vector_registers,
+          .l2_bytes = target.l2_bytes};
+  m.tuning = ir::sched::tuning_for_cpu(target.cpu);
+  if (options.ahead_of_time) {
+    m.threads = options.threads > 1;
+    m.pool_threads = std::max(1, options.threads);
+  } else {
+    m.threads = true;
+    m.pool_threads = options.threads > 0 ? options.threads : num_threads();
+  }
+  return m;
+}
+
+Plan plan(const ir::GraphIR& graph, const std::vector<int>& outputs, const Options& options, bool build_loops) {
+  codegen::TargetInfo t = target(options);
+  Plan p = plan_for_model(graph, outputs, target_model(t, options), build_loops);
+  p.target = std::move(t);
+  return p;
+}
+
+Plan plan_for_model(const ir::GraphIR& graph, const std::vector<int>& outputs, const ir::sched::TargetModel& model,
+                    bool build_loops) {
+  Plan p;
+  p.target = codegen::host_target();
+  p.model = model;
+  p.lowered = ir::lower(graph, outputs, model, build_loops);
+  return p;
+}
+
+}  // namespace tcc::driver

@@ -1,0 +1,62 @@
+// The one compile path: every way of compiling a graph (Graph::compile's JIT, `tcc compile`'s
+// ahead-of-time object, `tcc emit` and the tests) goes through these functions, and only
+// target_model() below builds the model the planners see, so what `emit` prints is what
+// `run` compiles.
+#pragma once
+#include "codegen/codegen.h"
+#include "ir/graph/graph_ir.h"
+#include "ir/lower.h"
+#include "ir/schedule/target_model.h"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tcc::driver {
+
+struct Options {
+  std::string cpu;  // LLVM CPU name; empty: the host
+  // Threads the kernels' parallel loops will share. JIT: 0 means the runtime pool's size at
+  // compile time (tcc::num_threads()). Ahead of time: kernels use threads only when this is
+  // above 1 (the object then calls tcc_parallel_for, which the generated header implements).
+  int threads = 0;
+  bool ahead_of_time = false;  // AOT: callers' buffers are not promised 64-byte aligned
+};
+
+// The target the options select (throws CompileError for an unknown CPU).
+codegen::TargetInfo target(const Options& options);
+// THE target model: the target's hardware facts, its tuning table, and the threads.
+ir::sched::TargetModel target_model(const codegen::TargetInfo& target, const Options& options);
+codegen::CompileOptions codegen_options(const Options& options);
+std::string llvm_version();
+
+// Graph passes, plans and (when build_loops) the loop nests, for the options' target.
+struct Plan {
+  codegen::TargetInfo target;
+  ir::sched::TargetModel model;
+  ir::LoweredProgram lowered;
+};
+Plan plan(const ir::GraphIR& graph, const std::vector<int>& outputs, const Options& options, bool build_loops = true);
+// The same with a model of the caller's (tests: tiny blocks, forced packing; the code still
+// runs on the host, so the model must describe a subset of it).
+Plan plan_for_model(const ir::GraphIR& graph, const std::vector<int>& outputs, const ir::sched::TargetModel& model,
+                    bool build_loops = true);
+
+}  // namespace tcc::driver
+
+namespace tcc {
+class Graph;
+class Value;
+}  // namespace tcc
+
+namespace tcc::driver {
+
+// `tcc emit`: what compiling `outputs` for the options' target produces, at one stage.
+enum class Stage { graph, loops, llvm_unoptimized, llvm, assembly };
+// The stage's name on the command line (graph, loops, llvm-unopt, llvm, asm), and back.
+std::string_view stage_name(Stage stage);
+std::optional<Stage> stage_from_name(std::string_view name);
+std::string emit(const Graph& graph, const std::vector<Value>& outputs, Stage stage, const Options& options);
+
+}  // namespace tcc::driver

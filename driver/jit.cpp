@@ -1,0 +1,84 @@
+#include "driver/jit.h"
+
+#include "driver/kernel_cache.h"
+#include "runtime/thread_pool.h"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+
+namespace tcc::driver {
+
+namespace {
+
+runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, std::chrono::steady_clock::time_point t0) {
+  static std::once_flag runtime_symbols;
+  std::call_once(runtime_symbols, [] {
+    codegen::define_runtime_symbol("tcc_parallel_for", reinterpret_cast<void*>(&tcc_parallel_for));
+  });
+  runtime::Executable exe;
+  CompileStats& stats = exe.stats;
+  stats.disk_cache = disk_cache_enabled();
+  ir::LoweredProgram& lowered = plan.lowered;
+  std::vector<runtime::KernelEntry> entries;  // per distinct kernel
+  for (ir::LoweredKernel& k : lowered.kernels) {
+    KernelLookup found = lookup_kernel(k);
+    entries.push_back(found.entry);
+    switch (found.outcome) {
+      case CacheOutcome::memory_hit: ++stats.memory_hits; break;
+      case CacheOutcome::disk_hit: ++stats.disk_hits; break;
+      case CacheOutcome::compiled: ++stats.compiled; break;
+    }
+  }
+  const ir::ContractionProgram& p = lowered.program;
+  for (size_t b = 0; b < p.buffers.size(); ++b)
+    if (p.buffers[b].kind == ir::BufferInfo::Kind::input) {
+      const ir::Node& n = graph.node(graph.find_input(p.buffers[b].name));
+      exe.inputs.push_back({n.name, n.dtype, n.shape});
+      exe.input_slots.push_back({static_cast<int>(b), exe.inputs.back()});
+    }
+  std::sort(exe.input_slots.begin(), exe.input_slots.end(),
+            [](const auto& x, const auto& y) { return x.info.name < y.info.name; });
+  for (size_t s = 0; s < p.steps.size(); ++s) {
+    // A product of n operands costs n - 1 multiplies per point of the loop space, plus one add
+    // when something is summed; a copy costs nothing.
+    const ir::Contraction& c = p.steps[s];
+    double points = 1;
+    bool sums = false;
+    for (const ir::ContractionDim& d : c.dims) {
+      points *= static_cast<double>(d.extent);
+      sums = sums || d.role == ir::DimRole::K;
+    }
+    stats.flops += points * static_cast<double>(c.operands.size() - 1 + (sums ? 1 : 0));
+    const ir::LoweredKernel& k = lowered.kernels[lowered.step_kernel[s]];
+    runtime::Executable::Step step{entries[lowered.step_kernel[s]], {c.out_buffer}, false};
+    for (const ir::StridedOperand& op : c.operands) step.args.push_back(op.buffer);
+    const int64_t scratch = k.schedule.scratch_bytes();
+    step.scratch = scratch > 0;
+    if (step.args.size() + 1 > runtime::Executable::Step::kMaxArgs)
+      throw InternalError("compile: a kernel with more operands than the runtime passes");
+    exe.scratch_bytes = std::max(exe.scratch_bytes, scratch);
+    exe.steps.push_back(std::move(step));
+  }
+  for (int id = 0; id < graph.size(); ++id)
+    if (graph.node(id).op == ir::OpKind::input) exe.graph_inputs.insert(graph.node(id).name);
+  stats.kernels = static_cast<int>(lowered.kernels.size());
+  exe.program = std::move(lowered.program);
+  stats.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return exe;
+}
+
+}  // namespace
+
+runtime::Executable compile_jit(const ir::GraphIR& graph, const std::vector<int>& outputs, const Options& options) {
+  auto t0 = std::chrono::steady_clock::now();
+  return link_plan(plan(graph, outputs, options, /*build_loops=*/false), graph, t0);
+}
+
+runtime::Executable compile_jit_for_model(const ir::GraphIR& graph, const std::vector<int>& outputs,
+                                          const ir::sched::TargetModel& model) {
+  auto t0 = std::chrono::steady_clock::now();
+  return link_plan(plan_for_model(graph, outputs, model, /*build_loops=*/false), graph, t0);
+}
+
+}  // namespace tcc::driver

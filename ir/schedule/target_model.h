@@ -1,0 +1,94 @@
+// What the planners know about the machine a kernel is compiled for, in three parts kept apart:
+//  - HardwareFacts: facts about the *target* CPU (vector width, registers, L2), never the
+//    host's under --target-cpu;
+//  - Tuning: the one table of tuning constants, each with a one-line provenance (the
+//    measurements behind them are in bench/TUNING.md);
+//  - PlanLimits: knobs only tests set, to reach every blocking edge at small sizes.
+// The driver alone builds a TargetModel (driver/driver.cpp).
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tcc::ir::sched {
+
+struct HardwareFacts {
+  std::string cpu;             // LLVM's CPU name (znver5, sapphirerapids, x86-64-v3 ...)
+  int vector_bits = 128;       // 512 for AVX-512, 256 for AVX2
+  int vector_registers = 16;   // 32 with AVX-512
+  int64_t l2_bytes = 1 << 20;  // per core
+  std::string str() const;
+};
+
+// The L2 size of a CPU LLVM names (cpu_facts.cpp's table); 1 MiB for a CPU it does not list.
+int64_t l2_bytes_of_cpu(std::string_view cpu);
+
+struct Tuning {
+  // -- register tiles --
+  // Rows of a tile of 1, 2, 3, 4+ vectors per row with 32 / 16 vector registers: all
+  // accumulators, the B row and one broadcast fit; caps where FMA latency is long covered.
+  std::array<int, 4> max_tile_rows_32_registers{16, 12, 8, 6};
+  std::array<int, 4> max_tile_rows_16_registers{12, 6, 12, 12};
+  int gemv_max_vectors = 16;        // one-row tiles: 16 accumulators stream B as fast as more (TUNING.md#gemv)
+  int gemv_spare_registers = 4;     // registers a one-row tile leaves for B and the broadcast
+  // In place with B past L1, the 2-vector 12-row tile halves B bytes per FMA (TUNING.md#tiles).
+  int64_t narrow_tile_min_b_bytes = 64 << 10;
+
+  // -- cache blocks --
+  int64_t max_kc_4_byte = 384;      // K block for 4-byte elements (TUNING.md#blocks)
+  int64_t max_kc_8_byte = 256;      // K block for 8-byte elements
+  int64_t l3_share_bytes = 8 << 20;  // the L3 a packed A block (mc x kc) may fill
+  int64_t packed_b_l2_divisor = 2;  // a packed B block (kc x nc) fills L2 / this
+
+  // -- packing --
+  int64_t in_place_b_l2_divisor = 2;  // B read in place while it fits L2 / this
+  int64_t in_place_max_rows = 16;     // or while M is this small (too few rows to pay for packing)
+  // B rows this far apart, from this many rows on, are packed: each k step would read a new
+  // page the prefetchers do not follow (TUNING.md#paged-b).
+  int64_t paged_b_min_rows = 1024;
+  int64_t paged_b_row_bytes = 8192;
+  int64_t max_stack_pack_bytes = 64 << 10;  // packed blocks per batch task on its stack (TUNING.md#batch-pack)
+  int64_t gemv_sweep_kc = 64;               // one-row kernels sweep K in blocks of this (TUNING.md#gemv)
+
+  // -- micro-kernel code --
+  int k_steps = 4;        // k steps per k-loop iteration (TUNING.md#k-steps)
+  int edge_k_steps = 1;   // for edge tiles: a small share of the work, each step costs compile time
+  int64_t full_unroll_max_k = 16;  // a constant K up to this is straight-line code, no loop
+  int64_t prefetch_c_min_kc = 128;  // packed tiles prefetch C when a K block outlasts a miss (TUNING.md#prefetch-c)
+  int prefetch_locality = 3;        // T0: asking for L2 only lost the batched 32^3 gain (TUNING.md#prefetch-next)
+
+  // -- batches and threads --
+  // The largest A or B of an in-place batch whose tiles prefetch the next matrix (TUNING.md#prefetch-next).
+  int64_t prefetch_next_max_bytes = 4096;
+  // Work (2 x multiply-adds, f64 counted double) below which a kernel stays on one thread (TUNING.md#threads).
+  double parallel_min_flops = double(1 << 20);
+
+  std::string str() const;  // the entries that differ from the defaults
+};
+
+// The defaults, with the overrides of the CPU's family (Zen: prefetch_next_max_bytes,
+// parallel_min_flops; TUNING.md).
+Tuning tuning_for_cpu(std::string_view cpu);
+
+// Test knobs: caps on the K, M and N cache blocks (0: from the caches) and packing forced
+// where reading in place would be chosen.
+struct PlanLimits {
+  int64_t max_kc = 0, max_mc = 0, max_nc = 0;
+  bool force_packing = false;
+};
+
+struct TargetModel {
+  HardwareFacts hw;
+  Tuning tuning;
+  PlanLimits limits;
+  // Whether kernels may run loops on the runtime's thread pool (not in ahead-of-time objects
+  // unless asked for).
+  bool threads = true;
+  // How many threads will share a kernel's parallel loops (the pool's size when it is
+  // compiled; only tuning depends on it): sizes each thread's share of a batch.
+  int pool_threads = 1;
+  std::string str() const;
+};
+
+}  // namespace tcc::ir::sched

@@ -1,0 +1,40 @@
+// A compiled graph as the runtime runs it: the program's buffers and outputs, and for each
+// step the kernel entry and its argument buffers. Built by the driver (driver/jit.cpp), run
+// by the public CompiledGraph (frontend/compiled_graph.cpp).
+#pragma once
+#include <tcc/graph.h>
+
+#include "ir/graph/contraction.h"
+
+#include <cstddef>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace tcc::runtime {
+
+// Every kernel's ABI: args[0] the output buffer, then the operands, then (when the kernel
+// needs one) the scratch block.
+using KernelEntry = void (*)(void* const* args);
+
+struct Executable {
+  struct Step {
+    static constexpr std::size_t kMaxArgs = 8;
+    KernelEntry entry = nullptr;
+    std::vector<int> args;  // buffer ids in the kernel's argument order: output, operands
+    bool scratch = false;   // the scratch block follows
+  };
+  struct InputSlot {
+    int buffer = -1;
+    InputInfo info;
+  };
+  ir::ContractionProgram program;       // buffers, steps' operands, outputs
+  std::vector<Step> steps;
+  std::vector<InputSlot> input_slots;   // sorted by name
+  std::vector<InputInfo> inputs;        // the inputs the outputs depend on, in declaration order
+  std::set<std::string> graph_inputs;   // every input name of the graph
+  int64_t scratch_bytes = 0;            // the largest scratch block a step needs
+  CompileStats stats;
+};
+
+}  // namespace tcc::runtime
