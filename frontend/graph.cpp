@@ -84,9 +84,9 @@ Graph& operands_graph(std::string_view op, const std::vector<Value>& operands,
   return g;
 }
 
-Value add_contraction(OpKind op, std::string_view op_label, const std::vector<Value>& operands,
-                      std::vector<std::string_view> names, std::string attrs,
-                      const std::function<rules::RuleResult(const std::vector<Shape>&)>& rule) {
+Value add_contraction(OpKind op, const std::vector<Value>& operands, std::vector<std::string_view> names,
+                      std::string attrs, const std::function<rules::RuleResult(const std::vector<Shape>&)>& rule) {
+  const std::string_view op_label = ir::op_spelling(op);
   Graph& g = operands_graph(op_label, operands, names);
   std::vector<Shape> shapes;
   for (const Value& v : operands) shapes.push_back(v.shape());
@@ -120,14 +120,14 @@ std::string matmul_attrs(const MatmulFlags& f) {
 }  // namespace
 
 Value dot(const Value& x, const Value& y) {
-  return add_contraction(OpKind::dot, "dot", {x, y}, {"x", "y"}, "",
+  return add_contraction(OpKind::dot, {x, y}, {"x", "y"}, "",
                          [](const auto& s) { return rules::dot_rule(s[0], s[1]); });
 }
 
 Value batch_dot(const Value& x, const Value& y, const Axes& axes, BatchDotConvention convention) {
   const bool legacy = convention == BatchDotConvention::legacy;
   std::string attrs = "axes=" + axes.str() + (legacy ? " legacy" : "");
-  Value out = add_contraction(OpKind::batch_dot, "batch_dot", {x, y}, {"x", "y"}, attrs,
+  Value out = add_contraction(OpKind::batch_dot, {x, y}, {"x", "y"}, attrs,
                               [&](const auto& s) { return rules::batch_dot_rule(s[0], s[1], axes, convention); });
   if (auto w = rules::batch_dot_convention_warning(x.shape(), y.shape(), axes, convention))
     detail::GraphAccess::warn(out.graph(), out.id(), *w);
@@ -135,17 +135,17 @@ Value batch_dot(const Value& x, const Value& y, const Axes& axes, BatchDotConven
 }
 
 Value matmul(const Value& a, const Value& b, MatmulFlags flags) {
-  return add_contraction(OpKind::matmul, "matmul", {a, b}, {"a", "b"}, matmul_attrs(flags),
+  return add_contraction(OpKind::matmul, {a, b}, {"a", "b"}, matmul_attrs(flags),
                          [&](const auto& s) { return rules::matmul_rule(s[0], s[1], flags); });
 }
 
 Value np::matmul(const Value& a, const Value& b) {
-  return add_contraction(OpKind::np_matmul, "@", {a, b}, {"a", "b"}, "",
+  return add_contraction(OpKind::np_matmul, {a, b}, {"a", "b"}, "",
                          [](const auto& s) { return rules::np_matmul_rule(s[0], s[1]); });
 }
 
 Value tensordot(const Value& x, const Value& y, const Axes& axes) {
-  return add_contraction(OpKind::tensordot, "tensordot", {x, y}, {"x", "y"}, "axes=" + axes.str(),
+  return add_contraction(OpKind::tensordot, {x, y}, {"x", "y"}, "axes=" + axes.str(),
                          [&](const auto& s) { return rules::tensordot_rule(s[0], s[1], axes); });
 }
 
@@ -154,13 +154,13 @@ Value einsum(const std::string& spec, const std::vector<Value>& operands) {
   for (size_t i = 0; i < operands.size(); ++i) labels.push_back(fmt::format("operand {}", i));
   std::vector<std::string_view> names(labels.begin(), labels.end());
   if (operands.empty()) throw ArgumentError("einsum: needs at least one operand");
-  return add_contraction(OpKind::einsum, "einsum", operands, names, fmt::format("\"{}\"", spec),
+  return add_contraction(OpKind::einsum, operands, names, fmt::format("\"{}\"", spec),
                          [&](const auto& s) { return rules::einsum_rule(spec, s); });
 }
 
 Value transpose(const Value& x, std::optional<std::vector<int64_t>> perm) {
   std::string attrs = perm ? fmt::format("perm=({})", fmt::join(*perm, ", ")) : "perm=None";
-  return add_contraction(OpKind::transpose, "transpose", {x}, {"x"}, attrs,
+  return add_contraction(OpKind::transpose, {x}, {"x"}, attrs,
                          [&](const auto& s) { return rules::transpose_rule(s[0], perm); });
 }
 

@@ -1,5 +1,7 @@
 #include "lexer.h"
 
+#include "ir/graph/ops.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -39,8 +41,12 @@ std::string unexpected_character_message(std::string_view text, std::size_t at) 
 }  // namespace
 
 const std::vector<std::string>& op_names() {
-  static const std::vector<std::string> names = {"dot",     "batch_dot", "matmul", "tensordot",
-                                                 "einsum",  "transpose", "reshape"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const ir::OpInfo& op : ir::op_table())
+      if (op.callable) n.emplace_back(op.name);
+    return n;
+  }();
   return names;
 }
 

@@ -3,6 +3,8 @@
 #include "parser.h"
 #include "tc_program.h"
 
+#include "ir/graph/ops.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
@@ -18,47 +20,14 @@ namespace {
 
 // ---- Op signatures ----
 
-enum class AttrKind { axes_or_none, axes, boolean, perm, shape };
+using ir::AttrKind;
+using ir::AttrSpec;
+using OpSpec = ir::OpInfo;  // the op table's row: name, tensors, attributes
 
-struct AttrSpec {
-  std::string_view name;
-  AttrKind kind;
-  std::string_view default_text;  // empty: required
-};
-
-struct OpSpec {
-  std::string_view name;
-  std::vector<std::string_view> tensors;  // leading positional tensor parameters
-  std::vector<AttrSpec> attrs;            // then attributes, positionally or by keyword
-  bool variadic_einsum = false;           // einsum("spec", x, ...)
-};
-
-const std::vector<OpSpec>& op_specs() {
-  static const std::vector<OpSpec> specs = {
-      {"dot", {"x", "y"}, {}},
-      {"batch_dot", {"x", "y"}, {{"axes", AttrKind::axes_or_none, "none"}, {"legacy", AttrKind::boolean, "false"}}},
-      {"matmul",
-       {"a", "b"},
-       {{"transpose_a", AttrKind::boolean, "false"},
-        {"transpose_b", AttrKind::boolean, "false"},
-        {"adjoint_a", AttrKind::boolean, "false"},
-        {"adjoint_b", AttrKind::boolean, "false"}}},
-      {"tensordot", {"x", "y"}, {{"axes", AttrKind::axes, "2"}}},
-      {"einsum", {}, {}, true},
-      {"transpose", {"x"}, {{"perm", AttrKind::perm, "none"}}},
-      {"reshape", {"x"}, {{"shape", AttrKind::shape, ""}}},
-  };
-  return specs;
-}
-
-const OpSpec* find_op(std::string_view name) {
-  for (const auto& spec : op_specs())
-    if (spec.name == name) return &spec;
-  return nullptr;
-}
+const OpSpec* find_op(std::string_view name) { return ir::find_callable_op(name); }
 
 std::string signature(const OpSpec& op) {
-  if (op.variadic_einsum) return "einsum(\"spec\", x, ...)";
+  if (op.variadic) return std::string(op.name) + "(\"spec\", x, ...)";
   std::string s = std::string(op.name) + "(";
   bool first = true;
   for (auto t : op.tensors) {
@@ -351,7 +320,7 @@ class Analyzer {
         if (arg->is_tensor_syntax()) tensor(*arg);
       return std::nullopt;
     }
-    if (op->variadic_einsum) return einsum_call(e);
+    if (op->variadic) return einsum_call(e);
 
     bool ok = true;
     const std::size_t n_tensors = op->tensors.size();
@@ -443,17 +412,17 @@ class Analyzer {
     }
     if (!ok) return std::nullopt;
 
-    const std::string_view name = op->name;
+    const ir::OpKind kind = op->kind;
     return apply(e.span, [&]() -> Value {
       const Value& x = *operands[0];
-      if (name == "dot") return tcc::dot(x, *operands[1]);
-      if (name == "batch_dot") {
+      if (kind == ir::OpKind::dot) return tcc::dot(x, *operands[1]);
+      if (kind == ir::OpKind::batch_dot) {
         Axes axes = attrs[0].present ? attrs[0].axes : Axes();
         bool legacy = attrs[1].present && attrs[1].boolean;
         return tcc::batch_dot(x, *operands[1], axes,
                               legacy ? BatchDotConvention::legacy : BatchDotConvention::modern);
       }
-      if (name == "matmul") {
+      if (kind == ir::OpKind::matmul) {
         MatmulFlags flags;
         flags.transpose_a = attrs[0].present && attrs[0].boolean;
         flags.transpose_b = attrs[1].present && attrs[1].boolean;
@@ -461,10 +430,10 @@ class Analyzer {
         flags.adjoint_b = attrs[3].present && attrs[3].boolean;
         return tcc::matmul(x, *operands[1], flags);
       }
-      if (name == "tensordot") return tcc::tensordot(x, *operands[1], attrs[0].present ? attrs[0].axes : Axes(2));
-      if (name == "transpose") return tcc::transpose(x, attrs[0].present ? attrs[0].ints : std::nullopt);
-      if (name == "reshape") return tcc::reshape(x, *attrs[0].ints);
-      throw InternalError("tc language: op '" + std::string(name) + "' has no builder");
+      if (kind == ir::OpKind::tensordot) return tcc::tensordot(x, *operands[1], attrs[0].present ? attrs[0].axes : Axes(2));
+      if (kind == ir::OpKind::transpose) return tcc::transpose(x, attrs[0].present ? attrs[0].ints : std::nullopt);
+      if (kind == ir::OpKind::reshape) return tcc::reshape(x, *attrs[0].ints);
+      throw InternalError("tc language: op '" + std::string(op->name) + "' has no builder");
     });
   }
 

@@ -146,7 +146,8 @@ class Canonicalizer {
         return dense_view(in.buffer, n.shape);
       }
       default:
-        return lower_contraction(n);
+        if (is_contraction(n.op)) return lower_contraction(n);
+        throw InternalError(fmt::format("canonicalize_contractions: no lowering for op {}", op_name(n.op)));
     }
   }
 

@@ -6,26 +6,6 @@
 
 namespace tcc::ir {
 
-std::string_view op_name(OpKind op) {
-  switch (op) {
-    case OpKind::input: return "input";
-    case OpKind::constant: return "constant";
-    case OpKind::dot: return "dot";
-    case OpKind::batch_dot: return "batch_dot";
-    case OpKind::matmul: return "matmul";
-    case OpKind::np_matmul: return "np_matmul";
-    case OpKind::tensordot: return "tensordot";
-    case OpKind::einsum: return "einsum";
-    case OpKind::transpose: return "transpose";
-    case OpKind::reshape: return "reshape";
-  }
-  return "?";
-}
-
-bool is_contraction(OpKind op) {
-  return op != OpKind::input && op != OpKind::constant && op != OpKind::reshape;
-}
-
 std::string type_str(DType dtype, const Shape& shape) {
   return fmt::format("{}[{}]", dtype_name(dtype), fmt::join(shape, ","));
 }

@@ -5,6 +5,7 @@
 #include <tcc/tensor.h>
 
 #include "ir/graph/index_spec.h"
+#include "ir/graph/ops.h"
 
 #include <string>
 #include <unordered_map>
@@ -12,20 +13,6 @@
 
 namespace tcc::ir {
 
-enum class OpKind {
-  input,      // a named placeholder
-  constant,   // data held by the node
-  dot,        // every contraction op below carries an IndexSpec
-  batch_dot,
-  matmul,
-  np_matmul,
-  tensordot,
-  einsum,
-  transpose,
-  reshape,    // carries only the target shape
-};
-std::string_view op_name(OpKind op);
-bool is_contraction(OpKind op);
 
 struct Node {
   int id = -1;

@@ -257,3 +257,28 @@ TEST(Lower, SharesKernelsWithTheSameDescriptor) {
 
 }  // namespace
 }  // namespace tcc
+
+namespace tcc {
+namespace {
+
+// One op table: the lexer's op names are its callable rows, a new row is not a contraction
+// unless it says so, and the graph IR prints the table's names.
+TEST(OpTable, IsTheOneSourceOfOpFacts) {
+  EXPECT_EQ(ir::OpInfo{}.op_class, ir::OpClass::other);
+  std::vector<std::string> callable;
+  for (const ir::OpInfo& op : ir::op_table()) {
+    EXPECT_EQ(&ir::op_info(op.kind), &op);
+    if (op.callable) callable.emplace_back(op.name);
+  }
+  EXPECT_EQ(callable, (std::vector<std::string>{"dot", "batch_dot", "matmul", "tensordot", "einsum", "transpose", "reshape"}));
+  EXPECT_TRUE(ir::is_contraction(ir::OpKind::np_matmul));
+  EXPECT_FALSE(ir::is_contraction(ir::OpKind::reshape));
+  EXPECT_FALSE(ir::is_contraction(ir::OpKind::input));
+  EXPECT_EQ(ir::op_spelling(ir::OpKind::np_matmul), "@");
+  EXPECT_EQ(ir::find_callable_op("np_matmul"), nullptr);
+  ASSERT_NE(ir::find_callable_op("matmul"), nullptr);
+  EXPECT_EQ(ir::find_callable_op("matmul")->attrs.size(), 4u);
+}
+
+}  // namespace
+}  // namespace tcc
