@@ -12,7 +12,7 @@ Result compile(const Graph& graph, const std::vector<Value>& outputs, const std:
   std::vector<int> ids;
   for (const Value& v : outputs) ids.push_back(v.id());
   driver::Plan plan = driver::plan(detail::graph_ir(graph), ids, options);
-  const ir::ContractionProgram& program = plan.lowered.program;
+  const ir::KernelProgram& program = plan.lowered.program;
 
   AotSignature sig{.function = function, .source = source};
   std::vector<int> input_buffers;

@@ -30,7 +30,8 @@ const TargetInfo& host_target();
 // The target `options` selects; throws CompileError for a CPU name LLVM does not know.
 TargetInfo target_for(const CompileOptions& options);
 
-// Every kernel's entry point: args[0] the output buffer, args[1..] the operands.
+// Every kernel's entry point: args[0] the output buffer, then the operands, then each i64
+// scalar parameter (the slot holds the value), then the scratch block if the kernel has one.
 using KernelEntry = void (*)(void* const* args);
 
 // A relocatable object holding kernel `k` (exported as k.name), optimised at O3.

@@ -19,6 +19,9 @@ class GraphEntryEmitter {
   void emit(const std::vector<int>& inputs, const std::string& name) {
     std::vector<llvm::Function*> kernels;
     for (const ir::LoweredKernel& k : p_.kernels)
+      if (!k.loops->scalar_params.empty())
+        throw CompileError("ahead-of-time objects do not pass scalar kernel parameters yet (kernel " + k.name + ")");
+    for (const ir::LoweredKernel& k : p_.kernels)
       kernels.push_back(emit_kernel(*k.loops, m_, target_, /*aligned_buffers=*/false, /*with_entry=*/false));
 
     llvm::Type* ptr = b_.getPtrTy();
@@ -50,7 +53,7 @@ class GraphEntryEmitter {
     for (const ir::LoweredKernel& k : p_.kernels) scratch_bytes = std::max(scratch_bytes, k.schedule.scratch_bytes());
     llvm::Value* scratch = scratch_bytes > 0 ? allocate(scratch_bytes) : nullptr;
     for (size_t s = 0; s < p_.program.steps.size(); ++s) {
-      const ir::Contraction& c = p_.program.steps[s];
+      const ir::KernelSpec& c = p_.program.steps[s];
       std::vector<llvm::Value*> args{storage[c.out_buffer]};
       for (const ir::StridedOperand& op : c.operands) args.push_back(storage[op.buffer]);
       if (p_.kernels[p_.step_kernel[s]].schedule.scratch_bytes() > 0) args.push_back(scratch);

@@ -26,8 +26,11 @@ class KernelEmitter {
   llvm::Function* emit(const LoopKernel& k, const TargetInfo& target, bool aligned_buffers, bool with_entry) {
     target_ = target;
     llvm::Type* ptr = b_.getPtrTy();
-    const size_t num_args = k.params.size() + (k.scratch_bytes > 0 ? 1 : 0);
+    // Buffers, then i64 scalar parameters, then the scratch block.
+    const size_t num_buffers = k.params.size(), num_scalars = k.scalar_params.size();
+    const size_t num_args = num_buffers + num_scalars + (k.scratch_bytes > 0 ? 1 : 0);
     std::vector<llvm::Type*> params(num_args, ptr);
+    for (size_t i = 0; i < num_scalars; ++i) params[num_buffers + i] = b_.getInt64Ty();
     auto* impl_ty = llvm::FunctionType::get(b_.getVoidTy(), params, false);
     auto* impl = llvm::Function::Create(impl_ty, llvm::Function::InternalLinkage, k.name + ".impl", m_);
     set_target_attributes(impl, target);
@@ -41,12 +44,13 @@ class KernelEmitter {
       if (i > 0) impl->addParamAttr(i, llvm::Attribute::ReadOnly);
       buffers_[k.params[i].get()] = impl->getArg(i);
     }
+    for (size_t i = 0; i < num_scalars; ++i) vars_[k.scalar_params[i].get()] = impl->getArg(num_buffers + i);
     if (k.scratch_bytes > 0) {
       // The caller's scratch block: 64-byte aligned, private to this call.
-      llvm::Argument* block = impl->getArg(k.params.size());
-      impl->addParamAttr(k.params.size(), llvm::Attribute::NoAlias);
-      impl->addParamAttr(k.params.size(), llvm::Attribute::getWithAlignment(ctx_, llvm::Align(64)));
-      scratch_block_ = block;
+      const unsigned at = static_cast<unsigned>(num_buffers + num_scalars);
+      impl->addParamAttr(at, llvm::Attribute::NoAlias);
+      impl->addParamAttr(at, llvm::Attribute::getWithAlignment(ctx_, llvm::Align(64)));
+      scratch_block_ = impl->getArg(at);
     }
     auto* entry = llvm::BasicBlock::Create(ctx_, "entry", impl);
     b_.SetInsertPoint(entry);
@@ -63,7 +67,10 @@ class KernelEmitter {
     std::vector<llvm::Value*> args;
     for (size_t i = 0; i < num_args; ++i) {
       llvm::Value* slot = b_.CreateConstInBoundsGEP1_64(ptr, wrapper->getArg(0), i);
-      args.push_back(b_.CreateAlignedLoad(ptr, slot, llvm::Align(8)));
+      llvm::Value* arg = b_.CreateAlignedLoad(ptr, slot, llvm::Align(8));
+      // A scalar's slot holds the value itself.
+      if (i >= num_buffers && i < num_buffers + num_scalars) arg = b_.CreatePtrToInt(arg, b_.getInt64Ty());
+      args.push_back(arg);
     }
     b_.CreateCall(impl, args);
     b_.CreateRetVoid();

@@ -30,7 +30,7 @@ runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, std::chrono::
       case CacheOutcome::compiled: ++stats.compiled; break;
     }
   }
-  const ir::ContractionProgram& p = lowered.program;
+  const ir::KernelProgram& p = lowered.program;
   for (size_t b = 0; b < p.buffers.size(); ++b)
     if (p.buffers[b].kind == ir::BufferInfo::Kind::input) {
       const ir::Node& n = graph.node(graph.find_input(p.buffers[b].name));
@@ -42,10 +42,10 @@ runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, std::chrono::
   for (size_t s = 0; s < p.steps.size(); ++s) {
     // A product of n operands costs n - 1 multiplies per point of the loop space, plus one add
     // when something is summed; a copy costs nothing.
-    const ir::Contraction& c = p.steps[s];
+    const ir::KernelSpec& c = p.steps[s];
     double points = 1;
     bool sums = false;
-    for (const ir::ContractionDim& d : c.dims) {
+    for (const ir::KernelDim& d : c.dims) {
       points *= static_cast<double>(d.extent);
       sums = sums || d.role == ir::DimRole::K;
     }

@@ -42,7 +42,7 @@ struct PreparedGraph {
   std::vector<int> output_holder;
 
   explicit PreparedGraph(runtime::Executable executable);
-  const ir::ContractionProgram& program() const { return exe.program; }
+  const ir::KernelProgram& program() const { return exe.program; }
 
   // The first thread that runs the graph owns a workspace that only it touches, so its calls
   // take no lock and no atomic read-modify-write (those cost more than a seed-sized kernel).
@@ -72,7 +72,7 @@ namespace {
 
 // Refuses, before allocating anything, a run whose intermediate and output buffers together
 // exceed the machine's memory: otherwise the kernel's OOM killer, not tcc, would report it.
-void check_memory_budget(const ir::ContractionProgram& p) {
+void check_memory_budget(const ir::KernelProgram& p) {
   // Physical memory does not change while we run: ask the kernel once, not on every call.
   static const long double memory = [] {
     long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
@@ -122,7 +122,7 @@ std::vector<int> output_ids(const Graph& g, const std::vector<Value>& outputs) {
 }  // namespace
 
 PreparedGraph::PreparedGraph(runtime::Executable executable) : exe(std::move(executable)) {
-  const ir::ContractionProgram& p = exe.program;
+  const ir::KernelProgram& p = exe.program;
   is_output_buffer.assign(p.buffers.size(), false);
   for (const ir::OutputView& o : p.outputs) is_output_buffer[o.buffer] = true;
   for (size_t o = 0; o < p.outputs.size(); ++o) {
@@ -149,7 +149,7 @@ std::vector<Tensor> Graph::eval(const std::vector<Value>& outputs, const Feeds& 
 std::unique_ptr<Workspace> PreparedGraph::new_workspace() const {
   check_memory_budget(exe.program);
   auto w = std::make_unique<Workspace>();
-  const ir::ContractionProgram& p = exe.program;
+  const ir::KernelProgram& p = exe.program;
   w->temps.resize(p.buffers.size());
   w->pointers.assign(p.buffers.size(), nullptr);
   for (size_t b = 0; b < p.buffers.size(); ++b) {
@@ -195,7 +195,7 @@ namespace {
 // feeds' names, dtypes and shapes, and outputs that fit and alias nothing (others replaced).
 void bind_buffers(const PreparedGraph& impl, const Feeds& feeds, std::vector<Tensor>& outputs,
                   std::vector<void*>& ptr) {
-  const ir::ContractionProgram& p = impl.exe.program;
+  const ir::KernelProgram& p = impl.exe.program;
   // Feeds the graph does not need are fine if the graph declares them; look names up only
   // when there are more feeds than inputs this program reads.
   if (feeds.size() > impl.exe.input_slots.size())
@@ -240,7 +240,7 @@ void bind_buffers(const PreparedGraph& impl, const Feeds& feeds, std::vector<Ten
 
 // Outputs that view another output's buffer: reshaped views of its tensor.
 void share_output_views(const PreparedGraph& impl, std::vector<Tensor>& outputs) {
-  const ir::ContractionProgram& p = impl.exe.program;
+  const ir::KernelProgram& p = impl.exe.program;
   for (size_t o = 0; o < p.outputs.size(); ++o)
     if (impl.output_holder[o] != static_cast<int>(o))
       outputs[o] = outputs[impl.output_holder[o]].reshaped(p.outputs[o].shape);

@@ -46,11 +46,11 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const sc
   run_pass("verify_graph", [&] { verify_graph(g, outputs); return 0; },
            [&](int) { return print_graph(g, outputs); });
   out.program = run_pass("canonicalize_contractions", [&] { return canonicalize_contractions(g, outputs); },
-                         [](const ContractionProgram& p) { return p.str(); });
+                         [](const KernelProgram& p) { return p.str(); });
   run_pass("verify_program", [&] { verify_program(out.program); return 0; }, [](int) { return std::string(); });
 
   std::map<std::string, int> by_descriptor;
-  for (const Contraction& c : out.program.steps) {
+  for (const KernelSpec& c : out.program.steps) {
     LoweredKernel k;
     k.descriptor_fields = c.descriptor_fields();
     k.descriptor = join_descriptor(k.descriptor_fields);
@@ -70,6 +70,8 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const sc
 
 const loop::LoopKernel& kernel_loops(LoweredKernel& k) {
   if (!k.loops) {
+    if (std::string why = unsupported_by_lowering(k.contraction); !why.empty())
+      throw InternalError("cannot lower kernel " + k.name + ": " + why);
     if (k.schedule.gemm)
       k.loops = run_pass("lower_gemm", [&] { return loop::lower_gemm(k.contraction, *k.schedule.gemm, k.name); },
                          [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });

@@ -1,7 +1,8 @@
 // THE pass list from graph IR to loop kernels, in one place. TCC_DEBUG=1 lists the passes
 // run (with times), TCC_DEBUG=2 also dumps the IR after each one, on stderr.
 #pragma once
-#include "ir/graph/contraction.h"
+#include "ir/kernel/kernel_spec.h"
+#include "ir/graph/canonicalize.h"
 #include "ir/graph/graph_ir.h"
 #include "ir/loop/loop_ir.h"
 #include "ir/schedule/schedule.h"
@@ -14,10 +15,10 @@ namespace tcc::ir {
 
 struct LoweredKernel {
   std::string name;        // the kernel's symbol: a hash of the descriptor and the schedule
-  std::vector<std::pair<std::string, std::string>> descriptor_fields;  // Contraction::descriptor_fields()
-  std::string descriptor;  // Contraction::descriptor(): identical kernels are shared
+  std::vector<std::pair<std::string, std::string>> descriptor_fields;  // KernelSpec::descriptor_fields()
+  std::string descriptor;  // KernelSpec::descriptor(): identical kernels are shared
   sched::Schedule schedule;
-  Contraction contraction;  // the first step that runs this kernel
+  KernelSpec contraction;  // the first step that runs this kernel
   // The loop nest, built on demand (kernel_loops): a kernel found in a cache never needs it.
   std::optional<loop::LoopKernel> loops;
   // What identifies the kernel's code on one target: descriptor and schedule.
@@ -25,7 +26,7 @@ struct LoweredKernel {
 };
 
 struct LoweredProgram {
-  ContractionProgram program;
+  KernelProgram program;
   std::vector<LoweredKernel> kernels;  // distinct kernels
   std::vector<int> step_kernel;        // program.steps[i] runs kernels[step_kernel[i]]
 };

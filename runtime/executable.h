@@ -4,7 +4,7 @@
 #pragma once
 #include <tcc/graph.h>
 
-#include "ir/graph/contraction.h"
+#include "ir/kernel/kernel_spec.h"
 
 #include <cstddef>
 #include <set>
@@ -28,7 +28,7 @@ struct Executable {
     int buffer = -1;
     InputInfo info;
   };
-  ir::ContractionProgram program;       // buffers, steps' operands, outputs
+  ir::KernelProgram program;       // buffers, steps' operands, outputs
   std::vector<Step> steps;
   std::vector<InputSlot> input_slots;   // sorted by name
   std::vector<InputInfo> inputs;        // the inputs the outputs depend on, in declaration order

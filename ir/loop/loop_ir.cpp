@@ -161,6 +161,7 @@ class Printer {
   std::string kernel(const LoopKernel& k) {
     std::vector<std::string> params;
     for (const Buffer& b : k.params) params.push_back(fmt::format("{}* {}", dtype_name(b->dtype), name(b)));
+    for (const Var& v : k.scalar_params) params.push_back(fmt::format("i64 {}", name(v)));
     out_ = fmt::format("kernel {}({}) {{\n", k.name, fmt::join(params, ", "));
     stmt(k.body, 1);
     return out_ + "}\n";
@@ -260,6 +261,8 @@ class Printer {
 class Verifier : public IRVisitor {
  public:
   explicit Verifier(const LoopKernel& k) : scratch_bytes_(k.scratch_bytes) {
+    for (const Var& v : k.scalar_params)
+      if (!vars_.insert(v.get()).second) fail("scalar parameter " + v->name + " declared twice");
     for (size_t i = 0; i < k.params.size(); ++i) {
       if (k.params[i]->scope != BufferDecl::Scope::param || k.params[i]->param_index != static_cast<int>(i))
         fail("parameter buffers must be numbered in order");

@@ -148,12 +148,15 @@ Stmt if_lt(Expr lhs, Expr rhs, Stmt then, Stmt otherwise);
 Stmt transpose_block(const Buffer& dst, Expr dst_offset, int64_t dst_stride, const Buffer& src, Expr src_offset,
                      int64_t src_stride, int lanes);
 
-// A kernel: `void name(params...)`, params[0] the output.
+// A kernel: `void name(params..., scalar_params..., scratch)`, params[0] the output.
 struct LoopKernel {
   std::string name;
   DType dtype = DType::f32;
   std::vector<Buffer> params;
   Stmt body;
+  // i64 scalar parameters (a symbolic extent, a runtime batch size ...), bound as vars in the
+  // whole body; in the argument array they follow the buffers, each slot holding the value.
+  std::vector<Var> scalar_params;
   // Bytes of the scratch block the caller passes as an extra last argument (0: none); heap
   // buffers live in it at their BufferDecl::scratch_offset.
   int64_t scratch_bytes = 0;

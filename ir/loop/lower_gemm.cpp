@@ -1,4 +1,4 @@
-// Pass: Contraction + GemmPlan -> LoopKernel. The loops around the micro-kernel:
+// Pass: KernelSpec + GemmPlan -> LoopKernel. The loops around the micro-kernel:
 //   in place: outer dims > row tiles > column tiles > micro-kernel over all of K, with the row
 //             and column edges compiled as exact tiles (on threads, the row edge is the
 //             parallel loop's last iteration);
@@ -39,9 +39,9 @@ Expr times(Expr a, int64_t k) {
 
 class GemmLowering {
  public:
-  GemmLowering(const Contraction& c, const GemmPlan& p, const std::string& name) : c_(c), p_(p) {
+  GemmLowering(const KernelSpec& c, const GemmPlan& p, const std::string& name) : c_(c), p_(p), dtype_(c.out_dtype) {
     k_.name = name;
-    k_.dtype = c.dtype;
+    k_.dtype = dtype_;
     k_.params.push_back(param("out", 0));
     k_.params.push_back(param("in0", 1));
     k_.params.push_back(param("in1", 2));
@@ -84,7 +84,7 @@ class GemmLowering {
 
  private:
   Buffer param(const std::string& name, int index) {
-    return std::make_shared<const BufferDecl>(BufferDecl{name, c_.dtype, BufferDecl::Scope::param, index});
+    return std::make_shared<const BufferDecl>(BufferDecl{name, dtype_, BufferDecl::Scope::param, index});
   }
   const std::vector<int64_t>& strides(int operand) const { return c_.operands[operand].strides; }
   int64_t stride(int operand, int dim) const { return dim < 0 ? 0 : strides(operand)[dim]; }
@@ -98,7 +98,7 @@ class GemmLowering {
     int64_t numel = 1;
     for (int d : c_.out_axes) numel *= c_.dims[d].extent;
     Var i = new_var("i");
-    return for_loop(i, c64(numel), ForKind::vectorized, store(C(), v(i), zero(c_.dtype)));
+    return for_loop(i, c64(numel), ForKind::vectorized, store(C(), v(i), zero(dtype_)));
   }
 
   MicroKernel tile(int rows, int cols) const {
@@ -163,7 +163,7 @@ class GemmLowering {
   void add_next_b_prefetch(MicroKernel& mk, const Expr& b0, const Expr& panel_row, const Expr& panel_col) const {
     const int64_t b_next = stride(p_.b, next_matrix_dim());
     if (b_next == 0) return;
-    const int64_t line = 64 / static_cast<int64_t>(dtype_size(c_.dtype));
+    const int64_t line = 64 / static_cast<int64_t>(dtype_size(dtype_));
     const int64_t lines = (K_ * N_ + line - 1) / line;
     const int64_t col_panels = (N_ + p_.nr - 1) / p_.nr, tiles = (M_ + p_.mr - 1) / p_.mr * col_panels;
     const int64_t share = (lines + tiles - 1) / tiles;
@@ -225,7 +225,7 @@ class GemmLowering {
       Expr k = plus(times(pc, p_.kc), v(kk));
       Expr column = checked ? min(n, c64(N_ - 1)) : n;
       Expr value = load(B(), plus(b0, plus(times(k, stride(p_.b, p_.k)), times(column, stride(p_.b, p_.n)))));
-      if (checked) value = select_lt(n, c64(N_), value, zero(c_.dtype));
+      if (checked) value = select_lt(n, c64(N_), value, zero(dtype_));
       Expr dst = plus(times(panel, p_.kc * p_.nr), plus(times(v(kk), p_.nr), v(col)));
       // Unit-stride rows copy as vectors. Otherwise (a transposed B) scalar: the nr columns
       // are read side by side, each line reused over the next k steps, and written in order;
@@ -275,7 +275,7 @@ class GemmLowering {
       Expr k = plus(times(pc, p_.kc), v(kk));
       Expr r = checked ? min(m, c64(M_ - 1)) : m;
       Expr value = load(A(), plus(a0, plus(times(r, stride(p_.a, p_.m)), times(k, stride(p_.a, p_.k)))));
-      if (checked) value = select_lt(m, c64(M_), value, zero(c_.dtype));
+      if (checked) value = select_lt(m, c64(M_), value, zero(dtype_));
       Expr dst = plus(times(panel, p_.kc * p_.mr), plus(times(v(kk), p_.mr), v(row)));
       // Only an A strided along k is packed (GemmPlan::pack_a): the row loop innermost.
       const ForKind inner = checked ? ForKind::scalar : ForKind::serial;
@@ -295,9 +295,9 @@ class GemmLowering {
     const auto scope = p_.packs_on_stack ? BufferDecl::Scope::stack : BufferDecl::Scope::heap;
     const bool heap = scope == BufferDecl::Scope::heap;
     packed_a_ = std::make_shared<const BufferDecl>(
-        BufferDecl{"packed_a", c_.dtype, scope, -1, heap ? p_.scratch.packed_a_offset : -1});
+        BufferDecl{"packed_a", dtype_, scope, -1, heap ? p_.scratch.packed_a_offset : -1});
     packed_b_ = std::make_shared<const BufferDecl>(
-        BufferDecl{"packed_b", c_.dtype, scope, -1, heap ? p_.scratch.packed_b_offset : -1});
+        BufferDecl{"packed_b", dtype_, scope, -1, heap ? p_.scratch.packed_b_offset : -1});
     Var jc = new_var("jc"), pc = new_var("pc"), ic = new_var("ic"), ir = new_var("ir");
     const int64_t jc_blocks = (N_ + p_.nc - 1) / p_.nc, pc_blocks = (K_ + p_.kc - 1) / p_.kc;
     const int64_t ic_blocks = (M_ + p_.mc - 1) / p_.mc;
@@ -358,8 +358,9 @@ class GemmLowering {
     return for_loop(ic, c64(ic_blocks), ForKind::serial, s);
   }
 
-  const Contraction& c_;
+  const KernelSpec& c_;
   const GemmPlan& p_;
+  const DType dtype_;  // of operands, accumulator and output alike (unsupported_by_lowering)
   LoopKernel k_;
   std::vector<int64_t> out_strides_;
   int64_t M_ = 1, N_ = 1, K_ = 1;
@@ -369,7 +370,7 @@ class GemmLowering {
 
 }  // namespace
 
-LoopKernel lower_gemm(const Contraction& c, const sched::GemmPlan& plan, const std::string& name) {
+LoopKernel lower_gemm(const KernelSpec& c, const sched::GemmPlan& plan, const std::string& name) {
   return GemmLowering(c, plan, name).run();
 }
 

@@ -27,7 +27,7 @@ Buffer param(const std::string& name, DType dtype, int index) {
 }
 
 // Wraps `body` in the loops of `order[from, to)`, innermost last.
-Stmt nest(const Contraction& c, const std::vector<Var>& vars, const std::vector<int>& order, size_t from, size_t to,
+Stmt nest(const KernelSpec& c, const std::vector<Var>& vars, const std::vector<int>& order, size_t from, size_t to,
           ForKind innermost_kind, Stmt body) {
   for (size_t i = to; i-- > from;) {
     int d = order[i];
@@ -39,13 +39,15 @@ Stmt nest(const Contraction& c, const std::vector<Var>& vars, const std::vector<
 
 }  // namespace
 
-LoopKernel lower_to_loops(const Contraction& c, const sched::Schedule& s, const std::string& name) {
+LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const std::string& name) {
   if (s.loop_order.size() != c.dims.size()) throw InternalError("lower_to_loops: schedule does not cover every dim");
+  if (std::string why = unsupported_by_lowering(c); !why.empty()) throw InternalError("lower_to_loops: cannot lower " + why);
+  const DType dtype = c.out_dtype;
   LoopKernel k;
   k.name = name;
-  k.dtype = c.dtype;
-  k.params.push_back(param("out", c.dtype, 0));
-  for (size_t i = 0; i < c.operands.size(); ++i) k.params.push_back(param(fmt::format("in{}", i), c.dtype, int(i) + 1));
+  k.dtype = dtype;
+  k.params.push_back(param("out", dtype, 0));
+  for (size_t i = 0; i < c.operands.size(); ++i) k.params.push_back(param(fmt::format("in{}", i), dtype, int(i) + 1));
 
   std::vector<Var> vars;
   for (size_t d = 0; d < c.dims.size(); ++d)
@@ -59,14 +61,14 @@ LoopKernel lower_to_loops(const Contraction& c, const sched::Schedule& s, const 
   const Buffer& out = k.params[0];
   Expr out_index = offset(vars, c.out_strides());
   const ForKind inner = s.vectorize_innermost ? ForKind::vectorized : ForKind::serial;
-  const bool has_k = std::any_of(c.dims.begin(), c.dims.end(), [](const ContractionDim& d) { return d.role == DimRole::K; });
+  const bool has_k = std::any_of(c.dims.begin(), c.dims.end(), [](const KernelDim& d) { return d.role == DimRole::K; });
 
   if (s.accumulate_in_register) {
     size_t first_k = c.out_axes.size();
-    Buffer acc = std::make_shared<const BufferDecl>(BufferDecl{"acc", c.dtype, BufferDecl::Scope::stack, -1});
+    Buffer acc = std::make_shared<const BufferDecl>(BufferDecl{"acc", dtype, BufferDecl::Scope::stack, -1});
     Stmt sum = nest(c, vars, s.loop_order, first_k, s.loop_order.size(), inner,
                     store(acc, int_imm(0), add(load(acc, int_imm(0)), product)));
-    Stmt per_output = allocate(acc, int_imm(1), block({store(acc, int_imm(0), zero(c.dtype)), sum,
+    Stmt per_output = allocate(acc, int_imm(1), block({store(acc, int_imm(0), zero(dtype)), sum,
                                                        store(out, out_index, load(acc, int_imm(0)))}));
     k.body = nest(c, vars, s.loop_order, 0, first_k, ForKind::serial, per_output);
   } else if (!has_k) {
@@ -76,7 +78,7 @@ LoopKernel lower_to_loops(const Contraction& c, const sched::Schedule& s, const 
     int64_t numel = 1;
     for (int d : c.out_axes) numel *= c.dims[d].extent;
     Var i = std::make_shared<const VarDecl>(VarDecl{"i"});
-    Stmt zero_fill = for_loop(i, int_imm(numel), ForKind::vectorized, store(out, var_ref(i), zero(c.dtype)));
+    Stmt zero_fill = for_loop(i, int_imm(numel), ForKind::vectorized, store(out, var_ref(i), zero(dtype)));
     Stmt update = store(out, out_index, add(load(out, out_index), product));
     k.body = block({zero_fill, nest(c, vars, s.loop_order, 0, s.loop_order.size(), inner, update)});
   }

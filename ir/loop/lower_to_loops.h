@@ -1,11 +1,11 @@
-// Pass: Contraction + Schedule -> LoopKernel (a naive loop nest in the scheduled order).
+// Pass: KernelSpec + Schedule -> LoopKernel (a naive loop nest in the scheduled order).
 #pragma once
-#include "ir/graph/contraction.h"
+#include "ir/kernel/kernel_spec.h"
 #include "ir/loop/loop_ir.h"
 #include "ir/schedule/schedule.h"
 
 namespace tcc::ir::loop {
 
-LoopKernel lower_to_loops(const Contraction& c, const sched::Schedule& s, const std::string& name);
+LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const std::string& name);
 
 }  // namespace tcc::ir::loop

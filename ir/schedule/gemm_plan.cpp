@@ -1,4 +1,4 @@
-// The GEMM planner: recognises a (batched) GEMM inside a Contraction and picks its register
+// The GEMM planner: recognises a (batched) GEMM inside a KernelSpec and picks its register
 // tile and cache blocks from the target model.
 #include "ir/schedule/schedule.h"
 
@@ -37,11 +37,13 @@ int64_t round_down(int64_t v, int64_t multiple) { return std::max(multiple, v / 
 
 }  // namespace
 
-std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& target, std::string* why_not) {
+std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target, std::string* why_not) {
   auto fail = [&](const std::string& why) -> std::optional<GemmPlan> {
     if (why_not) *why_not = why;
     return std::nullopt;
   };
+  if (c.kind != StepKind::contraction) return fail("a copy, not a contraction");
+  if (std::string why = unsupported_by_lowering(c); !why.empty()) return fail(why);
   if (c.operands.size() != 2) return fail("not two operands");
   const std::vector<int64_t> out_strides = c.out_strides();
   GemmPlan p;
@@ -73,9 +75,9 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
   }
 
   const int64_t M = p.m < 0 ? 1 : c.dims[p.m].extent, N = c.dims[p.n].extent, K = c.dims[p.k].extent;
-  for (const ContractionDim& d : c.dims)
+  for (const KernelDim& d : c.dims)
     if (d.extent == 0) return fail("a dim has extent 0 (nothing to tile)");
-  const int elem = static_cast<int>(dtype_size(c.dtype));
+  const int elem = static_cast<int>(dtype_size(c.out_dtype));
   const HardwareFacts& hw = target.hw;
   const Tuning& tune = target.tuning;
   const PlanLimits& limits = target.limits;
@@ -200,7 +202,7 @@ std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& targe
   return p;
 }
 
-Schedule plan_schedule(const Contraction& c, const TargetModel& target) {
+Schedule plan_schedule(const KernelSpec& c, const TargetModel& target) {
   Schedule s = plan_simple_schedule(c);
   s.gemm = plan_gemm(c, target);
   return s;

@@ -1,11 +1,11 @@
 // The schedule of one contraction kernel, kept as data apart from the algorithm (the
-// Contraction). Two families:
+// KernelSpec). Two families:
 //  - the simple schedule: a loop nest in a chosen order (any contraction);
 //  - the GEMM schedule: a batched GEMM C[m,n] (+)= A[m,k] B[k,n] around an explicit
 //    register-tiled micro-kernel, with BLIS packing and cache blocking for large problems and
 //    operands read in place for small ones (LIBXSMM style).
 #pragma once
-#include "ir/graph/contraction.h"
+#include "ir/kernel/kernel_spec.h"
 #include "ir/schedule/target_model.h"
 
 #include <optional>
@@ -77,11 +77,11 @@ struct Schedule {
 
 // The simple schedule: chooses the innermost loop by how many accesses it walks
 // contiguously (stride 0 or 1): the last output axis or a K dim (dot products).
-Schedule plan_simple_schedule(const Contraction& c);
+Schedule plan_simple_schedule(const KernelSpec& c);
 // The GEMM schedule when the contraction is a (batched) GEMM with unit-stride output
 // columns, else nullopt with the reason (TACO style).
-std::optional<GemmPlan> plan_gemm(const Contraction& c, const TargetModel& target, std::string* why_not = nullptr);
+std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target, std::string* why_not = nullptr);
 // The GEMM schedule where it applies, else the simple one.
-Schedule plan_schedule(const Contraction& c, const TargetModel& target = {});
+Schedule plan_schedule(const KernelSpec& c, const TargetModel& target = {});
 
 }  // namespace tcc::ir::sched

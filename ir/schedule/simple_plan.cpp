@@ -14,21 +14,21 @@ std::string Schedule::str() const {
 
 namespace {
 
-int contiguous_accesses(const Contraction& c, int d, bool output_contiguous) {
+int contiguous_accesses(const KernelSpec& c, int d, bool output_contiguous) {
   int n = output_contiguous ? 1 : 0;
   for (const StridedOperand& op : c.operands)
     if (op.strides[d] == 0 || op.strides[d] == 1) ++n;
   return n;
 }
 
-bool has_unit_stride(const Contraction& c, int d, const std::vector<int64_t>& out_strides) {
+bool has_unit_stride(const KernelSpec& c, int d, const std::vector<int64_t>& out_strides) {
   if (out_strides[d] == 1) return true;
   return std::any_of(c.operands.begin(), c.operands.end(), [&](const StridedOperand& op) { return op.strides[d] == 1; });
 }
 
 }  // namespace
 
-Schedule plan_simple_schedule(const Contraction& c) {
+Schedule plan_simple_schedule(const KernelSpec& c) {
   std::vector<int> out_dims = c.out_axes, k_dims;
   for (size_t d = 0; d < c.dims.size(); ++d)
     if (c.dims[d].role == DimRole::K) k_dims.push_back(static_cast<int>(d));

@@ -2,7 +2,8 @@
 // differential tests check numbers).
 #include <tcc/tcc.h>
 
-#include "ir/graph/contraction.h"
+#include "ir/kernel/kernel_spec.h"
+#include "ir/graph/canonicalize.h"
 #include "ir/graph/graph_ir.h"
 #include "ir/loop/loop_ir.h"
 #include "ir/loop/lower_to_loops.h"
@@ -17,17 +18,17 @@ namespace tcc {
 namespace {
 
 using ir::DimRole;
-using ir::ContractionProgram;
+using ir::KernelProgram;
 
-ContractionProgram canonical(Graph& g, const std::vector<Value>& outs) {
+KernelProgram canonical(Graph& g, const std::vector<Value>& outs) {
   std::vector<int> ids;
   for (const Value& v : outs) ids.push_back(v.id());
-  ContractionProgram p = ir::canonicalize_contractions(detail::graph_ir(g), ids);
+  KernelProgram p = ir::canonicalize_contractions(detail::graph_ir(g), ids);
   ir::verify_program(p);
   return p;
 }
 
-std::string roles(const ir::Contraction& c) {
+std::string roles(const ir::KernelSpec& c) {
   std::string s;
   for (const auto& d : c.dims) s += ir::role_letter(d.role);
   return s;
@@ -37,9 +38,9 @@ TEST(Canonicalize, MatmulIsOneContractionWithGemmRolesAndStrides) {
   Graph g;
   auto a = g.input("a", f32, {2, 3, 4});
   auto b = g.input("b", f32, {2, 4, 5});
-  ContractionProgram p = canonical(g, {matmul(a, b)});
+  KernelProgram p = canonical(g, {matmul(a, b)});
   ASSERT_EQ(p.steps.size(), 1u);
-  const ir::Contraction& c = p.steps[0];
+  const ir::KernelSpec& c = p.steps[0];
   EXPECT_EQ(roles(c), "BMNK");
   EXPECT_EQ(c.out_shape(), (Shape{2, 3, 5}));
   EXPECT_EQ(c.operands[0].strides, (std::vector<int64_t>{12, 4, 0, 1}));
@@ -51,7 +52,7 @@ TEST(Canonicalize, BroadcastBatchIsStrideZeroAndStaysABatchDim) {
   Graph g;
   auto a = g.input("a", f32, {1, 4, 5});
   auto b = g.input("b", f32, {3, 5, 6});
-  ContractionProgram p = canonical(g, {matmul(a, b)});
+  KernelProgram p = canonical(g, {matmul(a, b)});
   ASSERT_EQ(p.steps.size(), 1u);
   EXPECT_EQ(p.steps[0].operands[0].strides[0], 0);
   EXPECT_EQ(p.steps[0].operands[1].strides[0], 30);
@@ -62,10 +63,10 @@ TEST(Canonicalize, TransposeFeedingAContractionIsStridesNotACopy) {
   Graph g;
   auto a = g.input("a", f32, {4, 5});
   auto b = g.input("b", f32, {6, 5});
-  ContractionProgram p = canonical(g, {matmul(a, transpose(b))});
+  KernelProgram p = canonical(g, {matmul(a, transpose(b))});
   ASSERT_EQ(p.steps.size(), 1u);  // no copy step for the transpose
   // b^T[k, n] = b[n, k]: k walks b with stride 1, n with stride 5.
-  const ir::Contraction& c = p.steps[0];
+  const ir::KernelSpec& c = p.steps[0];
   EXPECT_EQ(roles(c), "MNK");
   EXPECT_EQ(c.operands[1].strides, (std::vector<int64_t>{0, 5, 1}));
 }
@@ -74,9 +75,9 @@ TEST(Canonicalize, ReshapeOfDenseDataIsFreeButOfATransposeCopies) {
   Graph g;
   auto a = g.input("a", f32, {4, 6});
   auto b = g.input("b", f32, {3, 8});
-  ContractionProgram dense = canonical(g, {matmul(reshape(a, {8, 3}), b)});
+  KernelProgram dense = canonical(g, {matmul(reshape(a, {8, 3}), b)});
   EXPECT_EQ(dense.steps.size(), 1u);
-  ContractionProgram strided = canonical(g, {matmul(reshape(transpose(a), {8, 3}), b)});
+  KernelProgram strided = canonical(g, {matmul(reshape(transpose(a), {8, 3}), b)});
   ASSERT_EQ(strided.steps.size(), 2u);
   EXPECT_EQ(strided.steps[0].operands.size(), 1u);  // the copy
   EXPECT_EQ(strided.steps[0].operands[0].strides, (std::vector<int64_t>{1, 6}));
@@ -85,7 +86,7 @@ TEST(Canonicalize, ReshapeOfDenseDataIsFreeButOfATransposeCopies) {
 TEST(Canonicalize, DiagonalIsASumOfStrides) {
   Graph g;
   auto a = g.input("a", f64, {5, 5});
-  ContractionProgram p = canonical(g, {einsum("ii->", {a})});
+  KernelProgram p = canonical(g, {einsum("ii->", {a})});
   ASSERT_EQ(p.steps.size(), 1u);
   EXPECT_EQ(p.steps[0].operands[0].strides, (std::vector<int64_t>{6}));
   EXPECT_EQ(roles(p.steps[0]), "K");
@@ -94,7 +95,7 @@ TEST(Canonicalize, DiagonalIsASumOfStrides) {
 TEST(Canonicalize, OutputsAreDenseAndNeverAliasInputs) {
   Graph g;
   auto a = g.input("a", i32, {2, 3});
-  ContractionProgram p = canonical(g, {a, transpose(a), reshape(a, {3, 2})});
+  KernelProgram p = canonical(g, {a, transpose(a), reshape(a, {3, 2})});
   ASSERT_EQ(p.outputs.size(), 3u);
   for (const ir::OutputView& o : p.outputs) EXPECT_EQ(p.buffers[o.buffer].kind, ir::BufferInfo::Kind::temp);
   EXPECT_EQ(p.outputs[1].shape, (Shape{3, 2}));
@@ -107,7 +108,7 @@ TEST(Canonicalize, IdenticalStepsAreComputedOnce) {
   auto z = matmul(w, k);
   auto zl = batch_dot(w, k, {}, BatchDotConvention::legacy);  // the same contraction
   EXPECT_NE(z.id(), zl.id());
-  ContractionProgram p = canonical(g, {z, zl});
+  KernelProgram p = canonical(g, {z, zl});
   EXPECT_EQ(p.steps.size(), 1u);
   EXPECT_EQ(p.outputs[0].buffer, p.outputs[1].buffer);
 }
@@ -118,7 +119,7 @@ TEST(Canonicalize, DeadNodesAreDropped) {
   auto unused = g.input("unused", f32, {7});
   (void)unused;
   (void)matmul(a, a, {.transpose_a = true});
-  ContractionProgram p = canonical(g, {dot(a, a)});
+  KernelProgram p = canonical(g, {dot(a, a)});
   EXPECT_EQ(p.steps.size(), 1u);
   for (const ir::BufferInfo& b : p.buffers) EXPECT_NE(b.name, "unused");
 }
@@ -146,7 +147,7 @@ TEST(GraphIR, PrinterShowsOpsTypesAndSpecs) {
 TEST(VerifyProgram, RejectsOutOfBoundsStrides) {
   Graph g;
   auto a = g.input("a", f32, {4, 4});
-  ContractionProgram p = canonical(g, {matmul(a, a)});
+  KernelProgram p = canonical(g, {matmul(a, a)});
   p.steps[0].operands[0].strides[0] = 5;  // row stride past the end of a 4x4 buffer
   EXPECT_THROW(ir::verify_program(p), InternalError);
 }
@@ -154,9 +155,9 @@ TEST(VerifyProgram, RejectsOutOfBoundsStrides) {
 namespace loop = ir::loop;
 namespace sched = ir::sched;
 
-ir::Contraction gemm(int64_t m, int64_t n, int64_t k, bool transposed_b) {
-  ir::Contraction c;
-  c.dtype = f32;
+ir::KernelSpec gemm(int64_t m, int64_t n, int64_t k, bool transposed_b) {
+  ir::KernelSpec c;
+  c.acc_dtype = c.out_dtype = f32;
   c.dims = {{m, DimRole::M}, {n, DimRole::N}, {k, DimRole::K}};
   c.out_axes = {0, 1};
   c.operands = {{0, {k, 0, 1}}, {1, transposed_b ? std::vector<int64_t>{0, k, 1} : std::vector<int64_t>{0, 1, n}}};
@@ -178,7 +179,7 @@ TEST(Schedule, TransposedBSumsInARegister) {
 }
 
 TEST(LoopIR, LoweredKernelVerifiesAndPrints) {
-  ir::Contraction c = gemm(4, 8, 3, false);
+  ir::KernelSpec c = gemm(4, 8, 3, false);
   loop::LoopKernel k = loop::lower_to_loops(c, sched::plan_schedule(c), "k");
   EXPECT_NO_THROW(loop::verify_kernel(k));
   std::string s = loop::print_kernel(k);
@@ -233,7 +234,7 @@ TEST(LoopIR, IfLtPrintsVerifiesAndMutatesBothBranches) {
 }
 
 TEST(LoopIR, MutatorKeepsUnchangedNodes) {
-  ir::Contraction c = gemm(4, 8, 3, true);
+  ir::KernelSpec c = gemm(4, 8, 3, true);
   loop::LoopKernel k = loop::lower_to_loops(c, sched::plan_schedule(c), "k");
   loop::IRMutator identity;
   EXPECT_EQ(identity.mutate(k.body), k.body);

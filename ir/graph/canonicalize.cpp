@@ -1,4 +1,7 @@
-#include "ir/graph/contraction.h"
+// Graph pass: every contraction op becomes one KernelSpec step over dense buffers; transposes,
+// diagonals and reshapes of dense data fold into strides; only what must be materialised (a
+// reshape of a strided view, a strided graph output) becomes a copy step.
+#include "ir/graph/canonicalize.h"
 
 #include <tcc/error.h>
 
@@ -8,79 +11,6 @@
 #include <unordered_map>
 
 namespace tcc::ir {
-
-char role_letter(DimRole r) {
-  switch (r) {
-    case DimRole::B: return 'B';
-    case DimRole::M: return 'M';
-    case DimRole::N: return 'N';
-    case DimRole::K: return 'K';
-  }
-  return '?';
-}
-
-Shape Contraction::out_shape() const {
-  Shape s;
-  for (int d : out_axes) s.push_back(dims.at(d).extent);
-  return s;
-}
-
-std::vector<int64_t> Contraction::out_strides() const {
-  std::vector<int64_t> strides(dims.size(), 0);
-  int64_t stride = 1;
-  for (int a = static_cast<int>(out_axes.size()) - 1; a >= 0; --a) {
-    strides[out_axes[a]] = stride;
-    stride *= dims[out_axes[a]].extent;
-  }
-  return strides;
-}
-
-std::vector<std::pair<std::string, std::string>> Contraction::descriptor_fields() const {
-  std::string roles, extents, strides;
-  for (size_t d = 0; d < dims.size(); ++d) {
-    roles += role_letter(dims[d].role);
-    extents += fmt::format("{}{}", d ? "," : "", dims[d].extent);
-  }
-  for (const StridedOperand& op : operands) strides += fmt::format("{}[{}]", strides.empty() ? "" : " ", fmt::join(op.strides, ","));
-  return {{"dtype", std::string(dtype_name(dtype))},
-          {"roles", roles},
-          {"extents", extents},
-          {"out", fmt::format("{}", fmt::join(out_axes, ","))},
-          {"strides", strides}};
-}
-
-std::string join_descriptor(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::string s;
-  for (const auto& [name, value] : fields) s += fmt::format("{}{}={}", s.empty() ? "" : " ", name, value);
-  return s;
-}
-
-std::string Contraction::descriptor() const { return join_descriptor(descriptor_fields()); }
-
-std::string ContractionProgram::str() const {
-  std::string s;
-  for (size_t b = 0; b < buffers.size(); ++b) {
-    const BufferInfo& info = buffers[b];
-    if (info.kind == BufferInfo::Kind::temp) continue;
-    s += fmt::format("%b{} = {}{} : {}[{}]\n", b, info.kind == BufferInfo::Kind::input ? "input" : "constant",
-                     info.name.empty() ? "" : " \"" + info.name + "\"", dtype_name(info.dtype), info.numel);
-  }
-  for (const Contraction& c : steps) {
-    s += fmt::format("%b{} = contraction {} dims(", c.out_buffer, dtype_name(c.dtype));
-    for (size_t d = 0; d < c.dims.size(); ++d)
-      s += fmt::format("{}d{}:{}{}", d ? ", " : "", d, role_letter(c.dims[d].role), c.dims[d].extent);
-    std::vector<std::string> outs;
-    for (int d : c.out_axes) outs.push_back(fmt::format("d{}", d));
-    s += fmt::format(") out({})", fmt::join(outs, ","));
-    for (const StridedOperand& op : c.operands)
-      s += fmt::format(" %b{}[strides {}]", op.buffer, fmt::join(op.strides, ","));
-    s += "\n";
-  }
-  for (size_t o = 0; o < outputs.size(); ++o)
-    s += fmt::format("output {} = %b{} as {}\n", o, outputs[o].buffer,
-                     type_str(buffers[outputs[o].buffer].dtype, outputs[o].shape));
-  return s;
-}
 
 namespace {
 
@@ -113,7 +43,7 @@ class Canonicalizer {
  public:
   explicit Canonicalizer(const GraphIR& g) : g_(g) {}
 
-  ContractionProgram run(const std::vector<int>& outputs) {
+  KernelProgram run(const std::vector<int>& outputs) {
     for (int id : reachable_nodes(g_, outputs)) views_[id] = lower_node(g_.node(id));
     for (int o : outputs) {
       View v = views_.at(o);
@@ -174,8 +104,8 @@ class Canonicalizer {
       return v;
     }
 
-    Contraction c;
-    c.dtype = n.dtype;
+    KernelSpec c;
+    c.acc_dtype = c.out_dtype = n.dtype;
     c.out_axes = spec.out;
     std::vector<bool> in_out(D, false);
     for (int d : spec.out) in_out[d] = true;
@@ -192,75 +122,48 @@ class Canonicalizer {
       }
       c.dims.push_back({spec.extents[d], role});
     }
-    for (size_t i = 0; i < in.size(); ++i) c.operands.push_back({in[i].buffer, loop_strides(in[i], spec.operands[i], D)});
+    for (size_t i = 0; i < in.size(); ++i)
+      c.operands.push_back({in[i].buffer, loop_strides(in[i], spec.operands[i], D), g_.node(n.inputs[i]).dtype});
     return emit(std::move(c));
   }
 
   // Adds a step, or reuses the buffer of an identical one (same kernel, same operands): graph
   // nodes that differ only in how they were spelled (matmul vs batch_dot) compute once.
-  View emit(Contraction c) {
+  View emit(KernelSpec c) {
     Shape shape = c.out_shape();
     std::string key = c.descriptor();
     for (const StridedOperand& op : c.operands) key += fmt::format(" %b{}", op.buffer);
     if (auto it = computed_.find(key); it != computed_.end()) return dense_view(it->second, shape);
-    c.out_buffer = new_buffer({BufferInfo::Kind::temp, c.dtype, checked_numel(shape), "", {}});
+    c.out_buffer = new_buffer({BufferInfo::Kind::temp, c.out_dtype, checked_numel(shape), "", {}});
     computed_.emplace(std::move(key), c.out_buffer);
     int buffer = c.out_buffer;
     p_.steps.push_back(std::move(c));
     return dense_view(buffer, shape);
   }
 
-  // Materialises a strided view into a dense buffer (a contraction with one operand, no K).
+  // Materialises a strided view into a dense buffer (a copy step).
   View copy(const View& v, DType dtype) {
-    Contraction c;
-    c.dtype = dtype;
+    KernelSpec c;
+    c.kind = StepKind::copy;
+    c.acc_dtype = c.out_dtype = dtype;
     for (size_t a = 0; a < v.shape.size(); ++a) {
       c.dims.push_back({v.shape[a], DimRole::M});
       c.out_axes.push_back(static_cast<int>(a));
     }
-    c.operands.push_back({v.buffer, v.strides});
+    c.operands.push_back({v.buffer, v.strides, dtype});
     return emit(std::move(c));
   }
 
   const GraphIR& g_;
-  ContractionProgram p_;
+  KernelProgram p_;
   std::unordered_map<int, View> views_;
   std::unordered_map<std::string, int> computed_;  // step key -> its buffer
 };
 
 }  // namespace
 
-ContractionProgram canonicalize_contractions(const GraphIR& g, const std::vector<int>& outputs) {
+KernelProgram canonicalize_contractions(const GraphIR& g, const std::vector<int>& outputs) {
   return Canonicalizer(g).run(outputs);
-}
-
-void verify_program(const ContractionProgram& p) {
-  std::vector<bool> written(p.buffers.size(), false);
-  for (size_t b = 0; b < p.buffers.size(); ++b) written[b] = p.buffers[b].kind != BufferInfo::Kind::temp;
-  auto fail = [](const std::string& why) { throw InternalError("verify_program: " + why); };
-  for (const Contraction& c : p.steps) {
-    for (const StridedOperand& op : c.operands) {
-      if (op.buffer < 0 || op.buffer >= static_cast<int>(p.buffers.size())) fail("operand buffer out of range");
-      if (!written[op.buffer]) fail(fmt::format("%b{} read before written", op.buffer));
-      if (op.strides.size() != c.dims.size()) fail("stride count differs from dim count");
-      if (p.buffers[op.buffer].dtype != c.dtype) fail("operand dtype differs");
-      // The largest offset the loops can reach must lie inside the buffer.
-      int64_t last = 0;
-      bool any_empty = false;
-      for (size_t d = 0; d < c.dims.size(); ++d) {
-        if (op.strides[d] < 0) fail("negative stride");
-        if (c.dims[d].extent == 0) any_empty = true;
-        else last += (c.dims[d].extent - 1) * op.strides[d];
-      }
-      if (!any_empty && last >= p.buffers[op.buffer].numel)
-        fail(fmt::format("%b{} accessed at {} but holds {}", op.buffer, last, p.buffers[op.buffer].numel));
-    }
-    if (written[c.out_buffer]) fail(fmt::format("%b{} written twice", c.out_buffer));
-    if (checked_numel(c.out_shape()) != p.buffers[c.out_buffer].numel) fail("output size differs from its buffer");
-    written[c.out_buffer] = true;
-  }
-  for (const OutputView& o : p.outputs)
-    if (!written[o.buffer] || checked_numel(o.shape) != p.buffers[o.buffer].numel) fail("bad output view");
 }
 
 }  // namespace tcc::ir

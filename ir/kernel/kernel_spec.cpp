@@ -1,0 +1,159 @@
+#include "ir/kernel/kernel_spec.h"
+
+#include "ir/graph/graph_ir.h"
+
+#include <tcc/error.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace tcc::ir {
+
+char role_letter(DimRole r) {
+  switch (r) {
+    case DimRole::B: return 'B';
+    case DimRole::M: return 'M';
+    case DimRole::N: return 'N';
+    case DimRole::K: return 'K';
+  }
+  return '?';
+}
+
+Shape KernelSpec::out_shape() const {
+  Shape s;
+  for (int d : out_axes) s.push_back(dims.at(d).extent);
+  return s;
+}
+
+std::vector<int64_t> KernelSpec::out_strides() const {
+  std::vector<int64_t> strides(dims.size(), 0);
+  int64_t stride = 1;
+  for (int a = static_cast<int>(out_axes.size()) - 1; a >= 0; --a) {
+    strides[out_axes[a]] = stride;
+    stride *= dims[out_axes[a]].extent;
+  }
+  return strides;
+}
+
+std::optional<DType> KernelSpec::uniform_dtype() const {
+  for (const StridedOperand& op : operands)
+    if (op.dtype != out_dtype) return std::nullopt;
+  if (kind == StepKind::contraction && acc_dtype != out_dtype) return std::nullopt;
+  return out_dtype;
+}
+
+std::string unsupported_by_lowering(const KernelSpec& c) {
+  if (!c.uniform_dtype()) return "operands, accumulator and output of different dtypes";
+  for (const KernelDim& d : c.dims)
+    if (d.symbolic()) return "a symbolic extent (" + d.symbol + ")";
+  if (!c.epilogue.empty()) return "an epilogue";
+  return "";
+}
+
+std::vector<std::string> KernelSpec::scalar_params() const {
+  std::vector<std::string> names;
+  for (const KernelDim& d : dims)
+    if (d.symbolic() && std::find(names.begin(), names.end(), d.symbol) == names.end()) names.push_back(d.symbol);
+  return names;
+}
+
+// Fields appear only where a spec uses the wider form (a copy, mixed dtypes, a symbol, an
+// epilogue): today's kernels keep the descriptors, hence the cache keys, they had.
+std::vector<std::pair<std::string, std::string>> KernelSpec::descriptor_fields() const {
+  std::string roles, extents, strides;
+  for (size_t d = 0; d < dims.size(); ++d) {
+    roles += role_letter(dims[d].role);
+    extents += fmt::format("{}{}", d ? "," : "", dims[d].symbolic() ? dims[d].symbol : std::to_string(dims[d].extent));
+  }
+  for (const StridedOperand& op : operands) strides += fmt::format("{}[{}]", strides.empty() ? "" : " ", fmt::join(op.strides, ","));
+  std::vector<std::pair<std::string, std::string>> fields;
+  if (kind == StepKind::copy) fields.emplace_back("kind", "copy");
+  if (std::optional<DType> one = uniform_dtype()) {
+    fields.emplace_back("dtype", std::string(dtype_name(*one)));
+  } else {
+    std::string in;
+    for (const StridedOperand& op : operands) in += fmt::format("{}{}", in.empty() ? "" : ",", dtype_name(op.dtype));
+    fields.emplace_back("dtype", fmt::format("in({}) acc({}) out({})", in, dtype_name(acc_dtype), dtype_name(out_dtype)));
+  }
+  fields.emplace_back("roles", roles);
+  fields.emplace_back("extents", extents);
+  fields.emplace_back("out", fmt::format("{}", fmt::join(out_axes, ",")));
+  fields.emplace_back("strides", strides);
+  if (!epilogue.empty()) {
+    std::string ops;
+    for (const EpilogueOp& e : epilogue) ops += fmt::format("{}{}", ops.empty() ? "" : ",", e.op);
+    fields.emplace_back("epilogue", ops);
+  }
+  return fields;
+}
+
+std::string join_descriptor(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string s;
+  for (const auto& [name, value] : fields) s += fmt::format("{}{}={}", s.empty() ? "" : " ", name, value);
+  return s;
+}
+
+std::string KernelSpec::descriptor() const { return join_descriptor(descriptor_fields()); }
+
+std::string KernelProgram::str() const {
+  std::string s;
+  for (size_t b = 0; b < buffers.size(); ++b) {
+    const BufferInfo& info = buffers[b];
+    if (info.kind == BufferInfo::Kind::temp) continue;
+    s += fmt::format("%b{} = {}{} : {}[{}]\n", b, info.kind == BufferInfo::Kind::input ? "input" : "constant",
+                     info.name.empty() ? "" : " \"" + info.name + "\"", dtype_name(info.dtype), info.numel);
+  }
+  for (const KernelSpec& c : steps) {
+    s += fmt::format("%b{} = {} {} dims(", c.out_buffer, c.kind == StepKind::copy ? "copy" : "contraction",
+                     dtype_name(c.out_dtype));
+    for (size_t d = 0; d < c.dims.size(); ++d)
+      s += fmt::format("{}d{}:{}{}", d ? ", " : "", d, role_letter(c.dims[d].role), c.dims[d].extent);
+    std::vector<std::string> outs;
+    for (int d : c.out_axes) outs.push_back(fmt::format("d{}", d));
+    s += fmt::format(") out({})", fmt::join(outs, ","));
+    for (const StridedOperand& op : c.operands)
+      s += fmt::format(" %b{}[strides {}]", op.buffer, fmt::join(op.strides, ","));
+    s += "\n";
+  }
+  for (size_t o = 0; o < outputs.size(); ++o)
+    s += fmt::format("output {} = %b{} as {}\n", o, outputs[o].buffer,
+                     type_str(buffers[outputs[o].buffer].dtype, outputs[o].shape));
+  return s;
+}
+
+void verify_program(const KernelProgram& p) {
+  std::vector<bool> written(p.buffers.size(), false);
+  for (size_t b = 0; b < p.buffers.size(); ++b) written[b] = p.buffers[b].kind != BufferInfo::Kind::temp;
+  auto fail = [](const std::string& why) { throw InternalError("verify_program: " + why); };
+  for (const KernelSpec& c : p.steps) {
+    for (const StridedOperand& op : c.operands) {
+      if (op.buffer < 0 || op.buffer >= static_cast<int>(p.buffers.size())) fail("operand buffer out of range");
+      if (!written[op.buffer]) fail(fmt::format("%b{} read before written", op.buffer));
+      if (op.strides.size() != c.dims.size()) fail("stride count differs from dim count");
+      if (p.buffers[op.buffer].dtype != op.dtype) fail("operand dtype differs from its buffer's");
+      // The largest offset the loops can reach must lie inside the buffer.
+      int64_t last = 0;
+      bool any_empty = false;
+      for (size_t d = 0; d < c.dims.size(); ++d) {
+        if (op.strides[d] < 0) fail("negative stride");
+        if (c.dims[d].extent == 0) any_empty = true;
+        else last += (c.dims[d].extent - 1) * op.strides[d];
+      }
+      if (!any_empty && last >= p.buffers[op.buffer].numel)
+        fail(fmt::format("%b{} accessed at {} but holds {}", op.buffer, last, p.buffers[op.buffer].numel));
+    }
+    if (written[c.out_buffer]) fail(fmt::format("%b{} written twice", c.out_buffer));
+    if (p.buffers[c.out_buffer].dtype != c.out_dtype) fail("output dtype differs from its buffer's");
+    if (c.kind == StepKind::copy &&
+        (c.operands.size() != 1 || std::any_of(c.dims.begin(), c.dims.end(), [](const KernelDim& d) { return d.role == DimRole::K; })))
+      fail("a copy has one operand and sums nothing");
+    if (checked_numel(c.out_shape()) != p.buffers[c.out_buffer].numel) fail("output size differs from its buffer");
+    written[c.out_buffer] = true;
+  }
+  for (const OutputView& o : p.outputs)
+    if (!written[o.buffer] || checked_numel(o.shape) != p.buffers[o.buffer].numel) fail("bad output view");
+}
+
+}  // namespace tcc::ir

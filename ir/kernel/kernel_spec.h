@@ -1,0 +1,107 @@
+// The kernel form: what one kernel computes, whatever op the user wrote. A step is a
+// contraction over loop dims with roles B/M/N/K and per-operand strides (broadcasting is
+// stride 0, transposes and diagonals are strides, never copies), or a copy of a strided view
+// into a dense buffer; element-wise steps come next. A dim may carry a symbol (its extent a
+// runtime parameter); operands, accumulator and output each have a dtype; an epilogue of
+// element-wise ops may follow the store. Today's programs use none of the widening: one
+// dtype, static extents, no epilogue.
+#pragma once
+#include <tcc/dtype.h>
+#include <tcc/tensor.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tcc::ir {
+
+// B: indexes the output and every operand. M: the output and the first operand only.
+// N: the output and not the first operand only. K: summed (not in the output).
+enum class DimRole { B, M, N, K };
+char role_letter(DimRole r);
+
+struct KernelDim {
+  int64_t extent = 0;
+  DimRole role = DimRole::K;
+  // Empty: a static extent. Else the extent is the runtime value of this symbol (a kernel
+  // scalar parameter), and `extent` the value plans assume.
+  std::string symbol;
+  bool symbolic() const { return !symbol.empty(); }
+};
+
+struct StridedOperand {
+  int buffer = -1;
+  std::vector<int64_t> strides;  // elements, one per loop dim (0: not indexed or broadcast)
+  DType dtype = DType::f32;
+};
+
+enum class StepKind {
+  contraction,  // out = sum over K dims of the product of the operands
+  copy,         // out = operands[0] (one operand, no K dim): a strided view made dense
+};
+
+// An element-wise op applied to each output element as it is stored (bias, activation ...),
+// reading `operands` (buffer ids) besides the element. The slot of the kernel form that fusion
+// fills; no pass makes one yet, and lowering refuses a spec that has one.
+struct EpilogueOp {
+  std::string op;
+  std::vector<int> operands;
+};
+
+struct KernelSpec {
+  StepKind kind = StepKind::contraction;
+  DType acc_dtype = DType::f32;  // what products are summed in
+  DType out_dtype = DType::f32;  // what is stored
+  std::vector<KernelDim> dims;
+  std::vector<int> out_axes;  // loop dim of each output axis; the output is dense row-major
+  std::vector<StridedOperand> operands;
+  std::vector<EpilogueOp> epilogue;
+  int out_buffer = -1;
+
+  // The one dtype of operands, accumulator and output, or nullopt when they differ.
+  std::optional<DType> uniform_dtype() const;
+  // The symbols of symbolic dims, in dim order without repeats: the kernel's scalar parameters.
+  std::vector<std::string> scalar_params() const;
+
+  Shape out_shape() const;
+  std::vector<int64_t> out_strides() const;  // per loop dim; 0 for K dims
+  // Everything that determines the kernel's code and nothing else (no buffer ids): the key
+  // under which identical kernels are shared. Fields: dtype, roles, extents, out, strides.
+  std::vector<std::pair<std::string, std::string>> descriptor_fields() const;
+  std::string descriptor() const;  // the fields in one line (join_descriptor)
+};
+
+// "dtype=f32 roles=MNK ..." from descriptor fields.
+std::string join_descriptor(const std::vector<std::pair<std::string, std::string>>& fields);
+
+struct BufferInfo {
+  enum class Kind { input, constant, temp };
+  Kind kind = Kind::temp;
+  DType dtype = DType::f32;
+  int64_t numel = 0;
+  std::string name;  // input name
+  Tensor data;       // constant data
+};
+
+// A graph output: a dense row-major view of a whole buffer.
+struct OutputView {
+  int buffer = -1;
+  Shape shape;
+};
+
+struct KernelProgram {
+  std::vector<BufferInfo> buffers;
+  std::vector<KernelSpec> steps;  // in execution order; each writes a fresh temp buffer
+  std::vector<OutputView> outputs;
+  std::string str() const;
+};
+
+// Why today's loop lowering cannot take this spec (mixed dtypes, a symbolic extent, an
+// epilogue), or empty when it can.
+std::string unsupported_by_lowering(const KernelSpec& c);
+
+// Strides in range of their buffers, buffers written once before they are read.
+void verify_program(const KernelProgram& p);
+
+}  // namespace tcc::ir
