@@ -92,6 +92,11 @@ class KernelEmitter {
     if (it == buffers_.end()) throw InternalError("codegen: buffer " + buffer->name + " not in scope");
     return it->second;
   }
+  llvm::Value* var_value(const Var& v) {
+    auto it = vars_.find(v.get());
+    if (it == vars_.end()) throw InternalError("codegen: var " + v->name + " not in scope");
+    return it->second;
+  }
   llvm::Value* address(const Buffer& buffer, const Expr& index) {
     return b_.CreateInBoundsGEP(type_of(buffer->dtype), base(buffer), expr(index));
   }
@@ -100,11 +105,7 @@ class KernelEmitter {
     switch (e->kind) {
       case ExprKind::int_imm: return llvm::ConstantInt::get(type_of(e->type), e->int_value, true);
       case ExprKind::float_imm: return llvm::ConstantFP::get(type_of(e->type), e->float_value);
-      case ExprKind::var: {
-        auto it = vars_.find(e->var.get());
-        if (it == vars_.end()) throw InternalError("codegen: var " + e->var->name + " not in scope");
-        return it->second;
-      }
+      case ExprKind::var: return var_value(e->var);
       case ExprKind::add: {
         llvm::Value *a = expr(e->a), *b = expr(e->b);
         return is_float(e->type) ? b_.CreateFAdd(a, b) : b_.CreateAdd(a, b);  // integers wrap, as NumPy's
@@ -178,8 +179,12 @@ class KernelEmitter {
         return;
       }
       case StmtKind::for_loop:
-        if (s->for_kind == ForKind::parallel) emit_parallel_loop(s);
-        else emit_loop(s);
+        if (s->for_kind == ForKind::parallel)
+          throw InternalError("codegen: a parallel loop reached codegen (the outline_parallel pass makes it a task)");
+        emit_loop(s);
+        return;
+      case StmtKind::parallel_task:
+        emit_parallel_task(s);
         return;
     }
   }
@@ -394,44 +399,46 @@ class KernelEmitter {
     b_.SetInsertPoint(end_bb);
   }
 
-  // A parallel loop: its body becomes `i32 NAME.par(ptr closure, i64 i)`, everything in scope
-  // (loop variables, buffer pointers, the scratch block) travels in a closure on the stack, and
-  // the runtime's tcc_parallel_for runs the iterations.
-  void emit_parallel_loop(const Stmt& s) {
+  // A parallel task (outline_parallel): `i32 NAME(ptr closure, i64 i)` runs one iteration; its
+  // captures (and the scratch block, when the kernel has one) travel in a closure on the
+  // stack, and the runtime's tcc_parallel_for runs the iterations.
+  void emit_parallel_task(const Stmt& s) {
     llvm::Function* parent = b_.GetInsertBlock()->getParent();
     llvm::Module& m = *parent->getParent();
-    std::vector<std::pair<const void*, llvm::Value*>> vars(vars_.begin(), vars_.end());
-    std::vector<std::pair<const void*, llvm::Value*>> buffers(buffers_.begin(), buffers_.end());
+    const TaskCaptures& captures = *s->task;
+    std::vector<llvm::Value*> values;
+    for (const Var& v : captures.vars) values.push_back(var_value(v));
+    for (const Buffer& buf : captures.buffers) values.push_back(base(buf));
+    if (scratch_block_) values.push_back(scratch_block_);
     std::vector<llvm::Type*> fields;
-    for (const auto& [key, value] : vars) fields.push_back(value->getType());
-    for (const auto& [key, value] : buffers) fields.push_back(value->getType());
-    if (scratch_block_) fields.push_back(scratch_block_->getType());
+    for (llvm::Value* v : values) fields.push_back(v->getType());
     auto* closure_ty = llvm::StructType::get(ctx_, fields);
     llvm::Value* closure = llvm::IRBuilder<>(alloca_point_, alloca_point_->begin()).CreateAlloca(closure_ty);
-    unsigned field = 0;
-    auto put = [&](llvm::Value* v) { b_.CreateStore(v, b_.CreateStructGEP(closure_ty, closure, field++)); };
-    for (const auto& [key, value] : vars) put(value);
-    for (const auto& [key, value] : buffers) put(value);
-    if (scratch_block_) put(scratch_block_);
+    for (unsigned f = 0; f < values.size(); ++f) b_.CreateStore(values[f], b_.CreateStructGEP(closure_ty, closure, f));
     llvm::Value* extent = expr(s->extent);
 
     auto* task_ty = llvm::FunctionType::get(b_.getInt32Ty(), {b_.getPtrTy(), b_.getInt64Ty()}, false);
-    auto* task = llvm::Function::Create(task_ty, llvm::Function::InternalLinkage, parent->getName() + ".par", m);
+    auto* task = llvm::Function::Create(task_ty, llvm::Function::InternalLinkage, captures.name, m);
     set_target_attributes(task, target_);
     auto saved_ip = b_.saveIP();
-    auto saved_vars = vars_, saved_buffers = buffers_;
+    auto saved_vars = std::move(vars_);
+    auto saved_buffers = std::move(buffers_);
     llvm::BasicBlock* saved_alloca_point = alloca_point_;
     llvm::Value* saved_scratch = scratch_block_;
 
+    // The task's body sees its captures and its index, nothing else.
+    vars_.clear();
+    buffers_.clear();
     alloca_point_ = llvm::BasicBlock::Create(ctx_, "entry", task);
     b_.SetInsertPoint(alloca_point_);
-    field = 0;
-    auto get = [&](llvm::Type* type) {
-      return b_.CreateLoad(type, b_.CreateStructGEP(closure_ty, task->getArg(0), field++));
+    unsigned f = 0;
+    auto get = [&]() {
+      llvm::Type* type = fields[f];
+      return b_.CreateLoad(type, b_.CreateStructGEP(closure_ty, task->getArg(0), f++));
     };
-    for (const auto& [key, value] : vars) vars_[key] = get(value->getType());
-    for (const auto& [key, value] : buffers) buffers_[key] = get(value->getType());
-    if (scratch_block_) scratch_block_ = get(scratch_block_->getType());
+    for (const Var& v : captures.vars) vars_[v.get()] = get();
+    for (const Buffer& buf : captures.buffers) buffers_[buf.get()] = get();
+    if (scratch_block_) scratch_block_ = get();
     vars_[s->var.get()] = task->getArg(1);
     stmt(s->body);
     b_.CreateRet(b_.getInt32(0));

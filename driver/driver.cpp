@@ -10,6 +10,8 @@ codegen::TargetInfo target(const Options& options) { return codegen::target_for(
 
 std::string llvm_version() { return codegen::llvm_version(); }
 
+void dump_after(const std::vector<std::string>& passes) { ir::set_dump_after(passes); }
+
 codegen::CompileOptions codegen_options(const Options& options) {
   return {.cpu = options.cpu, .aligned_buffers = !options.ahead_of_time};
 }

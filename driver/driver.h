@@ -30,6 +30,8 @@ codegen::TargetInfo target(const Options& options);
 ir::sched::TargetModel target_model(const codegen::TargetInfo& target, const Options& options);
 codegen::CompileOptions codegen_options(const Options& options);
 std::string llvm_version();
+// Dumps the IR after these passes on stderr (ir::pass_names(); ArgumentError for others).
+void dump_after(const std::vector<std::string>& passes);
 
 // Graph passes, plans and (when build_loops) the loop nests, for the options' target.
 struct Plan {

@@ -2,13 +2,19 @@
 
 #include "ir/loop/lower_gemm.h"
 #include "ir/loop/lower_to_loops.h"
+#include "ir/loop/outline_parallel.h"
+
+#include <tcc/error.h>
 
 #include <fmt/format.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <map>
+#include <mutex>
+#include <set>
 
 namespace tcc::ir {
 
@@ -19,20 +25,68 @@ int debug_level() {
   return v ? std::atoi(v) : 0;
 }
 
+// The passes whose output is dumped besides TCC_DEBUG=2's: TCC_DUMP_AFTER=a,b or set_dump_after.
+std::mutex dump_mutex;
+std::set<std::string>& dump_after_set() {
+  static std::set<std::string> names = [] {
+    std::set<std::string> n;
+    if (const char* v = std::getenv("TCC_DUMP_AFTER")) {
+      std::string list = v;
+      for (size_t p = 0; p <= list.size();) {
+        size_t comma = list.find(',', p);
+        if (comma == std::string::npos) comma = list.size();
+        if (comma > p) n.insert(list.substr(p, comma - p));
+        p = comma + 1;
+      }
+    }
+    return n;
+  }();
+  return names;
+}
+
+bool dump_after(const char* name) {
+  std::lock_guard<std::mutex> lock(dump_mutex);
+  return dump_after_set().count(name) > 0;
+}
+
 // Runs one pass, timing it and dumping what it produced when asked.
 template <typename F, typename Dump>
 auto run_pass(const char* name, F&& pass, Dump&& dump) {
   auto t0 = std::chrono::steady_clock::now();
   auto result = pass();
-  if (int level = debug_level(); level > 0) {
+  const int level = debug_level();
+  if (level > 0) {
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "[tcc] pass %s: %.3f ms\n", name, ms);
-    if (level > 1) std::fprintf(stderr, "%s\n", dump(result).c_str());
+  }
+  if (level > 1 || dump_after(name)) {
+    if (level <= 1) std::fprintf(stderr, "[tcc] after %s:\n", name);
+    std::fprintf(stderr, "%s\n", dump(result).c_str());
   }
   return result;
 }
 
 }  // namespace
+
+const std::vector<std::string_view>& pass_names() {
+  // In the order lower() and kernel_loops() run them: graph passes, planning, then per kernel
+  // the lowering of its schedule (GEMM or simple) and the loop passes.
+  static const std::vector<std::string_view> names{"verify_graph", "canonicalize_contractions", "verify_program",
+                                                   "plan_schedule", "lower_gemm",    "lower_to_loops",
+                                                   "verify_kernel", "outline_parallel"};
+  return names;
+}
+
+void set_dump_after(const std::vector<std::string>& passes) {
+  for (const std::string& p : passes)
+    if (std::find(pass_names().begin(), pass_names().end(), p) == pass_names().end()) {
+      std::string known;
+      for (std::string_view n : pass_names()) known += (known.empty() ? "" : ", ") + std::string(n);
+      throw ArgumentError("unknown pass '" + p + "' (passes: " + known + ")");
+    }
+  std::lock_guard<std::mutex> lock(dump_mutex);
+  dump_after_set().insert(passes.begin(), passes.end());
+}
 
 std::string kernel_name(const std::string& descriptor) {
   uint64_t h = 1469598103934665603ull;
@@ -78,6 +132,9 @@ const loop::LoopKernel& kernel_loops(LoweredKernel& k) {
     else
       k.loops = run_pass("lower_to_loops", [&] { return loop::lower_to_loops(k.contraction, k.schedule, k.name); },
                          [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
+    run_pass("verify_kernel", [&] { loop::verify_kernel(*k.loops); return 0; }, [](int) { return std::string(); });
+    k.loops = run_pass("outline_parallel", [&] { return loop::outline_parallel(std::move(*k.loops)); },
+                       [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
     run_pass("verify_kernel", [&] { loop::verify_kernel(*k.loops); return 0; }, [](int) { return std::string(); });
   }
   return *k.loops;

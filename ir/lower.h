@@ -1,5 +1,6 @@
 // THE pass list from graph IR to loop kernels, in one place. TCC_DEBUG=1 lists the passes
-// run (with times), TCC_DEBUG=2 also dumps the IR after each one, on stderr.
+// run (with times), TCC_DEBUG=2 also dumps the IR after each one, on stderr;
+// TCC_DUMP_AFTER=PASS[,PASS] (or `tcc ... --dump-after PASS`) dumps only those.
 #pragma once
 #include "ir/kernel/kernel_spec.h"
 #include "ir/graph/canonicalize.h"
@@ -9,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tcc::ir {
@@ -36,6 +38,11 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const sc
                      bool build_loops = true);
 // The kernel's loop nest: lower_to_loops + verify_kernel the first time, then the same one.
 const loop::LoopKernel& kernel_loops(LoweredKernel& k);
+
+// Every pass, in the order they run.
+const std::vector<std::string_view>& pass_names();
+// Also dump the IR after these passes (ArgumentError for a name not in pass_names()).
+void set_dump_after(const std::vector<std::string>& passes);
 
 // "tcc_<16 hex digits>" from a descriptor (FNV-1a 64).
 std::string kernel_name(const std::string& descriptor);

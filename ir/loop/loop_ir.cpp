@@ -81,6 +81,11 @@ Stmt transpose_block(const Buffer& dst, Expr dst_offset, int64_t dst_stride, con
 Stmt micro_kernel(MicroKernel mk) {
   return make_stmt({.kind = StmtKind::micro_kernel, .micro = std::make_shared<const MicroKernel>(std::move(mk))});
 }
+Stmt parallel_task(TaskCaptures captures, const Var& v, Expr extent, Stmt body) {
+  return make_stmt({.kind = StmtKind::parallel_task, .var = v, .extent = std::move(extent), .body = std::move(body),
+                    .task = std::make_shared<const TaskCaptures>(std::move(captures))});
+}
+
 Stmt allocate(const Buffer& buffer, Expr extent, Stmt body) {
   return make_stmt({.kind = StmtKind::allocate, .body = std::move(body), .buffer = buffer, .index = std::move(extent)});
 }
@@ -209,6 +214,16 @@ class Printer {
         stmt(s->body, depth + 1);
         out_ += pad + "}\n";
         break;
+      case StmtKind::parallel_task: {
+        std::vector<std::string> captured;
+        for (const Var& v : s->task->vars) captured.push_back(name(v));
+        for (const Buffer& b : s->task->buffers) captured.push_back(name(b));
+        out_ += fmt::format("{}for.parallel {} in 0..{} {{ task {} captures({})\n", pad, name(s->var), expr(s->extent),
+                            s->task->name, fmt::join(captured, ", "));
+        stmt(s->body, depth + 1);
+        out_ += pad + "}\n";
+        break;
+      }
       case StmtKind::store:
         out_ += fmt::format("{}{}[{}] = {}\n", pad, name(s->buffer), expr(s->index), expr(s->value));
         break;
@@ -286,6 +301,26 @@ class Verifier : public IRVisitor {
         visit(s->body);
         vars_.erase(s->var.get());
         return;
+      case StmtKind::parallel_task: {
+        // The body sees only what it captures, and its index.
+        if (s->extent->type != DType::i64) fail("task extent must be i64");
+        visit(s->extent);
+        std::set<const void*> task_vars{s->var.get()}, task_buffers;
+        for (const Var& v : s->task->vars) {
+          if (!vars_.count(v.get())) fail("task " + s->task->name + " captures var " + v->name + " outside its scope");
+          task_vars.insert(v.get());
+        }
+        for (const Buffer& b : s->task->buffers) {
+          if (!buffers_.count(b.get())) fail("task " + s->task->name + " captures buffer " + b->name + " outside its scope");
+          task_buffers.insert(b.get());
+        }
+        std::swap(vars_, task_vars);
+        std::swap(buffers_, task_buffers);
+        visit(s->body);
+        std::swap(vars_, task_vars);
+        std::swap(buffers_, task_buffers);
+        return;
+      }
       case StmtKind::store:
         check_access(s->buffer, s->index);
         if (s->value->type != s->buffer->dtype) fail("stored value type differs from the buffer's");

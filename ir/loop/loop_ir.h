@@ -60,10 +60,10 @@ Expr select_lt(Expr a, Expr b, Expr t, Expr f);  // a < b ? t : f (a, b i64)
 Expr load(const Buffer& buffer, Expr index);
 
 // ---- Statements ----
-enum class StmtKind { for_loop, store, block, allocate, micro_kernel, if_lt, transpose_block };
+enum class StmtKind { for_loop, store, block, allocate, micro_kernel, if_lt, transpose_block, parallel_task };
 // Serial: plain loop. Vectorized: a hint for codegen that the loop is the contiguous innermost
 // one and should be vectorised at the host width. Parallel: iterations are independent and
-// run on the runtime's thread pool (codegen outlines the body). Scalar: a cold loop (edges)
+// run on the runtime's thread pool (the outline_parallel pass makes the body a task). Scalar: a cold loop (edges)
 // LLVM must not vectorise or unroll: it would only add compile time.
 enum class ForKind { serial, vectorized, parallel, scalar };
 
@@ -116,9 +116,19 @@ struct TransposeShape {
   int64_t dst_stride = 0, src_stride = 0;
 };
 
+// What a parallel task takes from the code around it (outline_parallel): the vars and
+// buffers its body uses, in order of first use; its body sees nothing else. Codegen passes
+// them in a closure to `i32 name(ptr closure, i64 index)`, run by the runtime's
+// tcc_parallel_for.
+struct TaskCaptures {
+  std::string name;
+  std::vector<Var> vars;
+  std::vector<Buffer> buffers;
+};
+
 struct StmtNode {
   StmtKind kind;
-  // for_loop
+  // for_loop and parallel_task: `var` in 0..extent, `body` each iteration
   Var var;
   Expr extent;
   ForKind for_kind = ForKind::serial;
@@ -135,6 +145,8 @@ struct StmtNode {
   Stmt otherwise;
   // transpose_block (with buffer, index and value as above)
   TransposeShape transpose;
+  // parallel_task
+  std::shared_ptr<const TaskCaptures> task;
 };
 
 Stmt for_loop(const Var& v, Expr extent, ForKind kind, Stmt body);
@@ -142,6 +154,8 @@ Stmt store(const Buffer& buffer, Expr index, Expr value);
 Stmt block(std::vector<Stmt> stmts);
 Stmt allocate(const Buffer& buffer, Expr extent, Stmt body);
 Stmt micro_kernel(MicroKernel mk);
+// A parallel loop made a task: `body` for var in 0..extent on the thread pool.
+Stmt parallel_task(TaskCaptures captures, const Var& v, Expr extent, Stmt body);
 // lhs < rhs ? then : otherwise, e.g. the last iteration of a parallel loop doing an edge tile.
 Stmt if_lt(Expr lhs, Expr rhs, Stmt then, Stmt otherwise);
 // dst[dst_offset + r*dst_stride + c] = src[src_offset + c*src_stride + r] for r, c < lanes.

@@ -283,3 +283,37 @@ TEST(OpTable, IsTheOneSourceOfOpFacts) {
 
 }  // namespace
 }  // namespace tcc
+
+#include "ir/loop/outline_parallel.h"
+
+namespace tcc {
+namespace {
+
+// outline_parallel: a parallel loop becomes a task that captures exactly the vars and buffers
+// its body uses from around it (in order of first use), and the verifier holds the body to them.
+TEST(LoopIR, OutlineParallelCapturesWhatTheBodyUses) {
+  namespace loop = ir::loop;
+  auto buffer = [](const char* name, int index) {
+    return std::make_shared<const loop::BufferDecl>(loop::BufferDecl{name, f32, loop::BufferDecl::Scope::param, index});
+  };
+  auto out = buffer("out", 0), in0 = buffer("in0", 1), unused = buffer("in1", 2);
+  auto o = std::make_shared<const loop::VarDecl>(loop::VarDecl{"o"}), i = std::make_shared<const loop::VarDecl>(loop::VarDecl{"i"});
+  loop::Stmt body = loop::store(out, loop::add(loop::mul(loop::var_ref(o), loop::int_imm(4)), loop::var_ref(i)),
+                                loop::load(in0, loop::var_ref(i)));
+  loop::LoopKernel k{"k", f32, {out, in0, unused},
+                     loop::for_loop(o, loop::int_imm(3), loop::ForKind::serial,
+                                    loop::for_loop(i, loop::int_imm(4), loop::ForKind::parallel, body))};
+  loop::LoopKernel outlined = loop::outline_parallel(k);
+  loop::verify_kernel(outlined);
+  const std::string s = loop::print_kernel(outlined);
+  EXPECT_NE(s.find("for.parallel i in 0..4 { task k.par0 captures(o, out, in0)"), std::string::npos) << s;
+  // A task that does not capture what its body uses fails verification.
+  loop::Stmt task = outlined.body->body;
+  ASSERT_EQ(task->kind, loop::StmtKind::parallel_task);
+  loop::Stmt missing = loop::parallel_task({"k.bad", {}, {out, in0}}, i, loop::int_imm(4), task->body);
+  EXPECT_THROW(loop::verify_kernel({"k", f32, {out, in0, unused}, loop::for_loop(o, loop::int_imm(3), loop::ForKind::serial, missing)}),
+               InternalError);
+}
+
+}  // namespace
+}  // namespace tcc

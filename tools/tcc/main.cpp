@@ -35,12 +35,18 @@ constexpr const char* kUsage = R"(usage:
   tcc cache info|clear                   the on-disk kernel cache
   tcc bench FILE.tc [--repeat N] [--threads N]    median time and GFLOP/s per output
   tcc --help | --version
+  run, emit, compile and bench also take --dump-after PASS[,PASS]: the IR after those passes
+  on stderr (passes: verify_graph canonicalize_contractions verify_program plan_schedule
+  lower_gemm lower_to_loops verify_kernel outline_parallel)
 
 environment:
   TCC_CACHE=off        do not use the on-disk kernel cache
   TCC_CACHE_DIR=DIR    where it lives (default $XDG_CACHE_HOME/tcc, else ~/.cache/tcc)
   TCC_LOG=cache        explain every kernel cache hit and miss (as run -v)
   TCC_DEBUG=1|2        list the compiler passes (1) and dump the IR after each (2)
+  TCC_DUMP_AFTER=P,Q   dump the IR after these passes only (as --dump-after P,Q on
+                       run, emit, compile and bench; with run, compiled kernels only:
+                       TCC_CACHE=off to see every kernel's loop passes)
 )";
 
 // Bad command-line usage: exit status 2.
@@ -57,6 +63,7 @@ struct Args {
   int threads = 0;
   int repeat = 0;  // bench: 0 = as many as fit in about 0.2 s (at least 5)
   bool verbose = false;
+  std::vector<std::string> dump_after;  // --dump-after PASS (repeatable, or PASS,PASS)
 };
 
 int64_t parse_count(const std::string& flag, const std::string& text, int64_t min) {
@@ -97,6 +104,13 @@ Args parse_args(int argc, char** argv) {
       a.name = value();
     } else if (arg == "--target-cpu") {
       a.target_cpu = value();
+    } else if (arg == "--dump-after") {
+      std::string list = value();
+      for (size_t p = 0; p <= list.size();) {
+        size_t comma = std::min(list.find(',', p), list.size());
+        if (comma > p) a.dump_after.push_back(list.substr(p, comma - p));
+        p = comma + 1;
+      }
     } else if (arg == "-v" || arg == "--verbose") {
       a.verbose = true;
     } else if (arg == "--seed") {
@@ -334,6 +348,11 @@ int dispatch(int argc, char** argv) {
   }
   if (argc >= 2 && std::strcmp(argv[1], "cache") == 0) return cmd_cache(argc, argv);
   Args a = parse_args(argc, argv);
+  try {
+    tcc::driver::dump_after(a.dump_after);
+  } catch (const tcc::ArgumentError& e) {
+    throw UsageError(std::string("--dump-after: ") + e.what());
+  }
   if (a.command == "check") return cmd_check(a);
   if (a.command == "run") return cmd_run(a);
   if (a.command == "emit") return cmd_emit(a);
