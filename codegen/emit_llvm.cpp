@@ -171,7 +171,7 @@ class KernelEmitter {
         }
         // Allocas go in the entry block so that SROA/mem2reg turn them into registers.
         llvm::IRBuilder<> entry_builder(alloca_point_, alloca_point_->begin());
-        llvm::AllocaInst* slot = entry_builder.CreateAlloca(type_of(s->buffer->dtype), expr_const(s->index));
+        llvm::AllocaInst* slot = entry_builder.CreateAlloca(type_of(s->buffer->dtype), expr_const(s->extent));
         slot->setAlignment(llvm::Align(64));  // packed blocks: whole cache lines, as in the scratch block
         buffers_[s->buffer.get()] = slot;
         stmt(s->body);
@@ -199,7 +199,7 @@ class KernelEmitter {
     llvm::Type* elem = type_of(s.buffer->dtype);
     auto* vec = llvm::FixedVectorType::get(elem, lanes);
     const llvm::Align align(dtype_size(s.buffer->dtype));
-    llvm::Value* src = address(s.value->buffer, s.value->index);
+    llvm::Value* src = address(s.src, s.src_index);
     llvm::Value* dst = address(s.buffer, s.index);
     std::vector<llvm::Value*> rows(lanes);
     for (int c = 0; c < lanes; ++c)

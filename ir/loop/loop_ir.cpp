@@ -73,8 +73,8 @@ Stmt if_lt(Expr lhs, Expr rhs, Stmt then, Stmt otherwise) {
 
 Stmt transpose_block(const Buffer& dst, Expr dst_offset, int64_t dst_stride, const Buffer& src, Expr src_offset,
                      int64_t src_stride, int lanes) {
-  return make_stmt({.kind = StmtKind::transpose_block, .buffer = dst, .index = std::move(dst_offset),
-                    .value = load(src, std::move(src_offset)),
+  return make_stmt({.kind = StmtKind::transpose_block, .buffer = dst, .index = std::move(dst_offset), .src = src,
+                    .src_index = std::move(src_offset),
                     .transpose = {.lanes = lanes, .dst_stride = dst_stride, .src_stride = src_stride}});
 }
 
@@ -87,7 +87,7 @@ Stmt parallel_task(TaskCaptures captures, const Var& v, Expr extent, Stmt body) 
 }
 
 Stmt allocate(const Buffer& buffer, Expr extent, Stmt body) {
-  return make_stmt({.kind = StmtKind::allocate, .body = std::move(body), .buffer = buffer, .index = std::move(extent)});
+  return make_stmt({.kind = StmtKind::allocate, .extent = std::move(extent), .body = std::move(body), .buffer = buffer});
 }
 
 void IRVisitor::visit(const Expr& e) {
@@ -102,6 +102,7 @@ void IRVisitor::visit(const Stmt& s) {
   if (s->extent) visit(s->extent);
   if (s->index) visit(s->index);
   if (s->value) visit(s->value);
+  if (s->src_index) visit(s->src_index);
   if (s->lhs) visit(s->lhs);
   if (s->rhs) visit(s->rhs);
   if (s->body) visit(s->body);
@@ -125,11 +126,12 @@ Expr IRMutator::mutate(const Expr& e) {
 
 Stmt IRMutator::mutate(const Stmt& s) {
   Expr extent = s->extent ? mutate(s->extent) : nullptr, index = s->index ? mutate(s->index) : nullptr;
-  Expr value = s->value ? mutate(s->value) : nullptr;
+  Expr value = s->value ? mutate(s->value) : nullptr, src_index = s->src_index ? mutate(s->src_index) : nullptr;
   Stmt body = s->body ? mutate(s->body) : nullptr, otherwise = s->otherwise ? mutate(s->otherwise) : nullptr;
   Expr lhs = s->lhs ? mutate(s->lhs) : nullptr, rhs = s->rhs ? mutate(s->rhs) : nullptr;
   std::vector<Stmt> stmts;
-  bool changed = extent != s->extent || index != s->index || value != s->value || body != s->body ||
+  bool changed = extent != s->extent || index != s->index || value != s->value || src_index != s->src_index ||
+                 body != s->body ||
                  otherwise != s->otherwise || lhs != s->lhs || rhs != s->rhs;
   for (const Stmt& c : s->stmts) {
     stmts.push_back(mutate(c));
@@ -154,7 +156,8 @@ Stmt IRMutator::mutate(const Stmt& s) {
   }
   if (!changed) return s;
   StmtNode n = *s;
-  n.extent = extent, n.index = index, n.value = value, n.body = body, n.stmts = std::move(stmts), n.micro = micro;
+  n.extent = extent, n.index = index, n.value = value, n.src_index = src_index, n.body = body,
+  n.stmts = std::move(stmts), n.micro = micro;
   n.lhs = lhs, n.rhs = rhs, n.otherwise = otherwise;
   return make_stmt(std::move(n));
 }
@@ -248,7 +251,7 @@ class Printer {
       case StmtKind::transpose_block:
         out_ += fmt::format("{}transpose_block {}x{} {}[{} + r*{} + c] = {}[{} + c*{} + r]\n", pad, s->transpose.lanes,
                             s->transpose.lanes, name(s->buffer), expr(s->index), s->transpose.dst_stride,
-                            name(s->value->buffer), expr(s->value->index), s->transpose.src_stride);
+                            name(s->src), expr(s->src_index), s->transpose.src_stride);
         break;
       case StmtKind::if_lt:
         out_ += fmt::format("{}if {} < {} {{\n", pad, expr(s->lhs), expr(s->rhs));
@@ -261,7 +264,7 @@ class Printer {
         break;
       case StmtKind::allocate:
         out_ += fmt::format("{}allocate {}: {}[{}] on {} {{\n", pad, name(s->buffer), dtype_name(s->buffer->dtype),
-                            expr(s->index), s->buffer->scope == BufferDecl::Scope::heap ? "heap" : "stack");
+                            expr(s->extent), s->buffer->scope == BufferDecl::Scope::heap ? "heap" : "stack");
         stmt(s->body, depth + 1);
         out_ += pad + "}\n";
         break;
@@ -327,8 +330,8 @@ class Verifier : public IRVisitor {
         break;
       case StmtKind::transpose_block:
         check_access(s->buffer, s->index);
-        if (s->value->kind != ExprKind::load || s->value->type != s->buffer->dtype)
-          fail("transpose_block reads a load of the destination's type");
+        check_access(s->src, s->src_index);
+        if (s->src->dtype != s->buffer->dtype) fail("transpose_block copies between buffers of one dtype");
         if (s->transpose.lanes < 1 || (s->transpose.lanes & (s->transpose.lanes - 1)) != 0)
           fail("transpose_block lanes must be a power of two");
         break;
@@ -373,8 +376,8 @@ class Verifier : public IRVisitor {
   // A heap buffer lies inside the kernel's scratch block, 64-byte aligned.
   void check_scratch(const Stmt& s) const {
     const int64_t offset = s->buffer->scratch_offset;
-    if (s->index->kind != ExprKind::int_imm) fail("heap allocation of non-constant size");
-    const int64_t bytes = s->index->int_value * static_cast<int64_t>(dtype_size(s->buffer->dtype));
+    if (s->extent->kind != ExprKind::int_imm) fail("heap allocation of non-constant size");
+    const int64_t bytes = s->extent->int_value * static_cast<int64_t>(dtype_size(s->buffer->dtype));
     if (offset < 0 || offset % 64 != 0 || offset + bytes > scratch_bytes_)
       fail("heap buffer " + s->buffer->name + " outside the kernel's scratch block");
   }

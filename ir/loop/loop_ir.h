@@ -110,7 +110,7 @@ struct MicroKernel {
 // A lanes x lanes block copied transposed, in vector registers (codegen: lanes vector loads,
 // log2(lanes) rounds of shuffles, lanes vector stores): for r, c < lanes,
 //   dst[index + r*dst_stride + c] = src[src_offset + c*src_stride + r]
-// where the statement's `value` is load(src, src_offset). Packing a transposed operand.
+// Packing a transposed operand.
 struct TransposeShape {
   int lanes = 0;
   int64_t dst_stride = 0, src_stride = 0;
@@ -133,9 +133,13 @@ struct StmtNode {
   Expr extent;
   ForKind for_kind = ForKind::serial;
   Stmt body;
-  // store: buffer[index] = value; allocate: buffer of `extent` elements live in `body`
+  // store: buffer[index] = value; allocate: `buffer` of `extent` elements live in `body`;
+  // transpose_block: writes from buffer[index]
   Buffer buffer;
   Expr index, value;
+  // transpose_block: reads from src[src_index]
+  Buffer src;
+  Expr src_index;
   // block
   std::vector<Stmt> stmts;
   // micro_kernel

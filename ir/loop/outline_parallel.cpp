@@ -34,13 +34,16 @@ class FreeNames : public IRVisitor {
         for (const Buffer& b : s->task->buffers) use(b);
         return;  // its body sees only its captures
       case StmtKind::allocate:
-        visit(s->index);
+        visit(s->extent);
         bound_buffers_.insert(s->buffer.get());
         visit(s->body);
         return;
       case StmtKind::store:
+        use(s->buffer);
+        break;
       case StmtKind::transpose_block:
         use(s->buffer);
+        use(s->src);
         break;
       case StmtKind::micro_kernel:
         for (const TileOperand* o : {&s->micro->a, &s->micro->b, &s->micro->c}) use(o->buffer);
