@@ -3,6 +3,7 @@
 #include "ir/loop/lower_gemm.h"
 #include "ir/loop/lower_to_loops.h"
 #include "ir/loop/outline_parallel.h"
+#include "ir/loop/prefetch.h"
 
 #include <tcc/error.h>
 
@@ -72,7 +73,7 @@ const std::vector<std::string_view>& pass_names() {
   // In the order lower() and kernel_loops() run them: graph passes, planning, then per kernel
   // the lowering of its schedule (GEMM or simple) and the loop passes.
   static const std::vector<std::string_view> names{"verify_graph", "canonicalize_contractions", "verify_program",
-                                                   "plan_schedule", "lower_gemm",    "lower_to_loops",
+                                                   "plan_schedule", "lower_gemm",    "prefetch", "lower_to_loops",
                                                    "verify_kernel", "outline_parallel"};
   return names;
 }
@@ -126,12 +127,16 @@ const loop::LoopKernel& kernel_loops(LoweredKernel& k) {
   if (!k.loops) {
     if (std::string why = unsupported_by_lowering(k.contraction); !why.empty())
       throw InternalError("cannot lower kernel " + k.name + ": " + why);
-    if (k.schedule.gemm)
+    if (k.schedule.gemm) {
       k.loops = run_pass("lower_gemm", [&] { return loop::lower_gemm(k.contraction, *k.schedule.gemm, k.name); },
                          [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
-    else
+      k.loops = run_pass("prefetch",
+                         [&] { return loop::add_prefetches(std::move(*k.loops), k.contraction, *k.schedule.gemm); },
+                         [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
+    } else {
       k.loops = run_pass("lower_to_loops", [&] { return loop::lower_to_loops(k.contraction, k.schedule, k.name); },
                          [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
+    }
     run_pass("verify_kernel", [&] { loop::verify_kernel(*k.loops); return 0; }, [](int) { return std::string(); });
     k.loops = run_pass("outline_parallel", [&] { return loop::outline_parallel(std::move(*k.loops)); },
                        [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });

@@ -113,6 +113,9 @@ void IRVisitor::visit(const Stmt& s) {
       visit(e);
   if (s->micro)
     for (const PrefetchStream& p : s->micro->prefetch) visit(p.offset);
+  if (s->micro)
+    for (const Expr& e : {s->micro->place.tile_row, s->micro->place.tile_col, s->micro->place.b_matrix})
+      if (e) visit(e);
 }
 
 Expr IRMutator::mutate(const Expr& e) {
@@ -147,6 +150,11 @@ Stmt IRMutator::mutate(const Stmt& s) {
       Expr offset = mutate(p.offset);
       prefetch_changed = prefetch_changed || offset != p.offset;
       p.offset = offset;
+    }
+    for (Expr* e : {&mk.place.tile_row, &mk.place.tile_col, &mk.place.b_matrix}) {
+      Expr m = *e ? mutate(*e) : nullptr;
+      prefetch_changed = prefetch_changed || m != *e;
+      *e = m;
     }
     if (prefetch_changed || mk.kc != micro->kc || mk.accumulate != micro->accumulate || mk.a.offset != micro->a.offset ||
         mk.b.offset != micro->b.offset || mk.c.offset != micro->c.offset) {

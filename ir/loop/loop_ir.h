@@ -105,6 +105,11 @@ struct MicroKernel {
   // Memory to prefetch while the k loop runs (the next batch matrix's lines), spread over
   // the k steps. Needs a compile-time kc.
   std::vector<PrefetchStream> prefetch;
+  // Where the tile sits, for passes that act per tile (prefetch): its row and column in tiles
+  // (or panels) of its matrix, and the offset of B's current matrix (null where unknown).
+  struct Place {
+    Expr tile_row, tile_col, b_matrix;
+  } place;
 };
 
 // A lanes x lanes block copied transposed, in vector registers (codegen: lanes vector loads,

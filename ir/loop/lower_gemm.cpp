@@ -8,6 +8,8 @@
 //             (BLIS's five loops with A and B exchanged: C's rows are the vectors.)
 #include "ir/loop/lower_gemm.h"
 
+#include "ir/loop/index_math.h"
+
 #include <tcc/error.h>
 
 #include <fmt/format.h>
@@ -20,22 +22,6 @@ namespace {
 
 Var new_var(const std::string& name) { return std::make_shared<const VarDecl>(VarDecl{name}); }
 Expr v(const Var& var) { return var_ref(var); }
-Expr c64(int64_t x) { return int_imm(x); }
-
-// a + b with the obvious constant folding, so printed indices stay readable.
-Expr plus(Expr a, Expr b) {
-  if (a->kind == ExprKind::int_imm && a->int_value == 0) return b;
-  if (b->kind == ExprKind::int_imm && b->int_value == 0) return a;
-  if (a->kind == ExprKind::int_imm && b->kind == ExprKind::int_imm) return c64(a->int_value + b->int_value);
-  return add(std::move(a), std::move(b));
-}
-Expr times(Expr a, int64_t k) {
-  if (k == 0) return c64(0);
-  if (k == 1) return a;
-  if (a->kind == ExprKind::int_imm) return c64(a->int_value * k);
-  if (a->kind == ExprKind::mul && a->b->kind == ExprKind::int_imm) return mul(a->a, c64(a->b->int_value * k));
-  return mul(std::move(a), c64(k));
-}
 
 class GemmLowering {
  public:
@@ -127,49 +113,8 @@ class GemmLowering {
     mk.a = {A(), plus(plus(a0, a_k0), times(row0, stride(p_.a, p_.m))), stride(p_.a, p_.m), stride(p_.a, p_.k)};
     mk.b = {B(), plus(plus(b0, b_k0), times(col0, stride(p_.b, p_.n))), stride(p_.b, p_.k), 1};
     mk.c = {C(), plus(c0, plus(times(row0, rs_c()), col0)), rs_c(), 1};
-    if (p_.prefetch_next) add_next_prefetch(mk, row_tile, rows, cols);
+    mk.place = {row_tile, nullptr, b0};
     return micro_kernel(std::move(mk));
-  }
-
-  // The outer dim whose next iteration is the next matrix of a batch: the innermost that moves.
-  int next_matrix_dim() const {
-    int next = p_.outer.back();
-    for (int d : p_.outer)
-      if (c_.dims[d].extent > 1) next = d;
-    return next;
-  }
-
-  // The next outer iteration's operands, asked for while this tile computes: the A rows the
-  // same tile will read, and this row block's share of the B column strip (the row blocks
-  // split B's K rows between them, so each line is asked for once). Operands that do not
-  // move with the outer loop (a broadcast B) are not prefetched.
-  void add_next_prefetch(MicroKernel& mk, const Expr& row_tile, int rows, int cols) const {
-    const int next = next_matrix_dim();
-    const int64_t a_next = stride(p_.a, next), b_next = stride(p_.b, next);
-    const int64_t rs_a = stride(p_.a, p_.m), ks_a = stride(p_.a, p_.k), ks_b = stride(p_.b, p_.k);
-    if (a_next != 0) {
-      if (ks_a == 1) mk.prefetch.push_back({A(), plus(mk.a.offset, c64(a_next)), rows, rs_a, K_});
-      else if (rs_a == 1) mk.prefetch.push_back({A(), plus(mk.a.offset, c64(a_next)), K_, ks_a, rows});
-    }
-    if (b_next != 0) {
-      const int64_t row_blocks = (M_ + p_.mr - 1) / p_.mr, share = (K_ + row_blocks - 1) / row_blocks;
-      Expr first = plus(mk.b.offset, plus(c64(b_next), times(row_tile, share * ks_b)));
-      mk.prefetch.push_back({B(), std::move(first), share, ks_b, cols});
-    }
-  }
-
-  // Packed, one block per matrix: tile (ir, jr) asks for its share of the next matrix's B,
-  // which is one contiguous run of lines (GemmPlan::prefetch_next), while it computes.
-  void add_next_b_prefetch(MicroKernel& mk, const Expr& b0, const Expr& panel_row, const Expr& panel_col) const {
-    const int64_t b_next = stride(p_.b, next_matrix_dim());
-    if (b_next == 0) return;
-    const int64_t line = 64 / static_cast<int64_t>(dtype_size(dtype_));
-    const int64_t lines = (K_ * N_ + line - 1) / line;
-    const int64_t col_panels = (N_ + p_.nr - 1) / p_.nr, tiles = (M_ + p_.mr - 1) / p_.mr * col_panels;
-    const int64_t share = (lines + tiles - 1) / tiles;
-    Expr tile_index = plus(times(panel_row, col_panels), panel_col);
-    mk.kc = c64(K_);  // one K block: a constant, which the prefetch streams need
-    mk.prefetch.push_back({B(), plus(b0, plus(c64(b_next), times(tile_index, share * line))), share, line, line});
   }
 
   // The tiles of one row block (rows tall) at row0, left to right: C is written in row order,
@@ -326,8 +271,7 @@ class GemmLowering {
       else mk.a = {A(), plus(a0, plus(times(row0, stride(p_.a, p_.m)), times(v(pc), p_.kc))), stride(p_.a, p_.m), 1};
       mk.b = {packed_b_, times(panel_col, p_.kc * p_.nr), p_.nr, 1};
       mk.c = {C(), plus(c0, plus(times(row0, rs_c()), col0)), rs_c(), 1};
-      mk.prefetch_c = p_.prefetch_c;
-      if (p_.prefetch_next) add_next_b_prefetch(mk, b0, panel_row, panel_col);
+      mk.place = {panel_row, panel_col, b0};
       if (rows < p_.mr) mk.k_steps = p_.edge_k_steps;  // fewer than mr rows of C: a small share of the work
       return micro_kernel(std::move(mk));
     };

@@ -1,0 +1,27 @@
+// Index arithmetic with the obvious constant folding, so that printed indices stay readable.
+// Used by the passes that build loop IR.
+#pragma once
+#include "ir/loop/loop_ir.h"
+
+namespace tcc::ir::loop {
+
+inline Expr c64(int64_t x) { return int_imm(x); }
+
+// a + b
+inline Expr plus(Expr a, Expr b) {
+  if (a->kind == ExprKind::int_imm && a->int_value == 0) return b;
+  if (b->kind == ExprKind::int_imm && b->int_value == 0) return a;
+  if (a->kind == ExprKind::int_imm && b->kind == ExprKind::int_imm) return c64(a->int_value + b->int_value);
+  return add(std::move(a), std::move(b));
+}
+
+// a * k
+inline Expr times(Expr a, int64_t k) {
+  if (k == 0) return c64(0);
+  if (k == 1) return a;
+  if (a->kind == ExprKind::int_imm) return c64(a->int_value * k);
+  if (a->kind == ExprKind::mul && a->b->kind == ExprKind::int_imm) return mul(a->a, c64(a->b->int_value * k));
+  return mul(std::move(a), c64(k));
+}
+
+}  // namespace tcc::ir::loop
