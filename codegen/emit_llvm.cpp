@@ -186,6 +186,8 @@ class KernelEmitter {
       case StmtKind::parallel_task:
         emit_parallel_task(s);
         return;
+      case StmtKind::pack_panels:
+        throw InternalError("codegen: a pack_panels statement reached codegen (the pack pass expands it)");
     }
   }
 

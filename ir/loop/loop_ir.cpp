@@ -81,6 +81,10 @@ Stmt transpose_block(const Buffer& dst, Expr dst_offset, int64_t dst_stride, con
 Stmt micro_kernel(MicroKernel mk) {
   return make_stmt({.kind = StmtKind::micro_kernel, .micro = std::make_shared<const MicroKernel>(std::move(mk))});
 }
+Stmt pack_panels(PackPanels pack) {
+  return make_stmt({.kind = StmtKind::pack_panels, .pack = std::make_shared<const PackPanels>(std::move(pack))});
+}
+
 Stmt parallel_task(TaskCaptures captures, const Var& v, Expr extent, Stmt body) {
   return make_stmt({.kind = StmtKind::parallel_task, .var = v, .extent = std::move(extent), .body = std::move(body),
                     .task = std::make_shared<const TaskCaptures>(std::move(captures))});
@@ -116,6 +120,9 @@ void IRVisitor::visit(const Stmt& s) {
   if (s->micro)
     for (const Expr& e : {s->micro->place.tile_row, s->micro->place.tile_col, s->micro->place.b_matrix})
       if (e) visit(e);
+  if (s->pack)
+    for (const Expr& e : {s->pack->src_offset, s->pack->first_panel, s->pack->panels, s->pack->k_block, s->pack->kc})
+      visit(e);
 }
 
 Expr IRMutator::mutate(const Expr& e) {
@@ -162,8 +169,23 @@ Stmt IRMutator::mutate(const Stmt& s) {
       changed = true;
     }
   }
+  std::shared_ptr<const PackPanels> pack = s->pack;
+  if (pack) {
+    PackPanels p = *pack;
+    bool pack_changed = false;
+    for (Expr* e : {&p.src_offset, &p.first_panel, &p.panels, &p.k_block, &p.kc}) {
+      Expr m = mutate(*e);
+      pack_changed = pack_changed || m != *e;
+      *e = m;
+    }
+    if (pack_changed) {
+      pack = std::make_shared<const PackPanels>(std::move(p));
+      changed = true;
+    }
+  }
   if (!changed) return s;
   StmtNode n = *s;
+  n.pack = pack;
   n.extent = extent, n.index = index, n.value = value, n.src_index = src_index, n.body = body,
   n.stmts = std::move(stmts), n.micro = micro;
   n.lhs = lhs, n.rhs = rhs, n.otherwise = otherwise;
@@ -225,6 +247,13 @@ class Printer {
         stmt(s->body, depth + 1);
         out_ += pad + "}\n";
         break;
+      case StmtKind::pack_panels: {
+        const PackPanels& p = *s->pack;
+        out_ += fmt::format("{}pack {} panels [{} +{}) of {}[{}] k block {} ({} rows) into {}\n", pad,
+                            p.operand == PackPanels::Operand::a ? "A" : "B", expr(p.first_panel), expr(p.panels),
+                            name(p.src), expr(p.src_offset), expr(p.k_block), expr(p.kc), name(p.dst));
+        break;
+      }
       case StmtKind::parallel_task: {
         std::vector<std::string> captured;
         for (const Var& v : s->task->vars) captured.push_back(name(v));
@@ -366,6 +395,13 @@ class Verifier : public IRVisitor {
         IRVisitor::visit(s);
         buffers_.erase(s->buffer.get());
         return;
+      case StmtKind::pack_panels:
+        check_access(s->pack->dst, s->pack->first_panel);
+        check_access(s->pack->src, s->pack->src_offset);
+        for (const Expr& e : {s->pack->panels, s->pack->k_block, s->pack->kc})
+          if (e->type != DType::i64) fail("pack_panels sizes must be i64");
+        if (s->pack->dst->dtype != s->pack->src->dtype) fail("pack_panels copies between buffers of one dtype");
+        break;
       case StmtKind::if_lt:
         if (s->lhs->type != DType::i64 || s->rhs->type != DType::i64) fail("if_lt operands must be i64");
         if (!s->body) fail("if_lt without a body");

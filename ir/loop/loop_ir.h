@@ -60,7 +60,9 @@ Expr select_lt(Expr a, Expr b, Expr t, Expr f);  // a < b ? t : f (a, b i64)
 Expr load(const Buffer& buffer, Expr index);
 
 // ---- Statements ----
-enum class StmtKind { for_loop, store, block, allocate, micro_kernel, if_lt, transpose_block, parallel_task };
+enum class StmtKind {
+  for_loop, store, block, allocate, micro_kernel, if_lt, transpose_block, parallel_task, pack_panels
+};
 // Serial: plain loop. Vectorized: a hint for codegen that the loop is the contiguous innermost
 // one and should be vectorised at the host width. Parallel: iterations are independent and
 // run on the runtime's thread pool (the outline_parallel pass makes the body a task). Scalar: a cold loop (edges)
@@ -121,6 +123,17 @@ struct TransposeShape {
   int64_t dst_stride = 0, src_stride = 0;
 };
 
+// A block of an operand copied into the micro-kernel's panel layout, k-major, zero-padded at
+// the edge (the pack pass expands it into copy loops or register transposes, as the plan says):
+// panels [first_panel, first_panel + panels) of the matrix at src_offset in `src`, k rows
+// [k_block * plan.kc, + kc).
+struct PackPanels {
+  enum class Operand { a, b };
+  Operand operand = Operand::b;
+  Buffer dst, src;
+  Expr src_offset, first_panel, panels, k_block, kc;  // i64
+};
+
 // What a parallel task takes from the code around it (outline_parallel): the vars and
 // buffers its body uses, in order of first use; its body sees nothing else. Codegen passes
 // them in a closure to `i32 name(ptr closure, i64 index)`, run by the runtime's
@@ -156,6 +169,8 @@ struct StmtNode {
   TransposeShape transpose;
   // parallel_task
   std::shared_ptr<const TaskCaptures> task;
+  // pack_panels
+  std::shared_ptr<const PackPanels> pack;
 };
 
 Stmt for_loop(const Var& v, Expr extent, ForKind kind, Stmt body);
@@ -163,6 +178,7 @@ Stmt store(const Buffer& buffer, Expr index, Expr value);
 Stmt block(std::vector<Stmt> stmts);
 Stmt allocate(const Buffer& buffer, Expr extent, Stmt body);
 Stmt micro_kernel(MicroKernel mk);
+Stmt pack_panels(PackPanels pack);
 // A parallel loop made a task: `body` for var in 0..extent on the thread pool.
 Stmt parallel_task(TaskCaptures captures, const Var& v, Expr extent, Stmt body);
 // lhs < rhs ? then : otherwise, e.g. the last iteration of a parallel loop doing an edge tile.

@@ -3,8 +3,9 @@
 //             and column edges compiled as exact tiles (on threads, the row edge is the
 //             parallel loop's last iteration);
 //   packed:   outer dims > ic (mc) > pc (kc) > [pack A~] > jc (nc) > pack B~ > ir > jr >
-//             micro-kernel over kc; B~ panels are zero-padded, A is packed only when strided
-//             along k (else read in place); the edge row and column panels are exact tiles
+//             micro-kernel over kc; the packing is a pack_panels statement the pack pass
+//             expands; A is packed only when strided along k (else read in place); the edge
+//             row and column panels are exact tiles
 //             (BLIS's five loops with A and B exchanged: C's rows are the vectors.)
 #include "ir/loop/lower_gemm.h"
 
@@ -157,85 +158,6 @@ class GemmLowering {
     return block(std::move(parts));
   }
 
-  // Copies a kc x nc block of B into nr-wide panels, k-major. Panels wholly inside B are
-  // plain contiguous copies (vectorised); only the panel that crosses N checks each column and
-  // pads with zeros. `block0` is the first panel of the block, `panels` how many it has.
-  Stmt pack_b(const Expr& b0, const Expr& block0, const Expr& pc, const Expr& kc, const Expr& panels) {
-    const int64_t full_panels = N_ / p_.nr;
-    Expr full = min(panels, sub(c64(full_panels), block0));  // >= 0: blocks start at panel multiples
-    auto copy = [&](const Expr& first, const Expr& count, bool checked) {
-      Var jt = new_var(checked ? "pb_edge" : "pb_jt"), kk = new_var("pb_k"), col = new_var("pb_c");
-      Expr panel = plus(first, v(jt));  // within the block
-      Expr n = plus(times(plus(block0, panel), p_.nr), v(col));  // global column
-      Expr k = plus(times(pc, p_.kc), v(kk));
-      Expr column = checked ? min(n, c64(N_ - 1)) : n;
-      Expr value = load(B(), plus(b0, plus(times(k, stride(p_.b, p_.k)), times(column, stride(p_.b, p_.n)))));
-      if (checked) value = select_lt(n, c64(N_), value, zero(dtype_));
-      Expr dst = plus(times(panel, p_.kc * p_.nr), plus(times(v(kk), p_.nr), v(col)));
-      // Unit-stride rows copy as vectors. Otherwise (a transposed B) scalar: the nr columns
-      // are read side by side, each line reused over the next k steps, and written in order;
-      // vectorising would gather.
-      const bool rows_contiguous = stride(p_.b, p_.n) == 1 && !checked;
-      if (!checked && p_.pack_b == GemmPlan::PackB::transpose) return for_loop(jt, count, packing_kind(), pack_b_transposed(b0, block0, panel, pc, kc));
-      Stmt st = for_loop(col, c64(p_.nr), rows_contiguous ? ForKind::vectorized : ForKind::scalar, store(packed_b_, dst, value));
-      st = for_loop(kk, kc, rows_contiguous ? ForKind::serial : ForKind::scalar, st);
-      return for_loop(jt, count, checked ? ForKind::serial : packing_kind(), st);
-    };
-    return block({copy(c64(0), full, false), copy(full, sub(panels, full), true)});
-  }
-
-  // One panel (kc x nr, k-major) of a transposed B, `panel` within the block that starts at
-  // panel `block0`: the K block in whole lanes x lanes blocks, then its last kc % lanes rows one
-  // element at a time. K blocks are equal but for the last (GemmPlan), so the count of whole
-  // lane blocks is one of two constants.
-  Stmt pack_b_transposed(const Expr& b0, const Expr& block0, const Expr& panel, const Expr& pc, const Expr& kc) {
-    const int64_t L = p_.lanes, ld = stride(p_.b, p_.n);
-    const int64_t last_block = (K_ - 1) / p_.kc, last_kc = K_ - last_block * p_.kc;
-    Expr k_blocks = p_.kc / L == last_kc / L ? c64(p_.kc / L)
-                                             : select_lt(pc, c64(last_block), c64(p_.kc / L), c64(last_kc / L));
-    Var kb = new_var("pt_k"), cb = new_var("pt_c"), kk = new_var("pt_kr"), col = new_var("pt_cr");
-    Expr n0 = times(plus(block0, panel), p_.nr);  // the panel's first column
-    Expr k0 = times(pc, p_.kc);
-    Expr dst_panel = times(panel, p_.kc * p_.nr);
-    Stmt blocks = transpose_block(packed_b_, plus(dst_panel, plus(times(v(kb), L * p_.nr), times(v(cb), L))), p_.nr, B(),
-                                  plus(b0, plus(plus(k0, times(v(kb), L)), times(plus(n0, times(v(cb), L)), ld))), ld,
-                                  static_cast<int>(L));
-    blocks = for_loop(kb, k_blocks, ForKind::serial, for_loop(cb, c64(p_.nr / L), ForKind::serial, blocks));
-    Expr k_rest0 = times(k_blocks, L);
-    Expr value = load(B(), plus(b0, plus(plus(k0, plus(k_rest0, v(kk))), times(plus(n0, v(col)), ld))));
-    Stmt rest = store(packed_b_, plus(dst_panel, plus(times(plus(k_rest0, v(kk)), p_.nr), v(col))), value);
-    rest = for_loop(kk, sub(kc, k_rest0), ForKind::scalar, for_loop(col, c64(p_.nr), ForKind::scalar, rest));
-    return block({blocks, rest});
-  }
-
-  // Copies an mc x kc block of A into mr-tall panels, k-major, the same way: plain copies for
-  // panels inside A, checked and zero-padded for the one that crosses M.
-  Stmt pack_a(const Expr& a0, const Expr& block0, const Expr& pc, const Expr& kc, const Expr& panels) {
-    const int64_t full_panels = M_ / p_.mr;
-    Expr full = min(panels, sub(c64(full_panels), block0));
-    auto copy = [&](const Expr& first, const Expr& count, bool checked) {
-      Var it = new_var(checked ? "pa_edge" : "pa_it"), kk = new_var("pa_k"), row = new_var("pa_r");
-      Expr panel = plus(first, v(it));
-      Expr m = plus(times(plus(block0, panel), p_.mr), v(row));
-      Expr k = plus(times(pc, p_.kc), v(kk));
-      Expr r = checked ? min(m, c64(M_ - 1)) : m;
-      Expr value = load(A(), plus(a0, plus(times(r, stride(p_.a, p_.m)), times(k, stride(p_.a, p_.k)))));
-      if (checked) value = select_lt(m, c64(M_), value, zero(dtype_));
-      Expr dst = plus(times(panel, p_.kc * p_.mr), plus(times(v(kk), p_.mr), v(row)));
-      // Only an A strided along k is packed (GemmPlan::pack_a): the row loop innermost.
-      const ForKind inner = checked ? ForKind::scalar : ForKind::serial;
-      Stmt st = for_loop(row, c64(p_.mr), inner, store(packed_a_, dst, value));
-      st = for_loop(kk, kc, inner, st);
-      return for_loop(it, count, checked ? ForKind::serial : packing_kind(), st);
-    };
-    return block({copy(c64(0), full, false), copy(full, sub(panels, full), true)});
-  }
-
-  // Panels are independent: when the tiles run on threads, so does packing.
-  ForKind packing_kind() const {
-    return p_.parallel == GemmPlan::Parallel::row_panels ? ForKind::parallel : ForKind::serial;
-  }
-
   Stmt packed(const Expr& a0, const Expr& b0, const Expr& c0) {
     const auto scope = p_.packs_on_stack ? BufferDecl::Scope::stack : BufferDecl::Scope::heap;
     const bool heap = scope == BufferDecl::Scope::heap;
@@ -295,9 +217,10 @@ class GemmLowering {
       s = for_loop(ir, m_panels, row_kind,
                    if_lt(v(ir), m_full, tile_row(v(ir), p_.mr), tile_row(v(ir), edge_rows)));
     }
-    s = block({pack_b(b0, times(v(jc), p_.nc / p_.nr), v(pc), kc, n_panels), s});
+    s = block({pack_panels({PackPanels::Operand::b, packed_b_, B(), b0, times(v(jc), p_.nc / p_.nr), n_panels, v(pc), kc}), s});
     s = for_loop(jc, c64(jc_blocks), ForKind::serial, s);
-    if (p_.pack_a) s = block({pack_a(a0, times(v(ic), p_.mc / p_.mr), v(pc), kc, m_panels), s});
+    if (p_.pack_a)
+      s = block({pack_panels({PackPanels::Operand::a, packed_a_, A(), a0, times(v(ic), p_.mc / p_.mr), m_panels, v(pc), kc}), s});
     s = for_loop(pc, c64(pc_blocks), ForKind::serial, s);
     return for_loop(ic, c64(ic_blocks), ForKind::serial, s);
   }

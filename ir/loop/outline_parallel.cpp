@@ -45,6 +45,10 @@ class FreeNames : public IRVisitor {
         use(s->buffer);
         use(s->src);
         break;
+      case StmtKind::pack_panels:
+        use(s->pack->dst);
+        use(s->pack->src);
+        break;
       case StmtKind::micro_kernel:
         for (const TileOperand* o : {&s->micro->a, &s->micro->b, &s->micro->c}) use(o->buffer);
         for (const PrefetchStream& p : s->micro->prefetch) use(p.buffer);
