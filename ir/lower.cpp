@@ -116,7 +116,7 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const sc
     k.schedule = run_pass("plan_schedule", [&] { return sched::plan_schedule(c, target); },
                           [](const sched::Schedule& s) { return s.str(); });
     k.name = kernel_name(k.identity());
-    k.contraction = c;
+    k.spec = c;
     out.kernels.push_back(std::move(k));
   }
   if (build_loops)
@@ -126,18 +126,18 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const sc
 
 const loop::LoopKernel& kernel_loops(LoweredKernel& k) {
   if (!k.loops) {
-    if (std::string why = unsupported_by_lowering(k.contraction); !why.empty())
+    if (std::string why = unsupported_by_lowering(k.spec); !why.empty())
       throw InternalError("cannot lower kernel " + k.name + ": " + why);
     if (k.schedule.gemm) {
-      k.loops = run_pass("lower_gemm", [&] { return loop::lower_gemm(k.contraction, *k.schedule.gemm, k.name); },
+      k.loops = run_pass("lower_gemm", [&] { return loop::lower_gemm(k.spec, *k.schedule.gemm, k.name); },
                          [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
-      k.loops = run_pass("pack", [&] { return loop::expand_packing(std::move(*k.loops), k.contraction, *k.schedule.gemm); },
+      k.loops = run_pass("pack", [&] { return loop::expand_packing(std::move(*k.loops), k.spec, *k.schedule.gemm); },
                          [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
       k.loops = run_pass("prefetch",
-                         [&] { return loop::add_prefetches(std::move(*k.loops), k.contraction, *k.schedule.gemm); },
+                         [&] { return loop::add_prefetches(std::move(*k.loops), k.spec, *k.schedule.gemm); },
                          [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
     } else {
-      k.loops = run_pass("lower_to_loops", [&] { return loop::lower_to_loops(k.contraction, k.schedule, k.name); },
+      k.loops = run_pass("lower_to_loops", [&] { return loop::lower_to_loops(k.spec, k.schedule, k.name); },
                          [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
     }
     run_pass("verify_kernel", [&] { loop::verify_kernel(*k.loops); return 0; }, [](int) { return std::string(); });

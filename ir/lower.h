@@ -20,7 +20,7 @@ struct LoweredKernel {
   std::vector<std::pair<std::string, std::string>> descriptor_fields;  // KernelSpec::descriptor_fields()
   std::string descriptor;  // KernelSpec::descriptor(): identical kernels are shared
   sched::Schedule schedule;
-  KernelSpec contraction;  // the first step that runs this kernel
+  KernelSpec spec;  // of the first step that runs this kernel
   // The loop nest, built on demand (kernel_loops): a kernel found in a cache never needs it.
   std::optional<loop::LoopKernel> loops;
   // What identifies the kernel's code on one target: descriptor and schedule.
