@@ -179,6 +179,7 @@ class KernelEmitter {
         return;
       }
       case StmtKind::for_loop:
+        if (s->tiles) throw InternalError("codegen: a tile loop reached codegen (the tails pass splits it)");
         if (s->for_kind == ForKind::parallel)
           throw InternalError("codegen: a parallel loop reached codegen (the outline_parallel pass makes it a task)");
         emit_loop(s);

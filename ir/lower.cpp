@@ -5,6 +5,7 @@
 #include "ir/loop/outline_parallel.h"
 #include "ir/loop/pack.h"
 #include "ir/loop/prefetch.h"
+#include "ir/loop/tails.h"
 
 #include <tcc/error.h>
 
@@ -74,7 +75,7 @@ const std::vector<std::string_view>& pass_names() {
   // In the order lower() and kernel_loops() run them: graph passes, planning, then per kernel
   // the lowering of its schedule (GEMM or simple) and the loop passes.
   static const std::vector<std::string_view> names{"verify_graph", "canonicalize_contractions", "verify_program",
-                                                   "plan_schedule", "lower_gemm",    "pack", "prefetch", "lower_to_loops",
+                                                   "plan_schedule", "lower_gemm",    "tails", "pack", "prefetch", "lower_to_loops",
                                                    "verify_kernel", "outline_parallel"};
   return names;
 }
@@ -130,6 +131,8 @@ const loop::LoopKernel& kernel_loops(LoweredKernel& k) {
       throw InternalError("cannot lower kernel " + k.name + ": " + why);
     if (k.schedule.gemm) {
       k.loops = run_pass("lower_gemm", [&] { return loop::lower_gemm(k.spec, *k.schedule.gemm, k.name); },
+                         [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
+      k.loops = run_pass("tails", [&] { return loop::split_tails(std::move(*k.loops)); },
                          [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
       k.loops = run_pass("pack", [&] { return loop::expand_packing(std::move(*k.loops), k.spec, *k.schedule.gemm); },
                          [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });

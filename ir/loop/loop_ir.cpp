@@ -81,6 +81,11 @@ Stmt transpose_block(const Buffer& dst, Expr dst_offset, int64_t dst_stride, con
 Stmt micro_kernel(MicroKernel mk) {
   return make_stmt({.kind = StmtKind::micro_kernel, .micro = std::make_shared<const MicroKernel>(std::move(mk))});
 }
+Stmt tile_loop(const Var& v, Expr extent, ForKind kind, TileSplit split, Stmt body) {
+  return make_stmt({.kind = StmtKind::for_loop, .var = v, .extent = std::move(extent), .for_kind = kind,
+                    .body = std::move(body), .tiles = std::make_shared<const TileSplit>(std::move(split))});
+}
+
 Stmt pack_panels(PackPanels pack) {
   return make_stmt({.kind = StmtKind::pack_panels, .pack = std::make_shared<const PackPanels>(std::move(pack))});
 }
@@ -123,6 +128,7 @@ void IRVisitor::visit(const Stmt& s) {
   if (s->pack)
     for (const Expr& e : {s->pack->src_offset, s->pack->first_panel, s->pack->panels, s->pack->k_block, s->pack->kc})
       visit(e);
+  if (s->tiles) visit(s->tiles->full);
 }
 
 Expr IRMutator::mutate(const Expr& e) {
@@ -183,9 +189,20 @@ Stmt IRMutator::mutate(const Stmt& s) {
       changed = true;
     }
   }
+  std::shared_ptr<const TileSplit> tiles = s->tiles;
+  if (tiles) {
+    Expr full = mutate(tiles->full);
+    if (full != tiles->full) {
+      TileSplit t = *tiles;
+      t.full = full;
+      tiles = std::make_shared<const TileSplit>(std::move(t));
+      changed = true;
+    }
+  }
   if (!changed) return s;
   StmtNode n = *s;
   n.pack = pack;
+  n.tiles = tiles;
   n.extent = extent, n.index = index, n.value = value, n.src_index = src_index, n.body = body,
   n.stmts = std::move(stmts), n.micro = micro;
   n.lhs = lhs, n.rhs = rhs, n.otherwise = otherwise;
@@ -238,12 +255,12 @@ class Printer {
     std::string pad(2 * depth, ' ');
     switch (s->kind) {
       case StmtKind::for_loop:
-        out_ += fmt::format("{}for{} {} in 0..{} {{\n", pad,
+        out_ += fmt::format("{}for{} {} in 0..{} {{{}\n", pad,
                             s->for_kind == ForKind::vectorized ? ".vectorized"
                             : s->for_kind == ForKind::parallel ? ".parallel"
                             : s->for_kind == ForKind::scalar   ? ".scalar"
                                                                : "",
-                            name(s->var), expr(s->extent));
+                            name(s->var), expr(s->extent), tiles(s));
         stmt(s->body, depth + 1);
         out_ += pad + "}\n";
         break;
@@ -308,6 +325,16 @@ class Printer {
     }
   }
 
+  // " tiles(rows full=F edge=E peel)" on a loop the tails pass has yet to split.
+  std::string tiles(const Stmt& s) {
+    if (!s->tiles) return "";
+    const TileSplit& t = *s->tiles;
+    static const char* styles[] = {"branch", "peel", "remainder"};
+    return fmt::format(" tiles({} full={} edge={} {}{})", t.axis == TileSplit::Axis::rows ? "rows" : "cols", expr(t.full),
+                       t.edge, styles[static_cast<int>(t.style)],
+                       t.edge_k_steps ? fmt::format(" edge_k_steps={}", t.edge_k_steps) : "");
+  }
+
   std::string out_;
   std::map<const void*, std::string> names_;
   std::set<std::string> used_;
@@ -336,6 +363,8 @@ class Verifier : public IRVisitor {
     switch (s->kind) {
       case StmtKind::for_loop:
         if (s->extent->type != DType::i64) fail("loop extent must be i64");
+        if (s->tiles && s->tiles->full->type != DType::i64) fail("tile loop's full count must be i64");
+        if (s->tiles) visit(s->tiles->full);
         visit(s->extent);
         if (!vars_.insert(s->var.get()).second) fail("var " + s->var->name + " bound twice");
         visit(s->body);

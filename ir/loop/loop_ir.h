@@ -123,6 +123,19 @@ struct TransposeShape {
   int64_t dst_stride = 0, src_stride = 0;
 };
 
+// A loop over tiles whose last tile may be partial (lower_gemm builds every tile full size);
+// the tails pass makes that tile exact: `edge` rows or columns instead of a full tile, as the
+// loop's last iteration behind a branch, peeled after the loop, or in a loop of its own.
+struct TileSplit {
+  enum class Axis { rows, cols };
+  enum class Style { branch, peel, remainder };
+  Axis axis = Axis::rows;
+  Style style = Style::peel;
+  Expr full;              // i64: the full tiles; the loop's extent counts the partial one too
+  int edge = 0;           // rows or columns of the partial tile; 0: there is none
+  int edge_k_steps = 0;   // k steps per iteration in the partial tiles (0: as the full ones)
+};
+
 // A block of an operand copied into the micro-kernel's panel layout, k-major, zero-padded at
 // the edge (the pack pass expands it into copy loops or register transposes, as the plan says):
 // panels [first_panel, first_panel + panels) of the matrix at src_offset in `src`, k rows
@@ -171,6 +184,8 @@ struct StmtNode {
   std::shared_ptr<const TaskCaptures> task;
   // pack_panels
   std::shared_ptr<const PackPanels> pack;
+  // for_loop over tiles before the tails pass
+  std::shared_ptr<const TileSplit> tiles;
 };
 
 Stmt for_loop(const Var& v, Expr extent, ForKind kind, Stmt body);
@@ -179,6 +194,8 @@ Stmt block(std::vector<Stmt> stmts);
 Stmt allocate(const Buffer& buffer, Expr extent, Stmt body);
 Stmt micro_kernel(MicroKernel mk);
 Stmt pack_panels(PackPanels pack);
+// A for_loop over tiles whose last one the tails pass makes exact.
+Stmt tile_loop(const Var& v, Expr extent, ForKind kind, TileSplit split, Stmt body);
 // A parallel loop made a task: `body` for var in 0..extent on the thread pool.
 Stmt parallel_task(TaskCaptures captures, const Var& v, Expr extent, Stmt body);
 // lhs < rhs ? then : otherwise, e.g. the last iteration of a parallel loop doing an edge tile.

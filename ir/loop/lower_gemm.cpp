@@ -1,12 +1,12 @@
-// Pass: KernelSpec + GemmPlan -> LoopKernel. The loops around the micro-kernel:
-//   in place: outer dims > row tiles > column tiles > micro-kernel over all of K, with the row
-//             and column edges compiled as exact tiles (on threads, the row edge is the
-//             parallel loop's last iteration);
+// Pass: KernelSpec + GemmPlan -> the loop skeleton around the micro-kernel, every tile full
+// size in tile loops that say how their partial last tile is made exact (the tails pass):
+//   in place: outer dims > row tiles > column tiles > micro-kernel over all of K (on threads,
+//             the row edge is the parallel loop's last iteration, else a tile after the loop);
 //   packed:   outer dims > ic (mc) > pc (kc) > [pack A~] > jc (nc) > pack B~ > ir > jr >
 //             micro-kernel over kc; the packing is a pack_panels statement the pack pass
-//             expands; A is packed only when strided along k (else read in place); the edge
-//             row and column panels are exact tiles
+//             expands; A is packed only when strided along k (else read in place)
 //             (BLIS's five loops with A and B exchanged: C's rows are the vectors.)
+// Prefetches are the prefetch pass's.
 #include "ir/loop/lower_gemm.h"
 
 #include "ir/loop/index_math.h"
@@ -120,16 +120,14 @@ class GemmLowering {
 
   // The tiles of one row block (rows tall) at row0, left to right: C is written in row order,
   // the A block stays in L1 while B (small enough to be read in place) streams from L2.
+  // The column edge is a tile of its own after the loop (split_tails).
   Stmt in_place_row(const Expr& a0, const Expr& b0, const Expr& c0, const Expr& row_tile, int rows) {
-    std::vector<Stmt> parts;
     const int64_t full = N_ / p_.nr, edge = N_ % p_.nr;
-    if (full > 0) {
-      Var jt = new_var("jt");
-      ForKind kind = p_.parallel == GemmPlan::Parallel::column_tiles ? ForKind::parallel : ForKind::serial;
-      parts.push_back(for_loop(jt, c64(full), kind, in_place_tile(a0, b0, c0, row_tile, times(v(jt), p_.nr), rows, p_.nr)));
-    }
-    if (edge > 0) parts.push_back(in_place_tile(a0, b0, c0, row_tile, c64(full * p_.nr), rows, static_cast<int>(edge)));
-    return block(std::move(parts));
+    Var jt = new_var("jt");
+    ForKind kind = p_.parallel == GemmPlan::Parallel::column_tiles ? ForKind::parallel : ForKind::serial;
+    return tile_loop(jt, c64(full + (edge > 0 ? 1 : 0)), kind,
+                     {TileSplit::Axis::cols, TileSplit::Style::peel, c64(full), static_cast<int>(edge)},
+                     in_place_tile(a0, b0, c0, row_tile, times(v(jt), p_.nr), rows, p_.nr));
   }
 
   Stmt in_place(const Expr& a0, const Expr& b0, const Expr& c0) {
@@ -140,22 +138,14 @@ class GemmLowering {
       Stmt body = in_place(a0, b0, c0);
       return for_loop(k_sweep_, c64((K_ + p_.sweep_kc - 1) / p_.sweep_kc), ForKind::serial, body);
     }
-    std::vector<Stmt> parts;
     const int64_t full = M_ / p_.mr, edge = M_ % p_.mr;
-    if (p_.parallel == GemmPlan::Parallel::row_tiles && full > 0 && edge > 0) {
-      // The edge row block is the parallel loop's last iteration, not a serial tail after it.
-      Var it = new_var("it");
-      Stmt row = if_lt(v(it), c64(full), in_place_row(a0, b0, c0, v(it), p_.mr),
-                       in_place_row(a0, b0, c0, c64(full), static_cast<int>(edge)));
-      return for_loop(it, c64(full + 1), ForKind::parallel, row);
-    }
-    if (full > 0) {
-      Var it = new_var("it");
-      ForKind kind = p_.parallel == GemmPlan::Parallel::row_tiles ? ForKind::parallel : ForKind::serial;
-      parts.push_back(for_loop(it, c64(full), kind, in_place_row(a0, b0, c0, v(it), p_.mr)));
-    }
-    if (edge > 0) parts.push_back(in_place_row(a0, b0, c0, c64(full), static_cast<int>(edge)));
-    return block(std::move(parts));
+    // On threads the edge row block is the parallel loop's last iteration, not a serial tail.
+    const bool on_threads = p_.parallel == GemmPlan::Parallel::row_tiles;
+    const auto style = on_threads && full > 0 ? TileSplit::Style::branch : TileSplit::Style::peel;
+    Var it = new_var("it");
+    return tile_loop(it, c64(full + (edge > 0 ? 1 : 0)), on_threads ? ForKind::parallel : ForKind::serial,
+                     {TileSplit::Axis::rows, style, c64(full), static_cast<int>(edge)},
+                     in_place_row(a0, b0, c0, v(it), p_.mr));
   }
 
   Stmt packed(const Expr& a0, const Expr& b0, const Expr& c0) {
@@ -194,29 +184,18 @@ class GemmLowering {
       mk.b = {packed_b_, times(panel_col, p_.kc * p_.nr), p_.nr, 1};
       mk.c = {C(), plus(c0, plus(times(row0, rs_c()), col0)), rs_c(), 1};
       mk.place = {panel_row, panel_col, b0};
-      if (rows < p_.mr) mk.k_steps = p_.edge_k_steps;  // fewer than mr rows of C: a small share of the work
       return micro_kernel(std::move(mk));
     };
     // One A micro-panel (L1) meets every B micro-panel of the block (L2) along a row of tiles.
-    // The edge panels are loops of 0 or 1 iteration: only the last block has them.
-    auto tile_row = [&](const Expr& panel_row, int rows) {
-      Var jr = new_var("jr");
-      std::vector<Stmt> parts{for_loop(jr, n_full, ForKind::serial, packed_tile(panel_row, v(jr), rows, p_.nr))};
-      if (edge_cols > 0) {
-        Var je = new_var("jr_edge");
-        parts.push_back(for_loop(je, sub(n_panels, n_full), ForKind::serial, packed_tile(panel_row, plus(n_full, v(je)), rows, edge_cols)));
-      }
-      return block(std::move(parts));
-    };
+    // The edge column panels are a loop of 0 or 1 iteration (only the last block has one); the
+    // edge row panel is the row loop's last iteration (on threads, not a serial tail), with
+    // fewer k steps per iteration, as it is a small share of the work (split_tails).
+    Var jr = new_var("jr");
+    Stmt s = tile_loop(jr, edge_cols > 0 ? n_panels : n_full, ForKind::serial,
+                       {TileSplit::Axis::cols, TileSplit::Style::remainder, n_full, edge_cols},
+                       packed_tile(v(ir), v(jr), p_.mr, p_.nr));
     const ForKind row_kind = p_.parallel == GemmPlan::Parallel::row_panels ? ForKind::parallel : ForKind::serial;
-    Stmt s;
-    if (edge_rows == 0) {
-      s = for_loop(ir, m_panels, row_kind, tile_row(v(ir), p_.mr));
-    } else {
-      // The edge row panel is the row loop's last iteration (on threads, not a serial tail).
-      s = for_loop(ir, m_panels, row_kind,
-                   if_lt(v(ir), m_full, tile_row(v(ir), p_.mr), tile_row(v(ir), edge_rows)));
-    }
+    s = tile_loop(ir, m_panels, row_kind, {TileSplit::Axis::rows, TileSplit::Style::branch, m_full, edge_rows, p_.edge_k_steps}, s);
     s = block({pack_panels({PackPanels::Operand::b, packed_b_, B(), b0, times(v(jc), p_.nc / p_.nr), n_panels, v(pc), kc}), s});
     s = for_loop(jc, c64(jc_blocks), ForKind::serial, s);
     if (p_.pack_a)

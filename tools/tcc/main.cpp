@@ -37,7 +37,7 @@ constexpr const char* kUsage = R"(usage:
   tcc --help | --version
   run, emit, compile and bench also take --dump-after PASS[,PASS]: the IR after those passes
   on stderr (passes: verify_graph canonicalize_contractions verify_program plan_schedule
-  lower_gemm pack prefetch lower_to_loops verify_kernel outline_parallel)
+  lower_gemm tails pack prefetch lower_to_loops verify_kernel outline_parallel)
 
 environment:
   TCC_CACHE=off        do not use the on-disk kernel cache
