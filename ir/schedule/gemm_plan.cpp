@@ -99,17 +99,20 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
   // One row (GEMV-like): nothing to reuse across rows, so a wide tile streams long runs of
   // each B row with most registers as accumulators.
   int max_vectors = M == 1 ? std::min(tune.gemv_max_vectors, hw.vector_registers - tune.gemv_spare_registers)
-                   : hw.vector_registers >= 32 ? 3
-                                              : 2;
+                   : hw.vector_registers >= 32 ? tune.tile_vectors_32_registers
+                                              : tune.tile_vectors_16_registers;
   // On 32 registers, a 4-vector tile (6 rows): packed, its A micro-panel is the smaller one to
   // keep in L1 and the tile row streams whole cache lines of B; in place, when it covers the
   // row exactly and the 3-vector one would leave a narrow edge tile (N = 64, 128, 256 ...).
-  if (M > 1 && hw.vector_registers >= 32 && (p.pack || (row_vectors % 3 != 0 && row_vectors % 4 == 0)))
-    max_vectors = 4;
+  const int wide = tune.wide_tile_vectors;
+  if (M > 1 && hw.vector_registers >= 32 &&
+      (p.pack || (row_vectors % tune.tile_vectors_32_registers != 0 && row_vectors % wide == 0)))
+    max_vectors = wide;
   // In place with B past L1 (it then streams from L2 once per row tile): a 2-vector tile of
   // 12 rows halves the B bytes per FMA. With B in L1 the wider tiles win (fewer broadcasts).
-  if (M > 1 && !p.pack && hw.vector_registers >= 32 && row_vectors % 2 == 0 && K * N * elem >= tune.narrow_tile_min_b_bytes)
-    max_vectors = 2;
+  const int narrow = tune.narrow_tile_vectors;
+  if (M > 1 && !p.pack && hw.vector_registers >= 32 && row_vectors % narrow == 0 && K * N * elem >= tune.narrow_tile_min_b_bytes)
+    max_vectors = narrow;
   const int nr_vectors = static_cast<int>(std::min<int64_t>(max_vectors, row_vectors));
   p.nr = nr_vectors * p.lanes;
   p.mr = M == 1 ? 1 : static_cast<int>(std::min<int64_t>(rows_for(nr_vectors, target), M));

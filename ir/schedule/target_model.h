@@ -30,6 +30,12 @@ struct Tuning {
   // accumulators, the B row and one broadcast fit; caps where FMA latency is long covered.
   std::array<int, 4> max_tile_rows_32_registers{16, 12, 8, 6};
   std::array<int, 4> max_tile_rows_16_registers{12, 6, 12, 12};
+  // Vectors per tile row: 3 on 32 registers, 2 on 16; 4 on 32 registers when packed (the A
+  // micro-panel is the smaller one to keep in L1) or when it covers an in-place row exactly.
+  int tile_vectors_32_registers = 3;
+  int tile_vectors_16_registers = 2;
+  int wide_tile_vectors = 4;
+  int narrow_tile_vectors = 2;      // in place with B past L1 (narrow_tile_min_b_bytes)
   int gemv_max_vectors = 16;        // one-row tiles: 16 accumulators stream B as fast as more (TUNING.md#gemv)
   int gemv_spare_registers = 4;     // registers a one-row tile leaves for B and the broadcast
   // In place with B past L1, the 2-vector 12-row tile halves B bytes per FMA (TUNING.md#tiles).
