@@ -33,9 +33,8 @@ class GemmLowering {
     k_.params.push_back(param("in0", 1));
     k_.params.push_back(param("in1", 2));
     out_strides_ = c.out_strides();
-    M_ = p.m < 0 ? 1 : c.dims[p.m].extent;
-    N_ = c.dims[p.n].extent;
-    K_ = c.dims[p.k].extent;
+    const sched::GemmSizes sizes = sched::gemm_sizes(c, p);
+    M_ = sizes.M, N_ = sizes.N, K_ = sizes.K;
   }
 
   LoopKernel run() {
@@ -74,7 +73,7 @@ class GemmLowering {
     return std::make_shared<const BufferDecl>(BufferDecl{name, dtype_, BufferDecl::Scope::param, index});
   }
   const std::vector<int64_t>& strides(int operand) const { return c_.operands[operand].strides; }
-  int64_t stride(int operand, int dim) const { return dim < 0 ? 0 : strides(operand)[dim]; }
+  int64_t stride(int operand, int dim) const { return sched::plan_stride(c_, operand, dim); }
   const Buffer& A() const { return k_.params[1 + p_.a]; }
   const Buffer& B() const { return k_.params[1 + p_.b]; }
   const Buffer& C() const { return k_.params[0]; }

@@ -18,9 +18,8 @@ Expr v(const Var& var) { return var_ref(var); }
 class Packer : public IRMutator {
  public:
   Packer(const KernelSpec& c, const GemmPlan& p) : c_(c), p_(p), dtype_(c.out_dtype) {
-    M_ = p.m < 0 ? 1 : c.dims[p.m].extent;
-    N_ = c.dims[p.n].extent;
-    K_ = c.dims[p.k].extent;
+    const sched::GemmSizes sizes = sched::gemm_sizes(c, p);
+    M_ = sizes.M, N_ = sizes.N, K_ = sizes.K;
   }
 
   using IRMutator::mutate;
@@ -32,7 +31,7 @@ class Packer : public IRMutator {
   }
 
  private:
-  int64_t stride(int operand, int dim) const { return dim < 0 ? 0 : c_.operands[operand].strides[dim]; }
+  int64_t stride(int operand, int dim) const { return sched::plan_stride(c_, operand, dim); }
 
   // Copies a kc x nc block of B into nr-wide panels, k-major. Panels wholly inside B are
   // plain contiguous copies (vectorised); only the panel that crosses N checks each column and

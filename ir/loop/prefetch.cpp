@@ -12,9 +12,8 @@ class Prefetcher : public IRMutator {
  public:
   Prefetcher(const LoopKernel& k, const KernelSpec& c, const sched::GemmPlan& p)
       : c_(c), p_(p), a_(k.params.at(1 + p.a)), b_(k.params.at(1 + p.b)) {
-    M_ = p.m < 0 ? 1 : c.dims[p.m].extent;
-    N_ = c.dims[p.n].extent;
-    K_ = c.dims[p.k].extent;
+    const sched::GemmSizes sizes = sched::gemm_sizes(c, p);
+    M_ = sizes.M, N_ = sizes.N, K_ = sizes.K;
   }
 
   using IRMutator::mutate;
@@ -31,7 +30,7 @@ class Prefetcher : public IRMutator {
   }
 
  private:
-  int64_t stride(int operand, int dim) const { return dim < 0 ? 0 : c_.operands[operand].strides[dim]; }
+  int64_t stride(int operand, int dim) const { return sched::plan_stride(c_, operand, dim); }
 
   // The outer dim whose next iteration is the next matrix of a batch: the innermost that moves.
   int next_matrix_dim() const {

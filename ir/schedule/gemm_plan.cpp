@@ -74,7 +74,7 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
     if (c.dims[d].role == DimRole::K && c.dims[d].extent > 1) p.outer_reduction = true;
   }
 
-  const int64_t M = p.m < 0 ? 1 : c.dims[p.m].extent, N = c.dims[p.n].extent, K = c.dims[p.k].extent;
+  const auto [M, N, K] = gemm_sizes(c, p);
   for (const KernelDim& d : c.dims)
     if (d.extent == 0) return fail("a dim has extent 0 (nothing to tile)");
   const int elem = static_cast<int>(dtype_size(c.out_dtype));
@@ -203,6 +203,10 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
   }
   if (why_not) why_not->clear();
   return p;
+}
+
+GemmSizes gemm_sizes(const KernelSpec& c, const GemmPlan& p) {
+  return {p.m < 0 ? 1 : c.dims[p.m].extent, c.dims[p.n].extent, c.dims[p.k].extent};
 }
 
 Schedule plan_schedule(const KernelSpec& c, const TargetModel& target) {

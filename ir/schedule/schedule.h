@@ -63,6 +63,16 @@ struct GemmPlan {
   std::string str() const;
 };
 
+// The GEMM's sizes (M = 1 for a single row) and an operand's stride along a plan dim (0 for
+// the absent m of a single row), as every GEMM pass reads them.
+struct GemmSizes {
+  int64_t M = 1, N = 1, K = 1;
+};
+GemmSizes gemm_sizes(const KernelSpec& c, const GemmPlan& p);
+inline int64_t plan_stride(const KernelSpec& c, int operand, int dim) {
+  return dim < 0 ? 0 : c.operands[operand].strides[dim];
+}
+
 struct Schedule {
   std::vector<int> loop_order;          // simple schedule: contraction dims, outermost first
   // True: every K dim is innermost and the sum lives in a scalar, stored once per output.
