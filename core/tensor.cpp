@@ -32,6 +32,12 @@ std::string shape_str(const Shape& shape) {
   return s + ")";
 }
 
+std::string type_str(DType dtype, const Shape& shape) {
+  std::string s = std::string(dtype_name(dtype)) + "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
 static uint64_t physical_memory_bytes() {
   long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   if (pages <= 0 || page <= 0) return std::numeric_limits<uint64_t>::max();

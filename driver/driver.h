@@ -13,6 +13,11 @@
 #include <string_view>
 #include <vector>
 
+namespace tcc {
+class Graph;
+class Value;
+}  // namespace tcc
+
 namespace tcc::driver {
 
 struct Options {
@@ -30,7 +35,8 @@ codegen::TargetInfo target(const Options& options);
 ir::sched::TargetModel target_model(const codegen::TargetInfo& target, const Options& options);
 codegen::CompileOptions codegen_options(const Options& options);
 std::string llvm_version();
-// Dumps the IR after these passes on stderr (ir::pass_names(); ArgumentError for others).
+// Dumps the IR after these passes on stderr: names or comma-separated lists of names
+// (ir::pass_names(); ArgumentError for others).
 void dump_after(const std::vector<std::string>& passes);
 
 // Graph passes, plans and (when build_loops) the loop nests, for the options' target.
@@ -45,19 +51,9 @@ Plan plan(const ir::GraphIR& graph, const std::vector<int>& outputs, const Optio
 Plan plan_for_model(const ir::GraphIR& graph, const std::vector<int>& outputs, const ir::sched::TargetModel& model,
                     bool build_loops = true);
 
-}  // namespace tcc::driver
-
-namespace tcc {
-class Graph;
-class Value;
-}  // namespace tcc
-
-namespace tcc::driver {
-
 // `tcc emit`: what compiling `outputs` for the options' target produces, at one stage.
 enum class Stage { graph, loops, llvm_unoptimized, llvm, assembly };
-// The stage's name on the command line (graph, loops, llvm-unopt, llvm, asm), and back.
-std::string_view stage_name(Stage stage);
+// The stage named on the command line: graph, loops, llvm-unopt, llvm, asm.
 std::optional<Stage> stage_from_name(std::string_view name);
 std::string emit(const Graph& graph, const std::vector<Value>& outputs, Stage stage, const Options& options);
 

@@ -24,12 +24,6 @@ constexpr std::array<std::pair<Stage, std::string_view>, 5> kStages{{
 
 }  // namespace
 
-std::string_view stage_name(Stage stage) {
-  for (const auto& [s, name] : kStages)
-    if (s == stage) return name;
-  return "?";
-}
-
 std::optional<Stage> stage_from_name(std::string_view name) {
   for (const auto& [s, n] : kStages)
     if (n == name) return s;

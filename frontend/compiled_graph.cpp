@@ -42,7 +42,6 @@ struct PreparedGraph {
   std::vector<int> output_holder;
 
   explicit PreparedGraph(runtime::Executable executable);
-  const ir::KernelProgram& program() const { return exe.program; }
 
   // The first thread that runs the graph owns a workspace that only it touches, so its calls
   // take no lock and no atomic read-modify-write (those cost more than a seed-sized kernel).
@@ -211,7 +210,7 @@ void bind_buffers(const PreparedGraph& impl, const Feeds& feeds, std::vector<Ten
     if (!t.defined()) throw InputError(fmt::format("input '{}' is an empty tensor", slot.info.name));
     if (t.dtype() != slot.info.dtype || !same_shape(t.shape(), slot.info.shape))
       throw InputError(fmt::format("input '{}': expected {}, got {}", slot.info.name,
-                                   ir::type_str(slot.info.dtype, slot.info.shape), ir::type_str(t.dtype(), t.shape())));
+                                   type_str(slot.info.dtype, slot.info.shape), type_str(t.dtype(), t.shape())));
     ptr[slot.buffer] = const_cast<void*>(t.data());
   }
   // Outputs: the caller's tensors where they fit and alias no feed and no other output, else
@@ -258,7 +257,7 @@ void fill_step_args(const PreparedGraph::Step& step, const Workspace& w, StepArg
 
 // One kernel call with its arguments resolved.
 struct BoundStep {
-  codegen::KernelEntry entry = nullptr;
+  runtime::KernelEntry entry = nullptr;
   StepArgs args{};
 };
 

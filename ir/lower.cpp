@@ -28,21 +28,24 @@ int debug_level() {
   return v ? std::atoi(v) : 0;
 }
 
+// "a,b,,c" -> a, b, c
+std::vector<std::string> split_pass_list(std::string_view list) {
+  std::vector<std::string> names;
+  for (size_t p = 0; p <= list.size();) {
+    const size_t comma = std::min(list.find(',', p), list.size());
+    if (comma > p) names.emplace_back(list.substr(p, comma - p));
+    p = comma + 1;
+  }
+  return names;
+}
+
 // The passes whose output is dumped besides TCC_DEBUG=2's: TCC_DUMP_AFTER=a,b or set_dump_after.
 std::mutex dump_mutex;
 std::set<std::string>& dump_after_set() {
   static std::set<std::string> names = [] {
-    std::set<std::string> n;
-    if (const char* v = std::getenv("TCC_DUMP_AFTER")) {
-      std::string list = v;
-      for (size_t p = 0; p <= list.size();) {
-        size_t comma = list.find(',', p);
-        if (comma == std::string::npos) comma = list.size();
-        if (comma > p) n.insert(list.substr(p, comma - p));
-        p = comma + 1;
-      }
-    }
-    return n;
+    const char* v = std::getenv("TCC_DUMP_AFTER");
+    std::vector<std::string> list = split_pass_list(v ? v : "");
+    return std::set<std::string>(list.begin(), list.end());
   }();
   return names;
 }
@@ -74,13 +77,16 @@ auto run_pass(const char* name, F&& pass, Dump&& dump) {
 const std::vector<std::string_view>& pass_names() {
   // In the order lower() and kernel_loops() run them: graph passes, planning, then per kernel
   // the lowering of its schedule (GEMM or simple) and the loop passes.
-  static const std::vector<std::string_view> names{"verify_graph", "canonicalize_contractions", "verify_program",
-                                                   "plan_schedule", "lower_gemm",    "tails", "pack", "prefetch", "lower_to_loops",
-                                                   "verify_kernel", "outline_parallel"};
+  static const std::vector<std::string_view> names{
+      "verify_graph", "canonicalize_contractions", "verify_program", "plan_schedule", "lower_gemm", "tails",
+      "pack",         "prefetch",                  "lower_to_loops", "verify_kernel", "outline_parallel"};
   return names;
 }
 
-void set_dump_after(const std::vector<std::string>& passes) {
+void set_dump_after(const std::vector<std::string>& lists) {
+  std::vector<std::string> passes;
+  for (const std::string& list : lists)
+    for (std::string& name : split_pass_list(list)) passes.push_back(std::move(name));
   for (const std::string& p : passes)
     if (std::find(pass_names().begin(), pass_names().end(), p) == pass_names().end()) {
       std::string known;
@@ -126,26 +132,21 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const sc
 }
 
 const loop::LoopKernel& kernel_loops(LoweredKernel& k) {
+  const auto print_loops = [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); };
   if (!k.loops) {
     if (std::string why = unsupported_by_lowering(k.spec); !why.empty())
       throw InternalError("cannot lower kernel " + k.name + ": " + why);
     if (k.schedule.gemm) {
-      k.loops = run_pass("lower_gemm", [&] { return loop::lower_gemm(k.spec, *k.schedule.gemm, k.name); },
-                         [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
-      k.loops = run_pass("tails", [&] { return loop::split_tails(std::move(*k.loops)); },
-                         [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
-      k.loops = run_pass("pack", [&] { return loop::expand_packing(std::move(*k.loops), k.spec, *k.schedule.gemm); },
-                         [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
+      k.loops = run_pass("lower_gemm", [&] { return loop::lower_gemm(k.spec, *k.schedule.gemm, k.name); }, print_loops);
+      k.loops = run_pass("tails", [&] { return loop::split_tails(std::move(*k.loops)); }, print_loops);
+      k.loops = run_pass("pack", [&] { return loop::expand_packing(std::move(*k.loops), k.spec, *k.schedule.gemm); }, print_loops);
       k.loops = run_pass("prefetch",
-                         [&] { return loop::add_prefetches(std::move(*k.loops), k.spec, *k.schedule.gemm); },
-                         [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
+                         [&] { return loop::add_prefetches(std::move(*k.loops), k.spec, *k.schedule.gemm); }, print_loops);
     } else {
-      k.loops = run_pass("lower_to_loops", [&] { return loop::lower_to_loops(k.spec, k.schedule, k.name); },
-                         [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
+      k.loops = run_pass("lower_to_loops", [&] { return loop::lower_to_loops(k.spec, k.schedule, k.name); }, print_loops);
     }
     run_pass("verify_kernel", [&] { loop::verify_kernel(*k.loops); return 0; }, [](int) { return std::string(); });
-    k.loops = run_pass("outline_parallel", [&] { return loop::outline_parallel(std::move(*k.loops)); },
-                       [](const loop::LoopKernel& lk) { return loop::print_kernel(lk); });
+    k.loops = run_pass("outline_parallel", [&] { return loop::outline_parallel(std::move(*k.loops)); }, print_loops);
     run_pass("verify_kernel", [&] { loop::verify_kernel(*k.loops); return 0; }, [](int) { return std::string(); });
   }
   return *k.loops;

@@ -41,8 +41,9 @@ const loop::LoopKernel& kernel_loops(LoweredKernel& k);
 
 // Every pass, in the order they run.
 const std::vector<std::string_view>& pass_names();
-// Also dump the IR after these passes (ArgumentError for a name not in pass_names()).
-void set_dump_after(const std::vector<std::string>& passes);
+// Also dump the IR after these passes, each entry a name or a comma-separated list of names
+// (ArgumentError for a name not in pass_names()).
+void set_dump_after(const std::vector<std::string>& lists);
 
 // "tcc_<16 hex digits>" from a descriptor (FNV-1a 64).
 std::string kernel_name(const std::string& descriptor);

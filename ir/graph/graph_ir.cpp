@@ -6,10 +6,6 @@
 
 namespace tcc::ir {
 
-std::string type_str(DType dtype, const Shape& shape) {
-  return fmt::format("{}[{}]", dtype_name(dtype), fmt::join(shape, ","));
-}
-
 int GraphIR::add(Node node) {
   // Constants are never merged: their identity is their data, which we do not hash.
   std::string key;

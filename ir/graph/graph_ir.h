@@ -48,6 +48,5 @@ std::string print_graph(const GraphIR& g, const std::vector<int>& outputs);
 // Checks types, index specs and acyclicity; throws InternalError.
 void verify_graph(const GraphIR& g, const std::vector<int>& outputs);
 
-std::string type_str(DType dtype, const Shape& shape);  // "f32[2,3]", "f32[]"
 
 }  // namespace tcc::ir

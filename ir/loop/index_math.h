@@ -6,6 +6,8 @@
 namespace tcc::ir::loop {
 
 inline Expr c64(int64_t x) { return int_imm(x); }
+inline Var new_var(const std::string& name) { return std::make_shared<const VarDecl>(VarDecl{name}); }
+inline Expr v(const Var& var) { return var_ref(var); }
 
 // a + b
 inline Expr plus(Expr a, Expr b) {

@@ -21,9 +21,6 @@ using sched::GemmPlan;
 
 namespace {
 
-Var new_var(const std::string& name) { return std::make_shared<const VarDecl>(VarDecl{name}); }
-Expr v(const Var& var) { return var_ref(var); }
-
 class GemmLowering {
  public:
   GemmLowering(const KernelSpec& c, const GemmPlan& p, const std::string& name) : c_(c), p_(p), dtype_(c.out_dtype) {

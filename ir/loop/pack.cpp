@@ -12,9 +12,6 @@ namespace {
 
 using sched::GemmPlan;
 
-Var new_var(const std::string& name) { return std::make_shared<const VarDecl>(VarDecl{name}); }
-Expr v(const Var& var) { return var_ref(var); }
-
 class Packer : public IRMutator {
  public:
   Packer(const KernelSpec& c, const GemmPlan& p) : c_(c), p_(p), dtype_(c.out_dtype) {

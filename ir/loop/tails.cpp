@@ -26,7 +26,7 @@ class EdgeCopy : public IRMutator {
 
   Stmt mutate(const Stmt& s) override {
     if (s->kind == StmtKind::for_loop) {
-      Var fresh = std::make_shared<const VarDecl>(VarDecl{s->var->name});
+      Var fresh = new_var(s->var->name);
       subst_[s->var.get()] = var_ref(fresh);
       Expr extent = mutate(s->extent);
       Stmt body = mutate(s->body);
@@ -89,7 +89,7 @@ class Tails : public IRMutator {
         return block(std::move(parts));
       }
       case TileSplit::Style::remainder: {
-        Var rest = std::make_shared<const VarDecl>(VarDecl{s->var->name + "_edge"});
+        Var rest = new_var(s->var->name + "_edge");
         Stmt edge = EdgeCopy(t, s->var, plus(t.full, var_ref(rest))).mutate(body);
         return block({for_loop(s->var, t.full, s->for_kind, body),
                       for_loop(rest, sub(s->extent, t.full), ForKind::serial, edge)});

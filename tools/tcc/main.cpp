@@ -105,12 +105,7 @@ Args parse_args(int argc, char** argv) {
     } else if (arg == "--target-cpu") {
       a.target_cpu = value();
     } else if (arg == "--dump-after") {
-      std::string list = value();
-      for (size_t p = 0; p <= list.size();) {
-        size_t comma = std::min(list.find(',', p), list.size());
-        if (comma > p) a.dump_after.push_back(list.substr(p, comma - p));
-        p = comma + 1;
-      }
+      a.dump_after.push_back(value());
     } else if (arg == "-v" || arg == "--verbose") {
       a.verbose = true;
     } else if (arg == "--seed") {
@@ -139,12 +134,7 @@ std::optional<tcc::lang::TcProgram> load(const std::string& path) {
   return p;
 }
 
-std::string type_str(tcc::DType dtype, const tcc::Shape& shape) {
-  std::string s = std::string(tcc::dtype_name(dtype)) + "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-std::string type_of(const tcc::Value& v) { return type_str(v.dtype(), v.shape()); }
+std::string type_of(const tcc::Value& v) { return tcc::type_str(v.dtype(), v.shape()); }
 
 int cmd_check(const Args& a) {
   auto p = load(a.file);
@@ -197,7 +187,7 @@ int cmd_run(const Args& a) {
     const tcc::InputInfo& want = it->second;
     if (t.dtype() != want.dtype || t.shape() != want.shape)
       throw tcc::InputError(fmt::format("input '{}': {} holds {}, but the input is declared {}", name, path,
-                                        type_str(t.dtype(), t.shape()), type_str(want.dtype, want.shape)));
+                                        tcc::type_str(t.dtype(), t.shape()), tcc::type_str(want.dtype, want.shape)));
     feeds.emplace(name, std::move(t));
   }
 
@@ -221,7 +211,7 @@ int cmd_run(const Args& a) {
         tcc::write_npy((std::filesystem::path(*a.out) / (p->output_names[i] + ".npy")).string(), outs[i]);
   }
   for (size_t i = 0; i < outs.size(); ++i)
-    std::printf("%s: %s\n", p->output_names[i].c_str(), type_str(outs[i].dtype(), outs[i].shape()).c_str());
+    std::printf("%s: %s\n", p->output_names[i].c_str(), tcc::type_str(outs[i].dtype(), outs[i].shape()).c_str());
   const tcc::CompileStats& stats = fn.stats();
   std::printf("kernels: %d (compiled %d, in-process hits %d, disk hits %d)\n", stats.kernels, stats.compiled,
               stats.memory_hits, stats.disk_hits);

@@ -26,15 +26,14 @@ struct DTypeInfo {
   bool is_float;                // IEEE float (else two's-complement integer, wrapping like NumPy's)
   std::string_view c_type;      // in generated C headers: float
   std::string_view npy_code;    // .npy descr without the byte order: f4
-  std::string_view numpy_name;  // numpy.dtype(...).name: float32
 };
 
 // Indexed by DType.
 inline constexpr std::array<DTypeInfo, 4> kDTypes{{
-    {DType::f32, "f32", 4, true, "float", "f4", "float32"},
-    {DType::f64, "f64", 8, true, "double", "f8", "float64"},
-    {DType::i32, "i32", 4, false, "int32_t", "i4", "int32"},
-    {DType::i64, "i64", 8, false, "int64_t", "i8", "int64"},
+    {DType::f32, "f32", 4, true, "float", "f4"},
+    {DType::f64, "f64", 8, true, "double", "f8"},
+    {DType::i32, "i32", 4, false, "int32_t", "i4"},
+    {DType::i64, "i64", 8, false, "int64_t", "i8"},
 }};
 
 static_assert([] {

@@ -18,6 +18,8 @@ inline constexpr std::size_t kTensorAlignment = 64;
 int64_t checked_numel(const Shape& shape);
 // "(3,4,5)"; "()" for a scalar; "(5,)" for rank 1, as NumPy prints.
 std::string shape_str(const Shape& shape);
+// "f32[2,3]"; "f32[]" for a scalar: a dtype and shape as .tc files and tcc's messages write them.
+std::string type_str(DType dtype, const Shape& shape);
 
 class Tensor {
  public:
