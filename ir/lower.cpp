@@ -1,5 +1,6 @@
 #include "ir/lower.h"
 
+#include "ir/kernel/coalesce_dims.h"
 #include "ir/loop/lower_gemm.h"
 #include "ir/loop/lower_to_loops.h"
 #include "ir/loop/outline_parallel.h"
@@ -78,7 +79,7 @@ const std::vector<std::string_view>& pass_names() {
   // In the order lower() and kernel_loops() run them: graph passes, planning, then per kernel
   // the lowering of its schedule (GEMM or simple) and the loop passes.
   static const std::vector<std::string_view> names{
-      "verify_graph", "canonicalize_contractions", "verify_program", "plan_schedule", "lower_gemm", "tails",
+      "verify_graph", "plan_contraction_paths", "canonicalize_contractions", "coalesce_dims", "verify_program", "plan_schedule", "lower_gemm", "tails",
       "pack",         "prefetch",                  "lower_to_loops", "verify_kernel", "outline_parallel"};
   return names;
 }
@@ -108,7 +109,13 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const sc
   LoweredProgram out;
   run_pass("verify_graph", [&] { verify_graph(g, outputs); return 0; },
            [&](int) { return print_graph(g, outputs); });
-  out.program = run_pass("canonicalize_contractions", [&] { return canonicalize_contractions(g, outputs); },
+  PlannedGraph planned = run_pass("plan_contraction_paths", [&] { return plan_contraction_paths(g, outputs, target); },
+                                  [](const PlannedGraph& p) { return p.str(); });
+  out.paths = std::move(planned.paths);
+  out.program = run_pass("canonicalize_contractions",
+                         [&] { return canonicalize_contractions(planned.graph, planned.outputs); },
+                         [](const KernelProgram& p) { return p.str(); });
+  out.program = run_pass("coalesce_dims", [&] { return coalesce_dims(std::move(out.program)); },
                          [](const KernelProgram& p) { return p.str(); });
   run_pass("verify_program", [&] { verify_program(out.program); return 0; }, [](int) { return std::string(); });
 

@@ -5,6 +5,7 @@
 #include "ir/kernel/kernel_spec.h"
 #include "ir/graph/canonicalize.h"
 #include "ir/graph/graph_ir.h"
+#include "ir/graph/plan_paths.h"
 #include "ir/loop/loop_ir.h"
 #include "ir/schedule/schedule.h"
 
@@ -28,6 +29,7 @@ struct LoweredKernel {
 };
 
 struct LoweredProgram {
+  std::vector<PlannedContraction> paths;  // of each contraction of three or more operands
   KernelProgram program;
   std::vector<LoweredKernel> kernels;  // distinct kernels
   std::vector<int> step_kernel;        // program.steps[i] runs kernels[step_kernel[i]]

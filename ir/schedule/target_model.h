@@ -18,6 +18,7 @@ struct HardwareFacts {
   int vector_bits = 128;       // 512 for AVX-512, 256 for AVX2
   int vector_registers = 16;   // 32 with AVX-512
   int64_t l2_bytes = 1 << 20;  // per core
+  int fma_units = 2;           // vector FMAs issued per cycle (every x86-64 CPU with FMA has 2)
   std::string str() const;
 };
 
@@ -70,6 +71,16 @@ struct Tuning {
   // Work (2 x multiply-adds, f64 counted double) below which a kernel stays on one thread (TUNING.md#threads).
   double parallel_min_flops = double(1 << 20);
 
+  // -- the speed model of tcc's kernels (cost_model.h; TUNING.md#cost-model) --
+  double gemm_peak_fraction = 0.8;     // of the FMA peak, GEMM-form kernels at sizes worth planning
+  double stream_peak_fraction = 0.25;  // outer and element-wise products: one FMA per loaded vector
+  double generic_flops_per_cycle = 2;  // a loop nest over three or more operands, no GEMM form
+  double stream_bytes_per_cycle = 5;   // one core streaming from beyond L2
+  double kernel_call_cycles = 500;     // a kernel call, its loop set-up and its first misses
+
+  // -- contraction paths --
+  int path_exhaustive_max_operands = 8;  // optimal (dynamic programming) search up to this many; greedy beyond
+
   std::string str() const;  // the entries that differ from the defaults
 };
 
@@ -94,6 +105,9 @@ struct TargetModel {
   // How many threads will share a kernel's parallel loops (the pool's size when it is
   // compiled; only tuning depends on it): sizes each thread's share of a batch.
   int pool_threads = 1;
+  // The largest intermediate a contraction path may create, in bytes; 0: the largest operand
+  // or result of the contraction being planned (NumPy's einsum_path rule).
+  int64_t max_intermediate_bytes = 0;
   std::string str() const;
 };
 

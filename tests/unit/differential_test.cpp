@@ -612,7 +612,8 @@ class RandomGraph {
       }
       return 0;
     };
-    const int n_ops = chance(0.25) ? 1 : (chance(0.75) ? 2 : 3);
+    // One, two, or three to six operands (the latter planned into pairwise contraction paths).
+    const int n_ops = chance(0.2) ? 1 : (chance(0.55) ? 2 : uniform(3, 6));
     // First operand: often an existing node, with a label per axis (sometimes a diagonal or an
     // ellipsis over its leading dims).
     const size_t xi = first_operand(0, 4);
@@ -875,9 +876,11 @@ void run_fixed(const std::vector<FixedCase>& cases, DType dtype) {
     const FixedCase& c = cases[i];
     SCOPED_TRACE(c.what + " " + std::string(tcc::dtype_name(dtype)));
     tcc::Tensor xt = filled(dtype, c.x, 2 * i), yt = filled(dtype, c.y, 2 * i + 1);
-    Value x = g.input("x" + std::to_string(i), dtype, c.x), y = g.input("y" + std::to_string(i), dtype, c.y);
-    feeds["x" + std::to_string(i)] = xt;
-    feeds["y" + std::to_string(i)] = yt;
+    // append, not "x" + to_string: GCC 12's -Wrestrict misfires on the latter here.
+    const std::string xn = std::string("x").append(std::to_string(i)), yn = std::string("y").append(std::to_string(i));
+    Value x = g.input(xn, dtype, c.x), y = g.input(yn, dtype, c.y);
+    feeds[xn] = xt;
+    feeds[yn] = yt;
     Value v = c.build(g, x, y);
     RefTensor r = c.reference(ref::from_tensor(xt), ref::from_tensor(yt));
     EXPECT_EQ(v.shape(), c.expected_shape);

@@ -36,8 +36,9 @@ constexpr const char* kUsage = R"(usage:
   tcc bench FILE.tc [--repeat N] [--threads N]    median time and GFLOP/s per output
   tcc --help | --version
   run, emit, compile and bench also take --dump-after PASS[,PASS]: the IR after those passes
-  on stderr (passes: verify_graph canonicalize_contractions verify_program plan_schedule
-  lower_gemm tails pack prefetch lower_to_loops verify_kernel outline_parallel)
+  on stderr (passes: verify_graph plan_contraction_paths canonicalize_contractions
+  coalesce_dims verify_program plan_schedule lower_gemm tails pack prefetch lower_to_loops
+  verify_kernel outline_parallel)
 
 environment:
   TCC_CACHE=off        do not use the on-disk kernel cache

@@ -1,0 +1,27 @@
+// Graph pass: every contraction of three or more operands is replaced by the pairwise
+// einsums of its contraction path (contraction_path.h); the rest of the graph is copied.
+#pragma once
+#include "ir/graph/contraction_path.h"
+#include "ir/graph/graph_ir.h"
+#include "ir/schedule/target_model.h"
+
+#include <vector>
+
+namespace tcc::ir {
+
+struct PlannedContraction {
+  int node = -1;    // in the original graph
+  int result = -1;  // the node computing it in the planned graph (the last step's)
+  ContractionPath path;
+};
+
+struct PlannedGraph {
+  GraphIR graph;
+  std::vector<int> outputs;
+  std::vector<PlannedContraction> paths;  // one per contraction of three or more operands
+  std::string str() const;                // the graph, then each path
+};
+
+PlannedGraph plan_contraction_paths(const GraphIR& g, const std::vector<int>& outputs, const sched::TargetModel& target);
+
+}  // namespace tcc::ir
