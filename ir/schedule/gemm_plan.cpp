@@ -77,6 +77,10 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
   const auto [M, N, K] = gemm_sizes(c, p);
   for (const KernelDim& d : c.dims)
     if (d.extent == 0) return fail("a dim has extent 0 (nothing to tile)");
+  // One row times a B contiguous along k (a @ v): each B element is used once, so packing B
+  // would read it twice; dot products along B's rows stream it once (the simple schedule).
+  if (M == 1 && sb[p.k] == 1 && sb[p.n] != 1)
+    return fail("one row times a B contiguous along k: dot products along B's rows");
   const int elem = static_cast<int>(dtype_size(c.out_dtype));
   const HardwareFacts& hw = target.hw;
   const Tuning& tune = target.tuning;

@@ -207,6 +207,15 @@ TEST(GemmPlan, PicksTheGemmScheduleAndSaysWhyNot) {
   ASSERT_TRUE(gemv.kernels[0].schedule.gemm.has_value());
   EXPECT_EQ(gemv.kernels[0].schedule.gemm->a, 1);
   EXPECT_EQ(gemv.kernels[0].schedule.gemm->m, -1);
+  // (5,32)·(32,) with the matrix row-major (a @ v): B would be it transposed, contiguous along
+  // k; dot products along its rows (the simple schedule, summing in a register) read it once.
+  auto r = g.input("r", f32, {5, 32});
+  ir::LoweredProgram av = driver::plan_for_model(detail::graph_ir(g), {np::matmul(r, y).id()}, models()[0].target).lowered;
+  EXPECT_FALSE(av.kernels[0].schedule.gemm.has_value());
+  EXPECT_TRUE(av.kernels[0].schedule.accumulate_in_register);
+  std::string why_av;
+  EXPECT_FALSE(ir::sched::plan_gemm(av.program.steps[0], models()[0].target, &why_av).has_value());
+  EXPECT_NE(why_av.find("dot products"), std::string::npos) << why_av;
   // Row-wise dot products: the output's column dim is read by both operands, so no GEMM.
   std::string why;
   auto u = g.input("u", f32, {6, 32});
