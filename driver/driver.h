@@ -8,6 +8,7 @@
 #include "ir/lower.h"
 #include "ir/schedule/target_model.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,5 +57,12 @@ enum class Stage { graph, loops, llvm_unoptimized, llvm, assembly };
 // The stage named on the command line: graph, loops, llvm-unopt, llvm, asm.
 std::optional<Stage> stage_from_name(std::string_view name);
 std::string emit(const Graph& graph, const std::vector<Value>& outputs, Stage stage, const Options& options);
+
+// `tcc explain`: for each (name, output), where each axis of its shape comes from (which
+// operand axis, which rule), the contraction as one einsum, its contraction path (FLOPs,
+// bytes, intermediates), each kernel's kind and schedule, and a warning for each step on a
+// generic loop nest with the reason. `names` names graph nodes (the .tc file's values).
+std::string explain(const Graph& graph, const std::vector<std::pair<std::string, Value>>& outputs,
+                    const std::map<int, std::string>& names, const Options& options);
 
 }  // namespace tcc::driver

@@ -40,16 +40,8 @@ runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, std::chrono::
   std::sort(exe.input_slots.begin(), exe.input_slots.end(),
             [](const auto& x, const auto& y) { return x.info.name < y.info.name; });
   for (size_t s = 0; s < p.steps.size(); ++s) {
-    // A product of n operands costs n - 1 multiplies per point of the loop space, plus one add
-    // when something is summed; a copy costs nothing.
     const ir::KernelSpec& c = p.steps[s];
-    double points = 1;
-    bool sums = false;
-    for (const ir::KernelDim& d : c.dims) {
-      points *= static_cast<double>(d.extent);
-      sums = sums || d.role == ir::DimRole::K;
-    }
-    stats.flops += points * static_cast<double>(c.operands.size() - 1 + (sums ? 1 : 0));
+    stats.flops += c.flops();
     const ir::LoweredKernel& k = lowered.kernels[lowered.step_kernel[s]];
     runtime::Executable::Step step{entries[lowered.step_kernel[s]], {c.out_buffer}, false};
     for (const ir::StridedOperand& op : c.operands) step.args.push_back(op.buffer);

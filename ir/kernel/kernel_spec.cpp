@@ -37,6 +37,29 @@ std::vector<int64_t> KernelSpec::out_strides() const {
   return strides;
 }
 
+double KernelSpec::flops() const {
+  if (kind == StepKind::copy) return 0;
+  double points = 1;
+  bool sums = false;
+  for (const KernelDim& d : dims) {
+    points *= static_cast<double>(d.extent);
+    sums = sums || d.role == DimRole::K;
+  }
+  return points * static_cast<double>(operands.size() - 1 + (sums ? 1 : 0));
+}
+
+double KernelSpec::bytes() const {
+  double out = static_cast<double>(dtype_size(out_dtype));
+  for (int d : out_axes) out *= static_cast<double>(dims[d].extent);
+  for (const StridedOperand& op : operands) {
+    double elems = 1;
+    for (size_t d = 0; d < dims.size(); ++d)
+      if (op.strides[d] != 0) elems *= static_cast<double>(dims[d].extent);
+    out += elems * static_cast<double>(dtype_size(op.dtype));
+  }
+  return out;
+}
+
 std::optional<DType> KernelSpec::uniform_dtype() const {
   for (const StridedOperand& op : operands)
     if (op.dtype != out_dtype) return std::nullopt;

@@ -66,6 +66,11 @@ struct KernelSpec {
 
   Shape out_shape() const;
   std::vector<int64_t> out_strides() const;  // per loop dim; 0 for K dims
+  // Arithmetic of one run: n - 1 multiplies per point of the loop space for n operands, plus
+  // one add when something is summed; a copy costs nothing.
+  double flops() const;
+  // Bytes moved at least once: each operand's elements and the output's.
+  double bytes() const;
   // Everything that determines the kernel's code and nothing else (no buffer ids): the key
   // under which identical kernels are shared. Fields: dtype, roles, extents, out, strides.
   std::vector<std::pair<std::string, std::string>> descriptor_fields() const;

@@ -34,6 +34,7 @@ constexpr const char* kUsage = R"(usage:
   tcc compile FILE.tc -o OUT.o [--header OUT.h] [--name NAME] [--target-cpu CPU] [--threads N]
   tcc cache info|clear                   the on-disk kernel cache
   tcc bench FILE.tc [--repeat N] [--threads N]    median time and GFLOP/s per output
+  tcc explain FILE.tc [--target-cpu CPU] [--threads N]   shapes, contraction paths, kernels
   tcc --help | --version
   run, emit, compile and bench also take --dump-after PASS[,PASS]: the IR after those passes
   on stderr (passes: verify_graph plan_contraction_paths canonicalize_contractions
@@ -295,6 +296,18 @@ int cmd_bench(const Args& a) {
   return 0;
 }
 
+int cmd_explain(const Args& a) {
+  auto p = load(a.file);
+  if (!p) return 1;
+  if (a.threads > 0) tcc::set_num_threads(a.threads);
+  std::map<int, std::string> names;
+  for (const auto& nv : p->values) names.emplace(nv.value.id(), nv.name);
+  std::vector<std::pair<std::string, tcc::Value>> outputs;
+  for (size_t o = 0; o < p->outputs.size(); ++o) outputs.emplace_back(p->output_names[o], p->outputs[o]);
+  std::fputs(tcc::driver::explain(*p->graph, outputs, names, {.cpu = a.target_cpu}).c_str(), stdout);
+  return 0;
+}
+
 int cmd_compile(const Args& a) {
   if (!a.out) throw UsageError("compile needs -o OUT.o");
   std::string function = a.name ? *a.name : tcc::aot::c_identifier_from(std::filesystem::path(a.file).stem().string());
@@ -349,6 +362,7 @@ int dispatch(int argc, char** argv) {
   if (a.command == "emit") return cmd_emit(a);
   if (a.command == "compile") return cmd_compile(a);
   if (a.command == "bench") return cmd_bench(a);
+  if (a.command == "explain") return cmd_explain(a);
   throw UsageError("unknown command '" + a.command + "'");
 }
 

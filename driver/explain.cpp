@@ -1,0 +1,176 @@
+// `tcc explain`: for each output, where each axis of its shape comes from, the contraction as
+// one einsum, the contraction path and the kernels the one compile path chose, with a warning
+// for every step that still runs on a generic loop nest.
+#include "driver/driver.h"
+
+#include <tcc/graph.h>
+
+#include "frontend/graph_access.h"
+#include "ir/graph/contraction_path.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+namespace tcc::driver {
+
+namespace {
+
+std::string quantity(double v) {
+  if (v >= 1e9) return fmt::format("{:.2f}G", v / 1e9);
+  if (v >= 1e6) return fmt::format("{:.2f}M", v / 1e6);
+  if (v >= 1e3) return fmt::format("{:.1f}k", v / 1e3);
+  return fmt::format("{:.0f}", v);
+}
+
+class Explainer {
+ public:
+  Explainer(const ir::GraphIR& g, const std::map<int, std::string>& names) : g_(g), names_(names) {}
+
+  std::string name(int id) const {
+    auto it = names_.find(id);
+    return it != names_.end() ? it->second : fmt::format("%{}", id);
+  }
+
+  // The node as an expression over named values: "matmul(w, k)".
+  std::string expression(int id) const {
+    const ir::Node& n = g_.node(id);
+    if (n.op == ir::OpKind::input) return fmt::format("input {}", n.name);
+    if (n.op == ir::OpKind::constant) return "constant";
+    std::vector<std::string> args;
+    for (int in : n.inputs) args.push_back(name(in));
+    if (ir::op_spelling(n.op) == "@") return fmt::format("{} @ {}", args.at(0), args.at(1));
+    return fmt::format("{}({}){}", ir::op_spelling(n.op), fmt::join(args, ", "), n.attrs.empty() ? "" : " " + n.attrs);
+  }
+
+  // Where each output axis of a contraction node comes from, and what it sums.
+  std::string axes(int id) const {
+    const ir::Node& n = g_.node(id);
+    const ir::IndexSpec& spec = n.spec;
+    std::string s = fmt::format("  as einsum: {}", ir::einsum_text(spec));
+    for (size_t i = 0; i < n.inputs.size(); ++i)
+      s += fmt::format("{}{}: {}", i ? ", " : "  (", name(n.inputs[i]),
+                       type_str(g_.node(n.inputs[i]).dtype, g_.node(n.inputs[i]).shape));
+    s += ")\n";
+    auto sources = [&](int d, int* users, bool* broadcast) {
+      std::vector<std::string> parts;
+      *users = 0;
+      *broadcast = false;
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        std::vector<std::string> hit;
+        for (size_t a = 0; a < spec.operands[i].size(); ++a)
+          if (spec.operands[i][a] == d) {
+            const int64_t size = g_.node(n.inputs[i]).shape[a];
+            const bool stretched = size == 1 && spec.extents[d] != 1;
+            *broadcast = *broadcast || stretched;
+            hit.push_back(fmt::format("axis {}{}", a, stretched ? " (size 1, broadcast)" : ""));
+          }
+        if (hit.empty()) continue;
+        ++*users;
+        parts.push_back(fmt::format("{} {}{}", name(n.inputs[i]), fmt::join(hit, " = "), hit.size() > 1 ? " (diagonal)" : ""));
+      }
+      return fmt::format("{}", fmt::join(parts, ", "));
+    };
+    const std::string rule = fmt::format("{}'s shape rule", ir::op_spelling(n.op));
+    for (size_t a = 0; a < spec.out.size(); ++a) {
+      const int d = spec.out[a];
+      int users = 0;
+      bool broadcast = false;
+      const std::string from = sources(d, &users, &broadcast);
+      const char* kind = n.inputs.size() == 1   ? "from its operand"
+                         : users == static_cast<int>(n.inputs.size()) ? (broadcast ? "batch, broadcast" : "batch (in every operand)")
+                         : users == 1            ? "kept from one operand"
+                                                 : "shared by several operands";
+      s += fmt::format("  axis {} ({}): {}: {} [{}]\n", a, spec.extents[d], kind, from, rule);
+    }
+    for (size_t d = 0; d < spec.extents.size(); ++d)
+      if (std::find(spec.out.begin(), spec.out.end(), static_cast<int>(d)) == spec.out.end()) {
+        int users = 0;
+        bool broadcast = false;
+        s += fmt::format("  summed ({}): {}\n", spec.extents[d], sources(static_cast<int>(d), &users, &broadcast));
+      }
+    return s;
+  }
+
+ private:
+  const ir::GraphIR& g_;
+  const std::map<int, std::string>& names_;
+};
+
+std::string kernel_kind(const ir::KernelSpec& c, const ir::sched::Schedule& s) {
+  if (c.kind == ir::StepKind::copy) return "copy (a strided view made dense)";
+  if (s.gemm) {
+    const ir::sched::GemmSizes z = ir::sched::gemm_sizes(c, *s.gemm);
+    int64_t batch = 1;
+    for (int d : s.gemm->outer) batch *= c.dims[d].extent;
+    return fmt::format("{} M={} N={} K={}{}", s.gemm->m < 0 ? "GEMV (one row)" : "GEMM", z.M, z.N, z.K,
+                       batch > 1 ? fmt::format(" x {} (outer loops)", batch) : "");
+  }
+  // Dot products: the innermost loop sums along a dim every operand walks contiguously.
+  bool dot = s.accumulate_in_register && s.vectorize_innermost && !s.loop_order.empty();
+  for (const ir::StridedOperand& op : c.operands)
+    dot = dot && op.strides[s.loop_order.back()] <= 1;
+  if (dot) return "dot products (vectorised sums along a unit-stride dim)";
+  return "generic loop nest";
+}
+
+}  // namespace
+
+std::string explain(const Graph& graph, const std::vector<std::pair<std::string, Value>>& outputs,
+                    const std::map<int, std::string>& names, const Options& options) {
+  const ir::GraphIR& g = detail::graph_ir(graph);
+  Explainer ex(g, names);
+  std::string text;
+  for (const auto& [out_name, value] : outputs) {
+    const int id = value.id();
+    const ir::Node& n = g.node(id);
+    text += fmt::format("{}: {} = {}\n", out_name, type_str(n.dtype, n.shape), ex.expression(id));
+    if (ir::is_contraction(n.op)) {
+      text += ex.axes(id);
+    } else if (n.op == ir::OpKind::reshape) {
+      text += fmt::format("  reshape of {} {} (row-major, element count kept)\n", ex.name(n.inputs[0]),
+                          type_str(g.node(n.inputs[0]).dtype, g.node(n.inputs[0]).shape));
+    }
+    // Every contraction below the output, so a chain shows where its operands come from.
+    for (int sub : ir::reachable_nodes(g, {id}))
+      if (sub != id && ir::is_contraction(g.node(sub).op))
+        text += fmt::format("  where {}: {} = {}  [{}]\n", ex.name(sub), type_str(g.node(sub).dtype, g.node(sub).shape),
+                            ex.expression(sub), ir::einsum_text(g.node(sub).spec));
+    Plan p = plan(g, {id}, options, /*build_loops=*/false);
+    for (const ir::PlannedContraction& pc : p.lowered.paths) {
+      const ir::ContractionPath& path = pc.path;
+      text += fmt::format("  path for {} ({}): {}", ex.name(pc.node), path.einsum, path.method);
+      if (path.steps.empty()) {
+        text += fmt::format(": one loop nest, {} flops ({})\n", quantity(path.single.flops), path.why_single);
+        continue;
+      }
+      text += fmt::format(", {} flops instead of {} unplanned, largest intermediate {} elements (cap {} bytes)\n",
+                          quantity(path.total.flops), quantity(path.single.flops), path.largest_intermediate,
+                          path.memory_cap);
+      for (size_t i = 0; i < path.steps.size(); ++i) {
+        const ir::PathStep& s = path.steps[i];
+        text += fmt::format("    {}. {}  -> {}  flops={} bytes={}\n", i + 1, s.einsum, shape_str(s.shape),
+                            quantity(s.cost.flops), quantity(s.cost.bytes));
+      }
+    }
+    double flops = 0;
+    const ir::KernelProgram& prog = p.lowered.program;
+    for (size_t s = 0; s < prog.steps.size(); ++s) {
+      const ir::KernelSpec& c = prog.steps[s];
+      const ir::LoweredKernel& k = p.lowered.kernels[p.lowered.step_kernel[s]];
+      flops += c.flops();
+      text += fmt::format("  kernel {}: {}  flops={} bytes={}\n    schedule: {}\n", s + 1, kernel_kind(c, k.schedule),
+                          quantity(c.flops()), quantity(c.bytes()), k.schedule.str());
+      if (c.kind == ir::StepKind::contraction && kernel_kind(c, k.schedule) == "generic loop nest") {
+        std::string why;
+        ir::sched::plan_gemm(c, p.model, &why);
+        text += fmt::format("    warning: runs on a generic loop nest, not a GEMM/GEMV/dot-product kernel: {}\n", why);
+      }
+    }
+    text += fmt::format("  total: {} kernel steps, {} flops\n", prog.steps.size(), quantity(flops));
+  }
+  return text;
+}
+
+}  // namespace tcc::driver
