@@ -1,6 +1,12 @@
 #include "driver/driver.h"
 
+#include <tcc/error.h>
 #include <tcc/threads.h>
+
+#include "runtime/executable.h"
+
+#include <cstdlib>
+#include <string>
 
 #include <algorithm>
 
@@ -27,6 +33,15 @@ ir::sched::TargetModel target_model(const codegen::TargetInfo& target, const Opt
   } else {
     m.threads = true;
     m.pool_threads = options.threads > 0 ? options.threads : num_threads();
+  }
+  m.max_kernel_operands = static_cast<int>(runtime::Executable::Step::kMaxArgs) - 2;  // less out and scratch
+  m.max_intermediate_bytes = options.max_intermediate_bytes;
+  if (const char* env = std::getenv("TCC_MAX_INTERMEDIATE"); env && options.max_intermediate_bytes == 0) {
+    char* end = nullptr;
+    const long long v = std::strtoll(env, &end, 10);
+    if (end == env || *end != '\0' || v < 0)
+      throw ArgumentError(std::string("TCC_MAX_INTERMEDIATE must be a byte count, got '") + env + "'");
+    m.max_intermediate_bytes = v;
   }
   return m;
 }

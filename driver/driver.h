@@ -28,6 +28,9 @@ struct Options {
   // above 1 (the object then calls tcc_parallel_for, which the generated header implements).
   int threads = 0;
   bool ahead_of_time = false;  // AOT: callers' buffers are not promised 64-byte aligned
+  // The largest intermediate a contraction path may create, in bytes; 0: TCC_MAX_INTERMEDIATE
+  // if set, else the largest operand or result of the contraction (NumPy's rule).
+  int64_t max_intermediate_bytes = 0;
 };
 
 // The target the options select (throws CompileError for an unknown CPU).

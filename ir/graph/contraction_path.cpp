@@ -22,17 +22,26 @@ std::string term(const std::vector<int>& dims) {
   return s;
 }
 
+// The size of a dim indexed by two axes (-1: not indexed): a size-1 axis broadcasts against
+// the other (also against 0).
+int64_t combined_size(int64_t x, int64_t y) {
+  if (x < 0) return y;
+  if (y < 0) return x;
+  return x != 1 ? x : y;
+}
+
 // A tensor of the search: its axes (global loop dims; an input may repeat one for a diagonal
 // or hold kBroadcast) and their sizes.
 struct Term {
   std::vector<int> dims;
   Shape sizes;
-  int64_t size_of(int d) const {  // 0: does not index d
-    int64_t s = 0;
+  int64_t size_of(int d) const {  // -1: does not index d
+    int64_t s = -1;
     for (size_t a = 0; a < dims.size(); ++a)
-      if (dims[a] == d) s = std::max(s, sizes[a]);
+      if (dims[a] == d) s = combined_size(s, sizes[a]);
     return s;
   }
+  bool has(int d) const { return size_of(d) >= 0; }
   double numel() const {
     double n = 1;
     for (int64_t s : sizes) n *= static_cast<double>(s);
@@ -42,13 +51,15 @@ struct Term {
 
 class PathPlanner {
  public:
-  PathPlanner(const IndexSpec& spec, const std::vector<Shape>& shapes, DType dtype, const sched::TargetModel& target)
+  PathPlanner(const IndexSpec& spec, const std::vector<Shape>& shapes, DType dtype, const sched::TargetModel& target,
+              int64_t min_cap_bytes)
       : spec_(spec), dtype_(dtype), target_(target), n_(static_cast<int>(shapes.size())) {
     for (int i = 0; i < n_; ++i) inputs_.push_back({spec.operands[i], shapes[i]});
     const double elem = static_cast<double>(dtype_size(dtype));
     double largest = Term{spec.out, spec.out_shape()}.numel();
     for (const Term& t : inputs_) largest = std::max(largest, t.numel());
     cap_bytes_ = target.max_intermediate_bytes > 0 ? static_cast<double>(target.max_intermediate_bytes) : largest * elem;
+    cap_bytes_ = std::max(cap_bytes_, static_cast<double>(min_cap_bytes));
   }
 
   ContractionPath plan() {
@@ -63,13 +74,14 @@ class PathPlanner {
       path.why_single = "more than 31 operands";
       return path;
     }
-    // Sizes below combine by max (a size-1 axis broadcasts), which holds for extents >= 1.
-    if (std::find(spec_.extents.begin(), spec_.extents.end(), 0) != spec_.extents.end()) {
-      path.why_single = "a dim of extent 0: there is nothing to compute";
-      return path;
-    }
     const bool exhaustive = n_ <= std::min(target_.tuning.path_exhaustive_max_operands, 12);
+    // One kernel cannot take this many operands: a path it must be, over the cap if need be.
+    const bool must_split = n_ > target_.max_kernel_operands;
     std::vector<Join> joins = exhaustive ? search_optimal() : search_greedy();
+    if (joins.empty() && must_split) {
+      cap_bytes_ = std::numeric_limits<double>::infinity();
+      joins = search_greedy();
+    }
     if (joins.empty()) {
       path.why_single = fmt::format("every pairwise path needs an intermediate above the memory cap of {} bytes",
                                     path.memory_cap);
@@ -82,7 +94,7 @@ class PathPlanner {
       total.bytes += s.cost.bytes;
       total.cycles += s.cost.cycles;
     }
-    if (total.cycles >= path.single.cycles) {
+    if (total.cycles >= path.single.cycles && !must_split) {
       path.why_single = fmt::format("one loop nest is estimated faster ({:.0f} cycles) than the best pairwise path ({:.0f})",
                                     path.single.cycles, total.cycles);
       return path;
@@ -105,7 +117,7 @@ class PathPlanner {
   bool needed_outside(int d, uint32_t set) const {
     if (std::find(spec_.out.begin(), spec_.out.end(), d) != spec_.out.end()) return true;
     for (int i = 0; i < n_; ++i)
-      if (!(set >> i & 1) && inputs_[i].size_of(d) > 0) return true;
+      if (!(set >> i & 1) && inputs_[i].has(d)) return true;
     return false;
   }
 
@@ -128,7 +140,7 @@ class PathPlanner {
     auto add = [&](int d) {
       if (!kept(d) || std::find(t.dims.begin(), t.dims.end(), d) != t.dims.end()) return;
       t.dims.push_back(d);
-      t.sizes.push_back(std::max(a.size_of(d), b.size_of(d)));
+      t.sizes.push_back(combined_size(a.size_of(d), b.size_of(d)));
     };
     bool small_added = false;
     for (int d : big.dims) {
@@ -152,8 +164,8 @@ class PathPlanner {
       for (int d : t->dims) {
         if (d == IndexSpec::kBroadcast || std::find(seen.begin(), seen.end(), d) != seen.end()) continue;
         seen.push_back(d);
-        points *= static_cast<double>(std::max(a.size_of(d), b.size_of(d)));
-        if (r.size_of(d) == 0) {
+        points *= static_cast<double>(combined_size(a.size_of(d), b.size_of(d)));
+        if (!r.has(d)) {
           sums = true;
           shared_sum = shared_sum || (a.size_of(d) > 1 && b.size_of(d) > 1);
         }
@@ -240,7 +252,7 @@ class PathPlanner {
           Term t = term_of(s, terms[i], terms[j]);
           if (over_cap(t, s)) continue;
           bool shares = false;
-          for (int d : terms[i].dims) shares = shares || (d != IndexSpec::kBroadcast && terms[j].size_of(d) > 0);
+          for (int d : terms[i].dims) shares = shares || (d != IndexSpec::kBroadcast && terms[j].has(d));
           const double c = join_cost(terms[i], terms[j], t).cycles;
           if (bi < 0 || (shares && !best_shares) || (shares == best_shares && c < best_cycles))
             bi = static_cast<int>(i), bj = static_cast<int>(j), best_shares = shares, best_cycles = c, best_term = t;
@@ -280,7 +292,9 @@ class PathPlanner {
         auto it = std::find(global.begin(), global.end(), d);
         if (it != global.end()) return static_cast<int>(it - global.begin());
         global.push_back(d);
-        step.spec.extents.push_back(std::max(a.size_of(d), b.size_of(d)));
+        // An output dim no operand indexes (a size-1 axis the rule adds) keeps its extent.
+        const int64_t size = combined_size(a.size_of(d), b.size_of(d));
+        step.spec.extents.push_back(size >= 0 ? size : spec_.extents[d]);
         return static_cast<int>(global.size()) - 1;
       };
       for (const Term* t : {&a, &b}) {
@@ -289,7 +303,7 @@ class PathPlanner {
       }
       bool shared_sum = false;
       for (size_t d = 0; d < global.size(); ++d)
-        if (r.size_of(global[d]) == 0 && a.size_of(global[d]) > 1 && b.size_of(global[d]) > 1) shared_sum = true;
+        if (!r.has(global[d]) && a.size_of(global[d]) > 1 && b.size_of(global[d]) > 1) shared_sum = true;
       step.form = shared_sum ? sched::KernelForm::gemm : sched::KernelForm::stream;
       for (int d : r.dims) step.spec.out.push_back(local(d));
       step.shape = step.spec.out_shape();
@@ -321,10 +335,10 @@ std::string einsum_text(const IndexSpec& spec) {
 }
 
 ContractionPath plan_contraction_path(const IndexSpec& spec, const std::vector<Shape>& operand_shapes, DType dtype,
-                                      const sched::TargetModel& target) {
+                                      const sched::TargetModel& target, int64_t min_cap_bytes) {
   if (operand_shapes.size() != spec.operands.size())
     throw InternalError("plan_contraction_path: operand count");
-  return PathPlanner(spec, operand_shapes, dtype, target).plan();
+  return PathPlanner(spec, operand_shapes, dtype, target, min_cap_bytes).plan();
 }
 
 }  // namespace tcc::ir

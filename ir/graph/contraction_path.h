@@ -39,9 +39,10 @@ struct ContractionPath {
   int64_t largest_intermediate = 0;  // elements
 };
 
-// Plans `spec` over operands of these shapes. One or two operands: a single step.
+// Plans `spec` over operands of these shapes. One or two operands: a single step. The memory
+// cap is the target's (or the largest operand or result), and at least `min_cap_bytes`.
 ContractionPath plan_contraction_path(const IndexSpec& spec, const std::vector<Shape>& operand_shapes, DType dtype,
-                                      const sched::TargetModel& target);
+                                      const sched::TargetModel& target, int64_t min_cap_bytes = 0);
 
 // "ij,jk->ik" for an index spec, one letter per loop dim (a-z, A-Z).
 std::string einsum_text(const IndexSpec& spec);

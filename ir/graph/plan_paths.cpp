@@ -6,7 +6,8 @@
 
 namespace tcc::ir {
 
-PlannedGraph plan_contraction_paths(const GraphIR& g, const std::vector<int>& outputs, const sched::TargetModel& target) {
+PlannedGraph plan_contraction_paths(const GraphIR& g, const std::vector<int>& outputs, const sched::TargetModel& target,
+                                    const std::vector<int64_t>& min_cap_bytes) {
   PlannedGraph out;
   std::unordered_map<int, int> new_id;
   for (int id : reachable_nodes(g, outputs)) {
@@ -18,7 +19,8 @@ PlannedGraph plan_contraction_paths(const GraphIR& g, const std::vector<int>& ou
     }
     std::vector<Shape> shapes;
     for (int in : n.inputs) shapes.push_back(out.graph.node(in).shape);
-    PlannedContraction planned{id, -1, plan_contraction_path(n.spec, shapes, n.dtype, target)};
+    const int64_t min_cap = id < static_cast<int>(min_cap_bytes.size()) ? min_cap_bytes[id] : 0;
+    PlannedContraction planned{id, -1, plan_contraction_path(n.spec, shapes, n.dtype, target, min_cap)};
     if (planned.path.steps.empty()) {
       new_id[id] = out.graph.add(std::move(n));
     } else {

@@ -10,7 +10,7 @@
 namespace tcc::ir {
 
 struct PlannedContraction {
-  int node = -1;    // in the original graph
+  int node = -1;    // the contraction planned (lower() gives the caller's node, before chains merged)
   int result = -1;  // the node computing it in the planned graph (the last step's)
   ContractionPath path;
 };
@@ -22,6 +22,9 @@ struct PlannedGraph {
   std::string str() const;                // the graph, then each path
 };
 
-PlannedGraph plan_contraction_paths(const GraphIR& g, const std::vector<int>& outputs, const sched::TargetModel& target);
+// `min_cap_bytes` (indexed by node, may be shorter or empty): a memory cap no lower than this
+// for that node's path (merge_contraction_chains' folded intermediates).
+PlannedGraph plan_contraction_paths(const GraphIR& g, const std::vector<int>& outputs, const sched::TargetModel& target,
+                                    const std::vector<int64_t>& min_cap_bytes = {});
 
 }  // namespace tcc::ir

@@ -80,6 +80,7 @@ struct Tuning {
 
   // -- contraction paths --
   int path_exhaustive_max_operands = 8;  // optimal (dynamic programming) search up to this many; greedy beyond
+  int path_max_merged_operands = 16;     // a chain of contractions is merged up to this many operands
 
   std::string str() const;  // the entries that differ from the defaults
 };
@@ -108,6 +109,9 @@ struct TargetModel {
   // The largest intermediate a contraction path may create, in bytes; 0: the largest operand
   // or result of the contraction being planned (NumPy's einsum_path rule).
   int64_t max_intermediate_bytes = 0;
+  // The most operands one kernel call takes (the runtime's argument block less the output
+  // and scratch); a contraction with more is always split into a path.
+  int max_kernel_operands = 6;
   std::string str() const;
 };
 

@@ -142,6 +142,44 @@ TEST(ContractionPath, PlannedEinsumsMatchTheReference) {
   }
 }
 
+TEST(MergeChains, AChainWrittenPairwiseIsReplannedAsOne) {
+  Graph g;
+  Value a = g.input("a", f32, {1024, 16}), b = g.input("b", f32, {16, 1024}), c = g.input("c", f32, {1024, 16});
+  auto plan = [&](std::vector<Value> outs) {
+    std::vector<int> ids;
+    for (const Value& v : outs) ids.push_back(v.id());
+    return driver::plan_for_model(detail::graph_ir(g), ids, {}).lowered;
+  };
+  for (Value chain : {matmul(matmul(a, b), c), dot(dot(a, b), c), np::matmul(np::matmul(a, b), c)}) {
+    ir::LoweredProgram p = plan({chain});
+    ASSERT_EQ(p.paths.size(), 1u);
+    EXPECT_EQ(p.paths[0].node, chain.id());  // reported against the caller's node
+    ASSERT_EQ(p.program.steps.size(), 2u);
+    EXPECT_EQ(p.program.steps[0].out_shape(), (Shape{16, 16}));  // b . c first
+  }
+  // An intermediate that is also an output, or read twice, is computed as written.
+  Value ab = matmul(a, b);
+  EXPECT_TRUE(plan({matmul(ab, c), ab}).paths.empty());
+  EXPECT_TRUE(plan({matmul(ab, transpose(ab))}).paths.empty());
+  // The user's order bounds the memory cap: a tiny cap still leaves a path.
+  ir::sched::TargetModel tiny;
+  tiny.max_intermediate_bytes = 4;
+  ir::LoweredProgram capped = driver::plan_for_model(detail::graph_ir(g), {matmul(matmul(a, b), c).id()}, tiny).lowered;
+  ASSERT_EQ(capped.paths.size(), 1u);
+  EXPECT_EQ(capped.paths[0].path.steps.size(), 2u) << capped.paths[0].path.why_single;
+}
+
+TEST(ContractionPath, MoreOperandsThanAKernelTakesAreAlwaysSplit) {
+  Graph g;
+  std::vector<Value> xs;
+  for (int i = 0; i < 7; ++i) xs.push_back(g.input("x" + std::to_string(i), f32, {2}));
+  ir::sched::TargetModel model;
+  model.max_intermediate_bytes = 1;  // no intermediate fits, and one loop nest would be cheaper
+  ir::ContractionPath p = path_of(einsum("a,a,a,a,a,a,a->a", xs), model);
+  EXPECT_EQ(p.steps.size(), 6u) << p.why_single;
+  expect_matches_reference("a,a,a,ab,a,a,a->b", {{3}, {3}, {3}, {3, 2}, {3}, {3}, {1}}, f64);
+}
+
 TEST(CoalesceDims, RunsThatEveryOperandWalksAsOneBecomeOneDim) {
   Graph g;
   Value x = g.input("x", f32, {6, 4, 5}), y = g.input("y", f32, {4, 5, 7});

@@ -104,7 +104,10 @@ TEST(Run, ConcurrentCallsAreIndependent) {
 TEST(Run, AWorkspaceTooLargeIsRefusedOnEveryCall) {
   Graph g;
   auto x = g.input("x", f32, {200000, 1}), y = g.input("y", f32, {1, 200000}), z = g.input("z", f32, {200000, 1});
-  CompiledGraph fn = g.compile({matmul(matmul(x, y), z)});  // a 160 GB intermediate
+  // A 160 GB intermediate, read twice so that no contraction order avoids it (matmul(t, z)
+  // alone would be computed as x . (y . z)).
+  Value t = matmul(x, y);
+  CompiledGraph fn = g.compile({einsum("ij,ij,jk->ik", {t, t, z})});
   Feeds feeds{{"x", Tensor(f32, {200000, 1})}, {"y", Tensor(f32, {1, 200000})}, {"z", Tensor(f32, {200000, 1})}};
   for (int call = 0; call < 2; ++call) EXPECT_THROW(fn(feeds), InputError) << "call " << call;
 }

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <algorithm>
 #include <filesystem>
@@ -36,16 +37,19 @@ constexpr const char* kUsage = R"(usage:
   tcc bench FILE.tc [--repeat N] [--threads N]    median time and GFLOP/s per output
   tcc explain FILE.tc [--target-cpu CPU] [--threads N]   shapes, contraction paths, kernels
   tcc --help | --version
+  run, emit, compile, bench and explain take --max-intermediate BYTES: the largest intermediate
+  a contraction path may create (default: the largest operand or result of the contraction)
   run, emit, compile and bench also take --dump-after PASS[,PASS]: the IR after those passes
-  on stderr (passes: verify_graph plan_contraction_paths canonicalize_contractions
-  coalesce_dims verify_program plan_schedule lower_gemm tails pack prefetch lower_to_loops
-  verify_kernel outline_parallel)
+  on stderr (passes: verify_graph merge_contraction_chains plan_contraction_paths
+  canonicalize_contractions coalesce_dims verify_program plan_schedule lower_gemm tails pack
+  prefetch lower_to_loops verify_kernel outline_parallel)
 
 environment:
   TCC_CACHE=off        do not use the on-disk kernel cache
   TCC_CACHE_DIR=DIR    where it lives (default $XDG_CACHE_HOME/tcc, else ~/.cache/tcc)
   TCC_LOG=cache        explain every kernel cache hit and miss (as run -v)
   TCC_DEBUG=1|2        list the compiler passes (1) and dump the IR after each (2)
+  TCC_MAX_INTERMEDIATE=BYTES  as --max-intermediate BYTES
   TCC_DUMP_AFTER=P,Q   dump the IR after these passes only (as --dump-after P,Q on
                        run, emit, compile and bench; with run, compiled kernels only:
                        TCC_CACHE=off to see every kernel's loop passes)
@@ -116,6 +120,11 @@ Args parse_args(int argc, char** argv) {
       a.repeat = static_cast<int>(parse_count(arg, value(), 1));
     } else if (arg == "--threads") {
       a.threads = static_cast<int>(parse_count(arg, value(), 1));
+    } else if (arg == "--max-intermediate") {
+      // The driver reads it from the environment, so every command (run and bench compile
+      // through the C++ API) sees it.
+      const std::string bytes = std::to_string(parse_count(arg, value(), 1));
+      setenv("TCC_MAX_INTERMEDIATE", bytes.c_str(), 1);
     } else if (!arg.empty() && arg[0] == '-') {
       throw UsageError("unknown option '" + arg + "'");
     } else if (a.file.empty()) {
