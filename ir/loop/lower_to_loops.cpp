@@ -1,5 +1,7 @@
 #include "ir/loop/lower_to_loops.h"
 
+#include "ir/loop/index_math.h"
+
 #include <tcc/error.h>
 
 #include <fmt/format.h>
@@ -37,6 +39,45 @@ Stmt nest(const KernelSpec& c, const std::vector<Var>& vars, const std::vector<i
   return body;
 }
 
+// A copy by lanes x lanes register transposes over the rows x cols plane, with the plane's
+// partial strips (rows or columns past the last full block) copied element by element.
+Stmt transpose_plane(const KernelSpec& c, const sched::TransposeCopy& t, const Buffer& out, const Buffer& in,
+                     Expr out_base, Expr in_base) {
+  const int64_t L = t.lanes, R = c.dims[t.rows].extent, C = c.dims[t.cols].extent;
+  const int64_t ro = c.out_strides()[t.rows], ci = c.operands[0].strides[t.cols];
+  const int64_t Rf = R / L * L, Cf = C / L * L;
+  std::vector<Stmt> parts;
+  // Blocks in tiles of t.tile x t.tile blocks: a tile's source and destination rows stay in
+  // L2 and its pages in the TLB while its blocks are transposed.
+  const int64_t RB = R / L, CB = C / L, T = std::max<int64_t>(1, t.tile);
+  // A side of at most one tile has no tile loop.
+  Var rt = new_var("rt"), ct = new_var("ct"), rb = new_var("rb"), cb = new_var("cb");
+  auto block_index = [&](const Var& tile, const Var& in_tile, int64_t blocks) {
+    return blocks <= T ? v(in_tile) : plus(times(v(tile), T), v(in_tile));
+  };
+  auto tile_extent = [&](const Var& tile, int64_t blocks) {
+    return blocks <= T ? c64(blocks) : min(c64(T), sub(c64(blocks), times(v(tile), T)));
+  };
+  auto tile_loop = [&](const Var& tile, int64_t blocks, Stmt body) {
+    return blocks <= T ? body : for_loop(tile, c64((blocks + T - 1) / T), ForKind::serial, body);
+  };
+  Expr row_block = block_index(rt, rb, RB), col_block = block_index(ct, cb, CB);
+  Stmt tile = transpose_block(out, plus(out_base, plus(times(row_block, L * ro), times(col_block, L))), ro, in,
+                              plus(in_base, plus(times(row_block, L), times(col_block, L * ci))), ci, static_cast<int>(L));
+  Stmt blocks = for_loop(rb, tile_extent(rt, RB), ForKind::serial, for_loop(cb, tile_extent(ct, CB), ForKind::serial, tile));
+  parts.push_back(tile_loop(rt, RB, tile_loop(ct, CB, blocks)));
+  // out[r, c] = in[r, c] over rows [r0, r0 + nr) and columns [c0, c0 + nc).
+  auto strip = [&](int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
+    Var r = new_var("r"), col = new_var("c");
+    Expr rr = plus(v(r), c64(r0)), cc = plus(v(col), c64(c0));
+    Stmt copy = store(out, plus(out_base, plus(times(rr, ro), cc)), load(in, plus(in_base, plus(rr, times(cc, ci)))));
+    return for_loop(r, c64(nr), ForKind::serial, for_loop(col, c64(nc), ForKind::serial, copy));
+  };
+  if (C > Cf && Rf > 0) parts.push_back(strip(0, Rf, Cf, C - Cf));
+  if (R > Rf) parts.push_back(strip(Rf, R - Rf, 0, C));
+  return block(std::move(parts));
+}
+
 }  // namespace
 
 LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const std::string& name) {
@@ -63,7 +104,18 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
   const ForKind inner = s.vectorize_innermost ? ForKind::vectorized : ForKind::serial;
   const bool has_k = std::any_of(c.dims.begin(), c.dims.end(), [](const KernelDim& d) { return d.role == DimRole::K; });
 
-  if (s.accumulate_in_register) {
+  if (s.transpose) {
+    std::vector<Var> outer_vars = vars;
+    std::vector<int64_t> out_strides = c.out_strides(), in_strides = c.operands[0].strides;
+    for (int d : {s.transpose->rows, s.transpose->cols}) out_strides[d] = in_strides[d] = 0;
+    Stmt plane = transpose_plane(c, *s.transpose, out, k.params[1], offset(vars, out_strides), offset(vars, in_strides));
+    for (size_t i = s.loop_order.size(); i-- > 0;) {
+      const int d = s.loop_order[i];
+      if (d == s.transpose->rows || d == s.transpose->cols) continue;
+      plane = for_loop(vars[d], int_imm(c.dims[d].extent), ForKind::serial, plane);
+    }
+    k.body = plane;
+  } else if (s.accumulate_in_register) {
     size_t first_k = c.out_axes.size();
     Buffer acc = std::make_shared<const BufferDecl>(BufferDecl{"acc", dtype, BufferDecl::Scope::stack, -1});
     Stmt sum = nest(c, vars, s.loop_order, first_k, s.loop_order.size(), inner,

@@ -73,6 +73,16 @@ inline int64_t plan_stride(const KernelSpec& c, int operand, int dim) {
   return dim < 0 ? 0 : c.operands[operand].strides[dim];
 }
 
+// A copy whose output rows run along a dim the input strides (a transpose): lanes x lanes
+// blocks transposed in registers, so both sides move whole vectors. `rows`: the dim the input
+// walks contiguously; `cols`: the output's unit-stride dim.
+struct TransposeCopy {
+  int rows = -1, cols = -1;
+  int lanes = 1;
+  int64_t tile = 1;  // blocks per side of a tile (Tuning::transpose_tile_bytes)
+  std::string str() const;
+};
+
 struct Schedule {
   std::vector<int> loop_order;          // simple schedule: contraction dims, outermost first
   // True: every K dim is innermost and the sum lives in a scalar, stored once per output.
@@ -80,6 +90,7 @@ struct Schedule {
   bool accumulate_in_register = false;
   bool vectorize_innermost = false;     // the innermost loop has unit-stride accesses
   std::optional<GemmPlan> gemm;         // set: the GEMM schedule replaces the simple one
+  std::optional<TransposeCopy> transpose;  // set: a copy by register transposes (the rest of loop_order outside)
   // Bytes of scratch the kernel needs from its caller (GemmPlan::scratch), 0 for none.
   int64_t scratch_bytes() const { return gemm ? gemm->scratch.bytes : 0; }
   std::string str() const;
@@ -91,6 +102,9 @@ Schedule plan_simple_schedule(const KernelSpec& c);
 // The GEMM schedule when the contraction is a (batched) GEMM with unit-stride output
 // columns, else nullopt with the reason (TACO style).
 std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target, std::string* why_not = nullptr);
+// The transposing copy when the step is a copy whose output's unit-stride dim the input
+// strides and another dim the input walks contiguously, both at least a vector long.
+std::optional<TransposeCopy> plan_transpose_copy(const KernelSpec& c, const TargetModel& target);
 // The GEMM schedule where it applies, else the simple one.
 Schedule plan_schedule(const KernelSpec& c, const TargetModel& target = {});
 

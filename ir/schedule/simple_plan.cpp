@@ -6,8 +6,26 @@
 
 namespace tcc::ir::sched {
 
+std::string TransposeCopy::str() const { return fmt::format(" transpose(rows=d{} cols=d{} lanes={} tile={})", rows, cols, lanes, tile); }
+
+std::optional<TransposeCopy> plan_transpose_copy(const KernelSpec& c, const TargetModel& target) {
+  if (c.kind != StepKind::copy || c.operands.size() != 1 || !c.uniform_dtype() || c.out_axes.empty()) return std::nullopt;
+  TransposeCopy t;
+  t.lanes = std::max(1, target.hw.vector_bits / 8 / static_cast<int>(dtype_size(c.out_dtype)));
+  const std::vector<int64_t>& in = c.operands[0].strides;
+  t.cols = c.out_axes.back();
+  if (in[t.cols] == 1 || in[t.cols] == 0 || c.dims[t.cols].extent < t.lanes || t.lanes < 2) return std::nullopt;
+  for (size_t d = 0; d < c.dims.size(); ++d)
+    if (in[d] == 1 && static_cast<int>(d) != t.cols && c.dims[d].extent >= t.lanes && !c.dims[d].symbolic()) t.rows = static_cast<int>(d);
+  if (t.rows < 0 || c.dims[t.cols].symbolic()) return std::nullopt;
+  t.tile = std::max<int64_t>(1, target.tuning.transpose_tile_bytes / (t.lanes * static_cast<int64_t>(dtype_size(c.out_dtype))));
+  return t;
+}
+
 std::string Schedule::str() const {
   if (gemm) return gemm->str();
+  if (transpose)
+    return fmt::format("order(d{}){}", fmt::join(loop_order, ",d"), transpose->str());
   return fmt::format("order(d{}){}{}", fmt::join(loop_order, ",d"), accumulate_in_register ? " accumulate=register" : "",
                      vectorize_innermost ? " vectorize=innermost" : "");
 }

@@ -58,6 +58,9 @@ struct Tuning {
   int64_t max_stack_pack_bytes = 64 << 10;  // packed blocks per batch task on its stack (TUNING.md#batch-pack)
   int64_t gemv_sweep_kc = 64;               // one-row kernels sweep K in blocks of this (TUNING.md#gemv)
 
+  // -- copies --
+  int64_t transpose_tile_bytes = 512;  // a transposing copy's tile side (TUNING.md#transpose)
+
   // -- micro-kernel code --
   int k_steps = 4;        // k steps per k-loop iteration (TUNING.md#k-steps)
   int edge_k_steps = 1;   // for edge tiles: a small share of the work, each step costs compile time
