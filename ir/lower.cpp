@@ -2,6 +2,7 @@
 
 #include "ir/graph/merge_chains.h"
 #include "ir/kernel/coalesce_dims.h"
+#include "ir/schedule/layout_copies.h"
 #include "ir/loop/lower_gemm.h"
 #include "ir/loop/lower_to_loops.h"
 #include "ir/loop/outline_parallel.h"
@@ -80,7 +81,7 @@ const std::vector<std::string_view>& pass_names() {
   // In the order lower() and kernel_loops() run them: graph passes, planning, then per kernel
   // the lowering of its schedule (GEMM or simple) and the loop passes.
   static const std::vector<std::string_view> names{
-      "verify_graph", "merge_contraction_chains", "plan_contraction_paths", "canonicalize_contractions", "coalesce_dims", "verify_program", "plan_schedule", "lower_gemm", "tails",
+      "verify_graph", "merge_contraction_chains", "plan_contraction_paths", "canonicalize_contractions", "coalesce_dims", "layout_copies", "verify_program", "plan_schedule", "lower_gemm", "tails",
       "pack",         "prefetch",                  "lower_to_loops", "verify_kernel", "outline_parallel"};
   return names;
 }
@@ -123,6 +124,8 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const sc
                          [&] { return canonicalize_contractions(planned.graph, planned.outputs); },
                          [](const KernelProgram& p) { return p.str(); });
   out.program = run_pass("coalesce_dims", [&] { return coalesce_dims(std::move(out.program)); },
+                         [](const KernelProgram& p) { return p.str(); });
+  out.program = run_pass("layout_copies", [&] { return sched::layout_copies(std::move(out.program), target); },
                          [](const KernelProgram& p) { return p.str(); });
   run_pass("verify_program", [&] { verify_program(out.program); return 0; }, [](int) { return std::string(); });
 

@@ -60,6 +60,9 @@ struct Tuning {
 
   // -- copies --
   int64_t transpose_tile_bytes = 512;  // a transposing copy's tile side (TUNING.md#transpose)
+  // A GEMM whose operand no GEMM dim is contiguous in gets that operand copied into a GEMM
+  // layout when it does at least this many flops per element copied (TUNING.md#layout-copies).
+  double layout_copy_min_flops_per_element = 8;
 
   // -- micro-kernel code --
   int k_steps = 4;        // k steps per k-loop iteration (TUNING.md#k-steps)

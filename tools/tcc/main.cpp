@@ -41,8 +41,8 @@ constexpr const char* kUsage = R"(usage:
   a contraction path may create (default: the largest operand or result of the contraction)
   run, emit, compile and bench also take --dump-after PASS[,PASS]: the IR after those passes
   on stderr (passes: verify_graph merge_contraction_chains plan_contraction_paths
-  canonicalize_contractions coalesce_dims verify_program plan_schedule lower_gemm tails pack
-  prefetch lower_to_loops verify_kernel outline_parallel)
+  canonicalize_contractions coalesce_dims layout_copies verify_program plan_schedule
+  lower_gemm tails pack prefetch lower_to_loops verify_kernel outline_parallel)
 
 environment:
   TCC_CACHE=off        do not use the on-disk kernel cache
