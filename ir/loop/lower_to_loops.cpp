@@ -13,12 +13,14 @@ namespace tcc::ir::loop {
 
 namespace {
 
-// sum over dims of var * stride, leaving out stride-0 terms.
-Expr offset(const std::vector<Var>& vars, const std::vector<int64_t>& strides) {
+// sum over dims of index * stride, leaving out stride-0 terms; each dim's index is its var,
+// except dim `replaced` (if any), whose index is `with`.
+Expr offset(const std::vector<Var>& vars, const std::vector<int64_t>& strides, int replaced = -1, Expr with = nullptr) {
   Expr e;
   for (size_t d = 0; d < vars.size(); ++d) {
     if (strides[d] == 0) continue;
-    Expr term = strides[d] == 1 ? var_ref(vars[d]) : mul(var_ref(vars[d]), int_imm(strides[d]));
+    Expr index = static_cast<int>(d) == replaced ? with : var_ref(vars[d]);
+    Expr term = strides[d] == 1 ? index : mul(index, int_imm(strides[d]));
     e = e ? add(e, term) : term;
   }
   return e ? e : int_imm(0);
@@ -94,11 +96,16 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
   for (size_t d = 0; d < c.dims.size(); ++d)
     vars.push_back(std::make_shared<const VarDecl>(VarDecl{fmt::format("{}{}", char(std::tolower(role_letter(c.dims[d].role))), d)}));
 
-  Expr product;
-  for (size_t i = 0; i < c.operands.size(); ++i) {
-    Expr l = load(k.params[i + 1], offset(vars, c.operands[i].strides));
-    product = product ? mul(product, l) : l;
-  }
+  // The product of the operands, with dim `replaced`'s index `with` (as offset()).
+  auto product_at = [&](int replaced, Expr with) {
+    Expr product;
+    for (size_t i = 0; i < c.operands.size(); ++i) {
+      Expr l = load(k.params[i + 1], offset(vars, c.operands[i].strides, replaced, with));
+      product = product ? mul(product, l) : l;
+    }
+    return product;
+  };
+  Expr product = product_at(-1, nullptr);
   const Buffer& out = k.params[0];
   Expr out_index = offset(vars, c.out_strides());
   const ForKind inner = s.vectorize_innermost ? ForKind::vectorized : ForKind::serial;
@@ -118,11 +125,35 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
   } else if (s.accumulate_in_register) {
     size_t first_k = c.out_axes.size();
     Buffer acc = std::make_shared<const BufferDecl>(BufferDecl{"acc", dtype, BufferDecl::Scope::stack, -1});
-    Stmt sum = nest(c, vars, s.loop_order, first_k, s.loop_order.size(), inner,
-                    store(acc, int_imm(0), add(load(acc, int_imm(0)), product)));
-    Stmt per_output = allocate(acc, int_imm(1), block({store(acc, int_imm(0), zero(dtype)), sum,
-                                                       store(out, out_index, load(acc, int_imm(0)))}));
-    k.body = nest(c, vars, s.loop_order, 0, first_k, ForKind::serial, per_output);
+    // Sums `rows` outputs side by side (rows r0 + j of dim `row`), each in its accumulator;
+    // rows == 1 with no row dim: the output the loop vars index.
+    auto sums = [&](int row, Expr r0, int64_t rows) {
+      std::vector<Stmt> init, update, stores;
+      for (int64_t j = 0; j < rows; ++j) {
+        Expr r = row < 0 ? nullptr : plus(r0, c64(j));
+        init.push_back(store(acc, c64(j), zero(dtype)));
+        update.push_back(store(acc, c64(j), add(load(acc, c64(j)), product_at(row, r))));
+        stores.push_back(store(out, offset(vars, c.out_strides(), row, r), load(acc, c64(j))));
+      }
+      Stmt sum = nest(c, vars, s.loop_order, first_k, s.loop_order.size(), inner, block(std::move(update)));
+      std::vector<Stmt> body = std::move(init);
+      body.push_back(sum);
+      body.insert(body.end(), stores.begin(), stores.end());
+      return allocate(acc, c64(rows), block(std::move(body)));
+    };
+    if (s.dot_rows > 1 && first_k >= 1) {
+      // Several rows at once: each operand streams that many rows side by side (more misses
+      // in flight), and the operand they share is loaded once for all of them.
+      const int row = s.loop_order[first_k - 1];
+      const int64_t R = s.dot_rows, E = c.dims[row].extent;
+      Var rb = new_var("rb"), rr = new_var("rr");
+      std::vector<Stmt> parts;
+      if (E / R > 0) parts.push_back(for_loop(rb, c64(E / R), ForKind::serial, sums(row, times(v(rb), R), R)));
+      if (E % R) parts.push_back(for_loop(rr, c64(E % R), ForKind::serial, sums(row, plus(v(rr), c64(E / R * R)), 1)));
+      k.body = nest(c, vars, s.loop_order, 0, first_k - 1, ForKind::serial, block(std::move(parts)));
+    } else {
+      k.body = nest(c, vars, s.loop_order, 0, first_k, ForKind::serial, sums(-1, nullptr, 1));
+    }
   } else if (!has_k) {
     // Every output element is written exactly once.
     k.body = nest(c, vars, s.loop_order, 0, s.loop_order.size(), inner, store(out, out_index, product));

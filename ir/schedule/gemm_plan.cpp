@@ -214,7 +214,7 @@ GemmSizes gemm_sizes(const KernelSpec& c, const GemmPlan& p) {
 }
 
 Schedule plan_schedule(const KernelSpec& c, const TargetModel& target) {
-  Schedule s = plan_simple_schedule(c);
+  Schedule s = plan_simple_schedule(c, target);
   s.gemm = plan_gemm(c, target);
   s.transpose = plan_transpose_copy(c, target);
   return s;

@@ -108,13 +108,23 @@ class LayoutPass {
     if (c.kind != StepKind::contraction || c.operands.size() != 2 || !unsupported_by_lowering(c).empty() ||
         !plain_roles(c))
       return {std::move(c)};
-    bool has_k = false;
-    for (const KernelDim& d : c.dims) has_k = has_k || d.role == DimRole::K;
-    if (!has_k) return {std::move(c)};
-    const bool gemm = plan_gemm(c, target_).has_value();
+    // A GEMM form needs a dim summed over both operands and a dim of rows or columns (dot
+    // products, batch and K only, are already their own kernel).
+    bool has_k = false, has_free = false;
+    for (const KernelDim& d : c.dims) {
+      has_k = has_k || d.role == DimRole::K;
+      has_free = has_free || d.role == DimRole::M || d.role == DimRole::N;
+    }
+    if (!has_k || !has_free) return {std::move(c)};
+    const std::optional<GemmPlan> plan = plan_gemm(c, target_);
+    const bool gemm = plan.has_value();
     // The output's unit-stride dim is a batch dim (read by both operands): no GEMM writes it.
     const bool copy_out = !gemm && !c.out_axes.empty() && c.dims[c.out_axes.back()].role == DimRole::B;
     bool copy_in[2] = {scattered(c, 0), scattered(c, 1)};
+    // An A the plan would pack transposed (contiguous along its rows, not k) element by
+    // element: a transposing copy into [batch, rows, depth] is faster, and the GEMM then reads
+    // it in place.
+    if (plan && plan->pack_a) copy_in[plan->a] = true;
     // K dims the operands walk in different orders cannot merge into one K: copy the smaller
     // operand into the other's order.
     const std::vector<int> k0 = k_order(c, 0), k1 = k_order(c, 1);
@@ -150,8 +160,15 @@ class LayoutPass {
       for (const std::vector<int>* p : parts) r.insert(r.end(), p->begin(), p->end());
       return r;
     };
+    // The operand that reads the output's unit-stride dim plays B, [batch, depth, columns];
+    // the other plays A, [batch, rows, depth].
+    const int b_side = copy_out || c.out_axes.empty() || indexes(c.operands[1], c.out_axes.back()) ? 1 : 0;
     std::vector<KernelSpec> steps;
-    const std::vector<int> layouts[2] = {concat({&b, &m, &k}), concat({&b, &k, &n})};
+    std::vector<int> layouts[2];
+    for (int i = 0; i < 2; ++i) {
+      const std::vector<int>& free = i == 0 ? m : n;
+      layouts[i] = i == b_side ? concat({&b, &k, &free}) : concat({&b, &free, &k});
+    }
     for (int i = 0; i < 2; ++i) {
       if (!copy_in[i]) continue;
       int64_t numel = 1;

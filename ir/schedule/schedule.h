@@ -89,6 +89,9 @@ struct Schedule {
   // False: the output is zero-filled, then `out += product` in loop_order (i-k-j style).
   bool accumulate_in_register = false;
   bool vectorize_innermost = false;     // the innermost loop has unit-stride accesses
+  // Dot products (accumulate_in_register, vectorised): outputs of the innermost output dim
+  // summed side by side (Tuning::dot_product_rows); 1: one at a time.
+  int dot_rows = 1;
   std::optional<GemmPlan> gemm;         // set: the GEMM schedule replaces the simple one
   std::optional<TransposeCopy> transpose;  // set: a copy by register transposes (the rest of loop_order outside)
   // Bytes of scratch the kernel needs from its caller (GemmPlan::scratch), 0 for none.
@@ -98,7 +101,7 @@ struct Schedule {
 
 // The simple schedule: chooses the innermost loop by how many accesses it walks
 // contiguously (stride 0 or 1): the last output axis or a K dim (dot products).
-Schedule plan_simple_schedule(const KernelSpec& c);
+Schedule plan_simple_schedule(const KernelSpec& c, const TargetModel& target = {});
 // The GEMM schedule when the contraction is a (batched) GEMM with unit-stride output
 // columns, else nullopt with the reason (TACO style).
 std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target, std::string* why_not = nullptr);

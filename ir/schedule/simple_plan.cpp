@@ -26,8 +26,8 @@ std::string Schedule::str() const {
   if (gemm) return gemm->str();
   if (transpose)
     return fmt::format("order(d{}){}", fmt::join(loop_order, ",d"), transpose->str());
-  return fmt::format("order(d{}){}{}", fmt::join(loop_order, ",d"), accumulate_in_register ? " accumulate=register" : "",
-                     vectorize_innermost ? " vectorize=innermost" : "");
+  return fmt::format("order(d{}){}{}{}", fmt::join(loop_order, ",d"), accumulate_in_register ? " accumulate=register" : "",
+                     vectorize_innermost ? " vectorize=innermost" : "", dot_rows > 1 ? fmt::format(" rows={}", dot_rows) : "");
 }
 
 namespace {
@@ -46,7 +46,7 @@ bool has_unit_stride(const KernelSpec& c, int d, const std::vector<int64_t>& out
 
 }  // namespace
 
-Schedule plan_simple_schedule(const KernelSpec& c) {
+Schedule plan_simple_schedule(const KernelSpec& c, const TargetModel& target) {
   std::vector<int> out_dims = c.out_axes, k_dims;
   for (size_t d = 0; d < c.dims.size(); ++d)
     if (c.dims[d].role == DimRole::K) k_dims.push_back(static_cast<int>(d));
@@ -76,6 +76,11 @@ Schedule plan_simple_schedule(const KernelSpec& c) {
     if (inner_out >= 0) s.loop_order.push_back(inner_out);
   }
   if (!s.loop_order.empty()) s.vectorize_innermost = has_unit_stride(c, s.loop_order.back(), c.out_strides());
+  // Dot products over a contiguous K: rows summed side by side.
+  if (s.accumulate_in_register && s.vectorize_innermost && !out_dims.empty()) {
+    const int row = s.loop_order[out_dims.size() - 1];
+    if (c.dims[row].extent >= target.tuning.dot_product_rows) s.dot_rows = target.tuning.dot_product_rows;
+  }
   return s;
 }
 

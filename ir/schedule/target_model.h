@@ -58,6 +58,9 @@ struct Tuning {
   int64_t max_stack_pack_bytes = 64 << 10;  // packed blocks per batch task on its stack (TUNING.md#batch-pack)
   int64_t gemv_sweep_kc = 64;               // one-row kernels sweep K in blocks of this (TUNING.md#gemv)
 
+  // -- dot products --
+  int dot_product_rows = 8;  // rows a dot-product kernel sums side by side (TUNING.md#dot-products)
+
   // -- copies --
   int64_t transpose_tile_bytes = 512;  // a transposing copy's tile side (TUNING.md#transpose)
   // A GEMM whose operand no GEMM dim is contiguous in gets that operand copied into a GEMM

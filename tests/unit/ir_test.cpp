@@ -235,7 +235,9 @@ TEST(LoopIR, IfLtPrintsVerifiesAndMutatesBothBranches) {
 
 TEST(LoopIR, MutatorKeepsUnchangedNodes) {
   ir::KernelSpec c = gemm(4, 8, 3, true);
-  loop::LoopKernel k = loop::lower_to_loops(c, sched::plan_schedule(c), "k");
+  sched::Schedule one_row = sched::plan_schedule(c);
+  one_row.dot_rows = 1;  // a loop over all 8 columns
+  loop::LoopKernel k = loop::lower_to_loops(c, one_row, "k");
   loop::IRMutator identity;
   EXPECT_EQ(identity.mutate(k.body), k.body);
 
