@@ -49,6 +49,8 @@ Tuning tuning_for_cpu(std::string_view cpu) {
     // Zen's L2 prefetcher follows page-long runs; handing work to a second core costs more.
     t.prefetch_next_max_bytes = 2048;
     t.parallel_min_flops = 1.25 * double(1 << 20);
+    // One-row kernels: Zen's L2 streamer follows few rows at once (TUNING.md#gemv).
+    t.gemv_sweep_kc = 8;
   }
   return t;
 }
@@ -69,6 +71,7 @@ std::string Tuning::str() const {
   field("k_steps", k_steps, d.k_steps);
   field("max_kc_4_byte", max_kc_4_byte, d.max_kc_4_byte);
   field("max_kc_8_byte", max_kc_8_byte, d.max_kc_8_byte);
+  field("gemv_sweep_kc", gemv_sweep_kc, d.gemv_sweep_kc);
   return s.empty() ? "defaults" : s;
 }
 

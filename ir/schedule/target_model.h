@@ -94,7 +94,7 @@ struct Tuning {
   std::string str() const;  // the entries that differ from the defaults
 };
 
-// The defaults, with the overrides of the CPU's family (Zen: prefetch_next_max_bytes,
+// The defaults, with the overrides of the CPU's family (Zen: prefetch_next_max_bytes, gemv_sweep_kc,
 // parallel_min_flops; TUNING.md).
 Tuning tuning_for_cpu(std::string_view cpu);
 
