@@ -1,7 +1,7 @@
 // Contraction paths (ir/graph/contraction_path.h) and dim coalescing (ir/kernel/coalesce_dims.h):
 // which path the search picks, the memory cap, greedy search past the exhaustive limit, and
 // results against the float64 / exact-integer reference.
-#include "support/reference.h"
+#include "support/einsum_check.h"
 
 #include <tcc/tcc.h>
 
@@ -28,33 +28,8 @@ ir::ContractionPath path_of(const Value& v, const ir::sched::TargetModel& model 
   return ir::plan_contraction_path(n.spec, shapes, n.dtype, model);
 }
 
-ref::RefTensor ramp(DType dtype, const Shape& shape, int salt) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  std::vector<double> values;
-  std::vector<int64_t> ints;
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t v = (i * 7 + salt * 13) % 11 - 5;
-    values.push_back(static_cast<double>(v) / 4);
-    ints.push_back(v);
-  }
-  return is_float(dtype) ? ref::make_floats(dtype, shape, values) : ref::make_ints(dtype, shape, ints);
-}
-
-// Compiles einsum(spec, operands of these shapes) and compares it with the reference.
 void expect_matches_reference(const std::string& spec, const std::vector<Shape>& shapes, DType dtype) {
-  Graph g;
-  std::vector<Value> values;
-  std::vector<ref::RefTensor> refs;
-  Feeds feeds;
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    const std::string name = std::string("x").append(std::to_string(i));
-    values.push_back(g.input(name, dtype, shapes[i]));
-    refs.push_back(ramp(dtype, shapes[i], static_cast<int>(i)));
-    feeds[name] = ref::to_tensor(refs.back());
-  }
-  std::vector<Tensor> got = g.eval({einsum(spec, values)}, feeds);
-  ref::Comparison c = ref::compare(got[0], ref::einsum(spec, refs));
+  ref::Comparison c = ref::check_einsum(spec, shapes, dtype);
   EXPECT_TRUE(c.ok) << spec << " " << dtype_name(dtype) << ": " << c.message;
 }
 
@@ -115,7 +90,7 @@ TEST(ContractionPath, GreedyPastTheExhaustiveLimit) {
   std::string spec;
   const std::string letters = "abcdefghijklm";
   for (int i = 0; i < 11; ++i) {
-    chain.push_back(g.input("m" + std::to_string(i), f64, {i % 2 ? 3 : 40, i % 2 ? 40 : 3}));
+    chain.push_back(g.input(std::string("m").append(std::to_string(i)), f64, {i % 2 ? 3 : 40, i % 2 ? 40 : 3}));
     spec += std::string(i ? "," : "") + letters[i] + letters[i + 1];
   }
   spec += "->al";
@@ -172,7 +147,7 @@ TEST(MergeChains, AChainWrittenPairwiseIsReplannedAsOne) {
 TEST(ContractionPath, MoreOperandsThanAKernelTakesAreAlwaysSplit) {
   Graph g;
   std::vector<Value> xs;
-  for (int i = 0; i < 7; ++i) xs.push_back(g.input("x" + std::to_string(i), f32, {2}));
+  for (int i = 0; i < 7; ++i) xs.push_back(g.input(std::string("x").append(std::to_string(i)), f32, {2}));
   ir::sched::TargetModel model;
   model.max_intermediate_bytes = 1;  // no intermediate fits, and one loop nest would be cheaper
   ir::ContractionPath p = path_of(einsum("a,a,a,a,a,a,a->a", xs), model);

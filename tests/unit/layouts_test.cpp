@@ -2,7 +2,7 @@
 // permutation of its operands' and result's axes (batch innermost included) is planned as
 // GEMM/GEMV kernels and copies, never a generic loop nest, and computes what the reference
 // does; GEMV in both orientations, vector . vector and K = 1 likewise.
-#include "support/reference.h"
+#include "support/einsum_check.h"
 
 #include <tcc/tcc.h>
 
@@ -22,47 +22,23 @@ namespace {
 
 namespace ref = tcc::ref;
 
-ref::RefTensor ramp(DType dtype, const Shape& shape, int salt) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  std::vector<double> values;
-  std::vector<int64_t> ints;
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t v = (i * 5 + salt * 3) % 13 - 6;
-    values.push_back(static_cast<double>(v) / 8);
-    ints.push_back(v);
-  }
-  return is_float(dtype) ? ref::make_floats(dtype, shape, values) : ref::make_ints(dtype, shape, ints);
-}
-
 // Plans einsum(spec) over operands of these shapes, checks that no step is a generic loop
 // nest, runs it and compares it with the reference.
 void check(const std::string& spec, const std::vector<Shape>& shapes, DType dtype) {
   SCOPED_TRACE(spec + " " + std::string(dtype_name(dtype)));
-  Graph g;
-  std::vector<Value> values;
-  std::vector<ref::RefTensor> refs;
-  Feeds feeds;
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    const std::string name = std::string("x").append(std::to_string(i));
-    values.push_back(g.input(name, dtype, shapes[i]));
-    refs.push_back(ramp(dtype, shapes[i], static_cast<int>(i)));
-    feeds[name] = ref::to_tensor(refs.back());
-  }
-  Value out = einsum(spec, values);
-  driver::Plan plan = driver::plan(detail::graph_ir(g), {out.id()}, {}, /*build_loops=*/false);
-  for (size_t s = 0; s < plan.lowered.program.steps.size(); ++s) {
-    const ir::KernelSpec& c = plan.lowered.program.steps[s];
-    const ir::sched::Schedule& sched = plan.lowered.kernels[plan.lowered.step_kernel[s]].schedule;
-    const bool dot_products = sched.accumulate_in_register && sched.vectorize_innermost;
-    bool sums = false;
-    for (const ir::KernelDim& d : c.dims) sums = sums || d.role == ir::DimRole::K;
-    const bool streams = !sums && sched.vectorize_innermost;  // outer and element-wise products
-    EXPECT_TRUE(c.kind == ir::StepKind::copy || sched.gemm || dot_products || streams)
-        << "step " << s << " is a generic loop nest: " << c.descriptor() << " schedule " << sched.str();
-  }
-  std::vector<Tensor> got = g.eval({out}, feeds);
-  ref::Comparison cmp = ref::compare(got[0], ref::einsum(spec, refs));
+  ref::Comparison cmp = ref::check_einsum(spec, shapes, dtype, [](const Graph& g, const Value& out) {
+    driver::Plan plan = driver::plan(detail::graph_ir(g), {out.id()}, {}, /*build_loops=*/false);
+    for (size_t s = 0; s < plan.lowered.program.steps.size(); ++s) {
+      const ir::KernelSpec& c = plan.lowered.program.steps[s];
+      const ir::sched::Schedule& sched = plan.lowered.kernels[plan.lowered.step_kernel[s]].schedule;
+      const bool dot_products = sched.accumulate_in_register && sched.vectorize_innermost;
+      bool sums = false;
+      for (const ir::KernelDim& d : c.dims) sums = sums || d.role == ir::DimRole::K;
+      const bool streams = !sums && sched.vectorize_innermost;  // outer and element-wise products
+      EXPECT_TRUE(c.kind == ir::StepKind::copy || sched.gemm || dot_products || streams)
+          << "step " << s << " is a generic loop nest: " << c.descriptor() << " schedule " << sched.str();
+    }
+  });
   EXPECT_TRUE(cmp.ok) << cmp.message;
 }
 
