@@ -102,7 +102,10 @@ std::string kernel_kind(const ir::KernelSpec& c, const ir::sched::Schedule& s) {
   if (c.kind == ir::StepKind::copy)
     return s.transpose ? "copy by register transposes (a layout change)" : "copy (a strided view made dense)";
   bool sums = false;
-  for (const ir::KernelDim& d : c.dims) sums = sums || d.role == ir::DimRole::K;
+  for (const ir::KernelDim& d : c.dims) {
+    if (d.extent == 0) return "empty (a dim of extent 0: nothing to compute)";
+    sums = sums || d.role == ir::DimRole::K;
+  }
   if (!sums && c.operands.size() <= 2) return "element-wise or outer product (nothing summed)";
   if (s.gemm) {
     const ir::sched::GemmSizes z = ir::sched::gemm_sizes(c, *s.gemm);
