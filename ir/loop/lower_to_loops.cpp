@@ -148,7 +148,8 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
       const int64_t R = s.dot_rows, E = c.dims[row].extent;
       Var rb = new_var("rb"), rr = new_var("rr");
       std::vector<Stmt> parts;
-      if (E / R > 0) parts.push_back(for_loop(rb, c64(E / R), ForKind::serial, sums(row, times(v(rb), R), R)));
+      const ForKind blocks = s.parallel_rows ? ForKind::parallel : ForKind::serial;
+      if (E / R > 0) parts.push_back(for_loop(rb, c64(E / R), blocks, sums(row, times(v(rb), R), R)));
       if (E % R) parts.push_back(for_loop(rr, c64(E % R), ForKind::serial, sums(row, plus(v(rr), c64(E / R * R)), 1)));
       k.body = nest(c, vars, s.loop_order, 0, first_k - 1, ForKind::serial, block(std::move(parts)));
     } else {

@@ -165,6 +165,10 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
       p.parallel = GemmPlan::Parallel::column_tiles;
   }
   if (p.parallel != GemmPlan::Parallel::outer) p.packs_on_stack = false;
+  // Each K block of a sweep is one hand-off to the threads: on threads, blocks long enough to
+  // amortise it.
+  if (p.sweep_kc > 0 && p.parallel != GemmPlan::Parallel::none && target.pool_threads > 1)
+    p.sweep_kc = std::max(p.sweep_kc, tune.gemv_parallel_sweep_kc);
   // Batches of page-sized or smaller matrices streaming from beyond L2: each matrix is too
   // short a run for the hardware prefetchers to ramp up, so tiles ask for the next one's A and
   // B themselves. What must pass L2 is one thread's share of the batch.

@@ -92,6 +92,7 @@ struct Schedule {
   // Dot products (accumulate_in_register, vectorised): outputs of the innermost output dim
   // summed side by side (Tuning::dot_product_rows); 1: one at a time.
   int dot_rows = 1;
+  bool parallel_rows = false;  // dot products: the blocks of dot_rows rows on threads
   std::optional<GemmPlan> gemm;         // set: the GEMM schedule replaces the simple one
   std::optional<TransposeCopy> transpose;  // set: a copy by register transposes (the rest of loop_order outside)
   // Bytes of scratch the kernel needs from its caller (GemmPlan::scratch), 0 for none.

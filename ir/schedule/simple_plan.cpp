@@ -27,7 +27,8 @@ std::string Schedule::str() const {
   if (transpose)
     return fmt::format("order(d{}){}", fmt::join(loop_order, ",d"), transpose->str());
   return fmt::format("order(d{}){}{}{}", fmt::join(loop_order, ",d"), accumulate_in_register ? " accumulate=register" : "",
-                     vectorize_innermost ? " vectorize=innermost" : "", dot_rows > 1 ? fmt::format(" rows={}", dot_rows) : "");
+                     vectorize_innermost ? " vectorize=innermost" : "",
+                     dot_rows > 1 ? fmt::format(" rows={}{}", dot_rows, parallel_rows ? " parallel=rows" : "") : "");
 }
 
 namespace {
@@ -80,6 +81,13 @@ Schedule plan_simple_schedule(const KernelSpec& c, const TargetModel& target) {
   if (s.accumulate_in_register && s.vectorize_innermost && !out_dims.empty()) {
     const int row = s.loop_order[out_dims.size() - 1];
     if (c.dims[row].extent >= target.tuning.dot_product_rows) s.dot_rows = target.tuning.dot_product_rows;
+    // Threads over blocks of rows when there is enough work (every output on one thread: the
+    // same sums for every thread count).
+    double points = 1;
+    for (const KernelDim& d : c.dims) points *= static_cast<double>(d.extent);
+    const double flops = 2 * points * static_cast<double>(dtype_size(c.out_dtype)) / 4;
+    s.parallel_rows = s.dot_rows > 1 && target.threads && flops >= target.tuning.parallel_min_flops &&
+                      c.dims[row].extent / s.dot_rows >= 2;
   }
   return s;
 }

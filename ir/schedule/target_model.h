@@ -57,6 +57,7 @@ struct Tuning {
   int64_t paged_b_row_bytes = 8192;
   int64_t max_stack_pack_bytes = 64 << 10;  // packed blocks per batch task on its stack (TUNING.md#batch-pack)
   int64_t gemv_sweep_kc = 64;               // one-row kernels sweep K in blocks of this (TUNING.md#gemv)
+  int64_t gemv_parallel_sweep_kc = 64;      // at least this on threads: a block is one hand-off (TUNING.md#gemv)
 
   // -- dot products --
   int dot_product_rows = 8;  // rows a dot-product kernel sums side by side (TUNING.md#dot-products)

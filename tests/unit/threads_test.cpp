@@ -97,7 +97,8 @@ double product_element(const Tensor& a, const Tensor& b, bool tb, int64_t s, int
 }
 
 // Big enough for every parallel GEMM loop: batch (outer), column tiles, packed row panels
-// (with an edge panel: 301 rows), and a batch packed per task (Bᵀ, 70 columns: an edge panel).
+// (with an edge panel: 301 rows), a batch packed per task (Bᵀ, 70 columns: an edge panel),
+// and dot products over blocks of rows (a row-major matrix times a vector, 1003 = 125 x 8 + 3).
 // Every thread count gives the same bits, and those are right.
 TEST_F(ThreadCount, ResultsAreIdenticalForEveryThreadCount) {
   struct Case {
@@ -105,7 +106,7 @@ TEST_F(ThreadCount, ResultsAreIdenticalForEveryThreadCount) {
     bool tb = false;
   };
   for (const Case& c : {Case{{16, 96, 64}, {16, 64, 80}}, Case{{1, 512}, {512, 2048}}, Case{{301, 700}, {700, 500}},
-                        Case{{16, 96, 40}, {16, 70, 40}, true}}) {
+                        Case{{16, 96, 40}, {16, 70, 40}, true}, Case{{1003, 1500}, {1, 1500}, true}}) {
     Graph g;
     auto a = g.input("a", f32, c.a), b = g.input("b", f32, c.b);
     CompiledGraph fn = g.compile({matmul(a, b, {.transpose_b = c.tb})});
