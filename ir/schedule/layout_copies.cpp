@@ -42,6 +42,14 @@ bool scattered(const KernelSpec& c, int i) {
   return true;
 }
 
+// How many elements operand i holds (the extents of the dims it indexes).
+double operand_elements(const KernelSpec& c, int i) {
+  double e = 1;
+  for (size_t d = 0; d < c.dims.size(); ++d)
+    if (indexes(c.operands[i], static_cast<int>(d))) e *= static_cast<double>(c.dims[d].extent);
+  return e;
+}
+
 // The K dims in the order an operand walks them (outermost first).
 std::vector<int> k_order(const KernelSpec& c, int i) {
   std::vector<int> ks;
@@ -128,30 +136,17 @@ class LayoutPass {
     // K dims the operands walk in different orders cannot merge into one K: copy the smaller
     // operand into the other's order.
     const std::vector<int> k0 = k_order(c, 0), k1 = k_order(c, 1);
-    if (k0.size() >= 2 && k0 != k1 && !copy_in[0] && !copy_in[1]) {
-      int64_t e0 = 1, e1 = 1;
-      for (size_t d = 0; d < c.dims.size(); ++d) {
-        if (indexes(c.operands[0], static_cast<int>(d))) e0 *= c.dims[d].extent;
-        if (indexes(c.operands[1], static_cast<int>(d))) e1 *= c.dims[d].extent;
-      }
-      copy_in[e0 <= e1 ? 0 : 1] = true;
-    }
+    if (k0.size() >= 2 && k0 != k1 && !copy_in[0] && !copy_in[1])
+      copy_in[operand_elements(c, 0) <= operand_elements(c, 1) ? 0 : 1] = true;
     if (!copy_out && !copy_in[0] && !copy_in[1]) return {std::move(c)};
     // With a GEMM plan already, copies must pay: a few flops per element copied.
     if (gemm) {
       double copied = 0;
       for (int i = 0; i < 2; ++i)
-        if (copy_in[i]) {
-          double e = 1;
-          for (size_t d = 0; d < c.dims.size(); ++d)
-            if (indexes(c.operands[i], static_cast<int>(d))) e *= static_cast<double>(c.dims[d].extent);
-          copied += e;
-        }
+        if (copy_in[i]) copied += operand_elements(c, i);
       if (c.flops() < target_.tuning.layout_copy_min_flops_per_element * copied) return {std::move(c)};
     }
 
-    std::vector<int> all(c.dims.size());
-    for (size_t d = 0; d < all.size(); ++d) all[d] = static_cast<int>(d);
     const std::vector<int> b = dims_of(c, DimRole::B, c.out_axes), m = dims_of(c, DimRole::M, c.out_axes),
                            n = dims_of(c, DimRole::N, c.out_axes);
     const std::vector<int> k = copy_in[1] ? k0 : k1;  // the order of the operand that stays
