@@ -98,6 +98,8 @@ class Explainer {
   const std::map<int, std::string>& names_;
 };
 
+constexpr const char* kGenericLoopNest = "generic loop nest";
+
 std::string kernel_kind(const ir::KernelSpec& c, const ir::sched::Schedule& s) {
   if (c.kind == ir::StepKind::copy)
     return s.transpose ? "copy by register transposes (a layout change)" : "copy (a strided view made dense)";
@@ -119,7 +121,7 @@ std::string kernel_kind(const ir::KernelSpec& c, const ir::sched::Schedule& s) {
   for (const ir::StridedOperand& op : c.operands)
     dot = dot && op.strides[s.loop_order.back()] <= 1;
   if (dot) return "dot products (vectorised sums along a unit-stride dim)";
-  return "generic loop nest";
+  return kGenericLoopNest;
 }
 
 }  // namespace
@@ -167,9 +169,10 @@ std::string explain(const Graph& graph, const std::vector<std::pair<std::string,
       const ir::KernelSpec& c = prog.steps[s];
       const ir::LoweredKernel& k = p.lowered.kernels[p.lowered.step_kernel[s]];
       flops += c.flops();
-      text += fmt::format("  kernel {}: {}  flops={} bytes={}\n    schedule: {}\n", s + 1, kernel_kind(c, k.schedule),
-                          quantity(c.flops()), quantity(c.bytes()), k.schedule.str());
-      if (c.kind == ir::StepKind::contraction && kernel_kind(c, k.schedule) == "generic loop nest") {
+      const std::string kind = kernel_kind(c, k.schedule);
+      text += fmt::format("  kernel {}: {}  flops={} bytes={}\n    schedule: {}\n", s + 1, kind, quantity(c.flops()),
+                          quantity(c.bytes()), k.schedule.str());
+      if (kind == kGenericLoopNest) {
         std::string why;
         ir::sched::plan_gemm(c, p.model, &why);
         text += fmt::format("    warning: runs on a generic loop nest, not a GEMM/GEMV/dot-product kernel: {}\n", why);

@@ -81,8 +81,10 @@ const std::vector<std::string_view>& pass_names() {
   // In the order lower() and kernel_loops() run them: graph passes, planning, then per kernel
   // the lowering of its schedule (GEMM or simple) and the loop passes.
   static const std::vector<std::string_view> names{
-      "verify_graph", "merge_contraction_chains", "plan_contraction_paths", "canonicalize_contractions", "coalesce_dims", "layout_copies", "verify_program", "plan_schedule", "lower_gemm", "tails",
-      "pack",         "prefetch",                  "lower_to_loops", "verify_kernel", "outline_parallel"};
+      "verify_graph",   "merge_contraction_chains", "plan_contraction_paths", "canonicalize_contractions",
+      "coalesce_dims",  "layout_copies",            "verify_program",         "plan_schedule",
+      "lower_gemm",     "tails",                    "pack",                   "prefetch",
+      "lower_to_loops", "verify_kernel",            "outline_parallel"};
   return names;
 }
 

@@ -11,14 +11,9 @@ namespace tcc::ir {
 
 namespace {
 
-char label(int d) {
-  static const char* letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-  return d >= 0 && d < 52 ? letters[d] : '?';
-}
-
 std::string term(const std::vector<int>& dims) {
   std::string s;
-  for (int d : dims) s += d == IndexSpec::kBroadcast ? '1' : label(d);
+  for (int d : dims) s += d == IndexSpec::kBroadcast ? '1' : dim_letter(d);
   return s;
 }
 
@@ -155,24 +150,29 @@ class PathPlanner {
     return t;
   }
 
+  // The kernel form of contracting a and b into r: a GEMM when a dim longer than 1 in both
+  // is summed, else a streaming product.
+  static sched::KernelForm join_form(const Term& a, const Term& b, const Term& r) {
+    for (int d : a.dims)
+      if (d != IndexSpec::kBroadcast && !r.has(d) && a.size_of(d) > 1 && b.size_of(d) > 1) return sched::KernelForm::gemm;
+    return sched::KernelForm::stream;
+  }
+
   // The cost of contracting a and b into r.
   sched::CostEstimate join_cost(const Term& a, const Term& b, const Term& r) const {
     double points = 1;
-    bool sums = false, shared_sum = false;
+    bool sums = false;
     std::vector<int> seen;
     for (const Term* t : {&a, &b})
       for (int d : t->dims) {
         if (d == IndexSpec::kBroadcast || std::find(seen.begin(), seen.end(), d) != seen.end()) continue;
         seen.push_back(d);
         points *= static_cast<double>(combined_size(a.size_of(d), b.size_of(d)));
-        if (!r.has(d)) {
-          sums = true;
-          shared_sum = shared_sum || (a.size_of(d) > 1 && b.size_of(d) > 1);
-        }
+        sums = sums || !r.has(d);
       }
     const double elem = static_cast<double>(dtype_size(dtype_));
-    return sched::estimate_cost(target_, shared_sum ? sched::KernelForm::gemm : sched::KernelForm::stream, dtype_,
-                                points * (sums ? 2 : 1), elem * (a.numel() + b.numel() + r.numel()));
+    return sched::estimate_cost(target_, join_form(a, b, r), dtype_, points * (sums ? 2 : 1),
+                                elem * (a.numel() + b.numel() + r.numel()));
   }
 
   sched::CostEstimate single_cost() const {
@@ -301,10 +301,7 @@ class PathPlanner {
         step.spec.operands.emplace_back();
         for (int d : t->dims) step.spec.operands.back().push_back(local(d));
       }
-      bool shared_sum = false;
-      for (size_t d = 0; d < global.size(); ++d)
-        if (!r.has(global[d]) && a.size_of(global[d]) > 1 && b.size_of(global[d]) > 1) shared_sum = true;
-      step.form = shared_sum ? sched::KernelForm::gemm : sched::KernelForm::stream;
+      step.form = join_form(a, b, r);
       for (int d : r.dims) step.spec.out.push_back(local(d));
       step.shape = step.spec.out_shape();
       step.spec.verify({a.sizes, b.sizes});

@@ -37,9 +37,9 @@ void IndexSpec::verify(const std::vector<Shape>& operand_shapes) const {
   }
 }
 
-static char dim_letter(int d) {
+char dim_letter(int d) {
   static const char* letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-  return d < 52 ? letters[d] : '?';
+  return d >= 0 && d < 52 ? letters[d] : '?';
 }
 
 std::string IndexSpec::str() const {

@@ -30,4 +30,7 @@ struct IndexSpec {
   std::string str() const;  // e.g. "dims[b=10,i=4,j=8,k=5] (b,i,k),(b,k,j)->(b,i,j)"
 };
 
+// The letter printed for loop dim d: a-z, then A-Z, then '?'.
+char dim_letter(int d);
+
 }  // namespace tcc::ir

@@ -25,13 +25,10 @@ Node inline_operand(const Node& user, size_t slot, const Node& inner) {
   // Inner's dims in the merged spec: its output dims are the user's dims that index those
   // axes of the operand; a size-1 axis the user does not index (kBroadcast) and every summed
   // dim get fresh dims.
-  std::vector<int> dim_of(is.extents.size(), -1);
-  for (size_t a = 0; a < is.out.size(); ++a) {
-    const int d = us.operands[slot][a];
-    dim_of[is.out[a]] = d;
-  }
+  std::vector<int> dim_of(is.extents.size(), -1);  // -1 (also kBroadcast): not yet a merged dim
+  for (size_t a = 0; a < is.out.size(); ++a) dim_of[is.out[a]] = us.operands[slot][a];
   for (size_t d = 0; d < is.extents.size(); ++d)
-    if (dim_of[d] == IndexSpec::kBroadcast || dim_of[d] < 0) {
+    if (dim_of[d] < 0) {
       dim_of[d] = static_cast<int>(merged.extents.size());
       merged.extents.push_back(is.extents[d]);
     }

@@ -19,9 +19,9 @@ void erase_dim(KernelSpec& c, int d) {
 bool mergeable(const KernelSpec& c, const std::vector<int64_t>& out_strides, int outer, int inner) {
   const KernelDim &o = c.dims[outer], &i = c.dims[inner];
   if (o.role != i.role || o.symbolic() || i.symbolic()) return false;
-  if (out_strides[outer] != out_strides[inner] * i.extent) return false;
   // In the output, adjacent and in this order (dense row-major makes the stride test enough
-  // for output dims; summed dims have stride 0 in both).
+  // for output dims; summed dims have stride 0 in both), and likewise in every operand.
+  if (out_strides[outer] != out_strides[inner] * i.extent) return false;
   for (const StridedOperand& op : c.operands)
     if (op.strides[outer] != op.strides[inner] * i.extent) return false;
   return true;

@@ -107,15 +107,16 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
   };
   Expr product = product_at(-1, nullptr);
   const Buffer& out = k.params[0];
-  Expr out_index = offset(vars, c.out_strides());
+  const std::vector<int64_t> out_strides = c.out_strides();
+  Expr out_index = offset(vars, out_strides);
   const ForKind inner = s.vectorize_innermost ? ForKind::vectorized : ForKind::serial;
   const bool has_k = std::any_of(c.dims.begin(), c.dims.end(), [](const KernelDim& d) { return d.role == DimRole::K; });
 
   if (s.transpose) {
-    std::vector<Var> outer_vars = vars;
-    std::vector<int64_t> out_strides = c.out_strides(), in_strides = c.operands[0].strides;
-    for (int d : {s.transpose->rows, s.transpose->cols}) out_strides[d] = in_strides[d] = 0;
-    Stmt plane = transpose_plane(c, *s.transpose, out, k.params[1], offset(vars, out_strides), offset(vars, in_strides));
+    // The plane's origin: every other dim's offset.
+    std::vector<int64_t> outer_out = out_strides, outer_in = c.operands[0].strides;
+    for (int d : {s.transpose->rows, s.transpose->cols}) outer_out[d] = outer_in[d] = 0;
+    Stmt plane = transpose_plane(c, *s.transpose, out, k.params[1], offset(vars, outer_out), offset(vars, outer_in));
     for (size_t i = s.loop_order.size(); i-- > 0;) {
       const int d = s.loop_order[i];
       if (d == s.transpose->rows || d == s.transpose->cols) continue;
@@ -133,7 +134,7 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
         Expr r = row < 0 ? nullptr : plus(r0, c64(j));
         init.push_back(store(acc, c64(j), zero(dtype)));
         update.push_back(store(acc, c64(j), add(load(acc, c64(j)), product_at(row, r))));
-        stores.push_back(store(out, offset(vars, c.out_strides(), row, r), load(acc, c64(j))));
+        stores.push_back(store(out, offset(vars, out_strides, row, r), load(acc, c64(j))));
       }
       Stmt sum = nest(c, vars, s.loop_order, first_k, s.loop_order.size(), inner, block(std::move(update)));
       std::vector<Stmt> body = std::move(init);

@@ -151,7 +151,7 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
   for (int d : p.outer) batch *= c.dims[d].extent;
   const double flops =
       2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) * static_cast<double>(batch);
-  if (target.threads && flops * elem / 4 >= tune.parallel_min_flops) {
+  if (enough_work_for_threads(target, flops, c.out_dtype)) {
     // Packed kernels share one scratch block, so their outer iterations cannot run at once,
     // unless the packed blocks are small enough to live on each task's stack.
     if ((!p.pack || p.packs_on_stack) && !p.outer.empty() && c.dims[p.outer[0]].role != DimRole::K &&

@@ -85,8 +85,7 @@ Schedule plan_simple_schedule(const KernelSpec& c, const TargetModel& target) {
     // same sums for every thread count).
     double points = 1;
     for (const KernelDim& d : c.dims) points *= static_cast<double>(d.extent);
-    const double flops = 2 * points * static_cast<double>(dtype_size(c.out_dtype)) / 4;
-    s.parallel_rows = s.dot_rows > 1 && target.threads && flops >= target.tuning.parallel_min_flops &&
+    s.parallel_rows = s.dot_rows > 1 && enough_work_for_threads(target, 2 * points, c.out_dtype) &&
                       c.dims[row].extent / s.dot_rows >= 2;
   }
   return s;

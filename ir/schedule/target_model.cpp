@@ -55,6 +55,10 @@ Tuning tuning_for_cpu(std::string_view cpu) {
   return t;
 }
 
+bool enough_work_for_threads(const TargetModel& target, double flops, DType dtype) {
+  return target.threads && flops * static_cast<double>(dtype_size(dtype)) / 4 >= target.tuning.parallel_min_flops;
+}
+
 std::string HardwareFacts::str() const {
   return fmt::format("cpu={} vector_bits={} registers={} l2={}", cpu.empty() ? "?" : cpu, vector_bits, vector_registers,
                      l2_bytes);

@@ -6,6 +6,8 @@
 //  - PlanLimits: knobs only tests set, to reach every blocking edge at small sizes.
 // The driver alone builds a TargetModel (driver/driver.cpp).
 #pragma once
+#include <tcc/dtype.h>
+
 #include <array>
 #include <cstdint>
 #include <string>
@@ -124,5 +126,9 @@ struct TargetModel {
   int max_kernel_operands = 6;
   std::string str() const;
 };
+
+// Whether a kernel of this much work (2 per multiply-add) in this dtype goes on the threads:
+// threads allowed and the work, f64 counted double, at least Tuning::parallel_min_flops.
+bool enough_work_for_threads(const TargetModel& target, double flops, DType dtype);
 
 }  // namespace tcc::ir::sched
