@@ -59,6 +59,7 @@ except ImportError:
 import argparse
 import atexit
 import ctypes
+import hashlib
 import json
 import platform
 import re
@@ -493,6 +494,67 @@ def time_call(fn, budget_s, min_runs):
     return statistics.median(times), len(times)
 
 
+def code_fingerprint(args, path):
+    """A digest of the loop IR tcc compiles for a .tc file (one thread): two formulations with
+    the same digest run the same kernels, so any difference in their times is the machine's."""
+    st, out, _err, _secs = run_tool([args.tcc, "emit", path, "--stage", "loops", "--threads", "1"], args.timeout)
+    return hashlib.sha1(out.encode()).hexdigest()[:12] if st == "ok" else None
+
+
+def code_classes(forms):
+    """Labels A, B, ... per distinct compiled code (in order of first appearance), and each
+    label's best time: identical code has one true speed, best estimated by its best copy."""
+    labels, best = {}, {}
+    for r in forms:
+        if r.get("code") is None or r["median_us"] is None:
+            continue
+        lab = labels.setdefault(r["code"], chr(ord("A") + len(labels)) if len(labels) < 26 else "?")
+        r["code_label"] = lab
+        best[lab] = min(best.get(lab, r["median_us"]), r["median_us"])
+    return best
+
+
+def keep_best(r, median_us, runs):
+    """Record one round's median: the form keeps its best round, and every round's median."""
+    r.setdefault("round_medians_us", []).append(median_us)
+    if r.get("median_us") is None or median_us < r["median_us"]:
+        r["median_us"] = median_us
+        r["runs"] = runs
+
+
+def time_form(args, g, r, repeat, failures):
+    """One round of timing of one formulation with tcc bench (2 warm-up calls, then --repeat N or
+    at least 5 runs and about 0.2 s). Sets r["status"] to "error" when it fails."""
+    rep = repeat
+    if not rep and r["run_ms"] > 1000:  # a slow call: 3 timed runs, or 1 past 3 s
+        rep = 3 if r["run_ms"] <= 3000 else 1
+    calls = 2 + (rep or 5)
+    if r["run_ms"] * 1e-3 * calls > args.timeout:
+        keep_best(r, r["run_ms"] * 1e3, 1)
+        r["timing_note"] = "one call of tcc run (bench would exceed --timeout)"
+        return
+    cmd = [args.tcc, "bench", r["path"], "--threads", "1"] + (["--repeat", str(rep)] if rep else [])
+    st, out, err, secs = run_tool(cmd, args.timeout)
+    kv = {}
+    if st == "ok":
+        for line in out.splitlines():
+            d = parse_kv(line)
+            if d.get("name") == OUT:
+                kv = d
+        if "median_us" not in kv:
+            st, err = "error", "no bench line for %s in: %s" % (OUT, out.strip()[-500:])
+    if st != "ok":
+        r["status"] = st
+        r["error"] = (err or out).strip()[-2000:]
+        if st == "error":
+            failures.append("%s/%s: tcc bench failed: %s" % (g.name, r["form"], r["error"].splitlines()[:3]))
+        return
+    keep_best(r, float(kv["median_us"]), int(kv.get("runs", 0)))
+    r["tcc_flops"] = float(kv.get("flops", 0))
+    r["compile_ms"] = float(kv.get("compile_ms", 0))
+    r["kernels"] = int(kv.get("kernels", 0))
+
+
 def openblas_info():
     for lib in ("libopenblas.so.0", "libopenblasp.so.0", "libopenblas64_.so.0"):
         try:
@@ -565,6 +627,9 @@ def main():
     ap.add_argument("--repeat", type=int, default=0,
                     help="passed to tcc bench as --repeat N (default: tcc's own, about 0.2 s and at least 5 runs; "
                          "3 with --quick)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="time every form this many times, in turn, and keep each one's best median: on a "
+                         "shared, noisy machine 3 or more (default 1)")
     ap.add_argument("--numpy-budget", type=float, default=None,
                     help="seconds of NumPy timing per form (default 0.2, 0.01 with --quick)")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per tcc invocation (default 600)")
@@ -580,6 +645,8 @@ def main():
     ap.add_argument("--keep", metavar="DIR", help="write the .tc files, inputs and outputs to DIR and keep them")
     ap.add_argument("--seed", type=int, default=0, help="seed of the check inputs (default 0)")
     args = ap.parse_args()
+    if args.rounds < 1:
+        ap.error("--rounds must be at least 1")
 
     all_groups = groups(args.quick)
     names = [g.name for g in all_groups]
@@ -621,8 +688,12 @@ def main():
     print("# numpy %s, python %s, %s" % (np.__version__, platform.python_version(), openblas_info()))
     if _OPENBLAS_NOTE:
         print("# " + _OPENBLAS_NOTE)
-    print("# times: median microseconds per call; GFLOP/s from the group's nominal FLOPs (best evaluation order)")
+    print("# times: median microseconds per call%s; GFLOP/s from the group's nominal FLOPs (best evaluation order)"
+          % ((", best of %d rounds" % args.rounds) if args.rounds > 1 else ""))
     print("# x fastest = this formulation / tcc's fastest; slowest/fastest over tcc's formulations")
+    print("# code: formulations with the same letter compile to the same kernels (same loop IR); 'by code'")
+    print("#   = slowest/fastest over distinct codes, each at the best time of its copies (their differences")
+    print("#   are the machine's noise, not tcc's)")
     print("# numpy/tcc = NumPy's time (fastest NumPy form) / tcc's fastest time: > 1 means tcc is faster")
     print("# check: each formulation vs NumPy's float64 result, |err| <= %g * sum|terms|%s"
           % (args.tol, "" if args.check else " (disabled)"))
@@ -646,8 +717,8 @@ def main():
 
         print("\n## %s: %s%s" % (g.name, g.title, ("  (%s)" % g.note) if g.note else ""))
         print("   nominal %.4g GFLOP" % (g.flops / 1e9))
-        print("   %-12s %12s %9s %10s %6s  %-9s %s" % ("form", "median_us", "GFLOP/s", "x fastest", "runs", "check",
-                                                     "formulation"))
+        print("   %-12s %12s %9s %10s %6s  %-9s %-4s %s" % ("form", "median_us", "GFLOP/s", "x fastest", "runs", "check",
+                                                          "code", "formulation"))
         sys.stdout.flush()
         gres = {"group": g.name, "title": g.title, "note": g.note, "nominal_flops": g.flops, "forms": [],
                 "numpy": []}
@@ -682,6 +753,7 @@ def main():
             m = re.search(r"run_ms=([0-9.eE+-]+)", out)
             run_ms = float(m.group(1)) if m else secs * 1e3
             r["probe_run_ms"] = run_ms
+            r["code"] = code_fingerprint(args, path)
             if args.check:
                 try:
                     got = np.load(os.path.join(odir, OUT + ".npy"))
@@ -693,39 +765,8 @@ def main():
                 r["check_msg"] = msg
                 if not ok:
                     failures.append("%s/%s: WRONG RESULT (%s)\n%s" % (g.name, f.fid, msg, text))
-            # Timing. tcc bench makes 2 warm-up calls, then --repeat N (or >= 5 and about 0.2 s).
-            rep = repeat
-            if not rep and run_ms > 1000:  # a slow call: 3 timed runs, or 1 past 3 s
-                rep = 3 if run_ms <= 3000 else 1
-            calls = 2 + (rep or 5)
-            if run_ms * 1e-3 * calls > args.timeout:
-                r["status"] = "ok"
-                r["median_us"] = run_ms * 1e3
-                r["runs"] = 1
-                r["timing_note"] = "one call of tcc run (bench would exceed --timeout)"
-            else:
-                cmd = [args.tcc, "bench", path, "--threads", "1"] + (["--repeat", str(rep)] if rep else [])
-                st, out, err, secs = run_tool(cmd, args.timeout)
-                r["status"] = st
-                if st == "ok":
-                    kv = {}
-                    for line in out.splitlines():
-                        d = parse_kv(line)
-                        if d.get("name") == OUT:
-                            kv = d
-                    if "median_us" in kv:
-                        r["median_us"] = float(kv["median_us"])
-                        r["runs"] = int(kv.get("runs", 0))
-                        r["tcc_flops"] = float(kv.get("flops", 0))
-                        r["compile_ms"] = float(kv.get("compile_ms", 0))
-                        r["kernels"] = int(kv.get("kernels", 0))
-                    else:
-                        r["status"] = "error"
-                        r["error"] = "no bench line for %s in: %s" % (OUT, out.strip()[-500:])
-                else:
-                    r["error"] = (err or out).strip()[-2000:]
-                if r["status"] == "error":
-                    failures.append("%s/%s: tcc bench failed: %s" % (g.name, f.fid, r["error"].splitlines()[:3]))
+            r["path"] = path
+            r["run_ms"] = run_ms
             gres["forms"].append(r)
 
         # NumPy
@@ -735,10 +776,25 @@ def main():
             ok, msg = compare(np.asarray(res), ref, refabs, args.tol)
             if not ok:  # the harness's own NumPy form is wrong: a bug here, not in tcc
                 failures.append("%s: NumPy form %s disagrees with the reference: %s" % (g.name, lbl, msg))
-            med, n = time_call(lambda: fn(arrays), np_budget, np_min)
-            nr["median_us"] = med * 1e6
-            nr["runs"] = n
+            nr["fn"] = fn
             gres["numpy"].append(nr)
+
+        # Timing: --rounds rounds, each timing every formulation and NumPy form once, in turn, so
+        # a slow spell of the machine (a shared VM) falls on all of them; a form's time is the best
+        # of its rounds' medians.
+        for _round in range(args.rounds):
+            for r in gres["forms"]:
+                if r["status"] is None:
+                    time_form(args, g, r, repeat, failures)
+            for nr in gres["numpy"]:
+                med, n = time_call(lambda: nr["fn"](arrays), np_budget, np_min)
+                keep_best(nr, med * 1e6, n)
+        for r in gres["forms"]:
+            r.pop("path", None)
+            if r["status"] is None:
+                r["status"] = "ok"
+        for nr in gres["numpy"]:
+            nr.pop("fn", None)
 
         if sys.stderr.isatty():
             sys.stderr.write("\r\033[K")
@@ -747,6 +803,7 @@ def main():
         done = [r for r in gres["forms"] if r["median_us"] is not None]
         fastest = min(done, key=lambda r: r["median_us"]) if done else None
         slowest = max(done, key=lambda r: r["median_us"]) if done else None
+        code_best = code_classes(gres["forms"])
         for r in gres["forms"]:
             us = r["median_us"]
             if us is None:
@@ -758,7 +815,8 @@ def main():
                 xf = fmt_ratio(us / fastest["median_us"]) if fastest["median_us"] > 0 else "-"
                 runs = str(r.get("runs", "-"))
             chk = r["check"] or "-"
-            print("   %-12s %12s %9s %10s %6s  %-9s %s" % (r["form"], shown, gf, xf, runs, chk, r["label"]))
+            print("   %-12s %12s %9s %10s %6s  %-9s %-4s %s" % (r["form"], shown, gf, xf, runs, chk,
+                                                         r.get("code_label", "-"), r["label"]))
             if r["check"] == "FAIL":
                 print("   !!! %s/%s: WRONG RESULT: %s" % (g.name, r["form"], r["check_msg"]))
             if r["status"] == "error":
@@ -767,8 +825,8 @@ def main():
         for nr in gres["numpy"]:
             us = nr["median_us"]
             xf = fmt_ratio(us / fastest["median_us"]) if fastest and fastest["median_us"] > 0 else "-"
-            print("   %-12s %12s %9s %10s %6s  %-9s %s" % ("numpy", fmt_us(us), "%.2f" % (g.flops / us / 1e3),
-                                                        xf, nr["runs"], "", nr["label"]))
+            print("   %-12s %12s %9s %10s %6s  %-9s %-4s %s" % ("numpy", fmt_us(us), "%.2f" % (g.flops / us / 1e3),
+                                                             xf, nr["runs"], "", "", nr["label"]))
         missing = [r for r in gres["forms"] if r["median_us"] is None and r["status"] != "skipped"]
         skipped = [r for r in gres["forms"] if r["status"] == "skipped"]
         s = {"forms": len(g.forms), "measured": len(done)}
@@ -776,6 +834,9 @@ def main():
             s.update(fastest=fastest["form"], fastest_us=fastest["median_us"], slowest=slowest["form"],
                      slowest_us=slowest["median_us"],
                      slowest_over_fastest=slowest["median_us"] / fastest["median_us"] if fastest["median_us"] else None)
+            if len(code_best) >= 1 and min(code_best.values()) > 0:
+                s["codes"] = len(code_best)
+                s["slowest_over_fastest_by_code"] = max(code_best.values()) / min(code_best.values())
         if npbest:
             s.update(numpy=npbest["label"], numpy_us=npbest["median_us"])
             if fastest and fastest["median_us"] > 0:
@@ -792,6 +853,8 @@ def main():
             line += " tcc fastest %s %s, slowest %s %s, slowest/fastest %s" % (
                 fastest["form"], fmt_t(fastest["median_us"]), slowest["form"], fmt_t(slowest["median_us"]),
                 fmt_ratio(s["slowest_over_fastest"]))
+            if "codes" in s:
+                line += " (%d distinct codes; by code %s)" % (s["codes"], fmt_ratio(s["slowest_over_fastest_by_code"]))
         else:
             line += " no tcc formulation measured"
         if "numpy_over_tcc_fastest" in s:
@@ -807,7 +870,7 @@ def main():
 
     elapsed = time.monotonic() - t_start
     # Overall table
-    hdr = ["group", "forms", "tcc fastest (us)", "tcc slowest (us)", "slowest/fastest", "NumPy (us)",
+    hdr = ["group", "forms", "tcc fastest (us)", "tcc slowest (us)", "slowest/fastest", "by code", "NumPy (us)",
            "NumPy/tcc fastest", "NumPy/tcc slowest", "check"]
     rows = []
     for gres in results:
@@ -821,6 +884,7 @@ def main():
             ("%s %s" % (fmt_us(s["fastest_us"]), s["fastest"])) if "fastest" in s else "-",
             ("%s %s" % (fmt_us(s["slowest_us"]), s["slowest"])) if "slowest" in s else "-",
             fmt_ratio(s.get("slowest_over_fastest")) + extra,
+            fmt_ratio(s.get("slowest_over_fastest_by_code")),
             fmt_us(s.get("numpy_us")),
             fmt_ratio(s.get("numpy_over_tcc_fastest")),
             fmt_ratio(s.get("numpy_over_tcc_slowest")),
@@ -841,7 +905,7 @@ def main():
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"tcc": args.tcc, "tcc_version": ver, "numpy": np.__version__, "blas": openblas_info(),
-                       "quick": args.quick, "repeat": repeat, "tol": args.tol, "elapsed_s": elapsed,
+                       "quick": args.quick, "repeat": repeat, "rounds": args.rounds, "tol": args.tol, "elapsed_s": elapsed,
                        "groups": results}, fh, indent=1)
 
     if failures:
