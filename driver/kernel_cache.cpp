@@ -64,31 +64,6 @@ void disable_disk_cache(const std::string& dir, const std::string& why) {
     std::fprintf(stderr, "tcc: warning: kernel cache disabled for this process: %s\n", why.c_str());
 }
 
-struct ParsedEntry {
-  std::string key_text;
-  std::string object;
-};
-
-// Reads and checks one entry; nullopt (with the reason) for anything corrupt or truncated.
-std::optional<ParsedEntry> parse_entry(const std::string& bytes, std::string& why) {
-  const std::string magic = kEntryMagic;
-  if (bytes.compare(0, magic.size(), magic) != 0) return why = "not a tcc cache entry", std::nullopt;
-  size_t key_end = bytes.find("\n\n", magic.size());
-  if (key_end == std::string::npos) return why = "truncated header", std::nullopt;
-  ParsedEntry e;
-  e.key_text = bytes.substr(magic.size(), key_end + 1 - magic.size());
-  size_t pos = key_end + 2;
-  unsigned long long size = 0, checksum = 0;
-  int used = 0;
-  if (std::sscanf(bytes.c_str() + pos, "object_bytes=%llu\nchecksum=%llx\n%n", &size, &checksum, &used) != 2 || used == 0)
-    return why = "bad object header", std::nullopt;
-  pos += static_cast<size_t>(used);
-  if (bytes.size() - pos != size) return why = "truncated or padded object", std::nullopt;
-  e.object = bytes.substr(pos);
-  if (fnv1a(e.object, 1469598103934665603ull) != checksum) return why = "checksum mismatch", std::nullopt;
-  return e;
-}
-
 std::string encode_entry(const KernelKey& key, const std::string& object) {
   return fmt::format("{}{}\nobject_bytes={}\nchecksum={:016x}\n", kEntryMagic, key.text(), object.size(),
                      fnv1a(object, 1469598103934665603ull)) +
@@ -135,14 +110,6 @@ void store_entry(const fs::path& dir, const std::string& hex, const std::string&
   }
 }
 
-std::vector<std::pair<std::string, std::string>> parse_key_text(const std::string& text) {
-  std::vector<std::pair<std::string, std::string>> parts;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (size_t eq = line.find('='); eq != std::string::npos) parts.emplace_back(line.substr(0, eq), line.substr(eq + 1));
-  return parts;
-}
-
 // On a miss: the entry on disk whose key shares the most parts, and the parts that differ.
 std::string explain_miss(const fs::path& dir, const KernelKey& key) {
   std::error_code ec;
@@ -152,9 +119,9 @@ std::string explain_miss(const fs::path& dir, const KernelKey& key) {
     if (item.path().extension() != ".o") continue;
     auto bytes = read_file(item.path());
     std::string why;
-    auto entry = bytes ? parse_entry(*bytes, why) : std::nullopt;
+    auto entry = bytes ? detail::parse_cache_entry(*bytes, why) : std::nullopt;
     if (!entry) continue;
-    auto parts = parse_key_text(entry->key_text);
+    auto parts = detail::parse_key_text(entry->key_text);
     size_t same = 0;
     std::string diff;
     for (const auto& [name, value] : key.parts) {
@@ -215,7 +182,7 @@ class Cache {
     if (disk) {
       if (auto bytes = read_file(dir / (hex + ".o"))) {
         std::string why;
-        auto entry = parse_entry(*bytes, why);
+        auto entry = detail::parse_cache_entry(*bytes, why);
         if (entry && entry->key_text != key.text()) why = "its key differs (another CPU, version or kernel)";
         if (entry && why.empty()) {
           codegen::KernelEntry e = codegen::link_object(entry->object, k.name);
@@ -255,6 +222,37 @@ Cache& cache() {
 }
 
 }  // namespace
+
+namespace detail {
+
+std::optional<ParsedCacheEntry> parse_cache_entry(const std::string& bytes, std::string& why) {
+  const std::string magic = kEntryMagic;
+  if (bytes.compare(0, magic.size(), magic) != 0) return why = "not a tcc cache entry", std::nullopt;
+  size_t key_end = bytes.find("\n\n", magic.size());
+  if (key_end == std::string::npos) return why = "truncated header", std::nullopt;
+  ParsedCacheEntry e;
+  e.key_text = bytes.substr(magic.size(), key_end + 1 - magic.size());
+  size_t pos = key_end + 2;
+  unsigned long long size = 0, checksum = 0;
+  int used = 0;
+  if (std::sscanf(bytes.c_str() + pos, "object_bytes=%llu\nchecksum=%llx\n%n", &size, &checksum, &used) != 2 || used == 0)
+    return why = "bad object header", std::nullopt;
+  pos += static_cast<size_t>(used);
+  if (bytes.size() - pos != size) return why = "truncated or padded object", std::nullopt;
+  e.object = bytes.substr(pos);
+  if (fnv1a(e.object, 1469598103934665603ull) != checksum) return why = "checksum mismatch", std::nullopt;
+  return e;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_key_text(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> parts;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (size_t eq = line.find('='); eq != std::string::npos) parts.emplace_back(line.substr(0, eq), line.substr(eq + 1));
+  return parts;
+}
+
+}  // namespace detail
 
 std::string KernelKey::text() const {
   std::string s;
@@ -324,8 +322,8 @@ DiskCacheInfo disk_cache_info() {
     DiskCacheEntry e{item.path().string(), static_cast<uint64_t>(item.file_size(ec)), ""};
     if (auto bytes = read_file(item.path())) {
       std::string why;
-      if (auto entry = parse_entry(*bytes, why)) {
-        for (const auto& [name, value] : parse_key_text(entry->key_text))
+      if (auto entry = detail::parse_cache_entry(*bytes, why)) {
+        for (const auto& [name, value] : detail::parse_key_text(entry->key_text))
  if (name != "triple" && name != "features" && name != "llvm" && name != "tcc" && name != "build")
             e.descriptor += fmt::format("{}{}={}", e.descriptor.empty() ? "" : " ", name, value);
       } else {

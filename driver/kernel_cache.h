@@ -6,6 +6,7 @@
 #include "ir/lower.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,6 +57,18 @@ struct DiskCacheInfo {
   uint64_t total_bytes = 0;
 };
 DiskCacheInfo disk_cache_info();
+
+namespace detail {
+// One on-disk entry read back and checked (magic, key, object size, checksum); nullopt, with
+// the reason in `why`, for anything corrupt or truncated. Exposed for fuzz/fuzz_cache_entry.
+struct ParsedCacheEntry {
+  std::string key_text;
+  std::string object;
+};
+std::optional<ParsedCacheEntry> parse_cache_entry(const std::string& bytes, std::string& why);
+// "name=value" lines of a key, in order.
+std::vector<std::pair<std::string, std::string>> parse_key_text(const std::string& text);
+}  // namespace detail
 // Removes every entry (and stray temp file); returns how many files were removed.
 int disk_cache_clear();
 

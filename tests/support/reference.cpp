@@ -548,7 +548,11 @@ RefTensor batch_dot_legacy(const RefTensor& x, const RefTensor& y, const Axes& a
     s.erase(s.begin() + i, s.begin() + i + d);
     out = with_shape(std::move(out), s);
   }
-  if (out.shape.size() == 1) out = with_shape(std::move(out), {out.shape[0], 1});
+  if (out.shape.size() == 1) {
+    // The shape first: a by-value parameter may be moved into before the other argument is read.
+    Shape column{out.shape[0], 1};
+    out = with_shape(std::move(out), std::move(column));
+  }
   return out;
 }
 
