@@ -15,6 +15,7 @@ struct TargetInfo {
   std::string features;  // LLVM feature string, e.g. +avx512f,+fma,...
   int vector_bits = 128; // widest vector the kernels use
   int vector_registers = 16;
+  bool fma = true;       // fused multiply-add instructions (x86-64 and x86-64-v2 have none)
   int64_t l2_bytes = 1 << 20;  // per core: the host's own, or the named CPU's (ir/schedule's CPU table)
 };
 

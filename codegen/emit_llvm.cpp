@@ -260,6 +260,9 @@ class KernelEmitter {
   }
 
   llvm::Value* multiply_add(llvm::Value* a, llvm::Value* b, llvm::Value* acc, DType t) {
+    // Without FMA instructions llvm.fma becomes a call to libm's fmaf/fma, which an
+    // ahead-of-time object must not need: a multiply and an add instead.
+    if (is_float(t) && !target_.fma) return b_.CreateFAdd(b_.CreateFMul(a, b), acc);
     if (is_float(t))
       return b_.CreateIntrinsic(llvm::Intrinsic::fma, {acc->getType()}, {a, b, acc});
     return b_.CreateAdd(b_.CreateMul(a, b), acc);  // integers wrap, as NumPy's

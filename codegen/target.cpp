@@ -58,6 +58,7 @@ TargetInfo target_info(const llvm::TargetMachine& tm) {
   };
   t.vector_bits = has("avx512f") ? 512 : has("avx") ? 256 : 128;
   t.vector_registers = has("avx512f") ? 32 : 16;
+  t.fma = has("fma") || has("avx512f");
   t.l2_bytes = ir::sched::l2_bytes_of_cpu(t.cpu);
   return t;
 }
