@@ -172,13 +172,17 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
   // Batches of page-sized or smaller matrices streaming from beyond L2: each matrix is too
   // short a run for the hardware prefetchers to ramp up, so tiles ask for the next one's A and
   // B themselves. What must pass L2 is one thread's share of the batch.
-  const int64_t a_bytes = M * K * elem, b_bytes = K * N * elem, c_bytes = M * N * elem;
+  // In doubles: a batch of small matrices may hold more bytes than an int64_t counts (planning
+  // never allocates them).
+  const double a_bytes = static_cast<double>(M) * static_cast<double>(K) * elem,
+               b_bytes = static_cast<double>(K) * static_cast<double>(N) * elem,
+               c_bytes = static_cast<double>(M) * static_cast<double>(N) * elem;
   int64_t batch_share = batch;  // the matrices one thread streams through its L2
   if (p.parallel == GemmPlan::Parallel::outer) {
     const int64_t sharers = std::min<int64_t>(std::max(1, target.pool_threads), c.dims[p.outer[0]].extent);
     batch_share = (batch + sharers - 1) / sharers;
   }
-  const bool streams_past_l2 = batch > 1 && (a_bytes + b_bytes + c_bytes) * batch_share > hw.l2_bytes &&
+  const bool streams_past_l2 = batch > 1 && (a_bytes + b_bytes + c_bytes) * static_cast<double>(batch_share) > static_cast<double>(hw.l2_bytes) &&
                                (p.parallel == GemmPlan::Parallel::none || p.parallel == GemmPlan::Parallel::outer);
   const bool small_in_place = !p.pack && p.sweep_kc == 0 && a_bytes <= tune.prefetch_next_max_bytes &&
                               b_bytes <= tune.prefetch_next_max_bytes;

@@ -265,6 +265,10 @@ TEST(GemmPlan, PrefetchesTheNextMatrixOnlyForSmallMatricesPastL2) {
   EXPECT_FALSE(plan_bt({4, 128, 64}, {4, 128, 64}).prefetch_next);   // 512 KiB: stays in L2
   EXPECT_FALSE(plan(f32, {256, 32, 32}, {256, 32, 32}).prefetch_next);    // 4 KiB matrices
   EXPECT_TRUE(plan(f32, {1024, 16, 16}, {1024, 16, 16}).prefetch_next);   // 1 KiB matrices
+  // A batch whose bytes outgrow int64_t (planning allocates nothing): still past L2. The byte
+  // count overflowed, negative, before (found by fuzz_graph under UBSan).
+  const int64_t huge = int64_t(1) << 56;
+  EXPECT_TRUE(plan(f32, {huge, 4, 4}, {huge, 4, 4}).prefetch_next);
 }
 
 // In place, row tiles of one height when it costs at most one more tile: 32 rows as 4 x 8, not
