@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -175,6 +176,41 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+
+// Writes every output as DIR/NAME.npy, all together or not at all: each is written to a
+// temporary file in DIR first, and only when every one is written are they renamed into place.
+// A failure removes the temporary files, so no output of this run appears.
+void write_outputs(const std::string& dir, const std::vector<std::string>& names, const std::vector<tcc::Tensor>& outs) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw tcc::InputError(fmt::format("cannot create output directory '{}': {}", dir, ec.message()));
+  std::vector<std::pair<std::string, std::string>> staged;  // temporary file, final path
+  auto discard = [&] {
+    for (const auto& [temp, final_path] : staged) fs::remove(temp, ec);
+  };
+  try {
+    std::set<std::string> seen;
+    for (size_t i = 0; i < outs.size(); ++i) {
+      if (!seen.insert(names[i]).second) continue;
+      const std::string final_path = (fs::path(dir) / (names[i] + ".npy")).string();
+      if (fs::is_directory(final_path, ec)) throw tcc::InputError(fmt::format("cannot write '{}': it is a directory", final_path));
+      const std::string temp = (fs::path(dir) / ("." + names[i] + ".npy.tcc-run-" + std::to_string(::getpid()))).string();
+      staged.emplace_back(temp, final_path);
+      tcc::write_npy(temp, outs[i]);
+    }
+  } catch (...) {
+    discard();
+    throw;
+  }
+  for (size_t i = 0; i < staged.size(); ++i)
+    if (std::rename(staged[i].first.c_str(), staged[i].second.c_str()) != 0) {
+      const int err = errno;
+      for (size_t j = i; j < staged.size(); ++j) fs::remove(staged[j].first, ec);
+      throw tcc::InputError(fmt::format("cannot write '{}': {}", staged[i].second, std::strerror(err)));
+    }
+}
+
 int cmd_run(const Args& a) {
   if (a.verbose) tcc::driver::set_cache_logging(true);
   if (a.threads > 0) tcc::set_num_threads(a.threads);
@@ -212,15 +248,7 @@ int cmd_run(const Args& a) {
   std::vector<tcc::Tensor> outs = fn(feeds);
   double run_ms = ms_since(t0);
 
-  if (a.out) {
-    std::error_code ec;
-    std::filesystem::create_directories(*a.out, ec);
-    if (ec) throw tcc::InputError(fmt::format("cannot create output directory '{}': {}", *a.out, ec.message()));
-    std::set<std::string> written;
-    for (size_t i = 0; i < outs.size(); ++i)
-      if (written.insert(p->output_names[i]).second)
-        tcc::write_npy((std::filesystem::path(*a.out) / (p->output_names[i] + ".npy")).string(), outs[i]);
-  }
+  if (a.out) write_outputs(*a.out, p->output_names, outs);
   for (size_t i = 0; i < outs.size(); ++i)
     std::printf("%s: %s\n", p->output_names[i].c_str(), tcc::type_str(outs[i].dtype(), outs[i].shape()).c_str());
   const tcc::CompileStats& stats = fn.stats();
