@@ -7,7 +7,9 @@ namespace tcc::aot {
 
 Result compile(const Graph& graph, const std::vector<Value>& outputs, const std::vector<std::string>& output_names,
                const std::string& function, const std::string& source, driver::Options options) {
-  if (!is_c_identifier(function)) throw ArgumentError("'" + function + "' is not a C identifier");
+  if (!is_safe_c_name(function))
+    throw ArgumentError("'" + function + "' is not a safe C function name (an identifier that is no keyword, reserved "
+                        "spelling or C library name)");
   options.ahead_of_time = true;
   std::vector<int> ids;
   for (const Value& v : outputs) ids.push_back(v.id());

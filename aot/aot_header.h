@@ -18,11 +18,20 @@ struct AotSignature {
   int threads = 0;
 };
 
-// Whether `name` can be a C function or parameter name (identifier, not a keyword).
+// Whether `name` is a C identifier and not a C or C++ keyword.
 bool is_c_identifier(const std::string& name);
-// "model-v2.tc" -> "model_v2"; prefixes '_' when needed.
-std::string c_identifier_from(const std::string& text);
-// Parameter names, unique, never a C keyword: inputs keep their names, outputs too unless taken.
+// Whether `name` is safe as a function or parameter name of a header included next to the
+// standard C headers, in C and C++: an identifier, no keyword, no spelling the standards
+// reserve (leading underscore, double underscore), no name of the C library or POSIX (functions,
+// object-like macros such as EOF or INT32_MAX, types), not main.
+bool is_safe_c_name(const std::string& name);
+// The function name for a file stem: "model-v2" -> "model_v2"; an unsafe one gets a "tcc_"
+// prefix ("printf" -> "tcc_printf", "9lives" -> "tcc_9lives").
+std::string safe_function_name(const std::string& text);
+// A parameter name for a graph input or output: the name itself when safe, else escaped
+// ("class" -> "class_", "INT32_MAX" -> "INT32_MAX_", "_Bool" -> "Bool").
+std::string safe_parameter_name(const std::string& name);
+// Parameter names, unique and safe: inputs keep their names, outputs too unless taken.
 std::vector<std::string> aot_parameter_names(const AotSignature& s);
 std::string aot_header(const AotSignature& s);
 

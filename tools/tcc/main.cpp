@@ -41,9 +41,9 @@ constexpr const char* kUsage = R"(usage:
   run, emit, compile, bench and explain take --max-intermediate BYTES: the largest intermediate
   a contraction path may create (default: the largest operand or result of the contraction)
   run, emit, compile and bench also take --dump-after PASS[,PASS]: the IR after those passes
-  on stderr (passes: verify_graph merge_contraction_chains plan_contraction_paths
-  canonicalize_contractions coalesce_dims layout_copies verify_program plan_schedule
-  lower_gemm tails pack prefetch lower_to_loops verify_kernel outline_parallel)
+  on stderr (passes: verify_graph split_reshaped_dims merge_contraction_chains
+  plan_contraction_paths canonicalize_contractions coalesce_dims layout_copies verify_program
+  plan_schedule lower_gemm tails pack prefetch lower_to_loops verify_kernel outline_parallel)
 
 environment:
   TCC_CACHE=off        do not use the on-disk kernel cache
@@ -347,8 +347,12 @@ int cmd_explain(const Args& a) {
 
 int cmd_compile(const Args& a) {
   if (!a.out) throw UsageError("compile needs -o OUT.o");
-  std::string function = a.name ? *a.name : tcc::aot::c_identifier_from(std::filesystem::path(a.file).stem().string());
-  if (!tcc::aot::is_c_identifier(function)) throw UsageError("--name '" + function + "' is not a C identifier");
+  // A name derived from the file is escaped; one the user gave must be safe as it is.
+  std::string function = a.name ? *a.name : tcc::aot::safe_function_name(std::filesystem::path(a.file).stem().string());
+  if (a.name && !tcc::aot::is_c_identifier(function)) throw UsageError("--name '" + function + "' is not a C identifier");
+  if (!tcc::aot::is_safe_c_name(function))
+    throw UsageError("--name '" + function + "' would clash with a keyword, a reserved spelling or a C library name (try '" +
+                     tcc::aot::safe_function_name(function) + "')");
   auto p = load(a.file);
   if (!p) return 1;
   tcc::aot::Result r = tcc::aot::compile(*p->graph, p->outputs, p->output_names, function, a.file,
