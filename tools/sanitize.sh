@@ -14,17 +14,7 @@ stages=("$@")
 
 # clang-19 and its runtimes (sanitizers, libFuzzer); llvm-19 has llvm-symbolizer-19.
 packages=(clang-19 libclang-rt-19-dev llvm-19)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  echo "sanitize: installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash tools/apt_install_missing.sh "${packages[@]}"
 
 export ASAN_SYMBOLIZER_PATH=/usr/bin/llvm-symbolizer-19
 export TSAN_SYMBOLIZER_PATH=/usr/bin/llvm-symbolizer-19

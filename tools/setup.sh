@@ -5,17 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build g++ llvm-19-dev llvm-19-tools zlib1g-dev libzstd-dev libfmt-dev libgtest-dev libbenchmark-dev python3-numpy)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  echo "setup: installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash tools/apt_install_missing.sh "${packages[@]}"
 
 # The benchmark's baseline libraries (OpenBLAS, BLIS, Eigen, LIBXSMM, oneDNN): CI builds
 # tcc_bench and runs its smoke pass. TCC_BENCH=off skips them.
