@@ -7,6 +7,7 @@
 #include "driver/driver.h"
 #include "driver/kernel_cache.h"
 #include "frontend/lang/tc_program.h"
+#include "ir/graph/ops.h"
 
 #include <fmt/format.h>
 
@@ -37,7 +38,7 @@ constexpr const char* kUsage = R"(usage:
   tcc cache info|clear                   the on-disk kernel cache
   tcc bench FILE.tc [--repeat N] [--threads N]    median time and GFLOP/s per output
   tcc explain FILE.tc [--target-cpu CPU] [--threads N]   shapes, contraction paths, kernels
-  tcc --help | --version
+  tcc help [SUBCOMMAND] | tcc SUBCOMMAND --help | tcc --help | --version
   run, emit, compile, bench and explain take --max-intermediate BYTES: the largest intermediate
   a contraction path may create (default: the largest operand or result of the contraction)
   run, emit, compile and bench also take --dump-after PASS[,PASS]: the IR after those passes
@@ -45,7 +46,12 @@ constexpr const char* kUsage = R"(usage:
   plan_contraction_paths canonicalize_contractions coalesce_dims layout_copies verify_program
   plan_schedule lower_gemm tails pack prefetch lower_to_loops verify_kernel outline_parallel)
 
+exit status: 0 success; 1 bad input (a .tc or .npy error, a shape error, a file that cannot
+  be read or written); 2 bad usage (an unknown option, a missing argument, a bad value)
+
 environment:
+  TCC_NUM_THREADS=N    threads of the runtime's pool (default: the CPUs the process may run on;
+                       --threads N sets it for one command)
   TCC_CACHE=off        do not use the on-disk kernel cache
   TCC_CACHE_DIR=DIR    where it lives (default $XDG_CACHE_HOME/tcc, else ~/.cache/tcc)
   TCC_LOG=cache        explain every kernel cache hit and miss (as run -v)
@@ -55,6 +61,64 @@ environment:
                        run, emit, compile and bench; with run, compiled kernels only:
                        TCC_CACHE=off to see every kernel's loop passes)
 )";
+
+// `tcc help SUB` and `tcc SUB --help`: one row per subcommand, its synopsis and what it does.
+struct SubcommandHelp {
+  std::string_view name, synopsis, text;
+};
+constexpr SubcommandHelp kSubcommands[] = {
+    {"check", "tcc check FILE.tc",
+     "Parses FILE.tc and infers every shape; prints one `NAME: DTYPE[SHAPE]` line per value.\n"},
+    {"run", "tcc run FILE.tc [-i NAME=PATH.npy]... [-o DIR] [--seed N] [--threads N] [-v]",
+     "Compiles (JIT, kernel cache) and runs FILE.tc. -i feeds an input from a .npy file; inputs\n"
+     "not given get pseudo-random values from --seed (default 0). -o writes every output as\n"
+     "DIR/NAME.npy, all together or not at all. -v explains kernel cache hits and misses.\n"
+     "Also --max-intermediate BYTES and --dump-after PASS[,PASS] (see tcc --help).\n"},
+    {"emit", "tcc emit FILE.tc --stage graph|loops|llvm-unopt|llvm|asm [-o OUT] [--target-cpu CPU] [--threads N]",
+     "Prints one stage of the compiled program: the graph IR, the loop IR with each kernel's plan,\n"
+     "the LLVM IR before or after optimisation, or assembly; exactly what run (same --threads) or\n"
+     "compile (same --target-cpu) compiles. Also --max-intermediate and --dump-after.\n"},
+    {"compile", "tcc compile FILE.tc -o OUT.o [--header OUT.h] [--name NAME] [--target-cpu CPU] [--threads N]",
+     "Writes an ahead-of-time object and its C header: one function NAME (default: the file's\n"
+     "stem, escaped when it would clash with C) that needs only libc. --threads N > 1 makes its\n"
+     "large loops call tcc_parallel_for, which the header implements with pthreads.\n"},
+    {"bench", "tcc bench FILE.tc [--repeat N] [--threads N]",
+     "Compiles once, runs repeatedly and prints the median time, GFLOP/s (of the planned\n"
+     "contraction paths) and compile time per output. --repeat N: N timed runs (default: about\n"
+     "0.2 s and at least 5).\n"},
+    {"explain", "tcc explain FILE.tc [--target-cpu CPU] [--threads N]",
+     "For each output: where each axis of its shape comes from, the contraction as one einsum,\n"
+     "its contraction path (FLOPs, bytes, intermediates), each kernel's kind and schedule, and a\n"
+     "warning for a step on a generic loop nest with the reason.\n"},
+    {"cache", "tcc cache info|clear",
+     "info lists the on-disk kernel cache's entries; clear removes them. TCC_CACHE_DIR chooses\n"
+     "the directory, TCC_CACHE=off turns the cache off.\n"},
+    {"help", "tcc help [SUBCOMMAND]", "Prints the usage of tcc, or of one subcommand.\n"},
+};
+
+const SubcommandHelp* find_subcommand(std::string_view name) {
+  for (const SubcommandHelp& h : kSubcommands)
+    if (h.name == name) return &h;
+  return nullptr;
+}
+
+// The ops of the .tc language and the C++ API, from the one op table.
+std::string ops_help() {
+  std::string s = "\nops (.tc files and the C++ API; `x @ y` is NumPy's matmul):\n";
+  for (const tcc::ir::OpInfo& op : tcc::ir::op_table()) {
+    if (!op.callable) continue;
+    std::vector<std::string> params;
+    if (op.variadic) params = {"\"spec\"", "x", "..."};
+    for (std::string_view t : op.tensors) params.emplace_back(t);
+    for (const tcc::ir::AttrSpec& at : op.attrs)
+      params.push_back(at.default_text.empty() ? std::string(at.name) : fmt::format("{}={}", at.name, at.default_text));
+    s += fmt::format("  {}({})\n", op.name, fmt::join(params, ", "));
+  }
+  return s;
+}
+
+// The subcommand a usage error concerns (for its pointer to the right help), if known.
+std::string g_subcommand;
 
 // Bad command-line usage: exit status 2.
 struct UsageError : std::runtime_error {
@@ -383,8 +447,26 @@ int cmd_cache(int argc, char** argv) {
 }
 
 int dispatch(int argc, char** argv) {
-  if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+  if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
+                    (std::strcmp(argv[1], "help") == 0 && argc == 2))) {
     std::fputs(kUsage, stdout);
+    std::fputs(ops_help().c_str(), stdout);
+    return 0;
+  }
+  if (argc >= 2 && find_subcommand(argv[1])) g_subcommand = argv[1];
+  // tcc help SUB, tcc SUB --help (anywhere among its arguments)
+  const char* help_for = nullptr;
+  if (argc >= 2 && std::strcmp(argv[1], "help") == 0) {
+    if (argc > 3) throw UsageError("help takes at most one subcommand");
+    if (!find_subcommand(argv[2])) throw UsageError(fmt::format("help: unknown subcommand '{}'", argv[2]));
+    help_for = argv[2];
+  }
+  for (int i = 2; i < argc && !help_for; ++i)
+    if (g_subcommand.size() && (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0))
+      help_for = argv[1];
+  if (help_for) {
+    const SubcommandHelp& h = *find_subcommand(help_for);
+    std::printf("usage: %s\n\n%s", std::string(h.synopsis).c_str(), std::string(h.text).c_str());
     return 0;
   }
   if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) {
@@ -413,7 +495,9 @@ int main(int argc, char** argv) {
   try {
     return dispatch(argc, argv);
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "tcc: %s\n%s", e.what(), kUsage);
+    // One line, and where to read more.
+    const std::string more = g_subcommand.empty() || g_subcommand == "help" ? "tcc --help" : "tcc " + g_subcommand + " --help";
+    std::fprintf(stderr, "tcc: %s (see '%s')\n", e.what(), more.c_str());
     return 2;
   } catch (const tcc::InternalError& e) {
     std::fprintf(stderr, "tcc: internal error: %s\n", e.what());
