@@ -296,7 +296,14 @@ bool disk_cache_enabled() {
   const char* v = std::getenv("TCC_CACHE");
   if (!v) return true;
   std::string s = v;
-  return !(s == "off" || s == "0" || s == "false" || s == "no");
+  if (s == "off" || s == "0" || s == "false" || s == "no") return false;
+  if (!(s.empty() || s == "on" || s == "1" || s == "true" || s == "yes")) {
+    static std::once_flag warned;  // read on every compile: say it once
+    std::call_once(warned, [&] {
+      std::fprintf(stderr, "tcc: warning: TCC_CACHE='%s' is neither on nor off; the disk cache stays on\n", v);
+    });
+  }
+  return true;
 }
 
 std::string disk_cache_dir() {

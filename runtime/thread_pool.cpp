@@ -10,6 +10,8 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -31,9 +33,14 @@ namespace {
 thread_local bool t_inside_task = false;
 
 int default_threads() {
-  if (const char* v = std::getenv("TCC_NUM_THREADS")) {
-    int n = std::atoi(v);
-    if (n >= 1) return n;
+  if (const char* v = std::getenv("TCC_NUM_THREADS"); v && *v) {
+    char* end = nullptr;
+    errno = 0;
+    const long n = std::strtol(v, &end, 10);
+    if (errno == 0 && *end == '\0' && n >= 1 && n <= 4096) return static_cast<int>(n);
+    // Once per process (the pool reads it once): a typo should not pass unnoticed.
+    std::fprintf(stderr, "tcc: warning: TCC_NUM_THREADS='%s' is not a thread count from 1 to 4096; using %d\n", v,
+                 available_cpus());
   }
   return available_cpus();
 }

@@ -135,7 +135,21 @@ struct Args {
   int repeat = 0;  // bench: 0 = as many as fit in about 0.2 s (at least 5)
   bool verbose = false;
   std::vector<std::string> dump_after;  // --dump-after PASS (repeatable, or PASS,PASS)
+  std::vector<std::string> options;     // every option given, as spelled
 };
+
+// The options each subcommand takes; any other is bad usage (not silently ignored).
+const std::map<std::string, std::set<std::string>>& options_of_subcommands() {
+  static const std::map<std::string, std::set<std::string>> table{
+      {"check", {}},
+      {"run", {"-i", "-o", "--seed", "--threads", "-v", "--verbose", "--max-intermediate", "--dump-after"}},
+      {"emit", {"--stage", "-o", "--target-cpu", "--threads", "--max-intermediate", "--dump-after"}},
+      {"compile", {"-o", "--header", "--name", "--target-cpu", "--threads", "--max-intermediate", "--dump-after"}},
+      {"bench", {"--repeat", "--threads", "--max-intermediate", "--dump-after"}},
+      {"explain", {"--target-cpu", "--threads", "--max-intermediate"}},
+  };
+  return table;
+}
 
 int64_t parse_count(const std::string& flag, const std::string& text, int64_t min) {
   size_t used = 0;
@@ -154,8 +168,17 @@ Args parse_args(int argc, char** argv) {
   Args a;
   if (argc < 2) throw UsageError("no command given");
   a.command = argv[1];
+  const auto subcommand = options_of_subcommands().find(a.command);
+  if (subcommand == options_of_subcommands().end()) throw UsageError("unknown command '" + a.command + "'");
   for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
+    if (!arg.empty() && arg[0] == '-' && arg.size() > 1) {
+      a.options.push_back(arg);
+      const bool known = arg == "-i" || arg == "-o" || arg == "-v" || arg == "--stage" || arg == "--header" ||
+                         arg == "--name" || arg == "--target-cpu" || arg == "--dump-after" || arg == "--verbose" ||
+                         arg == "--seed" || arg == "--repeat" || arg == "--threads" || arg == "--max-intermediate";
+      if (known && !subcommand->second.count(arg)) throw UsageError(a.command + " does not take " + arg);
+    }
     auto value = [&]() -> std::string {
       if (i + 1 >= argc) throw UsageError(arg + " needs a value");
       return argv[++i];
