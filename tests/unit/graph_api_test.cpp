@@ -58,6 +58,16 @@ TEST(GraphApi, IdenticalSubexpressionsAreOneNode) {
   EXPECT_NE(b.id(), c.id());
 }
 
+// NumPy's call form, einsum("ij,jk->ik", a, b), is the list form: the same node.
+TEST(GraphApi, EinsumTakesOperandsAsArguments) {
+  tcc::Graph g;
+  Value a = g.input("a", tcc::f32, {3, 4}), b = g.input("b", tcc::f32, {4, 5}), c = g.input("c", tcc::f32, {5, 2});
+  EXPECT_EQ(tcc::einsum("ij,jk->ik", a, b).id(), tcc::einsum("ij,jk->ik", {a, b}).id());
+  EXPECT_EQ(tcc::einsum("ij,jk,kl->il", a, b, c).shape(), (Shape{3, 2}));
+  EXPECT_EQ(tcc::einsum("ij->ji", a).shape(), (Shape{4, 3}));
+  EXPECT_THROW(tcc::einsum("ij,jk->ik", a, c), tcc::ShapeError);
+}
+
 TEST(GraphApi, BuildingIsLazyAndInfersShapes) {
   tcc::Graph g;
   Value a = g.input("a", tcc::f32, {512, 512});

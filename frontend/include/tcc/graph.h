@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace tcc {
@@ -140,6 +141,11 @@ Value matmul(const Value& a, const Value& b, MatmulFlags flags = {});
 Value tensordot(const Value& x, const Value& y, const Axes& axes = 2);
 // NumPy einsum with one or more operands.
 Value einsum(const std::string& spec, const std::vector<Value>& operands);
+// The same in NumPy's call form: einsum("ij,jk->ik", a, b).
+template <typename... More, typename = std::enable_if_t<(std::is_convertible_v<const More&, const Value&> && ...)>>
+Value einsum(const std::string& spec, const Value& first, const More&... more) {
+  return einsum(spec, std::vector<Value>{first, more...});
+}
 // NumPy transpose; no perm reverses the axes.
 Value transpose(const Value& x, std::optional<std::vector<int64_t>> perm = std::nullopt);
 // NumPy reshape (row-major); one entry may be -1.
