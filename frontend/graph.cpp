@@ -124,13 +124,15 @@ Value dot(const Value& x, const Value& y) {
                          [](const auto& s) { return rules::dot_rule(s[0], s[1]); });
 }
 
-Value batch_dot(const Value& x, const Value& y, const Axes& axes, BatchDotConvention convention) {
+Value batch_dot(const Value& x, const Value& y, const Axes& axes, std::optional<BatchDotConvention> chosen) {
+  const BatchDotConvention convention = chosen.value_or(BatchDotConvention::modern);
   const bool legacy = convention == BatchDotConvention::legacy;
   std::string attrs = "axes=" + axes.str() + (legacy ? " legacy" : "");
   Value out = add_contraction(OpKind::batch_dot, {x, y}, {"x", "y"}, attrs,
                               [&](const auto& s) { return rules::batch_dot_rule(s[0], s[1], axes, convention); });
-  if (auto w = rules::batch_dot_convention_warning(x.shape(), y.shape(), axes, convention))
-    detail::GraphAccess::warn(out.graph(), out.id(), *w);
+  if (!chosen)
+    if (auto w = rules::batch_dot_convention_warning(x.shape(), y.shape(), axes))
+      detail::GraphAccess::warn(out.graph(), out.id(), *w);
   return out;
 }
 

@@ -671,25 +671,19 @@ Shape reshape_rule(const Shape& x, const Shape& target) {
   return result;
 }
 
-std::optional<std::string> batch_dot_convention_warning(const Shape& x, const Shape& y, const Axes& axes,
-                                                        BatchDotConvention used) {
-  const bool legacy_used = used == BatchDotConvention::legacy;
-  const BatchDotConvention other = legacy_used ? BatchDotConvention::modern : BatchDotConvention::legacy;
-  Shape used_shape, other_shape;
+std::optional<std::string> batch_dot_convention_warning(const Shape& x, const Shape& y, const Axes& axes) {
+  Shape modern, legacy;
   try {
-    used_shape = batch_dot_rule(x, y, axes, used).shape;
-    other_shape = batch_dot_rule(x, y, axes, other).shape;
+    modern = batch_dot_rule(x, y, axes, BatchDotConvention::modern).shape;
+    legacy = batch_dot_rule(x, y, axes, BatchDotConvention::legacy).shape;
   } catch (const Error&) {
     return std::nullopt;  // only one convention accepts the call: nothing to compare
   }
-  if (used_shape == other_shape) return std::nullopt;
+  if (modern == legacy) return std::nullopt;
   return fmt::format(
-      "batch_dot: the two Keras conventions disagree for x: {}, y: {}, axes={}: this call uses the {} convention "
-      "and gives {}; the {} convention ({}) would give {}. Select it with {} in a .tc file or "
-      "BatchDotConvention::{} in C++",
-      shape_str(x), shape_str(y), axes.str(), legacy_used ? "legacy" : "modern", shape_str(used_shape),
-      legacy_used ? "modern" : "legacy", legacy_used ? "Keras >= 2.2.5, tf.keras in TF 2.x" : "Keras <= 2.2.4",
-      shape_str(other_shape), legacy_used ? "legacy=false" : "legacy=true", legacy_used ? "modern" : "legacy");
+      "batch_dot: the Keras conventions disagree for x: {}, y: {}: modern (the default) gives {}, legacy (Keras <= "
+      "2.2.4) gives {}; write legacy=false or legacy=true (C++: a BatchDotConvention) to choose and silence this",
+      shape_str(x), shape_str(y), shape_str(modern), shape_str(legacy));
 }
 
 }  // namespace tcc::rules

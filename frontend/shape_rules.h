@@ -27,9 +27,9 @@ RuleResult einsum_rule(const std::string& spec, const std::vector<Shape>& operan
 RuleResult transpose_rule(const Shape& x, const std::optional<std::vector<int64_t>>& perm);
 Shape reshape_rule(const Shape& x, const Shape& target);
 
-// The "Telling the user" warning of semantics.md: when both conventions accept the call and
-// their result shapes differ, a message showing both shapes and how to select the other one.
-std::optional<std::string> batch_dot_convention_warning(const Shape& x, const Shape& y, const Axes& axes,
-                                                        BatchDotConvention used);
+// The "Telling the user" warning of semantics.md, for a call that left the convention to its
+// default (modern): when both conventions accept it and their result shapes differ, a short
+// message with both shapes and how to choose (which also silences it).
+std::optional<std::string> batch_dot_convention_warning(const Shape& x, const Shape& y, const Axes& axes);
 
 }  // namespace tcc::rules

@@ -1,4 +1,5 @@
 // Source lines, diagnostic collection and clang-style rendering.
+#include <cctype>
 #include "source.h"
 
 #include <algorithm>
@@ -174,14 +175,24 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+  // Letters compared without regard to case first (transpose_B is transpose_b, not
+  // transpose_a), then with it to break ties.
+  auto lower = [](std::string_view w) {
+    std::string l(w);
+    for (char& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return l;
+  };
+  const std::string word_lower = lower(word);
   const std::string* best = nullptr;
-  std::size_t best_distance = 3;
+  std::size_t best_distance = 3, best_exact = 0;
   for (const auto& c : candidates) {
-    std::size_t d = edit_distance(word, c);
+    const std::size_t d = edit_distance(word_lower, lower(c)), exact = edit_distance(word, c);
     // Only suggest when the typo is small relative to the word.
-    if (d < best_distance && d * 3 <= std::max(word.size(), c.size())) {
+    if (d * 3 > std::max(word.size(), c.size())) continue;
+    if (d < best_distance || (d == best_distance && best && exact < best_exact)) {
       best = &c;
       best_distance = d;
+      best_exact = exact;
     }
   }
   return best ? " (did you mean '" + *best + "'?)" : "";

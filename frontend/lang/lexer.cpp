@@ -57,8 +57,9 @@ bool is_op_name(std::string_view name) {
 }
 
 bool is_reserved(std::string_view name) {
+  // Python's True, False and None are the same literals, as a Python user types them.
   return is_op_name(name) || name == "input" || name == "output" || name == "true" || name == "false" ||
-         name == "none";
+         name == "none" || name == "True" || name == "False" || name == "None";
 }
 
 std::string describe(const Token& token) {
@@ -128,10 +129,12 @@ LexedLine lex_line(std::string_view text, int line_number) {
       }
       tok.kind = TokenKind::integer;
       tok.integer = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
-    } else if (c == '"') {
-      std::size_t close = text.find('"', i + 1);
+    } else if (c == '"' || c == '\'') {
+      // "..." or, as in Python, '...': a string ends with its opening quote on the same line.
+      std::size_t close = text.find(c, i + 1);
       if (close == std::string_view::npos) {
-        fail(start, n, "unterminated string (a string ends with '\"' on the same line)");
+        fail(start, n, std::string("unterminated string (a string ends with '") + (c == '"' ? "\"" : "'") +
+                           "' on the same line)");
         break;
       }
       tok.kind = TokenKind::string;

@@ -162,12 +162,13 @@ class LineParser {
         return e;
       case TokenKind::name: {
         if (peek(1).kind == TokenKind::lparen) return call(depth);
-        if (t.text == "true" || t.text == "false") {
+        if (t.text == "true" || t.text == "false" || t.text == "True" || t.text == "False") {
           e->kind = ExprKind::boolean;
-          e->boolean = take().text == "true";
+          const std::string word = take().text;
+          e->boolean = word == "true" || word == "True";
           return e;
         }
-        if (t.text == "none") {
+        if (t.text == "none" || t.text == "None") {
           take();
           e->kind = ExprKind::none;
           return e;

@@ -418,9 +418,10 @@ class Analyzer {
       if (kind == ir::OpKind::dot) return tcc::dot(x, *operands[1]);
       if (kind == ir::OpKind::batch_dot) {
         Axes axes = attrs[0].present ? attrs[0].axes : Axes();
-        bool legacy = attrs[1].present && attrs[1].boolean;
-        return tcc::batch_dot(x, *operands[1], axes,
-                              legacy ? BatchDotConvention::legacy : BatchDotConvention::modern);
+        // legacy= written out is the user's choice (no warning); left out, the default.
+        std::optional<BatchDotConvention> convention;
+        if (attrs[1].present) convention = attrs[1].boolean ? BatchDotConvention::legacy : BatchDotConvention::modern;
+        return tcc::batch_dot(x, *operands[1], axes, convention);
       }
       if (kind == ir::OpKind::matmul) {
         MatmulFlags flags;

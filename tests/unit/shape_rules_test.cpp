@@ -490,35 +490,43 @@ TEST(BatchDotValues, LegacyDefaultAxesQuirkIsABatchedMatrixVectorProduct) {
 // ---------------------------------------------------------------------------------------------
 // The convention warning
 
-TEST(BatchDotConventionWarning, ModernUsedShowsBothShapesAndHowToSelectLegacy) {
-  auto w = batch_dot_convention_warning({10, 12, 4, 5}, {10, 12, 5, 8}, {}, kModern);
+TEST(BatchDotConventionWarning, ShowsBothShapesAndHowToChoose) {
+  auto w = batch_dot_convention_warning({10, 12, 4, 5}, {10, 12, 5, 8}, {});
   ASSERT_TRUE(w.has_value());
-  for (const char* part : {"batch_dot", "(10,12,4,12,8)", "(10,12,4,8)", "legacy=true", "BatchDotConvention::legacy",
-                           "(10,12,4,5)", "(10,12,5,8)"})
+  for (const char* part : {"batch_dot", "modern (the default) gives (10,12,4,12,8)", "legacy (Keras <= 2.2.4) gives (10,12,4,8)",
+                           "legacy=false or legacy=true", "BatchDotConvention", "(10,12,4,5)", "(10,12,5,8)"})
     EXPECT_NE(w->find(part), std::string::npos) << part << " missing in: " << *w;
-}
-
-TEST(BatchDotConventionWarning, LegacyUsedShowsHowToSelectModern) {
-  auto w = batch_dot_convention_warning({9, 8, 7, 4, 2}, {9, 8, 7, 2, 5}, {}, kLegacy);
-  ASSERT_TRUE(w.has_value());
-  for (const char* part : {"(9,8,7,4,8,7,5)", "(9,8,7,4,5)", "legacy=false", "BatchDotConvention::modern"})
-    EXPECT_NE(w->find(part), std::string::npos) << part << " missing in: " << *w;
+  EXPECT_EQ(w->find('\n'), std::string::npos);  // one line
+  auto w5 = batch_dot_convention_warning({9, 8, 7, 4, 2}, {9, 8, 7, 2, 5}, {});
+  ASSERT_TRUE(w5.has_value());
+  for (const char* part : {"(9,8,7,4,8,7,5)", "(9,8,7,4,5)"}) EXPECT_NE(w5->find(part), std::string::npos) << *w5;
 }
 
 TEST(BatchDotConventionWarning, SilentWhenShapesAgreeOrOneConventionRejects) {
   // Rank 3 with default axes: both are matmul.
-  EXPECT_FALSE(batch_dot_convention_warning({32, 20, 5}, {32, 5, 30}, {}, kModern));
-  EXPECT_FALSE(batch_dot_convention_warning({32, 20, 5}, {32, 5, 30}, {}, kLegacy));
+  EXPECT_FALSE(batch_dot_convention_warning({32, 20, 5}, {32, 5, 30}, {}));
   // Same shape (32,10) from both, although legacy warns about its axes.
-  EXPECT_FALSE(batch_dot_convention_warning({32, 10, 5}, {32, 5}, {}, kModern));
+  EXPECT_FALSE(batch_dot_convention_warning({32, 10, 5}, {32, 5}, {}));
   // Legacy rejects rank-2 default axes (1, 0).
-  EXPECT_FALSE(batch_dot_convention_warning({32, 20}, {32, 20}, {}, kModern));
+  EXPECT_FALSE(batch_dot_convention_warning({32, 20}, {32, 20}, {}));
   // Modern rejects contracting the batch axis.
-  EXPECT_FALSE(batch_dot_convention_warning({2, 3, 3}, {2, 3, 3}, 0, kLegacy));
+  EXPECT_FALSE(batch_dot_convention_warning({2, 3, 3}, {2, 3, 3}, 0));
   // Both reject.
-  EXPECT_FALSE(batch_dot_convention_warning({2, 3, 4}, {3, 4, 5}, {}, kModern));
+  EXPECT_FALSE(batch_dot_convention_warning({2, 3, 4}, {3, 4, 5}, {}));
   // Differ with explicit axes: modern (2,3,3,6) vs legacy (2,3,6).
-  EXPECT_TRUE(batch_dot_convention_warning({2, 3, 4}, {2, 3, 4, 6}, {}, kModern));
+  EXPECT_TRUE(batch_dot_convention_warning({2, 3, 4}, {2, 3, 4, 6}, {}));
+}
+
+// Only a call that left the convention to its default warns: a convention given, either one,
+// is the caller's choice.
+TEST(BatchDotConventionWarning, OnlyWhenTheConventionWasLeftToTheDefault) {
+  tcc::Graph g;
+  auto w = g.input("w", tcc::f32, {10, 12, 4, 5}), k = g.input("k", tcc::f32, {10, 12, 5, 8});
+  (void)tcc::batch_dot(w, k);
+  EXPECT_EQ(g.take_warnings().size(), 1u);
+  (void)tcc::batch_dot(w, k, {}, tcc::BatchDotConvention::modern);
+  (void)tcc::batch_dot(w, k, {}, tcc::BatchDotConvention::legacy);
+  EXPECT_TRUE(g.take_warnings().empty());
 }
 
 // ---------------------------------------------------------------------------------------------

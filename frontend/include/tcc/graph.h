@@ -133,8 +133,10 @@ class Graph {
 // Keras K.dot (Theano / NumPy dot).
 Value dot(const Value& x, const Value& y);
 // Keras K.batch_dot. `legacy` is Keras <= 2.2.4 (what the seed blog prints).
+// No convention: modern, with a warning (Graph::take_warnings) when legacy would give another
+// shape; a convention given is the caller's choice, never warned about.
 Value batch_dot(const Value& x, const Value& y, const Axes& axes = {},
-                BatchDotConvention convention = BatchDotConvention::modern);
+                std::optional<BatchDotConvention> convention = std::nullopt);
 // tf.matmul: rank >= 2, broadcast batch dims.
 Value matmul(const Value& a, const Value& b, MatmulFlags flags = {});
 // NumPy tensordot: axes is an int N or a pair of axis lists.
