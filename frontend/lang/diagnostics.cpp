@@ -85,7 +85,10 @@ void DiagnosticSink::add(Diagnostic::Severity severity, const Span& span, std::s
   if (in_statement_) {
     int& count = severity == Diagnostic::Severity::error ? statement_errors_ : statement_warnings_;
     int limit = severity == Diagnostic::Severity::error ? kMaxErrors - errors_ : kMaxErrors;
-    if (count >= limit) return;
+    if (count >= limit) {
+      if (severity == Diagnostic::Severity::error) ++dropped_errors_;
+      return;
+    }
     ++count;
   }
   Diagnostic d;
@@ -107,7 +110,10 @@ void DiagnosticSink::add(Diagnostic::Severity severity, const Span& span, std::s
 }
 
 void DiagnosticSink::file_error(std::string message) {
-  if (full()) return;
+  if (full()) {
+    ++dropped_errors_;
+    return;
+  }
   Diagnostic d;
   d.file = source_.file_name();
   d.message = std::move(message);
@@ -123,12 +129,28 @@ void DiagnosticSink::commit(std::size_t first) {
                    });
   std::size_t keep = first;
   for (std::size_t i = first; i < diagnostics_.size(); ++i) {
-    if (full()) break;
-    if (diagnostics_[i].severity == Diagnostic::Severity::error) ++errors_;
+    const bool error = diagnostics_[i].severity == Diagnostic::Severity::error;
+    if (full()) {
+      dropped_errors_ += error;
+      continue;
+    }
+    errors_ += error;
     if (keep != i) diagnostics_[keep] = std::move(diagnostics_[i]);
     ++keep;
   }
   diagnostics_.resize(keep);
+}
+
+std::vector<Diagnostic> DiagnosticSink::take() {
+  if (dropped_errors_ > 0) {
+    Diagnostic d;
+    d.file = source_.file_name();
+    d.message = std::to_string(dropped_errors_) + " more error" + (dropped_errors_ == 1 ? "" : "s") +
+                " not shown (the first " + std::to_string(kMaxErrors) + " are)";
+    diagnostics_.push_back(std::move(d));
+    dropped_errors_ = 0;
+  }
+  return std::move(diagnostics_);
 }
 
 void DiagnosticSink::begin_statement() {

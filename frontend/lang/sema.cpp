@@ -110,7 +110,8 @@ class Analyzer {
   void run(const std::vector<ParsedLine>& lines) {
     collect_definitions(lines);
     bool saw_output = false;
-    for (std::size_t i = 0; i < lines.size() && !sink_.full(); ++i) {
+    // Every line, also past the error limit: the sink only counts what it no longer shows.
+    for (std::size_t i = 0; i < lines.size(); ++i) {
       const ParsedLine& line = lines[i];
       if (line.blank) continue;
       line_ = static_cast<int>(i) + 1;
@@ -125,8 +126,18 @@ class Analyzer {
       drain_warnings(line.stmt ? line.stmt->span : Span{line_, 0, 1});
       sink_.end_statement();
     }
-    if (!saw_output && !sink_.full())
-      sink_.file_error("no 'output' statement: a .tc file must name its outputs, e.g. 'output c'");
+    if (!saw_output) {
+      // Where it would go: after the last statement (a caret just past its end).
+      const std::string message = "no 'output' statement: a .tc file must name its outputs, e.g. 'output c'";
+      std::size_t last = lines.size();
+      while (last > 0 && lines[last - 1].blank) --last;
+      if (last == 0) {
+        sink_.file_error(message);
+      } else {
+        constexpr uint32_t kPastEnd = UINT32_MAX / 2;
+        sink_.error(Span{static_cast<int>(last), kPastEnd, kPastEnd + 1}, message);
+      }
+    }
   }
 
  private:
@@ -289,20 +300,37 @@ class Analyzer {
     if (!ok) return std::nullopt;
     Value acc = *operands[0];
     for (std::size_t i = 1; i < operands.size(); ++i) {
-      std::optional<Value> next = apply(e.at_spans[i - 1], [&] { return np::matmul(acc, *operands[i]); });
+      const std::string note = operand_names_note({{"a", i == 1 ? e.items[0].get() : nullptr}, {"b", e.items[i].get()}});
+      std::optional<Value> next = apply(e.at_spans[i - 1], [&] { return np::matmul(acc, *operands[i]); }, note);
       if (!next) return std::nullopt;
       acc = *next;
     }
     return acc;
   }
 
-  // Runs an op wrapper, turning its exception into a diagnostic at `where`.
+  // " (where a is x, b is y)": which of the user's values the op's parameter names in a message
+  // are, for the operands written as names that differ from them.
+  static std::string operand_names_note(const std::vector<std::pair<std::string_view, const Expr*>>& operands) {
+    std::vector<std::string> parts;
+    for (const auto& [param, arg] : operands)
+      if (arg && arg->kind == ExprKind::name && arg->text != param) parts.push_back(std::string(param) + " is " + arg->text);
+    std::string note;
+    for (const std::string& part : parts) note += (note.empty() ? " (where " : ", ") + part;
+    return note.empty() ? note : note + ")";
+  }
+
+  // Runs an op wrapper, turning its exception into a diagnostic at `where`; a user-facing
+  // error gets `note` (operand_names_note) appended.
   template <typename F>
-  std::optional<Value> apply(const Span& where, F&& build) {
+  std::optional<Value> apply(const Span& where, F&& build, const std::string& note = "") {
     try {
       Value v = build();
       node_spans_[v.id()] = where;
       return v;
+    } catch (const InternalError& e) {
+      sink_.error(where, e.what());
+    } catch (const Error& e) {
+      sink_.error(where, e.what() + note);
     } catch (const std::exception& e) {
       sink_.error(where, e.what());
     } catch (...) {
@@ -413,6 +441,8 @@ class Analyzer {
     if (!ok) return std::nullopt;
 
     const ir::OpKind kind = op->kind;
+    std::vector<std::pair<std::string_view, const Expr*>> named;
+    for (std::size_t i = 0; i < tensor_args.size() && i < op->tensors.size(); ++i) named.emplace_back(op->tensors[i], tensor_args[i]);
     return apply(e.span, [&]() -> Value {
       const Value& x = *operands[0];
       if (kind == ir::OpKind::dot) return tcc::dot(x, *operands[1]);
@@ -435,7 +465,7 @@ class Analyzer {
       if (kind == ir::OpKind::transpose) return tcc::transpose(x, attrs[0].present ? attrs[0].ints : std::nullopt);
       if (kind == ir::OpKind::reshape) return tcc::reshape(x, *attrs[0].ints);
       throw InternalError("tc language: op '" + std::string(op->name) + "' has no builder");
-    });
+    }, operand_names_note(named));
   }
 
   std::optional<Value> einsum_call(const Expr& e) {
@@ -576,6 +606,12 @@ TcProgram load_tc_source(const std::string& source, const std::string& file_name
   program.graph = std::make_unique<Graph>();
   SourceText text(source, file_name);
   DiagnosticSink sink(text);
+  // A binary file (an object, a .npy given by mistake): one line saying so, none of its bytes.
+  if (const std::size_t nul = source.find('\0'); nul != std::string::npos) {
+    sink.file_error("not a .tc text file: it holds binary data (a NUL byte at offset " + std::to_string(nul) + ")");
+    program.diagnostics = sink.take();
+    return program;
+  }
   try {
     std::vector<ParsedLine> lines;
     lines.reserve(static_cast<std::size_t>(text.line_count()));

@@ -50,7 +50,8 @@ class DiagnosticSink {
     return in_statement_ ? statement_errors_ < kMaxErrors - errors_ : !full();
   }
   int error_count() const { return errors_; }
-  std::vector<Diagnostic> take() { return std::move(diagnostics_); }
+  // The diagnostics kept, then, past the limit, one that says how many errors were not shown.
+  std::vector<Diagnostic> take();
 
   // Diagnostics of one statement are buffered and sorted by column so that they come out in
   // file order even though analysis visits a call before its arguments.
@@ -68,6 +69,7 @@ class DiagnosticSink {
   int statement_errors_ = 0;
   int statement_warnings_ = 0;
   int errors_ = 0;
+  int dropped_errors_ = 0;  // past kMaxErrors
 };
 
 // `text` in double quotes, shortened to about 40 characters for messages.

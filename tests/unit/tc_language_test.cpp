@@ -401,13 +401,18 @@ TEST(TcErrors, InputDeclarations) {
   expect_single_error("input a: f32[N]\noutput a\n", 1, 14, 1, "symbolic dimension 'N'");
   expect_single_error("input a: f32[4294967296, 4294967296]\noutput a\n", 1, 10, 27, "too many elements");
 }
-TEST(TcErrors, MissingOutputHasNoLine) {
-  TcProgram p = load_tc_source("input a: f32[3]\n", "m.tc");
+TEST(TcErrors, MissingOutputPointsPastTheLastStatement) {
+  TcProgram p = load_tc_source("input a: f32[3]\n\n# a comment\n", "m.tc");
   std::vector<Diagnostic> errors = errors_of(p);
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].line, 0);
-  EXPECT_EQ(errors[0].render(), "m.tc: error: no 'output' statement: a .tc file must name its outputs, e.g. 'output c'\n");
-  EXPECT_FALSE(load_tc_source("", "empty.tc").ok());
+  EXPECT_EQ(errors[0].line, 1);
+  EXPECT_EQ(errors[0].render(),
+            "m.tc:1:16: error: no 'output' statement: a .tc file must name its outputs, e.g. 'output c'\n"
+            "input a: f32[3]\n"
+            "               ^\n");
+  // An empty file has no line to point at.
+  EXPECT_EQ(errors_of(load_tc_source("", "empty.tc"))[0].render(),
+            "empty.tc: error: no 'output' statement: a .tc file must name its outputs, e.g. 'output c'\n");
   // An `output` line that fails to parse still counts as one: no cascading "missing output".
   EXPECT_EQ(errors_of(load_tc_source("input a: f32[3]\noutput a,\n", "t.tc")).size(), 1u);
 }
@@ -424,7 +429,11 @@ TEST(TcErrors, LexicalErrors) {
   expect_single_error(kPrelude + "c = reshape(a, (99999999999999999999,))\noutput a\n", 3, 17, 20, "does not fit");
   // Columns count characters: the two-byte 'é' in the string is one column.
   expect_single_error(kPrelude + "c = einsum(\"\xC3\xA9\", a) ?\noutput a\n", 3, 20, 1, "unexpected character '?'");
-  expect_single_error(kPrelude + std::string("c = a\0b\noutput a\n", 17), 3, 6, 1, "invalid byte");
+  // A NUL byte: a binary file, reported once for the whole file, none of its bytes echoed.
+  std::vector<Diagnostic> nul = errors_of(load_tc_source(kPrelude + std::string("c = a\0b\noutput a\n", 17), "b.tc"));
+  ASSERT_EQ(nul.size(), 1u);
+  EXPECT_EQ(nul[0].render(), "b.tc: error: not a .tc text file: it holds binary data (a NUL byte at offset " +
+                                 std::to_string(kPrelude.size() + 5) + ")\n");
   expect_single_error(kPrelude + "c = a \xFF\xFE b\noutput a\n", 3, 7, 1, "invalid byte");
 }
 
@@ -456,16 +465,19 @@ TEST(TcErrors, SeveralErrorsInFileOrderWithoutCascades) {
 TEST(TcErrors, AtMostTwentyErrors) {
   std::string src = "input a: f32[3]\n";
   for (int i = 0; i < 30; ++i) src += std::string("v").append(std::to_string(i)).append(" = nope(a)\n");  // lines 2..31
-  TcProgram p = load_tc_source(src, "t.tc");  // no output either: not reached
+  TcProgram p = load_tc_source(src, "t.tc");  // and no output
   std::vector<Diagnostic> errors = errors_of(p);
-  ASSERT_EQ(errors.size(), 20u);
+  ASSERT_EQ(errors.size(), 21u);  // twenty, then how many more there were
   EXPECT_EQ(errors.front().line, 2);
-  EXPECT_EQ(errors.back().line, 21);
+  EXPECT_EQ(errors[19].line, 21);
+  EXPECT_EQ(errors.back().render(), "t.tc: error: 11 more errors not shown (the first 20 are)\n");
   // Twenty errors on one line are capped too.
   std::string one_line = "input a: f32[3]\nc = einsum(\"i\", ";
   for (int i = 0; i < 50; ++i) one_line.append("u").append(std::to_string(i)).append(", ");
   one_line += "a)\noutput a\n";
-  EXPECT_EQ(errors_of(load_tc_source(one_line, "t.tc")).size(), 20u);
+  std::vector<Diagnostic> capped = errors_of(load_tc_source(one_line, "t.tc"));
+  ASSERT_EQ(capped.size(), 21u);
+  EXPECT_EQ(capped.back().render(), "t.tc: error: 30 more errors not shown (the first 20 are)\n");
 }
 
 TEST(TcDiagnostics, RenderFormatWithCaretAndTabs) {
