@@ -161,6 +161,24 @@ std::vector<std::string> aot_parameter_names(const AotSignature& s) {
   return names;
 }
 
+namespace {
+// The return code 2 of an object whose entry point checks the CPU (compile --target-cpu).
+std::string cpu_check_doc(const AotSignature& s) {
+  if (s.features.empty()) return "";
+  std::string doc = ", or 2 (computing nothing)\n * when this CPU lacks an instruction set it was compiled for (" + s.cpu + ":";
+  std::size_t width = doc.size() - doc.rfind('\n');
+  for (const std::string& f : s.features) {
+    if (width + f.size() + 1 > 96) {
+      doc += "\n *";
+      width = 2;
+    }
+    doc += " " + f;
+    width += f.size() + 1;
+  }
+  return doc + ")";
+}
+}  // namespace
+
 std::string aot_header(const AotSignature& s) {
   std::vector<std::string> names = aot_parameter_names(s);
   std::vector<std::string> params;
@@ -238,7 +256,7 @@ int tcc_parallel_for(int (*task)(void* closure, int64_t i), void* closure, int64
       " *\n"
       " * int {}(...) computes the graph's outputs from its inputs. Every buffer is dense, C order\n"
       " * (row-major), of the dtype and shape listed; buffers must not overlap. It returns 0, or 1\n"
-      " * when memory for intermediates could not be allocated. {}; it needs only\n"
+      " * when memory for intermediates could not be allocated{}. {}; it needs only\n"
       " * libc (aligned_alloc, free, memcpy, memset) to link and run: no LLVM, no tcc library.\n"
       " *\n"
       " *   inputs (read):\n{} *   outputs (written):\n{} */\n"
@@ -246,7 +264,7 @@ int tcc_parallel_for(int (*task)(void* closure, int64_t i), void* closure, int64
       "#ifdef __cplusplus\nextern \"C\" {{\n#endif\n\n"
       "int {}({});\n\n{}"
       "#ifdef __cplusplus\n}}\n#endif\n\n#endif\n",
-      TCC_VERSION, s.source, s.cpu, s.triple, s.function,
+      TCC_VERSION, s.source, s.cpu, s.triple, s.function, cpu_check_doc(s),
       s.threads == 0 ? "Single-threaded" : "Multi-threaded through tcc_parallel_for (below; pthreads)",
       inputs_doc.empty() ? " *     (none)\n" : inputs_doc, outputs_doc, guard, guard, s.function,
       params.empty() ? "void" : fmt::format("{}", fmt::join(params, ", ")), threading);

@@ -13,6 +13,7 @@ struct AotSignature {
   std::vector<InputInfo> outputs;   // name, dtype and shape of each output
   std::string source;               // the .tc file, for the comment
   std::string cpu, triple;          // what the object was compiled for
+  std::vector<std::string> features;  // the instruction sets its entry point checks for (cpuid)
   // 0: single-threaded object. N > 0: the object calls tcc_parallel_for, which the header
   // implements with pthreads (N threads by default) under TCC_PARALLEL_FOR_IMPLEMENTATION.
   int threads = 0;

@@ -31,6 +31,7 @@ class GraphEntryEmitter {
                                  llvm::Function::ExternalLinkage, name, m_);
     set_target_attributes(fn_, target_);
     b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
+    check_cpu(name);
 
     // Where each buffer lives: a caller's input or output, a constant global, or the heap.
     std::vector<llvm::Value*> storage(p_.program.buffers.size(), nullptr);
@@ -73,6 +74,92 @@ class GraphEntryEmitter {
   }
 
  private:
+  // Returns 2 at once unless this CPU has every instruction set the kernels were compiled for
+  // (a SIGILL otherwise). Checked once per process: 0 not yet, 1 yes, 2 no, in a private
+  // global (a race only repeats the same check).
+  void check_cpu(const std::string& name) {
+    if (target_.checked_features.empty()) return;
+    llvm::Type* i32 = b_.getInt32Ty();
+    auto* state = new llvm::GlobalVariable(m_, i32, false, llvm::GlobalValue::PrivateLinkage, b_.getInt32(0),
+                                           name + ".cpu_state");
+    llvm::LoadInst* known = b_.CreateAlignedLoad(i32, state, llvm::Align(4));
+    known->setAtomic(llvm::AtomicOrdering::Monotonic);
+    auto* probe = llvm::BasicBlock::Create(ctx_, "cpu.probe", fn_);
+    auto* decide = llvm::BasicBlock::Create(ctx_, "cpu.decide", fn_);
+    auto* lacking = llvm::BasicBlock::Create(ctx_, "cpu.lacking", fn_);
+    auto* run = llvm::BasicBlock::Create(ctx_, "cpu.ok", fn_);
+    llvm::BasicBlock* from_entry = b_.GetInsertBlock();
+    b_.CreateCondBr(b_.CreateICmpEQ(known, b_.getInt32(0)), probe, decide);
+    b_.SetInsertPoint(probe);
+    llvm::Value* has_all = cpu_has_features();
+    llvm::Value* fresh = b_.CreateSelect(has_all, b_.getInt32(1), b_.getInt32(2));
+    llvm::StoreInst* store = b_.CreateAlignedStore(fresh, state, llvm::Align(4));
+    store->setAtomic(llvm::AtomicOrdering::Monotonic);
+    llvm::BasicBlock* from_probe = b_.GetInsertBlock();
+    b_.CreateBr(decide);
+    b_.SetInsertPoint(decide);
+    llvm::PHINode* verdict = b_.CreatePHI(i32, 2);
+    verdict->addIncoming(known, from_entry);
+    verdict->addIncoming(fresh, from_probe);
+    b_.CreateCondBr(b_.CreateICmpEQ(verdict, b_.getInt32(1)), run, lacking);
+    b_.SetInsertPoint(lacking);
+    b_.CreateRet(b_.getInt32(2));
+    b_.SetInsertPoint(run);
+  }
+
+  // cpuid(leaf, subleaf) -> {eax, ebx, ecx, edx}
+  llvm::Value* cpuid(uint32_t leaf, uint32_t subleaf) {
+    llvm::Type* i32 = b_.getInt32Ty();
+    auto* type = llvm::FunctionType::get(llvm::StructType::get(ctx_, {i32, i32, i32, i32}), {i32, i32}, false);
+    auto* fn = llvm::InlineAsm::get(type, "cpuid", "={ax},={bx},={cx},={dx},{ax},{cx},~{dirflag},~{fpsr},~{flags}",
+                                    /*hasSideEffects=*/true);
+    return b_.CreateCall(type, fn, {b_.getInt32(leaf), b_.getInt32(subleaf)});
+  }
+
+  // i1: every checked feature is reported by cpuid (for its leaf, when the CPU has that leaf),
+  // and the OS saves the vector registers they need (XCR0: SSE/AVX state, AVX-512 state).
+  llvm::Value* cpu_has_features() {
+    llvm::Value* max_leaf = b_.CreateExtractValue(cpuid(0, 0), 0);
+    llvm::Value* max_extended = b_.CreateExtractValue(cpuid(0x80000000u, 0), 0);
+    llvm::Value* ok = b_.getTrue();
+    bool avx = false, avx512 = false;
+    for (const std::string& name : target_.checked_features)
+      for (const CpuidFeature& f : cpuid_features()) {
+        if (name != f.name) continue;
+        avx = avx || name.rfind("avx", 0) == 0 || name == "fma" || name == "f16c" || name == "vaes" ||
+              name == "vpclmulqdq";
+        avx512 = avx512 || name.rfind("avx512", 0) == 0;
+        llvm::Value* has_leaf = f.leaf >= 0x80000000u ? b_.CreateICmpUGE(max_extended, b_.getInt32(f.leaf))
+                                                      : b_.CreateICmpUGE(max_leaf, b_.getInt32(f.leaf));
+        llvm::Value* reg = b_.CreateExtractValue(cpuid(f.leaf, f.subleaf), static_cast<unsigned>(f.reg));
+        llvm::Value* bit = b_.CreateICmpNE(b_.CreateAnd(reg, b_.getInt32(1u << f.bit)), b_.getInt32(0));
+        ok = b_.CreateAnd(ok, b_.CreateAnd(has_leaf, bit));
+      }
+    if (!avx) return ok;
+    // xgetbv only where the OS enabled it (OSXSAVE, leaf 1 ECX bit 27): it faults otherwise.
+    llvm::Value* osxsave = b_.CreateICmpNE(
+        b_.CreateAnd(b_.CreateExtractValue(cpuid(1, 0), 2), b_.getInt32(1u << 27)), b_.getInt32(0));
+    auto* read_xcr0 = llvm::BasicBlock::Create(ctx_, "cpu.xgetbv", fn_);
+    auto* done = llvm::BasicBlock::Create(ctx_, "cpu.checked", fn_);
+    llvm::BasicBlock* before = b_.GetInsertBlock();
+    b_.CreateCondBr(osxsave, read_xcr0, done);
+    b_.SetInsertPoint(read_xcr0);
+    llvm::Type* i32 = b_.getInt32Ty();
+    auto* type = llvm::FunctionType::get(llvm::StructType::get(ctx_, {i32, i32}), {i32}, false);
+    auto* xgetbv = llvm::InlineAsm::get(type, "xgetbv", "={ax},={dx},{cx},~{dirflag},~{fpsr},~{flags}", true);
+    llvm::Value* xcr0 = b_.CreateExtractValue(b_.CreateCall(type, xgetbv, {b_.getInt32(0)}), 0);
+    const uint32_t mask = avx512 ? 0xE6u : 0x6u;  // SSE+AVX state, and opmask/ZMM state for AVX-512
+    llvm::Value* saved = b_.CreateICmpEQ(b_.CreateAnd(xcr0, b_.getInt32(mask)), b_.getInt32(mask));
+    llvm::Value* with_os = b_.CreateAnd(ok, saved);
+    llvm::BasicBlock* after = b_.GetInsertBlock();
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+    llvm::PHINode* result = b_.CreatePHI(b_.getInt1Ty(), 2);
+    result->addIncoming(b_.getFalse(), before);
+    result->addIncoming(with_os, after);
+    return result;
+  }
+
   llvm::Value* constant(const ir::BufferInfo& info, size_t b) {
     auto data = llvm::ArrayRef<char>(static_cast<const char*>(info.data.data()), info.data.nbytes());
     auto* init = llvm::ConstantDataArray::get(ctx_, data);
