@@ -1,6 +1,10 @@
 // The O3 pipeline and object/assembly emission, for the JIT and ahead-of-time alike.
 #include "codegen/emit_llvm.h"
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
 namespace tcc::codegen {
 
 void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
@@ -47,10 +51,23 @@ std::unique_ptr<llvm::Module> kernel_module(const ir::loop::LoopKernel& k, llvm:
 }  // namespace
 
 std::string compile_object(const ir::loop::LoopKernel& k, const CompileOptions& options) {
+  // TCC_DEBUG=1 (as for the passes): where LLVM's time goes, per kernel.
+  const char* debug = std::getenv("TCC_DEBUG");
+  const bool timed = debug && std::atoi(debug) > 0;
+  using clock = std::chrono::steady_clock;
+  auto ms = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  const clock::time_point t0 = clock::now();
   auto tm = make_machine(options);
   llvm::LLVMContext ctx;
-  auto m = kernel_module(k, ctx, *tm, options);
+  auto m = kernel_module(k, ctx, *tm, options, /*optimized=*/false);
+  const clock::time_point t1 = clock::now();
+  optimize(*m, *tm);
+  const clock::time_point t2 = clock::now();
   llvm::SmallVector<char, 0> object = emit_machine_code(*m, *tm, llvm::CodeGenFileType::ObjectFile);
+  const clock::time_point t3 = clock::now();
+  if (timed)
+    std::fprintf(stderr, "[tcc] llvm %s: ir %.3f ms, optimise %.3f ms, codegen %.3f ms\n", k.name.c_str(), ms(t0, t1),
+                 ms(t1, t2), ms(t2, t3));
   return std::string(object.data(), object.size());
 }
 

@@ -55,7 +55,8 @@ environment:
   TCC_CACHE=off        do not use the on-disk kernel cache
   TCC_CACHE_DIR=DIR    where it lives (default $XDG_CACHE_HOME/tcc, else ~/.cache/tcc)
   TCC_LOG=cache        explain every kernel cache hit and miss (as run -v)
-  TCC_DEBUG=1|2        list the compiler passes (1) and dump the IR after each (2)
+  TCC_DEBUG=1|2        time the compiler passes and, per kernel compiled, LLVM's IR emission,
+                       optimisation and code generation (1); also dump the IR after each pass (2)
   TCC_MAX_INTERMEDIATE=BYTES  as --max-intermediate BYTES
   TCC_DUMP_AFTER=P,Q   dump the IR after these passes only (as --dump-after P,Q on
                        run, emit, compile and bench; with run, compiled kernels only:
