@@ -394,9 +394,11 @@ int cmd_bench(const Args& a) {
     tcc::Feeds feeds;
     for (const tcc::InputInfo& in : fn.inputs()) feeds.emplace(in.name, random_tensor(in, a.seed));
     // Bound once (the checks of run() happen here), then called repeatedly into the same
-    // buffers; the first call is a warm-up.
+    // buffers; the first call (cold caches, first touch of the buffers) is timed on its own.
     tcc::BoundRun call = fn.bind(feeds);
+    auto t_first = std::chrono::steady_clock::now();
     call();
+    const double first_call_us = ms_since(t_first) * 1e3;
     // Short runs are timed in groups of about 20 us, so that reading the clock does not count.
     auto t_warm = std::chrono::steady_clock::now();
     call();
@@ -413,10 +415,14 @@ int cmd_bench(const Args& a) {
     std::sort(times.begin(), times.end());
     double median_us = times[times.size() / 2];
     double flops = fn.stats().flops;
-    std::printf("name=%s shape=%s flops=%.0f median_us=%.3f gflops=%.2f compile_ms=%.1f kernels=%d threads=%d runs=%zu\n",
+    const tcc::CompileStats& stats = fn.stats();
+    const char* cache = !stats.disk_cache ? "off" : stats.compiled > 0 ? "miss" : "hit";
+    // median_us is the steady state; compile_ms (with the cache state) and the first call apart.
+    std::printf("name=%s shape=%s flops=%.0f median_us=%.3f gflops=%.2f compile_ms=%.1f kernels=%d threads=%d runs=%zu "
+                "cache=%s compiled=%d first_call_us=%.3f\n",
                 p->output_names[o].c_str(), type_of(p->outputs[o]).c_str(), flops, median_us,
-                median_us > 0 ? flops / median_us / 1e3 : 0.0, compile_ms, fn.stats().kernels, tcc::num_threads(),
-                times.size());
+                median_us > 0 ? flops / median_us / 1e3 : 0.0, compile_ms, stats.kernels, tcc::num_threads(),
+                times.size(), cache, stats.compiled, first_call_us);
   }
   return 0;
 }
