@@ -30,7 +30,7 @@ Result compile(const Graph& graph, const std::vector<Value>& outputs, const std:
     sig.outputs.push_back({output_names.at(o), outputs[o].dtype(), outputs[o].shape()});
   sig.cpu = plan.target.cpu;
   sig.triple = plan.target.triple;
-  sig.features = plan.target.checked_features;
+  for (const codegen::CpuidFeature& f : plan.target.checked_features) sig.features.emplace_back(f.name);
   // Threads only on request: the object then calls tcc_parallel_for, which the header
   // implements with pthreads; by default it needs nothing but libc.
   sig.threads = plan.model.threads ? options.threads : 0;

@@ -97,14 +97,6 @@ const std::set<std::string>& library_names() {
   return names;
 }
 
-// A name the C and C++ standards reserve for the implementation: a leading underscore and an
-// uppercase letter or a second underscore, or a double underscore anywhere (C++).
-bool reserved_spelling(const std::string& name) {
-  if (name.size() >= 2 && name[0] == '_' && (std::isupper(static_cast<unsigned char>(name[1])) || name[1] == '_'))
-    return true;
-  return name.find("__") != std::string::npos;
-}
-
 std::string c_type(DType t) { return std::string(dtype_info(t).c_type); }
 
 }  // namespace
@@ -117,7 +109,9 @@ bool is_c_identifier(const std::string& name) {
 }
 
 bool is_safe_c_name(const std::string& name) {
-  return is_c_identifier(name) && !reserved_spelling(name) && name[0] != '_' && !library_names().count(name);
+  // No leading underscore (reserved with an uppercase letter or a second underscore, and at file
+  // scope), no double underscore (reserved anywhere in C++).
+  return is_c_identifier(name) && name[0] != '_' && name.find("__") == std::string::npos && !library_names().count(name);
 }
 
 namespace {

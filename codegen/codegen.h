@@ -9,6 +9,18 @@
 
 namespace tcc::codegen {
 
+// One instruction set an ahead-of-time object checks for: its LLVM name, where cpuid reports
+// it, and the register state the OS must save for it (XCR0 bits; 0: none beyond SSE).
+struct CpuidFeature {
+  const char* name;        // LLVM's feature name
+  uint32_t leaf, subleaf;  // cpuid inputs (eax, ecx)
+  int reg;                 // 0 eax, 1 ebx, 2 ecx, 3 edx
+  int bit;
+  uint32_t xcr0 = 0;       // 0x6: SSE and AVX state; 0xE6: also the AVX-512 opmask and ZMM state
+};
+// Every feature an entry point can check, one table (x86-64).
+const std::vector<CpuidFeature>& cpuid_features();
+
 struct TargetInfo {
   std::string triple;
   std::string cpu;       // e.g. znver5, x86-64-v3
@@ -17,8 +29,8 @@ struct TargetInfo {
   int vector_registers = 16;
   bool fma = true;       // fused multiply-add instructions (x86-64 and x86-64-v2 have none)
   // The target's instruction sets that an ahead-of-time entry point checks before running
-  // (cpuid_features() names every one it can check), e.g. {"avx2", "fma", "avx512f"}.
-  std::vector<std::string> checked_features;
+  // (those of cpuid_features() it has), e.g. avx2, fma, avx512f.
+  std::vector<CpuidFeature> checked_features;
   int64_t l2_bytes = 1 << 20;  // per core: the host's own, or the named CPU's (ir/schedule's CPU table)
 };
 
@@ -28,16 +40,6 @@ struct CompileOptions {
   // The JIT runtime allocates every buffer 64-byte aligned; ahead-of-time callers may not.
   bool aligned_buffers = true;
 };
-
-// One instruction set an ahead-of-time object checks for: its LLVM name and where cpuid reports it.
-struct CpuidFeature {
-  const char* name;        // LLVM's feature name
-  uint32_t leaf, subleaf;  // cpuid inputs (eax, ecx)
-  int reg;                 // 0 eax, 1 ebx, 2 ecx, 3 edx
-  int bit;
-};
-// Every feature an entry point can check, one table (x86-64).
-const std::vector<CpuidFeature>& cpuid_features();
 
 // The host CPU as LLVM sees it. Throws CompileError when LLVM cannot target it.
 const TargetInfo& host_target();

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 namespace tcc::codegen {
 
 namespace {
@@ -107,35 +109,32 @@ class GraphEntryEmitter {
     b_.SetInsertPoint(run);
   }
 
-  // cpuid(leaf, subleaf) -> {eax, ebx, ecx, edx}
+  // cpuid(leaf, subleaf) -> {eax, ebx, ecx, edx}, each leaf asked once (all in one block).
   llvm::Value* cpuid(uint32_t leaf, uint32_t subleaf) {
+    llvm::Value*& result = cpuid_results_[{leaf, subleaf}];
+    if (result) return result;
     llvm::Type* i32 = b_.getInt32Ty();
     auto* type = llvm::FunctionType::get(llvm::StructType::get(ctx_, {i32, i32, i32, i32}), {i32, i32}, false);
     auto* fn = llvm::InlineAsm::get(type, "cpuid", "={ax},={bx},={cx},={dx},{ax},{cx},~{dirflag},~{fpsr},~{flags}",
                                     /*hasSideEffects=*/true);
-    return b_.CreateCall(type, fn, {b_.getInt32(leaf), b_.getInt32(subleaf)});
+    return result = b_.CreateCall(type, fn, {b_.getInt32(leaf), b_.getInt32(subleaf)});
   }
 
   // i1: every checked feature is reported by cpuid (for its leaf, when the CPU has that leaf),
-  // and the OS saves the vector registers they need (XCR0: SSE/AVX state, AVX-512 state).
+  // and the OS saves the register state they need (XCR0).
   llvm::Value* cpu_has_features() {
     llvm::Value* max_leaf = b_.CreateExtractValue(cpuid(0, 0), 0);
     llvm::Value* max_extended = b_.CreateExtractValue(cpuid(0x80000000u, 0), 0);
     llvm::Value* ok = b_.getTrue();
-    bool avx = false, avx512 = false;
-    for (const std::string& name : target_.checked_features)
-      for (const CpuidFeature& f : cpuid_features()) {
-        if (name != f.name) continue;
-        avx = avx || name.rfind("avx", 0) == 0 || name == "fma" || name == "f16c" || name == "vaes" ||
-              name == "vpclmulqdq";
-        avx512 = avx512 || name.rfind("avx512", 0) == 0;
-        llvm::Value* has_leaf = f.leaf >= 0x80000000u ? b_.CreateICmpUGE(max_extended, b_.getInt32(f.leaf))
-                                                      : b_.CreateICmpUGE(max_leaf, b_.getInt32(f.leaf));
-        llvm::Value* reg = b_.CreateExtractValue(cpuid(f.leaf, f.subleaf), static_cast<unsigned>(f.reg));
-        llvm::Value* bit = b_.CreateICmpNE(b_.CreateAnd(reg, b_.getInt32(1u << f.bit)), b_.getInt32(0));
-        ok = b_.CreateAnd(ok, b_.CreateAnd(has_leaf, bit));
-      }
-    if (!avx) return ok;
+    uint32_t xcr0_mask = 0;
+    for (const CpuidFeature& f : target_.checked_features) {
+      xcr0_mask |= f.xcr0;
+      llvm::Value* has_leaf = b_.CreateICmpUGE(f.leaf >= 0x80000000u ? max_extended : max_leaf, b_.getInt32(f.leaf));
+      llvm::Value* reg = b_.CreateExtractValue(cpuid(f.leaf, f.subleaf), static_cast<unsigned>(f.reg));
+      llvm::Value* bit = b_.CreateICmpNE(b_.CreateAnd(reg, b_.getInt32(1u << f.bit)), b_.getInt32(0));
+      ok = b_.CreateAnd(ok, b_.CreateAnd(has_leaf, bit));
+    }
+    if (xcr0_mask == 0) return ok;
     // xgetbv only where the OS enabled it (OSXSAVE, leaf 1 ECX bit 27): it faults otherwise.
     llvm::Value* osxsave = b_.CreateICmpNE(
         b_.CreateAnd(b_.CreateExtractValue(cpuid(1, 0), 2), b_.getInt32(1u << 27)), b_.getInt32(0));
@@ -148,8 +147,7 @@ class GraphEntryEmitter {
     auto* type = llvm::FunctionType::get(llvm::StructType::get(ctx_, {i32, i32}), {i32}, false);
     auto* xgetbv = llvm::InlineAsm::get(type, "xgetbv", "={ax},={dx},{cx},~{dirflag},~{fpsr},~{flags}", true);
     llvm::Value* xcr0 = b_.CreateExtractValue(b_.CreateCall(type, xgetbv, {b_.getInt32(0)}), 0);
-    const uint32_t mask = avx512 ? 0xE6u : 0x6u;  // SSE+AVX state, and opmask/ZMM state for AVX-512
-    llvm::Value* saved = b_.CreateICmpEQ(b_.CreateAnd(xcr0, b_.getInt32(mask)), b_.getInt32(mask));
+    llvm::Value* saved = b_.CreateICmpEQ(b_.CreateAnd(xcr0, b_.getInt32(xcr0_mask)), b_.getInt32(xcr0_mask));
     llvm::Value* with_os = b_.CreateAnd(ok, saved);
     llvm::BasicBlock* after = b_.GetInsertBlock();
     b_.CreateBr(done);
@@ -200,6 +198,7 @@ class GraphEntryEmitter {
   llvm::Function* fn_ = nullptr;
   llvm::BasicBlock* out_of_memory_ = nullptr;
   std::vector<llvm::AllocaInst*> slots_;
+  std::map<std::pair<uint32_t, uint32_t>, llvm::Value*> cpuid_results_;
 };
 
 }  // namespace

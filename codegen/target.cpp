@@ -47,18 +47,39 @@ std::unique_ptr<llvm::TargetMachine> make_machine(const CompileOptions& options)
 
 const std::vector<CpuidFeature>& cpuid_features() {
   // Intel SDM vol. 2A, CPUID: leaf 1 ECX, leaf 7.0 EBX/ECX/EDX, leaf 7.1 EAX, 0x80000001 ECX.
+  constexpr uint32_t kAvx = 0x6, kAvx512 = 0xE6;
   static const std::vector<CpuidFeature> table{
-      {"sse3", 1, 0, 2, 0},          {"ssse3", 1, 0, 2, 9},         {"fma", 1, 0, 2, 12},
-      {"sse4.1", 1, 0, 2, 19},       {"sse4.2", 1, 0, 2, 20},       {"movbe", 1, 0, 2, 22},
-      {"popcnt", 1, 0, 2, 23},       {"avx", 1, 0, 2, 28},          {"f16c", 1, 0, 2, 29},
-      {"bmi", 7, 0, 1, 3},           {"avx2", 7, 0, 1, 5},          {"bmi2", 7, 0, 1, 8},
-      {"avx512f", 7, 0, 1, 16},      {"avx512dq", 7, 0, 1, 17},     {"avx512ifma", 7, 0, 1, 21},
-      {"avx512cd", 7, 0, 1, 28},     {"avx512bw", 7, 0, 1, 30},     {"avx512vl", 7, 0, 1, 31},
-      {"avx512vbmi", 7, 0, 2, 1},    {"avx512vbmi2", 7, 0, 2, 6},   {"gfni", 7, 0, 2, 8},
-      {"vaes", 7, 0, 2, 9},          {"vpclmulqdq", 7, 0, 2, 10},   {"avx512vnni", 7, 0, 2, 11},
-      {"avx512bitalg", 7, 0, 2, 12}, {"avx512vpopcntdq", 7, 0, 2, 14},
-      {"avx512vp2intersect", 7, 0, 3, 8}, {"avx512fp16", 7, 0, 3, 23},
-      {"avxvnni", 7, 1, 0, 4},       {"avx512bf16", 7, 1, 0, 5},    {"lzcnt", 0x80000001u, 0, 2, 5}};
+      {"sse3", 1, 0, 2, 0},
+      {"ssse3", 1, 0, 2, 9},
+      {"fma", 1, 0, 2, 12, kAvx},
+      {"sse4.1", 1, 0, 2, 19},
+      {"sse4.2", 1, 0, 2, 20},
+      {"movbe", 1, 0, 2, 22},
+      {"popcnt", 1, 0, 2, 23},
+      {"avx", 1, 0, 2, 28, kAvx},
+      {"f16c", 1, 0, 2, 29, kAvx},
+      {"bmi", 7, 0, 1, 3},
+      {"avx2", 7, 0, 1, 5, kAvx},
+      {"bmi2", 7, 0, 1, 8},
+      {"avx512f", 7, 0, 1, 16, kAvx512},
+      {"avx512dq", 7, 0, 1, 17, kAvx512},
+      {"avx512ifma", 7, 0, 1, 21, kAvx512},
+      {"avx512cd", 7, 0, 1, 28, kAvx512},
+      {"avx512bw", 7, 0, 1, 30, kAvx512},
+      {"avx512vl", 7, 0, 1, 31, kAvx512},
+      {"avx512vbmi", 7, 0, 2, 1, kAvx512},
+      {"avx512vbmi2", 7, 0, 2, 6, kAvx512},
+      {"gfni", 7, 0, 2, 8},
+      {"vaes", 7, 0, 2, 9, kAvx},
+      {"vpclmulqdq", 7, 0, 2, 10, kAvx},
+      {"avx512vnni", 7, 0, 2, 11, kAvx512},
+      {"avx512bitalg", 7, 0, 2, 12, kAvx512},
+      {"avx512vpopcntdq", 7, 0, 2, 14, kAvx512},
+      {"avx512vp2intersect", 7, 0, 3, 8, kAvx512},
+      {"avx512fp16", 7, 0, 3, 23, kAvx512},
+      {"avxvnni", 7, 1, 0, 4, kAvx},
+      {"avx512bf16", 7, 1, 0, 5, kAvx512},
+      {"lzcnt", 0x80000001u, 0, 2, 5}};
   return table;
 }
 
@@ -77,7 +98,7 @@ TargetInfo target_info(const llvm::TargetMachine& tm) {
   t.vector_registers = has("avx512f") ? 32 : 16;
   t.fma = has("fma") || has("avx512f");
   for (const CpuidFeature& f : cpuid_features())
-    if (has(f.name)) t.checked_features.push_back(f.name);
+    if (has(f.name)) t.checked_features.push_back(f);
   t.l2_bytes = ir::sched::l2_bytes_of_cpu(t.cpu);
   return t;
 }
