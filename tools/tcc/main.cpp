@@ -8,6 +8,7 @@
 #include "driver/kernel_cache.h"
 #include "frontend/lang/tc_program.h"
 #include "ir/graph/ops.h"
+#include "ir/lower.h"
 
 #include <fmt/format.h>
 
@@ -42,9 +43,7 @@ constexpr const char* kUsage = R"(usage:
   run, emit, compile, bench and explain take --max-intermediate BYTES: the largest intermediate
   a contraction path may create (default: the largest operand or result of the contraction)
   run, emit, compile and bench also take --dump-after PASS[,PASS]: the IR after those passes
-  on stderr (passes: verify_graph split_reshaped_dims merge_contraction_chains
-  plan_contraction_paths canonicalize_contractions coalesce_dims layout_copies verify_program
-  plan_schedule lower_gemm tails pack prefetch lower_to_loops verify_kernel outline_parallel)
+  on stderr (passes:%PASSES%)
 
 exit status: 0 success; 1 bad input (a .tc or .npy error, a shape error, a file that cannot
   be read or written); 2 bad usage (an unknown option, a missing argument, a bad value)
@@ -62,6 +61,22 @@ environment:
                        run, emit, compile and bench; with run, compiled kernels only:
                        TCC_CACHE=off to see every kernel's loop passes)
 )";
+
+// kUsage with the compiler's pass list (ir::pass_names(), the one list) wrapped in.
+std::string usage() {
+  std::string passes;
+  std::size_t width = std::string_view("  on stderr (passes:").size();
+  for (std::string_view name : tcc::ir::pass_names()) {
+    if (width + 1 + name.size() > 95) {
+      passes += "\n ";
+      width = 1;
+    }
+    passes += " " + std::string(name);
+    width += 1 + name.size();
+  }
+  std::string text = kUsage;
+  return text.replace(text.find("%PASSES%"), std::string_view("%PASSES%").size(), passes);
+}
 
 // `tcc help SUB` and `tcc SUB --help`: one row per subcommand, its synopsis and what it does.
 struct SubcommandHelp {
@@ -136,7 +151,6 @@ struct Args {
   int repeat = 0;  // bench: 0 = as many as fit in about 0.2 s (at least 5)
   bool verbose = false;
   std::vector<std::string> dump_after;  // --dump-after PASS (repeatable, or PASS,PASS)
-  std::vector<std::string> options;     // every option given, as spelled
 };
 
 // The options each subcommand takes; any other is bad usage (not silently ignored).
@@ -173,13 +187,10 @@ Args parse_args(int argc, char** argv) {
   if (subcommand == options_of_subcommands().end()) throw UsageError("unknown command '" + a.command + "'");
   for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
-    if (!arg.empty() && arg[0] == '-' && arg.size() > 1) {
-      a.options.push_back(arg);
-      const bool known = arg == "-i" || arg == "-o" || arg == "-v" || arg == "--stage" || arg == "--header" ||
-                         arg == "--name" || arg == "--target-cpu" || arg == "--dump-after" || arg == "--verbose" ||
-                         arg == "--seed" || arg == "--repeat" || arg == "--threads" || arg == "--max-intermediate";
-      if (known && !subcommand->second.count(arg)) throw UsageError(a.command + " does not take " + arg);
-    }
+    // An option of another subcommand; an unknown one is reported below.
+    if (!subcommand->second.count(arg))
+      for (const auto& [other, options] : options_of_subcommands())
+        if (options.count(arg)) throw UsageError(a.command + " does not take " + arg);
     auto value = [&]() -> std::string {
       if (i + 1 >= argc) throw UsageError(arg + " needs a value");
       return argv[++i];
@@ -260,10 +271,14 @@ tcc::Tensor random_tensor(const tcc::InputInfo& in, uint64_t seed) {
   return t;
 }
 
+// How the disk cache served a compile: off, miss (LLVM compiled a kernel) or hit.
+const char* cache_state(const tcc::CompileStats& stats) {
+  return !stats.disk_cache ? "off" : stats.compiled > 0 ? "miss" : "hit";
+}
+
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
-
 
 // Writes every output as DIR/NAME.npy, all together or not at all: each is written to a
 // temporary file in DIR first, and only when every one is written are they renamed into place.
@@ -342,8 +357,7 @@ int cmd_run(const Args& a) {
   const tcc::CompileStats& stats = fn.stats();
   std::printf("kernels: %d (compiled %d, in-process hits %d, disk hits %d)\n", stats.kernels, stats.compiled,
               stats.memory_hits, stats.disk_hits);
-  const char* cache = !stats.disk_cache ? "off" : stats.compiled > 0 ? "miss" : "hit";
-  std::printf("compile_ms=%.1f run_ms=%.3f cache=%s\n", compile_ms, run_ms, cache);
+  std::printf("compile_ms=%.1f run_ms=%.3f cache=%s\n", compile_ms, run_ms, cache_state(stats));
   return 0;
 }
 
@@ -414,15 +428,14 @@ int cmd_bench(const Args& a) {
     }
     std::sort(times.begin(), times.end());
     double median_us = times[times.size() / 2];
-    double flops = fn.stats().flops;
     const tcc::CompileStats& stats = fn.stats();
-    const char* cache = !stats.disk_cache ? "off" : stats.compiled > 0 ? "miss" : "hit";
+    const double flops = stats.flops;
     // median_us is the steady state; compile_ms (with the cache state) and the first call apart.
     std::printf("name=%s shape=%s flops=%.0f median_us=%.3f gflops=%.2f compile_ms=%.1f kernels=%d threads=%d runs=%zu "
                 "cache=%s compiled=%d first_call_us=%.3f\n",
                 p->output_names[o].c_str(), type_of(p->outputs[o]).c_str(), flops, median_us,
                 median_us > 0 ? flops / median_us / 1e3 : 0.0, compile_ms, stats.kernels, tcc::num_threads(),
-                times.size(), cache, stats.compiled, first_call_us);
+                times.size(), cache_state(stats), stats.compiled, first_call_us);
   }
   return 0;
 }
@@ -479,7 +492,7 @@ int cmd_cache(int argc, char** argv) {
 int dispatch(int argc, char** argv) {
   if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
                     (std::strcmp(argv[1], "help") == 0 && argc == 2))) {
-    std::fputs(kUsage, stdout);
+    std::fputs(usage().c_str(), stdout);
     std::fputs(ops_help().c_str(), stdout);
     return 0;
   }
