@@ -10,10 +10,10 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <string>

@@ -1,8 +1,8 @@
 // Source lines, diagnostic collection and clang-style rendering.
-#include <cctype>
 #include "source.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace tcc::lang {
 

@@ -311,11 +311,10 @@ class Analyzer {
   // " (where a is x, b is y)": which of the user's values the op's parameter names in a message
   // are, for the operands written as names that differ from them.
   static std::string operand_names_note(const std::vector<std::pair<std::string_view, const Expr*>>& operands) {
-    std::vector<std::string> parts;
-    for (const auto& [param, arg] : operands)
-      if (arg && arg->kind == ExprKind::name && arg->text != param) parts.push_back(std::string(param) + " is " + arg->text);
     std::string note;
-    for (const std::string& part : parts) note += (note.empty() ? " (where " : ", ") + part;
+    for (const auto& [param, arg] : operands)
+      if (arg && arg->kind == ExprKind::name && arg->text != param)
+        note += (note.empty() ? " (where " : ", ") + std::string(param) + " is " + arg->text;
     return note.empty() ? note : note + ")";
   }
 

@@ -41,6 +41,9 @@ class GraphIR {
   std::unordered_map<std::string, int> inputs_;    // input name -> id
 };
 
+// A contraction of two or more operands (a unary one, transpose, is a view).
+inline bool is_product(const Node& n) { return is_contraction(n.op) && n.inputs.size() >= 2; }
+
 // The nodes reachable from `outputs`, in topological order (inputs first).
 std::vector<int> reachable_nodes(const GraphIR& g, const std::vector<int>& outputs);
 // "%3 = batch_dot(%1, %2) axes=None : f32[10,12,4,12,8]  dims[...] ..." one line per node.

@@ -11,9 +11,6 @@ namespace tcc::ir {
 
 namespace {
 
-// Contractions of two or more operands; a unary contraction is a view, free already.
-bool is_product(const Node& n) { return is_contraction(n.op) && n.inputs.size() >= 2; }
-
 // `user` with its operand `slot` (the result of `inner`) replaced by inner's operands: one
 // index spec over user's dims plus inner's summed dims.
 Node inline_operand(const Node& user, size_t slot, const Node& inner) {

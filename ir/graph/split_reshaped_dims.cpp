@@ -13,8 +13,6 @@ namespace tcc::ir {
 
 namespace {
 
-bool is_product(const Node& n) { return is_contraction(n.op) && n.inputs.size() >= 2; }
-
 // Runs of axes a row-major reshape maps onto each other: from[from0, from1) and to[to0, to1)
 // hold the same elements. None when an extent of 0 or 1 makes the runs ambiguous.
 struct AxisRun {
@@ -47,10 +45,11 @@ std::optional<std::vector<AxisRun>> axis_runs(const Shape& from, const Shape& to
 
 class Splitter {
  public:
-  Splitter(const GraphIR& g, const std::vector<int>& outputs) : g_(g), outputs_(outputs.begin(), outputs.end()) {}
+  Splitter(const GraphIR& g, const std::vector<int>& outputs)
+      : g_(g), outputs_(outputs), output_set_(outputs.begin(), outputs.end()) {}
 
-  SplitGraph run(const std::vector<int>& outputs) {
-    for (int id : reachable_nodes(g_, outputs)) {
+  SplitGraph run() {
+    for (int id : reachable_nodes(g_, outputs_)) {
       Node n = g_.node(id);
       for (int& in : n.inputs) in = new_id_.at(in);
       if (n.op == OpKind::reshape) {
@@ -71,7 +70,7 @@ class Splitter {
       const int product = add(std::move(n), id);
       new_id_[id] = reshape_of(product, shape, id);
     }
-    for (int o : outputs) out_.outputs.push_back(new_id_.at(o));
+    for (int o : outputs_) out_.outputs.push_back(new_id_.at(o));
     return std::move(out_);
   }
 
@@ -132,7 +131,7 @@ class Splitter {
         const int d = n.spec.operands[slot][run.to0];
         if (d == IndexSpec::kBroadcast || !plain_dim(n, d)) return;
         // A graph output keeps its own axes (a reshaped result would be copied into it).
-        if (outputs_.count(origin) && std::count(n.spec.out.begin(), n.spec.out.end(), d)) return;
+        if (output_set_.count(origin) && std::count(n.spec.out.begin(), n.spec.out.end(), d)) return;
       }
     }
     if (!merges) return;
@@ -186,7 +185,8 @@ class Splitter {
   }
 
   const GraphIR& g_;
-  const std::unordered_set<int> outputs_;
+  const std::vector<int>& outputs_;
+  const std::unordered_set<int> output_set_;
   SplitGraph out_;
   std::unordered_map<int, int> new_id_;
 };
@@ -194,7 +194,7 @@ class Splitter {
 }  // namespace
 
 SplitGraph split_reshaped_dims(const GraphIR& g, const std::vector<int>& outputs) {
-  return Splitter(g, outputs).run(outputs);
+  return Splitter(g, outputs).run();
 }
 
 }  // namespace tcc::ir
