@@ -494,6 +494,10 @@ def time_call(fn, budget_s, min_runs):
     return statistics.median(times), len(times)
 
 
+# One row of a group's table: form, median_us, GFLOP/s, x fastest, runs, check, code, formulation.
+ROW = "   %-12s %12s %9s %10s %6s  %-9s %-4s %s"
+
+
 def code_fingerprint(args, path):
     """A digest of the loop IR tcc compiles for a .tc file (one thread): two formulations with
     the same digest run the same kernels, so any difference in their times is the machine's."""
@@ -717,8 +721,7 @@ def main():
 
         print("\n## %s: %s%s" % (g.name, g.title, ("  (%s)" % g.note) if g.note else ""))
         print("   nominal %.4g GFLOP" % (g.flops / 1e9))
-        print("   %-12s %12s %9s %10s %6s  %-9s %-4s %s" % ("form", "median_us", "GFLOP/s", "x fastest", "runs", "check",
-                                                          "code", "formulation"))
+        print(ROW % ("form", "median_us", "GFLOP/s", "x fastest", "runs", "check", "code", "formulation"))
         sys.stdout.flush()
         gres = {"group": g.name, "title": g.title, "note": g.note, "nominal_flops": g.flops, "forms": [],
                 "numpy": []}
@@ -815,8 +818,7 @@ def main():
                 xf = fmt_ratio(us / fastest["median_us"]) if fastest["median_us"] > 0 else "-"
                 runs = str(r.get("runs", "-"))
             chk = r["check"] or "-"
-            print("   %-12s %12s %9s %10s %6s  %-9s %-4s %s" % (r["form"], shown, gf, xf, runs, chk,
-                                                         r.get("code_label", "-"), r["label"]))
+            print(ROW % (r["form"], shown, gf, xf, runs, chk, r.get("code_label", "-"), r["label"]))
             if r["check"] == "FAIL":
                 print("   !!! %s/%s: WRONG RESULT: %s" % (g.name, r["form"], r["check_msg"]))
             if r["status"] == "error":
@@ -825,8 +827,7 @@ def main():
         for nr in gres["numpy"]:
             us = nr["median_us"]
             xf = fmt_ratio(us / fastest["median_us"]) if fastest and fastest["median_us"] > 0 else "-"
-            print("   %-12s %12s %9s %10s %6s  %-9s %-4s %s" % ("numpy", fmt_us(us), "%.2f" % (g.flops / us / 1e3),
-                                                             xf, nr["runs"], "", "", nr["label"]))
+            print(ROW % ("numpy", fmt_us(us), "%.2f" % (g.flops / us / 1e3), xf, nr["runs"], "", "", nr["label"]))
         missing = [r for r in gres["forms"] if r["median_us"] is None and r["status"] != "skipped"]
         skipped = [r for r in gres["forms"] if r["status"] == "skipped"]
         s = {"forms": len(g.forms), "measured": len(done)}
