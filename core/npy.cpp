@@ -3,16 +3,11 @@
 // and every size is checked against what the file actually holds before anything is allocated.
 #include <tcc/npy.h>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "file_io.h"
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cctype>
-#include <cerrno>
-#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -28,32 +23,18 @@ static_assert(std::endian::native == std::endian::little, "tcc's .npy support as
 
 namespace {
 
+using detail::FileAccessError;
+using detail::FileDescriptor;
+using detail::open_for_reading;
+using detail::quote_untrusted;
+using detail::read_up_to;
+using detail::write_file_atomically;
+
 constexpr std::string_view kMagic = "\x93NUMPY";
 constexpr std::size_t kArrayAlign = 64;  // NumPy aligns the start of the data to 64 bytes.
 // No legitimate header comes near this; it bounds what a corrupt length field can make us read.
 constexpr std::size_t kMaxHeaderBytes = std::size_t{1} << 20;
 constexpr const char* kSupportedDtypes = "tcc reads little-endian <f4 <f8 <i4 <i8";
-
-// Renders untrusted text for an error message: one line, printable, bounded in length.
-std::string quote_untrusted(std::string_view text, std::size_t max_chars = 40) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (out.size() >= max_chars) {
-      out += "...";
-      break;
-    }
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      static const char* hex = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 std::string count_bytes(std::size_t n) { return std::to_string(n) + (n == 1 ? " byte" : " bytes"); }
 
@@ -381,69 +362,6 @@ Tensor tensor_from_data(const NpyLayout& layout, const void* data) {
   return t;
 }
 
-// ---------------------------------------------------------------------------------------------
-// File helpers.
-
-std::string errno_text(int err) { return std::strerror(err); }
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() { close(); }
-  int get() const { return fd_; }
-  // Closes now and reports the error close() gives (it can be the first sign of a failed write).
-  int close() {
-    if (fd_ < 0) return 0;
-    int rc = ::close(fd_);
-    fd_ = -1;
-    return rc == 0 ? 0 : errno;
-  }
-
- private:
-  int fd_;
-};
-
-// A failure to read the file itself; its message already names the path.
-struct FileAccessError : InputError {
-  using InputError::InputError;
-};
-
-// Reads up to `size` bytes; returns how many were read (fewer only at end of file).
-std::size_t read_up_to(int fd, void* buffer, std::size_t size, const std::string& path) {
-  auto* p = static_cast<char*>(buffer);
-  std::size_t done = 0;
-  while (done < size) {
-    std::size_t chunk = std::min<std::size_t>(size - done, std::size_t{1} << 30);
-    ssize_t n = ::read(fd, p + done, chunk);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw FileAccessError("cannot read '" + path + "': " + errno_text(errno));
-    }
-    if (n == 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  return done;
-}
-
-// Writes everything or returns the errno of the failure.
-int write_fully(int fd, const void* buffer, std::size_t size) {
-  auto* p = static_cast<const char*>(buffer);
-  while (size > 0) {
-    std::size_t chunk = std::min<std::size_t>(size, std::size_t{1} << 30);
-    ssize_t n = ::write(fd, p, chunk);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (n == 0) return EIO;
-    p += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return 0;
-}
-
 // Reads an .npy image sequentially. `file_size` is known for regular files: every size is then
 // checked against it before the data is allocated. A pipe or device has no size, so its data is
 // buffered only as fast as it arrives, and a stream that never ends cannot exhaust memory
@@ -533,17 +451,6 @@ void check_writable(const Tensor& tensor) {
   if (!tensor.defined()) throw ArgumentError("cannot write an undefined tensor as .npy");
 }
 
-std::string temp_path_for(const std::string& path) {
-  static std::atomic<uint64_t> counter{0};
-  std::size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
-  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  if (base.size() > 100) base.resize(100);  // keep the temp name within NAME_MAX
-  uint64_t stamp = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  return dir + "." + base + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-         std::to_string(stamp & 0xffffff);
-}
-
 }  // namespace
 
 Tensor parse_npy(const void* bytes, std::size_t size) {
@@ -554,15 +461,11 @@ Tensor parse_npy(const void* bytes, std::size_t size) {
 }
 
 Tensor read_npy(const std::string& path) {
-  int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (raw < 0) fail("cannot open '" + path + "': " + errno_text(errno));
-  FileDescriptor fd(raw);
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) fail("cannot stat '" + path + "': " + errno_text(errno));
-  if (S_ISDIR(st.st_mode)) fail("cannot read '" + path + "': " + errno_text(EISDIR));
+  long long regular_size = -1;
+  FileDescriptor fd(open_for_reading(path, &regular_size));
   try {
     std::optional<std::size_t> size;
-    if (S_ISREG(st.st_mode)) size = static_cast<std::size_t>(st.st_size);
+    if (regular_size >= 0) size = static_cast<std::size_t>(regular_size);
     return read_from_descriptor(fd.get(), path, size);
   } catch (const FileAccessError&) {
     throw;
@@ -570,6 +473,11 @@ Tensor read_npy(const std::string& path) {
     // Format errors say what is wrong; prefix the file they were found in.
     throw InputError(path + ": " + e.what());
   }
+}
+
+std::string encode_npy_header(const Tensor& tensor) {
+  check_writable(tensor);
+  return npy_header(tensor);
 }
 
 std::string encode_npy(const Tensor& tensor) {
@@ -582,31 +490,7 @@ std::string encode_npy(const Tensor& tensor) {
 void write_npy(const std::string& path, const Tensor& tensor) {
   check_writable(tensor);
   const std::string header = npy_header(tensor);
-  auto failure = [&](int err) { return InputError("cannot write '" + path + "': " + errno_text(err)); };
-  if (path.empty()) throw failure(ENOENT);
-
-  // O_EXCL with a unique name never clobbers another file; 0666 lets the umask decide the mode.
-  std::string temp;
-  int raw = -1;
-  for (int attempt = 0; attempt < 100 && raw < 0; ++attempt) {
-    temp = temp_path_for(path);
-    raw = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (raw < 0 && errno != EEXIST) break;
-  }
-  if (raw < 0) throw failure(errno);
-  FileDescriptor fd(raw);
-
-  int err = write_fully(fd.get(), header.data(), header.size());
-  if (!err) err = write_fully(fd.get(), tensor.data(), tensor.nbytes());
-  // fsync so that a crash after the rename cannot leave an empty or partial file in place.
-  if (!err && ::fsync(fd.get()) != 0 && errno != EINVAL && errno != EROFS) err = errno;
-  int close_err = fd.close();
-  if (!err) err = close_err;
-  if (!err && ::rename(temp.c_str(), path.c_str()) != 0) err = errno;
-  if (err) {
-    ::unlink(temp.c_str());
-    throw failure(err);
-  }
+  write_file_atomically(path, {{header.data(), header.size()}, {static_cast<const char*>(tensor.data()), tensor.nbytes()}});
 }
 
 }  // namespace tcc

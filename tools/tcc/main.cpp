@@ -33,7 +33,7 @@ namespace {
 
 constexpr const char* kUsage = R"(usage:
   tcc check FILE.tc                      parse + shape inference; one line per value
-  tcc run   FILE.tc [-i NAME=PATH.npy]... [-o DIR] [--seed N] [--threads N] [-v]
+  tcc run   FILE.tc [-i NAME=PATH.npy | -i PATH.npz]... [-o DIR | -o OUT.npz] [--seed N] [--threads N] [-v]
   tcc emit  FILE.tc --stage graph|loops|llvm-unopt|llvm|asm [-o OUT] [--target-cpu CPU] [--threads N]
   tcc compile FILE.tc -o OUT.o [--header OUT.h] [--name NAME] [--target-cpu CPU] [--threads N]
   tcc cache info|clear                   the on-disk kernel cache
@@ -45,7 +45,7 @@ constexpr const char* kUsage = R"(usage:
   run, emit, compile and bench also take --dump-after PASS[,PASS]: the IR after those passes
   on stderr (passes:%PASSES%)
 
-exit status: 0 success; 1 bad input (a .tc or .npy error, a shape error, a file that cannot
+exit status: 0 success; 1 bad input (a .tc, .npy or .npz error, a shape error, a file that cannot
   be read or written); 2 bad usage (an unknown option, a missing argument, a bad value)
 
 environment:
@@ -85,10 +85,12 @@ struct SubcommandHelp {
 constexpr SubcommandHelp kSubcommands[] = {
     {"check", "tcc check FILE.tc",
      "Parses FILE.tc and infers every shape; prints one `NAME: DTYPE[SHAPE]` line per value.\n"},
-    {"run", "tcc run FILE.tc [-i NAME=PATH.npy]... [-o DIR] [--seed N] [--threads N] [-v]",
-     "Compiles (JIT, kernel cache) and runs FILE.tc. -i feeds an input from a .npy file; inputs\n"
-     "not given get pseudo-random values from --seed (default 0). -o writes every output as\n"
-     "DIR/NAME.npy, all together or not at all. -v explains kernel cache hits and misses.\n"
+    {"run", "tcc run FILE.tc [-i NAME=PATH.npy | -i PATH.npz]... [-o DIR | -o OUT.npz] [--seed N] [--threads N] [-v]",
+     "Compiles (JIT, kernel cache) and runs FILE.tc. -i NAME=PATH.npy feeds one input from a .npy\n"
+     "file; -i PATH.npz feeds every array of a numpy.savez archive to the input of its name.\n"
+     "Inputs not given get pseudo-random values from --seed (default 0). -o DIR writes every\n"
+     "output as DIR/NAME.npy, -o OUT.npz as one archive (numpy.load reads it), either way all\n"
+     "together or not at all. -v explains kernel cache hits and misses.\n"
      "Also --max-intermediate BYTES and --dump-after PASS[,PASS] (see tcc --help).\n"},
     {"emit", "tcc emit FILE.tc --stage graph|loops|llvm-unopt|llvm|asm [-o OUT] [--target-cpu CPU] [--threads N]",
      "Prints one stage of the compiled program: the graph IR, the loop IR with each kernel's plan,\n"
@@ -143,7 +145,7 @@ struct UsageError : std::runtime_error {
 
 struct Args {
   std::string command, file;
-  std::vector<std::pair<std::string, std::string>> feeds;  // -i NAME=PATH
+  std::vector<std::pair<std::string, std::string>> feeds;  // -i NAME=PATH, or -i PATH.npz with no NAME
   std::optional<std::string> out, stage, header, name;
   std::string target_cpu;
   uint64_t seed = 0;
@@ -198,7 +200,14 @@ Args parse_args(int argc, char** argv) {
     if (arg == "-i") {
       std::string v = value();
       size_t eq = v.find('=');
-      if (eq == std::string::npos || eq == 0 || eq + 1 == v.size()) throw UsageError("-i expects NAME=PATH.npy, got '" + v + "'");
+      if (eq == std::string::npos && v.ends_with(".npz")) {
+        a.feeds.emplace_back("", v);
+        continue;
+      }
+      if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
+        throw UsageError("-i expects NAME=PATH.npy or PATH.npz, got '" + v + "'");
+      if (v.ends_with(".npz"))
+        throw UsageError("-i " + v + ": an .npz feeds every input it holds by name; write -i " + v.substr(eq + 1));
       a.feeds.emplace_back(v.substr(0, eq), v.substr(eq + 1));
     } else if (arg == "-o") {
       a.out = value();
@@ -314,6 +323,16 @@ void write_outputs(const std::string& dir, const std::vector<std::string>& names
     }
 }
 
+// Writes every output as a member NAME.npy of one .npz archive (atomically, as write_outputs).
+void write_output_archive(const std::string& path, const std::vector<std::string>& names,
+                          const std::vector<tcc::Tensor>& outs) {
+  std::vector<tcc::NamedTensor> members;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < outs.size(); ++i)
+    if (seen.insert(names[i]).second) members.push_back({names[i], outs[i]});
+  tcc::write_npz(path, members);
+}
+
 int cmd_run(const Args& a) {
   if (a.verbose) tcc::driver::set_cache_logging(true);
   if (a.threads > 0) tcc::set_num_threads(a.threads);
@@ -324,21 +343,35 @@ int cmd_run(const Args& a) {
   for (const tcc::InputInfo& in : g.inputs()) declared.emplace(in.name, in);
 
   tcc::Feeds feeds;
-  for (const auto& [name, path] : a.feeds) {
+  // `source` says where the tensor came from: "PATH" for -i NAME=PATH, "PATH: member" for .npz.
+  auto feed = [&](const std::string& name, tcc::Tensor t, const std::string& option, const std::string& source) {
     auto it = declared.find(name);
-    if (it == declared.end()) throw tcc::InputError(fmt::format("-i {}: the file declares no input '{}'", name, name));
-    if (feeds.count(name)) throw tcc::InputError(fmt::format("-i {}: given twice", name));
+    if (it == declared.end()) {
+      std::string known;
+      for (const auto& [input, info] : declared) known += (known.empty() ? "" : ", ") + input;
+      throw tcc::InputError(fmt::format("{}: the file declares no input '{}' (its inputs: {})", option, name,
+                                        known.empty() ? "none" : known));
+    }
+    if (feeds.count(name)) throw tcc::InputError(fmt::format("{}: input '{}' is given twice", option, name));
+    const tcc::InputInfo& want = it->second;
+    if (t.dtype() != want.dtype || t.shape() != want.shape)
+      throw tcc::InputError(fmt::format("input '{}': {} holds {}, but the input is declared {}", name, source,
+                                        tcc::type_str(t.dtype(), t.shape()), tcc::type_str(want.dtype, want.shape)));
+    feeds.emplace(name, std::move(t));
+  };
+  for (const auto& [name, path] : a.feeds) {
+    if (name.empty()) {
+      for (tcc::NamedTensor& member : tcc::read_npz(path))
+        feed(member.name, std::move(member.tensor), "-i " + path, fmt::format("{}: member '{}'", path, member.name));
+      continue;
+    }
     tcc::Tensor t;
     try {
       t = tcc::read_npy(path);
     } catch (const tcc::Error& e) {
       throw tcc::InputError(fmt::format("input '{}': {}", name, e.what()));
     }
-    const tcc::InputInfo& want = it->second;
-    if (t.dtype() != want.dtype || t.shape() != want.shape)
-      throw tcc::InputError(fmt::format("input '{}': {} holds {}, but the input is declared {}", name, path,
-                                        tcc::type_str(t.dtype(), t.shape()), tcc::type_str(want.dtype, want.shape)));
-    feeds.emplace(name, std::move(t));
+    feed(name, std::move(t), "-i " + name, path);
   }
 
   auto t0 = std::chrono::steady_clock::now();
@@ -351,7 +384,8 @@ int cmd_run(const Args& a) {
   std::vector<tcc::Tensor> outs = fn(feeds);
   double run_ms = ms_since(t0);
 
-  if (a.out) write_outputs(*a.out, p->output_names, outs);
+  if (a.out && a.out->ends_with(".npz")) write_output_archive(*a.out, p->output_names, outs);
+  else if (a.out) write_outputs(*a.out, p->output_names, outs);
   for (size_t i = 0; i < outs.size(); ++i)
     std::printf("%s: %s\n", p->output_names[i].c_str(), tcc::type_str(outs[i].dtype(), outs[i].shape()).c_str());
   const tcc::CompileStats& stats = fn.stats();

@@ -12,5 +12,7 @@ Tensor parse_npy(const void* bytes, std::size_t size);  // the same, from memory
 // Writes atomically (a temp file renamed into place): a failed write leaves no file.
 void write_npy(const std::string& path, const Tensor& tensor);
 std::string encode_npy(const Tensor& tensor);
+// The header encode_npy puts before the tensor's bytes (its size is a multiple of 64).
+std::string encode_npy_header(const Tensor& tensor);
 
 }  // namespace tcc

@@ -4,5 +4,6 @@
 #include <tcc/error.h>
 #include <tcc/graph.h>
 #include <tcc/npy.h>
+#include <tcc/npz.h>
 #include <tcc/tensor.h>
 #include <tcc/threads.h>
