@@ -50,11 +50,25 @@ TargetInfo target_for(const CompileOptions& options);
 // scalar parameter (the slot holds the value), then the scratch block if the kernel has one.
 using KernelEntry = void (*)(void* const* args);
 
-// A relocatable object holding kernel `k` (exported as k.name), optimised at O3.
+// A relocatable object holding kernel `k` (exported as k.name), optimised by the kernel pipeline
+// (compile.cpp).
 std::string compile_object(const ir::loop::LoopKernel& k, const CompileOptions& options = {});
 // Links an object from compile_object into the process-wide JIT and returns `symbol`. An
 // object whose symbol is already linked is not linked again. Thread-safe.
 KernelEntry link_object(const std::string& object, const std::string& symbol);
+
+// Where LLVM's time went, summed over every compile_object call of this process: building and
+// verifying the module (with the target machine), the optimisation pipeline, code generation.
+struct LlvmTimes {
+  int kernels = 0;
+  double ir_ms = 0, optimise_ms = 0, codegen_ms = 0;
+};
+LlvmTimes llvm_times();
+// LLVM's per-pass timers (its -time-passes) for every compile_object while on, and their
+// report (LLVM's tables: the optimisation passes, then the code generation passes), which
+// resets them. For bench/compile_time; compiles run one at a time while it is on.
+void set_pass_timing(bool on);
+std::string pass_timing_report();
 
 enum class TextStage { llvm_ir_unoptimized, llvm_ir, assembly };
 // The LLVM IR as emitted (before the optimisation pipeline), the optimised LLVM IR, or the

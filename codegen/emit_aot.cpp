@@ -205,13 +205,14 @@ class GraphEntryEmitter {
 
 std::string compile_graph_object(const ir::LoweredProgram& program, const std::vector<int>& inputs,
                                  const std::string& name, const CompileOptions& options) {
-  auto tm = make_machine(options);
+  const Machine& machine = machine_for(options);
+  llvm::TargetMachine& tm = *machine.tm;
   llvm::LLVMContext ctx;
-  auto m = new_module(name, ctx, *tm);
-  GraphEntryEmitter(program, *m, target_info(*tm)).emit(inputs, name);
+  auto m = new_module(name, ctx, tm);
+  GraphEntryEmitter(program, *m, machine.info).emit(inputs, name);
   verify(*m);
-  optimize(*m, *tm);
-  llvm::SmallVector<char, 0> object = emit_machine_code(*m, *tm, llvm::CodeGenFileType::ObjectFile);
+  optimize(*m, tm);
+  llvm::SmallVector<char, 0> object = emit_machine_code(*m, tm, llvm::CodeGenFileType::ObjectFile);
   return std::string(object.data(), object.size());
 }
 

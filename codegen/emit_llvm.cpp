@@ -59,7 +59,7 @@ class KernelEmitter {
     b_.CreateRetVoid();
     if (!with_entry) return impl;
 
-    // The exported entry: unpacks the argument array and calls the kernel (inlined by O3).
+    // The exported entry: unpacks the argument array and calls the kernel (inlined by the pipeline).
     auto* wrapper_ty = llvm::FunctionType::get(b_.getVoidTy(), {ptr}, false);
     auto* wrapper = llvm::Function::Create(wrapper_ty, llvm::Function::ExternalLinkage, k.name, m_);
     set_target_attributes(wrapper, target);
@@ -169,9 +169,11 @@ class KernelEmitter {
           buffers_.erase(s->buffer.get());
           return;
         }
-        // Allocas go in the entry block so that SROA/mem2reg turn them into registers.
+        // Allocas go in the entry block, typed as arrays, so that SROA turns them into registers
+        // (it leaves an `alloca T, i64 n` alone).
         llvm::IRBuilder<> entry_builder(alloca_point_, alloca_point_->begin());
-        llvm::AllocaInst* slot = entry_builder.CreateAlloca(type_of(s->buffer->dtype), expr_const(s->extent));
+        llvm::AllocaInst* slot =
+            entry_builder.CreateAlloca(llvm::ArrayType::get(type_of(s->buffer->dtype), constant_extent(s->extent)));
         slot->setAlignment(llvm::Align(64));  // packed blocks: whole cache lines, as in the scratch block
         buffers_[s->buffer.get()] = slot;
         stmt(s->body);
@@ -459,9 +461,10 @@ class KernelEmitter {
     b_.CreateCall(parallel_for, {task, closure, extent});
   }
 
-  llvm::Value* expr_const(const Expr& e) {
-    if (e->kind != ExprKind::int_imm) throw InternalError("codegen: stack allocation of non-constant size");
-    return b_.getInt64(e->int_value);
+  static uint64_t constant_extent(const Expr& e) {
+    if (e->kind != ExprKind::int_imm || e->int_value < 0)
+      throw InternalError("codegen: stack allocation of non-constant size");
+    return static_cast<uint64_t>(e->int_value);
   }
 
   // A counted loop `for (index = 0; index < extent; ++index)` in three steps, so that callers

@@ -19,6 +19,12 @@ T unwrap(llvm::Expected<T> value, const char* what) {
 void initialize_llvm();
 // A fresh TargetMachine for `options` (they are not safe to share between concurrent emissions).
 std::unique_ptr<llvm::TargetMachine> make_machine(const CompileOptions& options);
+// This thread's TargetMachine for `options`, made once and kept warm, and its TargetInfo.
+struct Machine {
+  std::unique_ptr<llvm::TargetMachine> tm;
+  TargetInfo info;
+};
+const Machine& machine_for(const CompileOptions& options);
 TargetInfo target_info(const llvm::TargetMachine& tm);
 
 void optimize(llvm::Module& m, llvm::TargetMachine& tm);

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <map>
 #include <mutex>
 
 namespace tcc::codegen {
@@ -43,6 +44,19 @@ std::unique_ptr<llvm::TargetMachine> make_machine(const CompileOptions& options)
     builder.getFeatures() = llvm::SubtargetFeatures();
   }
   return unwrap(builder.createTargetMachine(), "cannot create a target machine");
+}
+
+const Machine& machine_for(const CompileOptions& options) {
+  // A TargetMachine caches its subtargets (building one costs milliseconds), and reading the
+  // TargetInfo off it costs about one; one per thread, since concurrent emissions must not
+  // share one.
+  thread_local std::map<std::string, Machine> machines;
+  Machine& m = machines[options.cpu];
+  if (!m.tm) {
+    m.tm = make_machine(options);
+    m.info = options.cpu.empty() ? host_target() : target_info(*m.tm);
+  }
+  return m;
 }
 
 const std::vector<CpuidFeature>& cpuid_features() {

@@ -5,11 +5,36 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <mutex>
 
 namespace tcc::driver {
 
 namespace {
+
+// Finds or compiles every kernel, concurrently on the runtime's pool: its threads live as long
+// as the process, and so does each one's warm LLVM TargetMachine. The first failure is rethrown.
+std::vector<KernelLookup> lookup_kernels(std::vector<ir::LoweredKernel>& kernels) {
+  struct Work {
+    std::vector<ir::LoweredKernel>& kernels;
+    std::vector<KernelLookup> found;
+    std::vector<std::exception_ptr> errors;
+  } work{kernels, std::vector<KernelLookup>(kernels.size()), std::vector<std::exception_ptr>(kernels.size())};
+  auto task = [](void* closure, int64_t i) -> int {
+    auto& w = *static_cast<Work*>(closure);
+    try {
+      w.found[i] = lookup_kernel(w.kernels[i]);
+      return 0;
+    } catch (...) {  // no exception may cross the pool's C ABI
+      w.errors[i] = std::current_exception();
+      return 1;
+    }
+  };
+  tcc_parallel_for(task, &work, static_cast<int64_t>(kernels.size()));
+  for (const std::exception_ptr& e : work.errors)
+    if (e) std::rethrow_exception(e);
+  return std::move(work.found);
+}
 
 runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, std::chrono::steady_clock::time_point t0) {
   static std::once_flag runtime_symbols;
@@ -21,8 +46,7 @@ runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, std::chrono::
   stats.disk_cache = disk_cache_enabled();
   ir::LoweredProgram& lowered = plan.lowered;
   std::vector<runtime::KernelEntry> entries;  // per distinct kernel
-  for (ir::LoweredKernel& k : lowered.kernels) {
-    KernelLookup found = lookup_kernel(k);
+  for (const KernelLookup& found : lookup_kernels(lowered.kernels)) {
     entries.push_back(found.entry);
     switch (found.outcome) {
       case CacheOutcome::memory_hit: ++stats.memory_hits; break;

@@ -25,7 +25,7 @@ build_side() {  # SOURCE_TREE OUTPUT.so
   g++ -O2 -std=c++20 -fPIC -shared -fvisibility=hidden -DFMT_SHARED "${includes[@]}" \
     "$root/bench/ab/ab_kernel.cpp" -o "$2" -Wl,--exclude-libs,ALL \
     -Wl,--start-group "${libs[@]}" -Wl,--end-group \
-    -Wl,-rpath,/usr/lib/llvm-19/lib /usr/lib/llvm-19/lib/libLLVM.so.1 -lfmt -pthread
+    -Wl,-rpath,/usr/lib/llvm-19/lib /usr/lib/llvm-19/lib/libLLVM.so.1 -lfmt -lz -pthread
 }
 rm -rf "$work/ref"
 git -C "$root" worktree add -f --detach "$work/ref" "$ref" >/dev/null 2>&1
