@@ -341,8 +341,8 @@ class KernelEmitter {
       for (int64_t k = 0; k < mk.kc->int_value; ++k) acc = k_step(b_.getInt64(k), acc);
     } else {
       // The k loop, with the accumulators as loop-carried values, mk.k_steps k steps per
-      // iteration (fewer when they do not divide a constant kc); a runtime kc that is not a
-      // multiple ends in a loop of single steps.
+      // iteration (fewer when they do not divide a constant kc); a runtime kc that may not be
+      // a multiple (kc_multiple) ends in a loop of single steps.
       int64_t unroll = std::max(1, mk.k_steps);
       const bool constant_kc = mk.kc->kind == ExprKind::int_imm;
       while (constant_kc && mk.kc->int_value % unroll != 0) unroll /= 2;
@@ -366,7 +366,7 @@ class KernelEmitter {
       };
       llvm::Value* whole = b_.CreateSDiv(kc, b_.getInt64(unroll));
       k_loop("mk.k", b_.getInt64(0), whole, unroll);
-      if (unroll > 1 && !constant_kc) {
+      if (unroll > 1 && !constant_kc && mk.kc_multiple % unroll != 0) {
         llvm::Value* done = b_.CreateMul(whole, b_.getInt64(unroll));
         k_loop("mk.k.rest", done, b_.CreateSub(kc, done), 1);
       }

@@ -296,9 +296,12 @@ class Printer {
         for (const PrefetchStream& p : mk.prefetch)
           prefetch += fmt::format("\n{}  prefetch {}[{} + s*{}] segments={} of {}", pad, name(p.buffer), expr(p.offset),
                                   p.segment_stride, p.segments, p.segment_elements);
-        out_ += fmt::format("{}micro_kernel {}x{} lanes={} kc={} accumulate={}{}{}\n{}  C={} A={} B={}{}\n", pad, mk.rows,
+        out_ += fmt::format("{}micro_kernel {}x{} lanes={} kc={} accumulate={}{}{}{}\n{}  C={} A={} B={}{}\n", pad, mk.rows,
                             mk.cols, mk.lanes, expr(mk.kc), expr(mk.accumulate),
-                            mk.k_steps ? fmt::format(" k_steps={}", mk.k_steps) : "", mk.prefetch_c ? " prefetch_c" : "",
+                            mk.k_steps ? fmt::format(" k_steps={}", mk.k_steps) : "",
+                            mk.kc_multiple > 1 && mk.kc->kind != ExprKind::int_imm
+                                ? fmt::format(" kc_multiple={}", mk.kc_multiple) : "",
+                            mk.prefetch_c ? " prefetch_c" : "",
                             pad, operand(mk.c), operand(mk.a), operand(mk.b), prefetch);
         break;
       }
@@ -410,6 +413,9 @@ class Verifier : public IRVisitor {
           fail("micro_kernel operand types differ");
         if (mk.kc->type != DType::i64 || mk.accumulate->type != DType::i64) fail("micro_kernel kc/accumulate not i64");
         if (mk.k_steps < 1) fail("micro_kernel k_steps must be at least 1");
+        if (mk.kc_multiple < 1) fail("micro_kernel kc_multiple must be at least 1");
+        if (mk.kc->kind == ExprKind::int_imm && mk.kc->int_value % mk.kc_multiple != 0)
+          fail("micro_kernel kc is not a multiple of its kc_multiple");
         for (const PrefetchStream& p : mk.prefetch) {
           check_access(p.buffer, p.offset);
           if (p.segments < 1 || p.segment_elements < 1) fail("micro_kernel prefetch stream is empty");

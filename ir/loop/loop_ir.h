@@ -101,6 +101,9 @@ struct MicroKernel {
   // largest constant kc emitted as straight-line code (GemmPlan).
   int k_steps = 1;
   int64_t full_unroll_max_k = 0;
+  // Every value kc takes is a multiple of this (the plan's K blocks): a k loop of k_steps that
+  // divide it needs no loop of single steps after it.
+  int64_t kc_multiple = 1;
   int prefetch_locality = 3;  // of every prefetch the tile issues (llvm.prefetch's 0..3)
   // Prefetch the C tile before the k loop (C is large and the loop long enough to hide a miss).
   bool prefetch_c = false;

@@ -15,6 +15,8 @@
 
 #include <fmt/format.h>
 
+#include <numeric>
+
 namespace tcc::ir::loop {
 
 using sched::GemmPlan;
@@ -103,6 +105,7 @@ class GemmLowering {
     Expr a_k0 = c64(0), b_k0 = c64(0);  // where the k range starts (k sweeps)
     if (k_sweep_) {
       mk.kc = min(c64(p_.sweep_kc), sub(c64(K_), times(v(k_sweep_), p_.sweep_kc)));
+      mk.kc_multiple = std::gcd(p_.sweep_kc, K_);
       if (!p_.outer_reduction) mk.accumulate = select_lt(c64(0), v(k_sweep_), c64(1), c64(0));
       a_k0 = times(v(k_sweep_), p_.sweep_kc * stride(p_.a, p_.k));
       b_k0 = times(v(k_sweep_), p_.sweep_kc * stride(p_.b, p_.k));
@@ -174,6 +177,7 @@ class GemmLowering {
       Expr row0 = plus(times(v(ic), p_.mc), times(panel_row, p_.mr));
       MicroKernel mk = tile(rows, cols);
       mk.kc = kc;
+      mk.kc_multiple = std::gcd(p_.kc, K_);  // every block is kc long but the last, K - n kc
       mk.accumulate = accumulate;
       if (p_.pack_a) mk.a = {packed_a_, times(panel_row, p_.kc * p_.mr), 1, p_.mr};
       else mk.a = {A(), plus(a0, plus(times(row0, stride(p_.a, p_.m)), times(v(pc), p_.kc))), stride(p_.a, p_.m), 1};
