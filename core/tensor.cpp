@@ -8,9 +8,16 @@
 
 namespace tcc {
 
-int64_t checked_numel(const Shape& shape) {
+namespace {
+
+int64_t numel_of(const Shape& shape, bool symbols_allowed) {
   int64_t n = 1;
   for (int64_t d : shape) {
+    if (is_symbol(d)) {
+      if (symbols_allowed) continue;
+      throw ShapeError("the symbolic dimension " + dim_str(d) + " in shape " + shape_str(shape) +
+                       " has no size here (only a graph's values may have one)");
+    }
     if (d < 0) throw ShapeError("negative dimension " + std::to_string(d) + " in shape " + shape_str(shape));
     if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
       throw ShapeError("the element count of shape " + shape_str(shape) + " overflows 64 bits");
@@ -22,11 +29,16 @@ int64_t checked_numel(const Shape& shape) {
   return n;
 }
 
+}  // namespace
+
+int64_t checked_numel(const Shape& shape) { return numel_of(shape, /*symbols_allowed=*/false); }
+int64_t checked_static_numel(const Shape& shape) { return numel_of(shape, /*symbols_allowed=*/true); }
+
 std::string shape_str(const Shape& shape) {
   std::string s = "(";
   for (size_t i = 0; i < shape.size(); ++i) {
     if (i) s += ",";
-    s += std::to_string(shape[i]);
+    s += dim_str(shape[i]);
   }
   if (shape.size() == 1) s += ",";
   return s + ")";
@@ -34,7 +46,7 @@ std::string shape_str(const Shape& shape) {
 
 std::string type_str(DType dtype, const Shape& shape) {
   std::string s = std::string(dtype_name(dtype)) + "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + dim_str(shape[i]);
   return s + "]";
 }
 

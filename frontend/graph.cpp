@@ -30,7 +30,7 @@ std::vector<Warning> Graph::take_warnings() { return std::exchange(warnings_, {}
 Value Graph::input(const std::string& name, DType dtype, Shape shape) {
   if (name.empty()) throw ArgumentError("input: the name must not be empty");
   if (ir_->find_input(name) >= 0) throw ArgumentError(fmt::format("input: '{}' is already defined", name));
-  checked_numel(shape);
+  checked_static_numel(shape);
   Node n;
   n.op = OpKind::input;
   n.name = name;
@@ -92,7 +92,7 @@ Value add_contraction(OpKind op, const std::vector<Value>& operands, std::vector
   for (const Value& v : operands) shapes.push_back(v.shape());
   rules::RuleResult r = rule(shapes);
   try {
-    checked_numel(r.shape);
+    checked_static_numel(r.shape);
   } catch (const ShapeError& e) {
     throw ShapeError(fmt::format("{}: the result {}", op_label, e.what()));
   }

@@ -50,8 +50,8 @@ struct OpContext {
   [[noreturn]] void mismatch(const std::string& what, size_t op_a, int64_t axis_a, size_t op_b, int64_t axis_b,
                              bool or_one = false) const {
     shape_error(fmt::format("{} must be equal{}, but are {} ({} axis {}) and {} ({} axis {})", what,
-                            or_one ? " or 1" : "", shapes[op_a][axis_a], names[op_a], axis_a,
-                            shapes[op_b][axis_b], names[op_b], axis_b));
+                            or_one ? " or 1" : "", dim_str(shapes[op_a][axis_a]), names[op_a], axis_a,
+                            dim_str(shapes[op_b][axis_b]), names[op_b], axis_b));
   }
   int64_t rank(size_t i) const { return static_cast<int64_t>(shapes[i].size()); }
 };
@@ -637,6 +637,11 @@ RuleResult transpose_rule(const Shape& x, const std::optional<std::vector<int64_
 
 Shape reshape_rule(const Shape& x, const Shape& target) {
   const OpContext ctx{"reshape", {"x"}, {x}};
+  for (const Shape* s : {&x, &target})
+    for (int64_t d : *s)
+      if (is_symbol(d))
+        ctx.shape_error(fmt::format("cannot reshape {} into {}: reshaping a symbolic dimension ({}) is not "
+                                    "supported yet", shape_str(x), shape_str(target), dim_str(d)));
   int inferred = -1;
   int64_t known = 1;
   bool overflow = false;

@@ -190,9 +190,7 @@ class Analyzer {
     Shape shape;
     for (const auto& dim : s.dims) {
       if (!dim.is_integer) {
-        sink_.error(dim.span, "symbolic dimension '" + dim.name +
-                                  "' is not supported; dimensions must be integers >= 0");
-        ok = false;
+        shape.push_back(tcc::dim(dim.name));  // a symbol: the same name is the same size everywhere
       } else if (dim.value < 0) {
         sink_.error(dim.span, "dimension must be an integer >= 0, got " + std::to_string(dim.value));
         ok = false;
@@ -204,6 +202,7 @@ class Analyzer {
       // The element count must fit in int64 (the graph checks too; this gives a located error).
       int64_t count = 1;
       for (int64_t d : shape) {
+        if (is_symbol(d)) continue;
         if (d != 0 && count > INT64_MAX / d) {
           sink_.error(s.shape_span, "input '" + s.name.name + "' has too many elements (more than 2^63 - 1)");
           ok = false;

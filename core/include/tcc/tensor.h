@@ -1,5 +1,6 @@
 // tcc::Tensor: a dense, row-major, 64-byte-aligned host tensor with shared storage.
 #pragma once
+#include <tcc/dim.h>
 #include <tcc/dtype.h>
 #include <tcc/error.h>
 
@@ -14,9 +15,12 @@ namespace tcc {
 
 inline constexpr std::size_t kTensorAlignment = 64;
 
-// Product of the extents; throws ShapeError on a negative extent or int64 overflow.
+// Product of the extents; throws ShapeError on a negative extent, a symbol, or int64 overflow.
 int64_t checked_numel(const Shape& shape);
-// "(3,4,5)"; "()" for a scalar; "(5,)" for rank 1, as NumPy prints.
+// Product of the sizes a shape knows (symbols left out): ShapeError on a negative extent that
+// is no symbol, or on overflow. What a graph checks when it builds a value.
+int64_t checked_static_numel(const Shape& shape);
+// "(3,4,5)"; "()" for a scalar; "(5,)" for rank 1, as NumPy prints; a symbol by its name.
 std::string shape_str(const Shape& shape);
 // "f32[2,3]"; "f32[]" for a scalar: a dtype and shape as .tc files and tcc's messages write them.
 std::string type_str(DType dtype, const Shape& shape);

@@ -1,5 +1,6 @@
 // The whole public API of tcc.
 #pragma once
+#include <tcc/dim.h>
 #include <tcc/dtype.h>
 #include <tcc/error.h>
 #include <tcc/graph.h>
