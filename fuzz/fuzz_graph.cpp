@@ -18,9 +18,15 @@ namespace {
 
 using tcc::Value;
 
+// Sizes 0..6, or one of two symbolic dimensions (shape inference carries them; the middle end
+// refuses them for now).
 tcc::Shape small_shape(FuzzedDataProvider& in) {
+  static const int64_t symbols[] = {tcc::dim("N"), tcc::dim("M")};
   tcc::Shape s(in.ConsumeIntegralInRange<size_t>(0, 5));
-  for (int64_t& d : s) d = in.ConsumeIntegralInRange<int64_t>(0, 6);
+  for (int64_t& d : s) {
+    d = in.ConsumeIntegralInRange<int64_t>(0, 7);
+    if (d == 7) d = symbols[in.ConsumeBool()];
+  }
   return s;
 }
 
