@@ -65,14 +65,18 @@ auto run_pass(const char* name, F&& pass, Dump&& dump) {
   auto t0 = std::chrono::steady_clock::now();
   auto result = pass();
   const int level = debug_level();
+  // One write per pass: a graph's kernels are lowered concurrently, and their reports must not
+  // interleave line by line.
+  std::string report;
   if (level > 0) {
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    std::fprintf(stderr, "[tcc] pass %s: %.3f ms\n", name, ms);
+    report += fmt::format("[tcc] pass {}: {:.3f} ms\n", name, ms);
   }
   if (level > 1 || dump_after(name)) {
-    if (level <= 1) std::fprintf(stderr, "[tcc] after %s:\n", name);
-    std::fprintf(stderr, "%s\n", dump(result).c_str());
+    if (level <= 1) report += fmt::format("[tcc] after {}:\n", name);
+    report += dump(result) + "\n";
   }
+  if (!report.empty()) std::fputs(report.c_str(), stderr);
   return result;
 }
 
