@@ -135,15 +135,18 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
   // micro-panel mr x kc stays in L1, a packed B block kc x nc in part of L2, a packed A block
   // mc x kc in an L3 share. Tiles then walk along C's rows, so C streams too.
   auto cap = [](int64_t limit, int64_t value) { return limit > 0 ? std::min(limit, value) : value; };
-  p.kc = std::min<int64_t>(K, cap(limits.max_kc, elem == 4 ? tune.max_kc_4_byte : tune.max_kc_8_byte));
+  const int64_t max_kc = cap(limits.max_kc, elem == 4 ? tune.max_kc_4_byte : tune.max_kc_8_byte);
+  p.kc = std::min<int64_t>(K, max_kc);
   // K blocks of equal length: a short last block reads and writes all of C for a few k steps.
   const int64_t k_blocks = (K + p.kc - 1) / p.kc;
   p.kc = (K + k_blocks - 1) / k_blocks;
   // When k_steps divides K, blocks that are multiples of it too need no k loop of single steps
-  // after the unrolled one: less code to compile, the same blocking within a few k.
+  // after the unrolled one: less code to compile, the same blocking within a few k. (A cap
+  // below k_steps leaves kc as it is.)
   if (k_blocks > 1 && K % tune.k_steps == 0 && p.kc % tune.k_steps != 0) {
-    const int64_t up = (p.kc + tune.k_steps - 1) / tune.k_steps * tune.k_steps;
-    p.kc = up <= cap(limits.max_kc, elem == 4 ? tune.max_kc_4_byte : tune.max_kc_8_byte) ? up : p.kc / tune.k_steps * tune.k_steps;
+    const int64_t up = (p.kc + tune.k_steps - 1) / tune.k_steps * tune.k_steps, down = p.kc / tune.k_steps * tune.k_steps;
+    if (up <= max_kc) p.kc = up;
+    else if (down > 0) p.kc = down;
   }
   const int64_t rows_padded = (M + p.mr - 1) / p.mr * p.mr, cols_padded = (N + p.nr - 1) / p.nr * p.nr;
   p.mc = round_down(cap(limits.max_mc, std::min(tune.l3_share_bytes / (p.kc * elem), rows_padded)), p.mr);

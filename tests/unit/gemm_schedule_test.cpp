@@ -239,6 +239,22 @@ TEST(GemmPlan, PackedBatchesGoParallelOverTheBatchWithSmallBlocks) {
   EXPECT_GT(ir::sched::Schedule{.gemm = large}.scratch_bytes(), 0);
 }
 
+// K blocks are multiples of the k steps when those divide K (no k loop of single steps after the
+// unrolled one), within the K block cap; a cap below the k steps leaves the blocks as they are.
+TEST(GemmPlan, KBlocksAreMultiplesOfTheKStepsWhenTheyDivideK) {
+  TargetModel target = models()[0].target;
+  target.limits.force_packing = true;
+  auto kc = [&](int64_t K, int64_t max_kc) {
+    target.limits.max_kc = max_kc;
+    return plan_matmul(target, f32, {64, K}, {K, 64}, {}).kc;
+  };
+  ASSERT_EQ(target.tuning.k_steps, 4);
+  EXPECT_EQ(kc(1024, 0), 344);  // 344 + 344 + 336, not 3 x 342
+  EXPECT_EQ(kc(1023, 0), 341);  // 4 does not divide K: equal blocks as before
+  EXPECT_EQ(kc(20, 7), 4);      // rounding up would pass the cap of 7: down to 4
+  EXPECT_EQ(kc(12, 3), 3);      // a cap below the k steps: blocks of 3, never 0
+}
+
 // Which batched kernels prefetch the next matrix: small matrices whose batch outgrows L2.
 TEST(GemmPlan, PrefetchesTheNextMatrixOnlyForSmallMatricesPastL2) {
   TargetModel target = models()[0].target;
