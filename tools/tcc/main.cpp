@@ -32,15 +32,7 @@
 namespace {
 
 constexpr const char* kUsage = R"(usage:
-  tcc check FILE.tc                      parse + shape inference; one line per value
-  tcc run   FILE.tc [-i NAME=PATH.npy | -i PATH.npz]... [-o DIR | -o OUT.npz] [--seed N] [--threads N] [-v]
-  tcc emit  FILE.tc --stage graph|loops|llvm-unopt|llvm|asm [-o OUT] [--target-cpu CPU] [--threads N]
-  tcc compile FILE.tc -o OUT.o [--header OUT.h] [--name NAME] [--target-cpu CPU] [--threads N]
-  tcc cache info|clear                   the on-disk kernel cache
-  tcc bench FILE.tc [--repeat N] [--threads N]    median time and GFLOP/s per output
-  tcc explain FILE.tc [--target-cpu CPU] [--threads N]   shapes, contraction paths, kernels
-  tcc help [SUBCOMMAND] | tcc SUBCOMMAND --help | tcc --help | --version
-  run, emit, compile, bench and explain take --max-intermediate BYTES: the largest intermediate
+%COMMANDS%  run, emit, compile, bench and explain take --max-intermediate BYTES: the largest intermediate
   a contraction path may create (default: the largest operand or result of the contraction)
   run, emit, compile and bench also take --dump-after PASS[,PASS]: the IR after those passes
   on stderr (passes:%PASSES%)
@@ -62,29 +54,15 @@ environment:
                        TCC_CACHE=off to see every kernel's loop passes)
 )";
 
-// kUsage with the compiler's pass list (ir::pass_names(), the one list) wrapped in.
-std::string usage() {
-  std::string passes;
-  std::size_t width = std::string_view("  on stderr (passes:").size();
-  for (std::string_view name : tcc::ir::pass_names()) {
-    if (width + 1 + name.size() > 95) {
-      passes += "\n ";
-      width = 1;
-    }
-    passes += " " + std::string(name);
-    width += 1 + name.size();
-  }
-  std::string text = kUsage;
-  return text.replace(text.find("%PASSES%"), std::string_view("%PASSES%").size(), passes);
-}
-
 // `tcc help SUB` and `tcc SUB --help`: one row per subcommand, its synopsis and what it does.
 struct SubcommandHelp {
   std::string_view name, synopsis, text;
+  std::string_view summary = "";  // after the synopsis in `tcc --help`
 };
 constexpr SubcommandHelp kSubcommands[] = {
     {"check", "tcc check FILE.tc",
-     "Parses FILE.tc and infers every shape; prints one `NAME: DTYPE[SHAPE]` line per value.\n"},
+     "Parses FILE.tc and infers every shape; prints one `NAME: DTYPE[SHAPE]` line per value.\n",
+     "parse + shape inference; one line per value"},
     {"run", "tcc run FILE.tc [-i NAME=PATH.npy | -i PATH.npz]... [-o DIR | -o OUT.npz] [--seed N] [--threads N] [-v]",
      "Compiles (JIT, kernel cache) and runs FILE.tc. -i NAME=PATH.npy feeds one input from a .npy\n"
      "file; -i PATH.npz feeds every array of a numpy.savez archive to the input of its name.\n"
@@ -103,21 +81,46 @@ constexpr SubcommandHelp kSubcommands[] = {
     {"bench", "tcc bench FILE.tc [--repeat N] [--threads N]",
      "Compiles once, runs repeatedly and prints the median time, GFLOP/s (of the planned\n"
      "contraction paths) and compile time per output. --repeat N: N timed runs (default: about\n"
-     "0.2 s and at least 5).\n"},
+     "0.2 s and at least 5).\n",
+     "median time and GFLOP/s per output"},
     {"explain", "tcc explain FILE.tc [--target-cpu CPU] [--threads N]",
      "For each output: where each axis of its shape comes from, the contraction as one einsum,\n"
      "its contraction path (FLOPs, bytes, intermediates), each kernel's kind and schedule, and a\n"
-     "warning for a step on a generic loop nest with the reason.\n"},
+     "warning for a step on a generic loop nest with the reason.\n",
+     "shapes, contraction paths, kernels"},
     {"cache", "tcc cache info|clear",
      "info lists the on-disk kernel cache's entries; clear removes them. TCC_CACHE_DIR chooses\n"
-     "the directory, TCC_CACHE=off turns the cache off.\n"},
-    {"help", "tcc help [SUBCOMMAND]", "Prints the usage of tcc, or of one subcommand.\n"},
+     "the directory, TCC_CACHE=off turns the cache off.\n",
+     "the on-disk kernel cache"},
+    {"help", "tcc help [SUBCOMMAND] | tcc SUBCOMMAND --help | tcc --help | --version",
+     "Prints the usage of tcc, or of one subcommand.\n"},
 };
 
 const SubcommandHelp* find_subcommand(std::string_view name) {
   for (const SubcommandHelp& h : kSubcommands)
     if (h.name == name) return &h;
   return nullptr;
+}
+
+// kUsage with a line per subcommand (kSubcommands: its synopsis and summary) and the compiler's
+// pass list (ir::pass_names(), the one list) wrapped in.
+std::string usage() {
+  std::string commands;
+  for (const SubcommandHelp& h : kSubcommands)
+    commands += fmt::format("  {}{}{}\n", h.synopsis, h.summary.empty() ? "" : "    ", h.summary);
+  std::string passes;
+  std::size_t width = std::string_view("  on stderr (passes:").size();
+  for (std::string_view name : tcc::ir::pass_names()) {
+    if (width + 1 + name.size() > 95) {
+      passes += "\n ";
+      width = 1;
+    }
+    passes += " " + std::string(name);
+    width += 1 + name.size();
+  }
+  std::string text = kUsage;
+  text.replace(text.find("%PASSES%"), std::string_view("%PASSES%").size(), passes);
+  return text.replace(text.find("%COMMANDS%"), std::string_view("%COMMANDS%").size(), commands);
 }
 
 // The ops of the .tc language and the C++ API, from the one op table.
@@ -289,10 +292,19 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// The outputs under their names, each name once (a file may output one value twice).
+std::vector<tcc::NamedTensor> distinct_outputs(const std::vector<std::string>& names, const std::vector<tcc::Tensor>& outs) {
+  std::vector<tcc::NamedTensor> members;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < outs.size(); ++i)
+    if (seen.insert(names[i]).second) members.push_back({names[i], outs[i]});
+  return members;
+}
+
 // Writes every output as DIR/NAME.npy, all together or not at all: each is written to a
 // temporary file in DIR first, and only when every one is written are they renamed into place.
 // A failure removes the temporary files, so no output of this run appears.
-void write_outputs(const std::string& dir, const std::vector<std::string>& names, const std::vector<tcc::Tensor>& outs) {
+void write_outputs(const std::string& dir, const std::vector<tcc::NamedTensor>& outs) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -302,14 +314,12 @@ void write_outputs(const std::string& dir, const std::vector<std::string>& names
     for (const auto& [temp, final_path] : staged) fs::remove(temp, ec);
   };
   try {
-    std::set<std::string> seen;
-    for (size_t i = 0; i < outs.size(); ++i) {
-      if (!seen.insert(names[i]).second) continue;
-      const std::string final_path = (fs::path(dir) / (names[i] + ".npy")).string();
+    for (const tcc::NamedTensor& out : outs) {
+      const std::string final_path = (fs::path(dir) / (out.name + ".npy")).string();
       if (fs::is_directory(final_path, ec)) throw tcc::InputError(fmt::format("cannot write '{}': it is a directory", final_path));
-      const std::string temp = (fs::path(dir) / ("." + names[i] + ".npy.tcc-run-" + std::to_string(::getpid()))).string();
+      const std::string temp = (fs::path(dir) / ("." + out.name + ".npy.tcc-run-" + std::to_string(::getpid()))).string();
       staged.emplace_back(temp, final_path);
-      tcc::write_npy(temp, outs[i]);
+      tcc::write_npy(temp, out.tensor);
     }
   } catch (...) {
     discard();
@@ -321,16 +331,6 @@ void write_outputs(const std::string& dir, const std::vector<std::string>& names
       for (size_t j = i; j < staged.size(); ++j) fs::remove(staged[j].first, ec);
       throw tcc::InputError(fmt::format("cannot write '{}': {}", staged[i].second, std::strerror(err)));
     }
-}
-
-// Writes every output as a member NAME.npy of one .npz archive (atomically, as write_outputs).
-void write_output_archive(const std::string& path, const std::vector<std::string>& names,
-                          const std::vector<tcc::Tensor>& outs) {
-  std::vector<tcc::NamedTensor> members;
-  std::set<std::string> seen;
-  for (size_t i = 0; i < outs.size(); ++i)
-    if (seen.insert(names[i]).second) members.push_back({names[i], outs[i]});
-  tcc::write_npz(path, members);
 }
 
 int cmd_run(const Args& a) {
@@ -384,8 +384,12 @@ int cmd_run(const Args& a) {
   std::vector<tcc::Tensor> outs = fn(feeds);
   double run_ms = ms_since(t0);
 
-  if (a.out && a.out->ends_with(".npz")) write_output_archive(*a.out, p->output_names, outs);
-  else if (a.out) write_outputs(*a.out, p->output_names, outs);
+  if (a.out) {
+    // One .npz archive or a directory of .npy files, either way all together or not at all.
+    const std::vector<tcc::NamedTensor> members = distinct_outputs(p->output_names, outs);
+    if (a.out->ends_with(".npz")) tcc::write_npz(*a.out, members);
+    else write_outputs(*a.out, members);
+  }
   for (size_t i = 0; i < outs.size(); ++i)
     std::printf("%s: %s\n", p->output_names[i].c_str(), tcc::type_str(outs[i].dtype(), outs[i].shape()).c_str());
   const tcc::CompileStats& stats = fn.stats();
