@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -22,6 +23,15 @@ struct Registry {
 Registry& registry() {
   static Registry r;
   return r;
+}
+
+// The name behind a code, or nothing for a size or a code no dim() call returned.
+std::optional<std::string> name_of(int64_t code) {
+  if (!is_symbol(code)) return std::nullopt;
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  if (kFirstSymbolCode - code >= static_cast<int64_t>(r.names.size())) return std::nullopt;
+  return r.names[static_cast<size_t>(kFirstSymbolCode - code)];
 }
 
 constexpr size_t kMaxSymbols = size_t{1} << 20;  // a bound on what a fuzzed or looping caller can intern
@@ -49,22 +59,15 @@ int64_t dim(std::string_view name) {
 }
 
 std::string symbol_name(int64_t code) {
-  Registry& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  if (!is_symbol(code) || kFirstSymbolCode - code >= static_cast<int64_t>(r.names.size()))
-    throw ArgumentError("symbol_name: " + std::to_string(code) + " is not a symbolic dimension");
-  return r.names[static_cast<size_t>(kFirstSymbolCode - code)];
+  if (std::optional<std::string> name = name_of(code)) return *name;
+  throw ArgumentError("symbol_name: " + std::to_string(code) + " is not a symbolic dimension");
 }
 
 bool has_symbols(const Shape& shape) { return std::any_of(shape.begin(), shape.end(), is_symbol); }
 
 std::string dim_str(int64_t extent) {
-  if (!is_symbol(extent)) return std::to_string(extent);
-  try {
-    return symbol_name(extent);
-  } catch (const ArgumentError&) {
-    return std::to_string(extent);  // a code no dim() made: shown as the invalid number it is
-  }
+  // A code no dim() made is shown as the invalid number it is.
+  return name_of(extent).value_or(std::to_string(extent));
 }
 
 }  // namespace tcc
