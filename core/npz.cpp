@@ -254,6 +254,9 @@ Encoded encode(const std::vector<NamedTensor>& tensors) {
   std::string directory;
   std::set<std::string> seen;
   uint64_t offset = 0;
+  auto check_4gib = [](bool fits) {
+    if (!fits) throw InputError("an .npz archive of 4 GiB or more is not supported; write the tensors as .npy files");
+  };
   for (const NamedTensor& nt : tensors) {
     check_member_name(nt.name, seen);
     seen.insert(nt.name);
@@ -262,8 +265,7 @@ Encoded encode(const std::vector<NamedTensor>& tensors) {
     const std::string npy_header = encode_npy_header(nt.tensor);
     const std::string_view data(static_cast<const char*>(nt.tensor.data()), nt.tensor.nbytes());
     const uint64_t size = npy_header.size() + data.size();
-    if (size >= kNo32 || offset >= kNo32)
-      throw InputError("an .npz archive of 4 GiB or more is not supported; write the tensors as .npy files");
+    check_4gib(size < kNo32 && offset < kNo32);
     const uint32_t crc = static_cast<uint32_t>(
         crc32_combine(crc32_of(npy_header), crc32_of(data), static_cast<z_off_t>(data.size())));
 
@@ -297,8 +299,7 @@ Encoded encode(const std::vector<NamedTensor>& tensors) {
     e.pieces.push_back(e.owned.back());
     e.pieces.push_back(data);
   }
-  if (offset >= kNo32 || directory.size() >= kNo32 - offset)
-    throw InputError("an .npz archive of 4 GiB or more is not supported; write the tensors as .npy files");
+  check_4gib(offset < kNo32 && directory.size() < kNo32 - offset);
   put(directory, kEndSig, 4);
   put(directory, 0, 2);
   put(directory, 0, 2);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,39 +20,39 @@ void expect_same(const tcc::Tensor& t, const tcc::Tensor& u) {
     std::abort();  // a round trip that changes the tensor
 }
 
-void try_npy(const uint8_t* data, size_t size) {
-  tcc::Tensor t;
+// What `parse` returns, or nothing when it rejects the bytes; an InternalError escapes (a finding).
+template <typename Parse>
+auto accepted(Parse parse) -> std::optional<decltype(parse())> {
   try {
-    t = tcc::parse_npy(data, size);
+    return parse();
   } catch (const tcc::InternalError&) {
     throw;
   } catch (const tcc::Error&) {
-    return;
+    return std::nullopt;
   }
-  const std::string again = tcc::encode_npy(t);
-  expect_same(t, tcc::parse_npy(again.data(), again.size()));
+}
+
+void try_npy(const uint8_t* data, size_t size) {
+  const auto t = accepted([&] { return tcc::parse_npy(data, size); });
+  if (!t) return;
+  const std::string again = tcc::encode_npy(*t);
+  expect_same(*t, tcc::parse_npy(again.data(), again.size()));
 }
 
 void try_npz(const uint8_t* data, size_t size) {
-  std::vector<tcc::NamedTensor> members;
-  try {
-    members = tcc::parse_npz(data, size);
-  } catch (const tcc::InternalError&) {
-    throw;
-  } catch (const tcc::Error&) {
-    return;
-  }
+  const auto members = accepted([&] { return tcc::parse_npz(data, size); });
+  if (!members) return;
   std::string again;
   try {
-    again = tcc::encode_npz(members);
+    again = tcc::encode_npz(*members);
   } catch (const tcc::ArgumentError&) {
     return;  // a member name the writer refuses (e.g. one with a '/')
   }
   const std::vector<tcc::NamedTensor> back = tcc::parse_npz(again.data(), again.size());
-  if (back.size() != members.size()) std::abort();
-  for (size_t i = 0; i < members.size(); ++i) {
-    if (back[i].name != members[i].name) std::abort();
-    expect_same(members[i].tensor, back[i].tensor);
+  if (back.size() != members->size()) std::abort();
+  for (size_t i = 0; i < members->size(); ++i) {
+    if (back[i].name != (*members)[i].name) std::abort();
+    expect_same((*members)[i].tensor, back[i].tensor);
   }
 }
 

@@ -56,10 +56,17 @@ bool is_op_name(std::string_view name) {
   return false;
 }
 
+std::optional<bool> bool_literal(std::string_view name) {
+  // Python's True and False are the same literals, as a Python user types them.
+  if (name == "true" || name == "True") return true;
+  if (name == "false" || name == "False") return false;
+  return std::nullopt;
+}
+
+bool is_none_literal(std::string_view name) { return name == "none" || name == "None"; }
+
 bool is_reserved(std::string_view name) {
-  // Python's True, False and None are the same literals, as a Python user types them.
-  return is_op_name(name) || name == "input" || name == "output" || name == "true" || name == "false" ||
-         name == "none" || name == "True" || name == "False" || name == "None";
+  return is_op_name(name) || name == "input" || name == "output" || bool_literal(name) || is_none_literal(name);
 }
 
 std::string describe(const Token& token) {

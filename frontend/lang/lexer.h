@@ -40,8 +40,11 @@ LexedLine lex_line(std::string_view text, int line_number);
 // "'('", "name 'x'", "integer 3", "string \"ij\"", "end of line": for parser messages.
 std::string describe(const Token& token);
 
-// Op names and input, output, true, false, none.
+// Op names, input, output and the literals (bool_literal, is_none_literal).
 bool is_reserved(std::string_view name);
+// The literals, in .tc's spelling and Python's: true/True and false/False, none/None.
+std::optional<bool> bool_literal(std::string_view name);
+bool is_none_literal(std::string_view name);
 bool is_op_name(std::string_view name);
 const std::vector<std::string>& op_names();
 

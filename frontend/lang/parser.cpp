@@ -162,13 +162,13 @@ class LineParser {
         return e;
       case TokenKind::name: {
         if (peek(1).kind == TokenKind::lparen) return call(depth);
-        if (t.text == "true" || t.text == "false" || t.text == "True" || t.text == "False") {
+        if (const std::optional<bool> value = bool_literal(t.text)) {
+          take();
           e->kind = ExprKind::boolean;
-          const std::string word = take().text;
-          e->boolean = word == "true" || word == "True";
+          e->boolean = *value;
           return e;
         }
-        if (t.text == "none" || t.text == "None") {
+        if (is_none_literal(t.text)) {
           take();
           e->kind = ExprKind::none;
           return e;
