@@ -58,14 +58,6 @@ Plan plan(const ir::GraphIR& graph, const std::vector<int>& outputs, const Optio
 
 Plan plan_for_model(const ir::GraphIR& graph, const std::vector<int>& outputs, const ir::sched::TargetModel& model,
                     bool build_loops) {
-  // Shape inference knows symbols; the middle end does not yet (docs/design/symbolic-dims.md).
-  for (int id = 0; id < graph.size(); ++id) {
-    const ir::Node& n = graph.node(id);
-    if (n.op == ir::OpKind::input && has_symbols(n.shape))
-      throw CompileError(fmt::format("input '{}' has the symbolic shape {}: compiling a graph with symbolic "
-                                     "dimensions is not supported yet (only shape inference is)",
-                                     n.name, type_str(n.dtype, n.shape)));
-  }
   Plan p;
   p.target = codegen::host_target();
   p.model = model;

@@ -7,6 +7,7 @@
 
 #include "frontend/graph_access.h"
 #include "ir/graph/contraction_path.h"
+#include "ir/symbolic_extents.h"
 
 #include <fmt/format.h>
 
@@ -82,13 +83,13 @@ class Explainer {
                          : users == static_cast<int>(n.inputs.size()) ? (broadcast ? "batch, broadcast" : "batch (in every operand)")
                          : users == 1            ? "kept from one operand"
                                                  : "shared by several operands";
-      s += fmt::format("  axis {} ({}): {}: {} [{}]\n", a, spec.extents[d], kind, from, rule);
+      s += fmt::format("  axis {} ({}): {}: {} [{}]\n", a, dim_str(spec.extents[d]), kind, from, rule);
     }
     for (size_t d = 0; d < spec.extents.size(); ++d)
       if (std::find(spec.out.begin(), spec.out.end(), static_cast<int>(d)) == spec.out.end()) {
         int users = 0;
         bool broadcast = false;
-        s += fmt::format("  summed ({}): {}\n", spec.extents[d], sources(static_cast<int>(d), &users, &broadcast));
+        s += fmt::format("  summed ({}): {}\n", dim_str(spec.extents[d]), sources(static_cast<int>(d), &users, &broadcast));
       }
     return s;
   }
@@ -112,9 +113,14 @@ std::string kernel_kind(const ir::KernelSpec& c, const ir::sched::Schedule& s) {
   if (s.gemm) {
     const ir::sched::GemmSizes z = ir::sched::gemm_sizes(c, *s.gemm);
     int64_t batch = 1;
-    for (int d : s.gemm->outer) batch *= c.dims[d].extent;
+    std::string symbols;  // "N" for a symbolic outer dim: "x 12N"
+    for (int d : s.gemm->outer) {
+      if (c.dims[d].symbolic()) symbols += c.dims[d].symbol;
+      else batch *= c.dims[d].extent;
+    }
+    const bool outer = batch > 1 || !symbols.empty();
     return fmt::format("{} M={} N={} K={}{}", s.gemm->m < 0 ? "GEMV (one row)" : "GEMM", z.M, z.N, z.K,
-                       batch > 1 ? fmt::format(" x {} (outer loops)", batch) : "");
+                       outer ? fmt::format(" x {}{} (outer loops)", batch > 1 || symbols.empty() ? std::to_string(batch) : "", symbols) : "");
   }
   // Dot products: the innermost loop sums along a dim every operand walks contiguously.
   bool dot = s.accumulate_in_register && s.vectorize_innermost && !s.loop_order.empty();
@@ -170,8 +176,11 @@ std::string explain(const Graph& graph, const std::vector<std::pair<std::string,
       const ir::LoweredKernel& k = p.lowered.kernels[p.lowered.step_kernel[s]];
       flops += c.flops();
       const std::string kind = kernel_kind(c, k.schedule);
-      text += fmt::format("  kernel {}: {}  flops={} bytes={}\n    schedule: {}\n", s + 1, kind, quantity(c.flops()),
-                          quantity(c.bytes()), k.schedule.str());
+      std::string at;  // costs of a symbolic kernel are those of its planning extent
+      for (const std::string& symbol : c.scalar_params())
+        at += fmt::format("{}{} = {}", at.empty() ? " at " : ", ", symbol, ir::kSymbolPlanningExtent);
+      text += fmt::format("  kernel {}: {}  flops={} bytes={}{}\n    schedule: {}\n", s + 1, kind, quantity(c.flops()),
+                          quantity(c.bytes()), at, k.schedule.str());
       if (kind == kGenericLoopNest) {
         std::string why;
         ir::sched::plan_gemm(c, p.model, &why);

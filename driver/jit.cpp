@@ -36,6 +36,13 @@ std::vector<KernelLookup> lookup_kernels(std::vector<ir::LoweredKernel>& kernels
   return std::move(work.found);
 }
 
+// The index of a symbol in exe.symbols, added if new.
+int symbol_index(runtime::Executable& exe, int64_t code) {
+  auto it = std::find(exe.symbols.begin(), exe.symbols.end(), code);
+  if (it == exe.symbols.end()) it = exe.symbols.insert(it, code);
+  return static_cast<int>(it - exe.symbols.begin());
+}
+
 runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, std::chrono::steady_clock::time_point t0) {
   static std::once_flag runtime_symbols;
   std::call_once(runtime_symbols, [] {
@@ -55,6 +62,8 @@ runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, std::chrono::
     }
   }
   const ir::KernelProgram& p = lowered.program;
+  for (const ir::BufferInfo& b : p.buffers)
+    if (b.symbol) symbol_index(exe, b.symbol);
   for (size_t b = 0; b < p.buffers.size(); ++b)
     if (p.buffers[b].kind == ir::BufferInfo::Kind::input) {
       const ir::Node& n = graph.node(graph.find_input(p.buffers[b].name));
@@ -67,11 +76,12 @@ runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, std::chrono::
     const ir::KernelSpec& c = p.steps[s];
     stats.flops += c.flops();
     const ir::LoweredKernel& k = lowered.kernels[lowered.step_kernel[s]];
-    runtime::Executable::Step step{entries[lowered.step_kernel[s]], {c.out_buffer}, false};
+    runtime::Executable::Step step{entries[lowered.step_kernel[s]], {c.out_buffer}, {}, false};
     for (const ir::StridedOperand& op : c.operands) step.args.push_back(op.buffer);
+    for (const std::string& name : c.scalar_params()) step.symbols.push_back(symbol_index(exe, tcc::dim(name)));
     const int64_t scratch = k.schedule.scratch_bytes();
     step.scratch = scratch > 0;
-    if (step.args.size() + 1 > runtime::Executable::Step::kMaxArgs)
+    if (step.args.size() + step.symbols.size() + 1 > runtime::Executable::Step::kMaxArgs)
       throw InternalError("compile: a kernel with more operands than the runtime passes");
     exe.scratch_bytes = std::max(exe.scratch_bytes, scratch);
     exe.steps.push_back(std::move(step));

@@ -23,12 +23,15 @@
 namespace tcc {
 
 // A call's private buffers: intermediates that are not outputs, and the kernels' scratch.
-// Kept in a pool so that repeated calls allocate nothing.
+// Kept in a pool so that repeated calls allocate nothing (with symbols: nothing once the
+// intermediates have grown to the largest sizes seen).
 struct Workspace {
   std::vector<Tensor> temps;  // by buffer id; only intermediates
   Tensor scratch;
-  // Per buffer: its data; constants and intermediates are filled in once, at creation.
+  // Per buffer: its data; constants and static intermediates are filled in once, at creation,
+  // symbolic intermediates by each call.
   std::vector<void*> pointers;
+  std::vector<int64_t> symbol_values;  // per Executable::symbols, this call's
 };
 
 // Everything a compiled graph holds (CompiledGraph::Impl is this, under the private name).
@@ -40,6 +43,8 @@ struct PreparedGraph {
   // Per output: the first output that views the same buffer (itself when it is the first);
   // that output's tensor holds the data.
   std::vector<int> output_holder;
+  // Per buffer: its symbol's index in exe.symbols, or -1 for a static buffer.
+  std::vector<int> buffer_symbol;
 
   explicit PreparedGraph(runtime::Executable executable);
 
@@ -69,9 +74,15 @@ struct CompiledGraph::Impl : PreparedGraph {
 
 namespace {
 
+// Elements of buffer b when its symbol (if any) has this call's value.
+int64_t buffer_numel(const ir::BufferInfo& b, int symbol, const std::vector<int64_t>& symbol_values) {
+  return symbol < 0 ? b.numel : b.numel * symbol_values[symbol];
+}
+
 // Refuses, before allocating anything, a run whose intermediate and output buffers together
 // exceed the machine's memory: otherwise the kernel's OOM killer, not tcc, would report it.
-void check_memory_budget(const ir::KernelProgram& p) {
+void check_memory_budget(const ir::KernelProgram& p, const std::vector<int>& buffer_symbol,
+                         const std::vector<int64_t>& symbol_values) {
   // Physical memory does not change while we run: ask the kernel once, not on every call.
   static const long double memory = [] {
     long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
@@ -79,8 +90,12 @@ void check_memory_budget(const ir::KernelProgram& p) {
   }();
   if (memory <= 0) return;
   long double needed = 0;
-  for (const ir::BufferInfo& b : p.buffers)
-    if (b.kind == ir::BufferInfo::Kind::temp) needed += static_cast<long double>(b.numel) * dtype_size(b.dtype);
+  for (size_t b = 0; b < p.buffers.size(); ++b)
+    if (p.buffers[b].kind == ir::BufferInfo::Kind::temp) {
+      // In long double: a symbol's value times a buffer's elements may overflow int64.
+      const long double per_unit = static_cast<long double>(p.buffers[b].numel) * dtype_size(p.buffers[b].dtype);
+      needed += buffer_symbol[b] < 0 ? per_unit : per_unit * static_cast<long double>(symbol_values[buffer_symbol[b]]);
+    }
   if (needed > memory)
     throw InputError(fmt::format("running this graph needs {:.3g} GB for its results and intermediates, more than "
                                  "this machine's {:.3g} GB of memory",
@@ -124,6 +139,10 @@ PreparedGraph::PreparedGraph(runtime::Executable executable) : exe(std::move(exe
   const ir::KernelProgram& p = exe.program;
   is_output_buffer.assign(p.buffers.size(), false);
   for (const ir::OutputView& o : p.outputs) is_output_buffer[o.buffer] = true;
+  for (const ir::BufferInfo& b : p.buffers)
+    buffer_symbol.push_back(b.symbol ? static_cast<int>(std::find(exe.symbols.begin(), exe.symbols.end(), b.symbol) -
+                                                        exe.symbols.begin())
+                                     : -1);
   for (size_t o = 0; o < p.outputs.size(); ++o) {
     size_t first = 0;
     while (p.outputs[first].buffer != p.outputs[o].buffer) ++first;
@@ -146,15 +165,17 @@ std::vector<Tensor> Graph::eval(const std::vector<Value>& outputs, const Feeds& 
 }
 
 std::unique_ptr<Workspace> PreparedGraph::new_workspace() const {
-  check_memory_budget(exe.program);
   auto w = std::make_unique<Workspace>();
   const ir::KernelProgram& p = exe.program;
+  // Symbolic intermediates are sized by each call (bind_buffers): here, as if every symbol were 0.
+  w->symbol_values.assign(exe.symbols.size(), 0);
+  check_memory_budget(p, buffer_symbol, w->symbol_values);
   w->temps.resize(p.buffers.size());
   w->pointers.assign(p.buffers.size(), nullptr);
   for (size_t b = 0; b < p.buffers.size(); ++b) {
     if (p.buffers[b].kind == ir::BufferInfo::Kind::constant) {
       w->pointers[b] = const_cast<void*>(p.buffers[b].data.data());
-    } else if (p.buffers[b].kind == ir::BufferInfo::Kind::temp && !is_output_buffer[b]) {
+    } else if (p.buffers[b].kind == ir::BufferInfo::Kind::temp && !is_output_buffer[b] && buffer_symbol[b] < 0) {
       w->temps[b] = Tensor::empty(p.buffers[b].dtype, {p.buffers[b].numel});
       w->pointers[b] = w->temps[b].data();
     }
@@ -190,11 +211,71 @@ std::vector<Tensor> CompiledGraph::operator()(const Feeds& feeds) const {
 
 namespace {
 
-// Points `ptr` (per buffer) at the feeds and outputs, checking them as run() documents: the
-// feeds' names, dtypes and shapes, and outputs that fit and alias nothing (others replaced).
-void bind_buffers(const PreparedGraph& impl, const Feeds& feeds, std::vector<Tensor>& outputs,
-                  std::vector<void*>& ptr) {
+// "input 'a': expected f32[N,4], got f32[3,5]"
+[[noreturn]] void wrong_feed(const PreparedGraph::InputSlot& slot, const Tensor& t, const std::string& why = "") {
+  throw InputError(fmt::format("input '{}': expected {}, got {}{}", slot.info.name, type_str(slot.info.dtype, slot.info.shape),
+                               type_str(t.dtype(), t.shape()), why));
+}
+
+// Binds the symbols in a feed's shape (checking the static extents and earlier bindings).
+// `bound_by`: per symbol, the slot that bound it, -1 while unbound.
+void bind_symbols(const PreparedGraph& impl, const PreparedGraph::InputSlot& slot, const Tensor& t, int slot_index,
+                  std::vector<int64_t>& values, std::vector<int>& bound_by) {
+  const Shape& want = slot.info.shape;
+  const Shape& got = t.shape();
+  if (want.size() != got.size()) wrong_feed(slot, t);
+  for (size_t a = 0; a < want.size(); ++a) {
+    if (!is_symbol(want[a])) {
+      if (want[a] != got[a]) wrong_feed(slot, t);
+      continue;
+    }
+    const int s = static_cast<int>(std::find(impl.exe.symbols.begin(), impl.exe.symbols.end(), want[a]) -
+                                   impl.exe.symbols.begin());
+    if (s == static_cast<int>(impl.exe.symbols.size()))
+      throw InternalError("bind: input '" + slot.info.name + "' has a symbol the program does not know");
+    if (bound_by[s] < 0) {
+      values[s] = got[a];
+      bound_by[s] = slot_index;
+    } else if (values[s] != got[a]) {
+      wrong_feed(slot, t, fmt::format(", but {} is {} (from input '{}')", dim_str(want[a]), values[s],
+                                      impl.exe.input_slots[bound_by[s]].info.name));
+    }
+  }
+}
+
+// A shape with this call's symbol values in place of the symbols.
+Shape resolved(const PreparedGraph& impl, const Shape& shape, const std::vector<int64_t>& values) {
+  Shape out = shape;
+  for (int64_t& e : out)
+    if (is_symbol(e))
+      e = values[std::find(impl.exe.symbols.begin(), impl.exe.symbols.end(), e) - impl.exe.symbols.begin()];
+  return out;
+}
+
+// Sizes the symbolic intermediates for this call's values, growing (never shrinking) them.
+void size_symbolic_temps(const PreparedGraph& impl, Workspace& w) {
   const ir::KernelProgram& p = impl.exe.program;
+  bool checked = false;
+  for (size_t b = 0; b < p.buffers.size(); ++b) {
+    if (impl.buffer_symbol[b] < 0 || p.buffers[b].kind != ir::BufferInfo::Kind::temp || impl.is_output_buffer[b]) continue;
+    const int64_t numel = buffer_numel(p.buffers[b], impl.buffer_symbol[b], w.symbol_values);
+    if (w.temps[b].defined() && w.temps[b].numel() >= numel) continue;
+    if (!checked) check_memory_budget(p, impl.buffer_symbol, w.symbol_values);
+    checked = true;
+    w.temps[b] = Tensor();  // the old block goes before the new one comes
+    w.temps[b] = Tensor::empty(p.buffers[b].dtype, {numel});
+    w.pointers[b] = w.temps[b].data();
+  }
+}
+
+// Points the workspace's buffers at the feeds and outputs, checking them as run() documents:
+// the feeds' names, dtypes and shapes, and outputs that fit and alias nothing (others
+// replaced). With symbols, binds them from the feeds and sizes the intermediates.
+void bind_buffers(const PreparedGraph& impl, const Feeds& feeds, std::vector<Tensor>& outputs, Workspace& w) {
+  const ir::KernelProgram& p = impl.exe.program;
+  std::vector<void*>& ptr = w.pointers;
+  const bool symbolic = !impl.exe.symbols.empty();
+  std::vector<int> bound_by(symbolic ? impl.exe.symbols.size() : 0, -1);
   // Feeds the graph does not need are fine if the graph declares them; look names up only
   // when there are more feeds than inputs this program reads.
   if (feeds.size() > impl.exe.input_slots.size())
@@ -202,17 +283,19 @@ void bind_buffers(const PreparedGraph& impl, const Feeds& feeds, std::vector<Ten
       if (!impl.exe.graph_inputs.count(name)) throw InputError(fmt::format("unknown input '{}'", name));
   // Slots are sorted by name, as the map is: with exactly the inputs fed, one walk pairs them.
   auto next_feed = feeds.begin();
-  for (const PreparedGraph::InputSlot& slot : impl.exe.input_slots) {
+  for (size_t i = 0; i < impl.exe.input_slots.size(); ++i) {
+    const PreparedGraph::InputSlot& slot = impl.exe.input_slots[i];
     auto it = next_feed != feeds.end() && next_feed->first == slot.info.name ? next_feed : feeds.find(slot.info.name);
     if (it == feeds.end()) throw InputError(fmt::format("input '{}' was not given", slot.info.name));
     next_feed = std::next(it);
     const Tensor& t = it->second;
     if (!t.defined()) throw InputError(fmt::format("input '{}' is an empty tensor", slot.info.name));
-    if (t.dtype() != slot.info.dtype || !same_shape(t.shape(), slot.info.shape))
-      throw InputError(fmt::format("input '{}': expected {}, got {}", slot.info.name,
-                                   type_str(slot.info.dtype, slot.info.shape), type_str(t.dtype(), t.shape())));
+    if (t.dtype() != slot.info.dtype) wrong_feed(slot, t);
+    if (symbolic) bind_symbols(impl, slot, t, static_cast<int>(i), w.symbol_values, bound_by);
+    else if (!same_shape(t.shape(), slot.info.shape)) wrong_feed(slot, t);
     ptr[slot.buffer] = const_cast<void*>(t.data());
   }
+  if (symbolic) size_symbolic_temps(impl, w);
   // Outputs: the caller's tensors where they fit and alias no feed and no other output, else
   // fresh ones (a kernel's output must not overlap its operands: noalias). Two outputs of one
   // buffer share its storage.
@@ -229,29 +312,32 @@ void bind_buffers(const PreparedGraph& impl, const Feeds& feeds, std::vector<Ten
     const ir::OutputView& view = p.outputs[o];
     Tensor& t = outputs[o];
     const ir::BufferInfo& info = p.buffers[view.buffer];
-    if (!(t.defined() && t.dtype() == info.dtype && same_shape(t.shape(), view.shape) && !aliases(t, o))) {
-      check_memory_budget(p);
-      t = Tensor::empty(info.dtype, view.shape);
+    Shape resolved_shape;  // only with symbols: the static path allocates nothing here
+    const Shape& shape = symbolic ? (resolved_shape = resolved(impl, view.shape, w.symbol_values)) : view.shape;
+    if (!(t.defined() && t.dtype() == info.dtype && same_shape(t.shape(), shape) && !aliases(t, o))) {
+      check_memory_budget(p, impl.buffer_symbol, w.symbol_values);
+      t = Tensor::empty(info.dtype, shape);
     }
     ptr[view.buffer] = t.data();
   }
 }
 
 // Outputs that view another output's buffer: reshaped views of its tensor.
-void share_output_views(const PreparedGraph& impl, std::vector<Tensor>& outputs) {
+void share_output_views(const PreparedGraph& impl, const Workspace& w, std::vector<Tensor>& outputs) {
   const ir::KernelProgram& p = impl.exe.program;
   for (size_t o = 0; o < p.outputs.size(); ++o)
     if (impl.output_holder[o] != static_cast<int>(o))
-      outputs[o] = outputs[impl.output_holder[o]].reshaped(p.outputs[o].shape);
+      outputs[o] = outputs[impl.output_holder[o]].reshaped(resolved(impl, p.outputs[o].shape, w.symbol_values));
 }
 
 using StepArgs = std::array<void*, PreparedGraph::Step::kMaxArgs>;
 
-// Writes a step's kernel arguments in a workspace to `args`: its buffers, then the scratch
-// block if it packs.
+// Writes a step's kernel arguments in a workspace to `args`: its buffers, its symbols'
+// values, then the scratch block if it packs.
 void fill_step_args(const PreparedGraph::Step& step, const Workspace& w, StepArgs& args) {
   size_t n = 0;
   for (int b : step.args) args[n++] = w.pointers[b];
+  for (int s : step.symbols) args[n++] = reinterpret_cast<void*>(static_cast<intptr_t>(w.symbol_values[s]));
   if (step.scratch) args[n++] = const_cast<void*>(w.scratch.data());
 }
 
@@ -278,13 +364,13 @@ void CompiledGraph::run(const Feeds& feeds, std::vector<Tensor>& outputs) const 
   const Impl& impl = *impl_;
   std::unique_ptr<Workspace> pooled;
   Workspace* w = impl.borrow(pooled);
-  bind_buffers(impl, feeds, outputs, w->pointers);
+  bind_buffers(impl, feeds, outputs, *w);
   StepArgs args;  // slots past a kernel's arguments are never read
   for (const Impl::Step& step : impl.exe.steps) {
     fill_step_args(step, *w, args);
     step.entry(args.data());
   }
-  share_output_views(impl, outputs);
+  share_output_views(impl, *w, outputs);
   impl.give_back(std::move(pooled));
 }
 
@@ -299,8 +385,8 @@ BoundRun CompiledGraph::bind(const Feeds& feeds, std::vector<Tensor> outputs) co
   if (!impl_) throw ArgumentError("CompiledGraph: empty (default-constructed or moved from)");
   auto state = std::make_unique<BoundRun::State>();
   state->workspace = impl_->new_workspace();
-  bind_buffers(*impl_, feeds, outputs, state->workspace->pointers);
-  share_output_views(*impl_, outputs);
+  bind_buffers(*impl_, feeds, outputs, *state->workspace);
+  share_output_views(*impl_, *state->workspace, outputs);
   for (const auto& [name, tensor] : feeds) state->feeds.push_back(tensor);
   state->outputs = std::move(outputs);
   state->steps = resolve_steps(*impl_, *state->workspace);

@@ -13,16 +13,17 @@
 
 namespace tcc::runtime {
 
-// Every kernel's ABI: args[0] the output buffer, then the operands, then (when the kernel
-// needs one) the scratch block.
+// Every kernel's ABI: args[0] the output buffer, then the operands, then the values of its
+// symbols (each slot holds the int64 itself), then (when the kernel needs one) the scratch block.
 using KernelEntry = void (*)(void* const* args);
 
 struct Executable {
   struct Step {
     static constexpr std::size_t kMaxArgs = 8;
     KernelEntry entry = nullptr;
-    std::vector<int> args;  // buffer ids in the kernel's argument order: output, operands
-    bool scratch = false;   // the scratch block follows
+    std::vector<int> args;     // buffer ids in the kernel's argument order: output, operands
+    std::vector<int> symbols;  // then these symbols' values (indices into Executable::symbols)
+    bool scratch = false;      // the scratch block follows
   };
   struct InputSlot {
     int buffer = -1;
@@ -34,6 +35,9 @@ struct Executable {
   std::vector<InputInfo> inputs;        // the inputs the outputs depend on, in declaration order
   std::set<std::string> graph_inputs;   // every input name of the graph
   int64_t scratch_bytes = 0;            // the largest scratch block a step needs
+  // The symbols (tcc::dim codes) of the program's buffers: every call binds each from the
+  // inputs. Empty for a graph of static shapes.
+  std::vector<int64_t> symbols;
   CompileStats stats;
 };
 

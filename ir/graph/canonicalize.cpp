@@ -3,6 +3,8 @@
 // reshape of a strided view, a strided graph output) becomes a copy step.
 #include "ir/graph/canonicalize.h"
 
+#include "ir/symbolic_extents.h"
+
 #include <tcc/error.h>
 
 #include <fmt/format.h>
@@ -14,29 +16,37 @@ namespace tcc::ir {
 
 namespace {
 
-// What a graph value is after canonicalisation: a strided view of one buffer.
+// What a graph value is after canonicalisation: a strided view of one buffer. A symbolic
+// axis's extent is its tcc::dim code; strides are always sizes (outer_symbol).
 struct View {
   int buffer = -1;
   Shape shape;
   std::vector<int64_t> strides;  // elements, per axis
 };
 
+// Row-major strides; those of axes outside a symbol are never used (they are 1 long), and are
+// left at the static part.
 std::vector<int64_t> dense_strides(const Shape& shape) {
   std::vector<int64_t> s(shape.size());
   int64_t stride = 1;
   for (int a = static_cast<int>(shape.size()) - 1; a >= 0; --a) {
     s[a] = stride;
-    stride *= shape[a];
+    if (!is_symbol(shape[a])) stride *= shape[a];
   }
   return s;
 }
 
 bool is_dense(const View& v) {
-  if (checked_numel(v.shape) == 0) return true;
+  if (checked_static_numel(v.shape) == 0) return true;
   std::vector<int64_t> dense = dense_strides(v.shape);
   for (size_t a = 0; a < v.shape.size(); ++a)
     if (v.shape[a] != 1 && v.strides[a] != dense[a]) return false;
   return true;
+}
+
+KernelDim kernel_dim(int64_t extent, DimRole role) {
+  if (is_symbol(extent)) return {kSymbolPlanningExtent, role, symbol_name(extent)};
+  return {extent, role, {}};
 }
 
 class Canonicalizer {
@@ -47,7 +57,8 @@ class Canonicalizer {
     for (int id : reachable_nodes(g_, outputs)) views_[id] = lower_node(g_.node(id));
     for (int o : outputs) {
       View v = views_.at(o);
-      bool whole = checked_numel(v.shape) == p_.buffers[v.buffer].numel;
+      const BufferInfo& b = p_.buffers[v.buffer];
+      bool whole = checked_static_numel(v.shape) == b.numel && has_symbols(v.shape) == (b.symbol != 0);
       // Outputs are dense and never alias an input the caller owns.
       if (!is_dense(v) || !whole || p_.buffers[v.buffer].kind != BufferInfo::Kind::temp) v = copy(v, g_.node(o).dtype);
       p_.outputs.push_back({v.buffer, v.shape});
@@ -56,7 +67,10 @@ class Canonicalizer {
   }
 
  private:
-  int new_buffer(BufferInfo info) {
+  // A buffer holding a dense array of `shape`.
+  int new_buffer(BufferInfo info, const Shape& shape, const std::string& what) {
+    info.symbol = outer_symbol(shape, what);
+    info.numel = checked_static_numel(shape);
     p_.buffers.push_back(std::move(info));
     return static_cast<int>(p_.buffers.size()) - 1;
   }
@@ -66,9 +80,11 @@ class Canonicalizer {
   View lower_node(const Node& n) {
     switch (n.op) {
       case OpKind::input:
-        return dense_view(new_buffer({BufferInfo::Kind::input, n.dtype, checked_numel(n.shape), n.name, {}}), n.shape);
+        return dense_view(new_buffer({BufferInfo::Kind::input, n.dtype, 0, n.name, {}}, n.shape,
+                                     fmt::format("input '{}'", n.name)),
+                          n.shape);
       case OpKind::constant:
-        return dense_view(new_buffer({BufferInfo::Kind::constant, n.dtype, checked_numel(n.shape), "", n.data}),
+        return dense_view(new_buffer({BufferInfo::Kind::constant, n.dtype, 0, "", n.data}, n.shape, "a constant"),
                           n.shape);
       case OpKind::reshape: {
         View in = views_.at(n.inputs[0]);
@@ -120,7 +136,7 @@ class Canonicalizer {
         bool only_first = used[0] && std::none_of(used.begin() + 1, used.end(), [](bool u) { return u; });
         role = (all && in.size() > 1) ? DimRole::B : only_first ? DimRole::M : DimRole::N;
       }
-      c.dims.push_back({spec.extents[d], role});
+      c.dims.push_back(kernel_dim(spec.extents[d], role));
     }
     for (size_t i = 0; i < in.size(); ++i)
       c.operands.push_back({in[i].buffer, loop_strides(in[i], spec.operands[i], D), g_.node(n.inputs[i]).dtype});
@@ -134,7 +150,8 @@ class Canonicalizer {
     std::string key = c.descriptor();
     for (const StridedOperand& op : c.operands) key += fmt::format(" %b{}", op.buffer);
     if (auto it = computed_.find(key); it != computed_.end()) return dense_view(it->second, shape);
-    c.out_buffer = new_buffer({BufferInfo::Kind::temp, c.out_dtype, checked_numel(shape), "", {}});
+    c.out_buffer = new_buffer({BufferInfo::Kind::temp, c.out_dtype, 0, "", {}}, shape,
+                              fmt::format("a result of type {}", type_str(c.out_dtype, shape)));
     computed_.emplace(std::move(key), c.out_buffer);
     int buffer = c.out_buffer;
     p_.steps.push_back(std::move(c));
@@ -147,7 +164,7 @@ class Canonicalizer {
     c.kind = StepKind::copy;
     c.acc_dtype = c.out_dtype = dtype;
     for (size_t a = 0; a < v.shape.size(); ++a) {
-      c.dims.push_back({v.shape[a], DimRole::M});
+      c.dims.push_back(kernel_dim(v.shape[a], DimRole::M));
       c.out_axes.push_back(static_cast<int>(a));
     }
     c.operands.push_back({v.buffer, v.strides, dtype});

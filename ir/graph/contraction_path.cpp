@@ -1,5 +1,7 @@
 #include "ir/graph/contraction_path.h"
 
+#include "ir/symbolic_extents.h"
+
 #include <tcc/error.h>
 
 #include <fmt/format.h>
@@ -17,11 +19,14 @@ std::string term(const std::vector<int>& dims) {
   return s;
 }
 
-// The size of a dim indexed by two axes (-1: not indexed): a size-1 axis broadcasts against
-// the other (also against 0).
+// A dim's size where no axis indexes it (symbols are negative codes, so not any negative).
+constexpr int64_t kAbsent = -1;
+
+// The size of a dim indexed by two axes (kAbsent: not indexed): a size-1 axis broadcasts
+// against the other (also against 0).
 int64_t combined_size(int64_t x, int64_t y) {
-  if (x < 0) return y;
-  if (y < 0) return x;
+  if (x == kAbsent) return y;
+  if (y == kAbsent) return x;
   return x != 1 ? x : y;
 }
 
@@ -30,18 +35,14 @@ int64_t combined_size(int64_t x, int64_t y) {
 struct Term {
   std::vector<int> dims;
   Shape sizes;
-  int64_t size_of(int d) const {  // -1: does not index d
-    int64_t s = -1;
+  int64_t size_of(int d) const {  // kAbsent: does not index d
+    int64_t s = kAbsent;
     for (size_t a = 0; a < dims.size(); ++a)
       if (dims[a] == d) s = combined_size(s, sizes[a]);
     return s;
   }
-  bool has(int d) const { return size_of(d) >= 0; }
-  double numel() const {
-    double n = 1;
-    for (int64_t s : sizes) n *= static_cast<double>(s);
-    return n;
-  }
+  bool has(int d) const { return size_of(d) != kAbsent; }
+  double numel() const { return planning_numel(sizes); }  // costs see symbols at their planning extent
 };
 
 class PathPlanner {
@@ -99,7 +100,7 @@ class PathPlanner {
     path.method = exhaustive ? "optimal" : "greedy";
     for (const PathStep& s : path.steps)
       if (&s != &path.steps.back())
-        path.largest_intermediate = std::max(path.largest_intermediate, checked_numel(s.shape));
+        path.largest_intermediate = std::max(path.largest_intermediate, static_cast<int64_t>(planning_numel(s.shape)));
     return path;
   }
 
@@ -154,7 +155,8 @@ class PathPlanner {
   // is summed, else a streaming product.
   static sched::KernelForm join_form(const Term& a, const Term& b, const Term& r) {
     for (int d : a.dims)
-      if (d != IndexSpec::kBroadcast && !r.has(d) && a.size_of(d) > 1 && b.size_of(d) > 1) return sched::KernelForm::gemm;
+      if (d != IndexSpec::kBroadcast && !r.has(d) && planning_extent(a.size_of(d)) > 1 &&
+          planning_extent(b.size_of(d)) > 1) return sched::KernelForm::gemm;
     return sched::KernelForm::stream;
   }
 
@@ -167,7 +169,7 @@ class PathPlanner {
       for (int d : t->dims) {
         if (d == IndexSpec::kBroadcast || std::find(seen.begin(), seen.end(), d) != seen.end()) continue;
         seen.push_back(d);
-        points *= static_cast<double>(combined_size(a.size_of(d), b.size_of(d)));
+        points *= static_cast<double>(planning_extent(combined_size(a.size_of(d), b.size_of(d))));
         sums = sums || !r.has(d);
       }
     const double elem = static_cast<double>(dtype_size(dtype_));
@@ -176,8 +178,7 @@ class PathPlanner {
   }
 
   sched::CostEstimate single_cost() const {
-    double points = 1;
-    for (int64_t e : spec_.extents) points *= static_cast<double>(e);
+    double points = planning_numel(spec_.extents);
     const bool sums = spec_.out.size() < spec_.extents.size();
     double elems = Term{spec_.out, spec_.out_shape()}.numel();
     for (const Term& t : inputs_) elems += t.numel();
@@ -294,7 +295,7 @@ class PathPlanner {
         global.push_back(d);
         // An output dim no operand indexes (a size-1 axis the rule adds) keeps its extent.
         const int64_t size = combined_size(a.size_of(d), b.size_of(d));
-        step.spec.extents.push_back(size >= 0 ? size : spec_.extents[d]);
+        step.spec.extents.push_back(size != kAbsent ? size : spec_.extents[d]);
         return static_cast<int>(global.size()) - 1;
       };
       for (const Term* t : {&a, &b}) {

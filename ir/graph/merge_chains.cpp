@@ -1,6 +1,7 @@
 #include "ir/graph/merge_chains.h"
 
 #include "ir/graph/contraction_path.h"
+#include "ir/symbolic_extents.h"
 
 #include <fmt/format.h>
 
@@ -83,7 +84,7 @@ MergedGraph merge_contraction_chains(const GraphIR& g, const std::vector<int>& o
         const Node& inner = out.graph.node(n.inputs[slot]);
         if (n.inputs.size() + inner.inputs.size() - 1 > static_cast<size_t>(max_operands)) continue;
         folded = std::max({folded, out.folded_bytes.at(n.inputs[slot]),
-                           checked_numel(inner.shape) * static_cast<int64_t>(dtype_size(inner.dtype))});
+                           static_cast<int64_t>(planning_numel(inner.shape)) * static_cast<int64_t>(dtype_size(inner.dtype))});
         n = inline_operand(n, slot, inner);
       }
     }

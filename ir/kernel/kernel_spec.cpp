@@ -1,6 +1,7 @@
 #include "ir/kernel/kernel_spec.h"
 
 #include "ir/graph/graph_ir.h"
+#include "ir/symbolic_extents.h"
 
 #include <tcc/error.h>
 
@@ -21,9 +22,13 @@ char role_letter(DimRole r) {
   return '?';
 }
 
+int64_t KernelDim::shape_extent() const { return symbolic() ? tcc::dim(symbol) : extent; }
+
+int64_t BufferInfo::planned_numel() const { return symbol ? numel * kSymbolPlanningExtent : numel; }
+
 Shape KernelSpec::out_shape() const {
   Shape s;
-  for (int d : out_axes) s.push_back(dims.at(d).extent);
+  for (int d : out_axes) s.push_back(dims.at(d).shape_extent());
   return s;
 }
 
@@ -69,8 +74,6 @@ std::optional<DType> KernelSpec::uniform_dtype() const {
 
 std::string unsupported_by_lowering(const KernelSpec& c) {
   if (!c.uniform_dtype()) return "operands, accumulator and output of different dtypes";
-  for (const KernelDim& d : c.dims)
-    if (d.symbolic()) return "a symbolic extent (" + d.symbol + ")";
   if (!c.epilogue.empty()) return "an epilogue";
   return "";
 }
@@ -125,14 +128,15 @@ std::string KernelProgram::str() const {
   for (size_t b = 0; b < buffers.size(); ++b) {
     const BufferInfo& info = buffers[b];
     if (info.kind == BufferInfo::Kind::temp) continue;
-    s += fmt::format("%b{} = {}{} : {}[{}]\n", b, info.kind == BufferInfo::Kind::input ? "input" : "constant",
-                     info.name.empty() ? "" : " \"" + info.name + "\"", dtype_name(info.dtype), info.numel);
+    s += fmt::format("%b{} = {}{} : {}[{}{}]\n", b, info.kind == BufferInfo::Kind::input ? "input" : "constant",
+                     info.name.empty() ? "" : " \"" + info.name + "\"", dtype_name(info.dtype),
+                     info.symbol ? dim_str(info.symbol) + "x" : "", info.numel);
   }
   for (const KernelSpec& c : steps) {
     s += fmt::format("%b{} = {} {} dims(", c.out_buffer, c.kind == StepKind::copy ? "copy" : "contraction",
                      dtype_name(c.out_dtype));
     for (size_t d = 0; d < c.dims.size(); ++d)
-      s += fmt::format("{}d{}:{}{}", d ? ", " : "", d, role_letter(c.dims[d].role), c.dims[d].extent);
+      s += fmt::format("{}d{}:{}{}", d ? ", " : "", d, role_letter(c.dims[d].role), dim_str(c.dims[d].shape_extent()));
     std::vector<std::string> outs;
     for (int d : c.out_axes) outs.push_back(fmt::format("d{}", d));
     s += fmt::format(") out({})", fmt::join(outs, ","));
@@ -145,6 +149,15 @@ std::string KernelProgram::str() const {
                      type_str(buffers[outputs[o].buffer].dtype, outputs[o].shape));
   return s;
 }
+
+namespace {
+
+// Whether a dense array of `shape` is exactly the buffer (the same elements, the same symbol).
+bool fits(const Shape& shape, const BufferInfo& b) {
+  return checked_static_numel(shape) == b.numel && outer_symbol(shape, "a step's result") == b.symbol;
+}
+
+}  // namespace
 
 void verify_program(const KernelProgram& p) {
   std::vector<bool> written(p.buffers.size(), false);
@@ -164,19 +177,20 @@ void verify_program(const KernelProgram& p) {
         if (c.dims[d].extent == 0) any_empty = true;
         else last += (c.dims[d].extent - 1) * op.strides[d];
       }
-      if (!any_empty && last >= p.buffers[op.buffer].numel)
-        fail(fmt::format("%b{} accessed at {} but holds {}", op.buffer, last, p.buffers[op.buffer].numel));
+      // Symbolic dims at their planning extent, which buffers are sized for too.
+      if (!any_empty && last >= p.buffers[op.buffer].planned_numel())
+        fail(fmt::format("%b{} accessed at {} but holds {}", op.buffer, last, p.buffers[op.buffer].planned_numel()));
     }
     if (written[c.out_buffer]) fail(fmt::format("%b{} written twice", c.out_buffer));
     if (p.buffers[c.out_buffer].dtype != c.out_dtype) fail("output dtype differs from its buffer's");
     if (c.kind == StepKind::copy &&
         (c.operands.size() != 1 || std::any_of(c.dims.begin(), c.dims.end(), [](const KernelDim& d) { return d.role == DimRole::K; })))
       fail("a copy has one operand and sums nothing");
-    if (checked_numel(c.out_shape()) != p.buffers[c.out_buffer].numel) fail("output size differs from its buffer");
+    if (!fits(c.out_shape(), p.buffers[c.out_buffer])) fail("output size differs from its buffer");
     written[c.out_buffer] = true;
   }
   for (const OutputView& o : p.outputs)
-    if (!written[o.buffer] || checked_numel(o.shape) != p.buffers[o.buffer].numel) fail("bad output view");
+    if (!written[o.buffer] || !fits(o.shape, p.buffers[o.buffer])) fail("bad output view");
 }
 
 }  // namespace tcc::ir

@@ -28,6 +28,8 @@ struct KernelDim {
   // scalar parameter), and `extent` the value plans assume.
   std::string symbol;
   bool symbolic() const { return !symbol.empty(); }
+  // The extent as a shape holds it: the size, or the symbol's tcc::dim code.
+  int64_t shape_extent() const;
 };
 
 struct StridedOperand {
@@ -64,7 +66,7 @@ struct KernelSpec {
   // The symbols of symbolic dims, in dim order without repeats: the kernel's scalar parameters.
   std::vector<std::string> scalar_params() const;
 
-  Shape out_shape() const;
+  Shape out_shape() const;  // symbolic dims as their tcc::dim codes
   std::vector<int64_t> out_strides() const;  // per loop dim; 0 for K dims
   // Arithmetic of one run: n - 1 multiplies per point of the loop space for n operands, plus
   // one add when something is summed; a copy costs nothing.
@@ -84,9 +86,12 @@ struct BufferInfo {
   enum class Kind { input, constant, temp };
   Kind kind = Kind::temp;
   DType dtype = DType::f32;
-  int64_t numel = 0;
-  std::string name;  // input name
-  Tensor data;       // constant data
+  int64_t numel = 0;  // elements; with a symbol, elements per unit of it
+  std::string name;   // input name
+  Tensor data;        // constant data
+  int64_t symbol = 0;  // the symbol (a tcc::dim code) the buffer's outermost axis runs to; 0: none
+  // Elements as planners see them (a symbol at its planning extent).
+  int64_t planned_numel() const;
 };
 
 // A graph output: a dense row-major view of a whole buffer.
@@ -102,8 +107,8 @@ struct KernelProgram {
   std::string str() const;
 };
 
-// Why today's loop lowering cannot take this spec (mixed dtypes, a symbolic extent, an
-// epilogue), or empty when it can.
+// Why today's loop lowering cannot take this spec (mixed dtypes, an epilogue), or empty when
+// it can.
 std::string unsupported_by_lowering(const KernelSpec& c);
 
 // Strides in range of their buffers, buffers written once before they are read.

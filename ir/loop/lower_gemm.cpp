@@ -9,6 +9,7 @@
 // Prefetches are the prefetch pass's.
 #include "ir/loop/lower_gemm.h"
 
+#include "ir/loop/extents.h"
 #include "ir/loop/index_math.h"
 
 #include <tcc/error.h>
@@ -25,7 +26,8 @@ namespace {
 
 class GemmLowering {
  public:
-  GemmLowering(const KernelSpec& c, const GemmPlan& p, const std::string& name) : c_(c), p_(p), dtype_(c.out_dtype) {
+  GemmLowering(const KernelSpec& c, const GemmPlan& p, const std::string& name)
+      : c_(c), p_(p), dtype_(c.out_dtype), extent_(c, k_) {
     k_.name = name;
     k_.dtype = dtype_;
     k_.params.push_back(param("out", 0));
@@ -52,8 +54,13 @@ class GemmLowering {
     const bool per_task_blocks = p_.packs_on_stack;
     if (per_task_blocks) body = allocate_packed(body);
     for (size_t i = p_.outer.size(); i-- > 0;) {
-      bool parallel = i == 0 && p_.parallel == GemmPlan::Parallel::outer;
-      body = for_loop(outer_vars[i], c64(c_.dims[p_.outer[i]].extent), parallel ? ForKind::parallel : ForKind::serial, body);
+      const bool parallel = i == 0 && p_.parallel == GemmPlan::Parallel::outer;
+      const Expr extent = extent_(p_.outer[i]);
+      Stmt loop = for_loop(outer_vars[i], extent, parallel ? ForKind::parallel : ForKind::serial, body);
+      // A symbolic batch too small for threads runs serially (GemmPlan::min_parallel_outer).
+      if (parallel && p_.min_parallel_outer > 0)
+        loop = if_lt(extent, c64(p_.min_parallel_outer), for_loop(outer_vars[i], extent, ForKind::serial, body), loop);
+      body = loop;
     }
     if (p_.outer_reduction) body = block({zero_output(), body});
     if (p_.pack && !per_task_blocks) body = allocate_packed(body);
@@ -80,10 +87,8 @@ class GemmLowering {
   Expr accumulate_always() const { return c64(p_.outer_reduction ? 1 : 0); }
 
   Stmt zero_output() {
-    int64_t numel = 1;
-    for (int d : c_.out_axes) numel *= c_.dims[d].extent;
     Var i = new_var("i");
-    return for_loop(i, c64(numel), ForKind::vectorized, store(C(), v(i), zero(dtype_)));
+    return for_loop(i, extent_.product(c_.out_axes), ForKind::vectorized, store(C(), v(i), zero(dtype_)));
   }
 
   MicroKernel tile(int rows, int cols) const {
@@ -208,6 +213,7 @@ class GemmLowering {
   const GemmPlan& p_;
   const DType dtype_;  // of operands, accumulator and output alike (unsupported_by_lowering)
   LoopKernel k_;
+  DimExtents extent_;  // declares k_'s scalar parameters
   std::vector<int64_t> out_strides_;
   int64_t M_ = 1, N_ = 1, K_ = 1;
   Buffer packed_a_, packed_b_;

@@ -1,5 +1,6 @@
 #include "ir/loop/lower_to_loops.h"
 
+#include "ir/loop/extents.h"
 #include "ir/loop/index_math.h"
 
 #include <tcc/error.h>
@@ -31,12 +32,12 @@ Buffer param(const std::string& name, DType dtype, int index) {
 }
 
 // Wraps `body` in the loops of `order[from, to)`, innermost last.
-Stmt nest(const KernelSpec& c, const std::vector<Var>& vars, const std::vector<int>& order, size_t from, size_t to,
+Stmt nest(const DimExtents& extent, const std::vector<Var>& vars, const std::vector<int>& order, size_t from, size_t to,
           ForKind innermost_kind, Stmt body) {
   for (size_t i = to; i-- > from;) {
     int d = order[i];
     ForKind kind = (i + 1 == order.size()) ? innermost_kind : ForKind::serial;
-    body = for_loop(vars[d], int_imm(c.dims[d].extent), kind, body);
+    body = for_loop(vars[d], extent(d), kind, body);
   }
   return body;
 }
@@ -91,6 +92,7 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
   k.dtype = dtype;
   k.params.push_back(param("out", dtype, 0));
   for (size_t i = 0; i < c.operands.size(); ++i) k.params.push_back(param(fmt::format("in{}", i), dtype, int(i) + 1));
+  const DimExtents extent(c, k);
 
   std::vector<Var> vars;
   for (size_t d = 0; d < c.dims.size(); ++d)
@@ -120,7 +122,7 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
     for (size_t i = s.loop_order.size(); i-- > 0;) {
       const int d = s.loop_order[i];
       if (d == s.transpose->rows || d == s.transpose->cols) continue;
-      plane = for_loop(vars[d], int_imm(c.dims[d].extent), ForKind::serial, plane);
+      plane = for_loop(vars[d], extent(d), ForKind::serial, plane);
     }
     k.body = plane;
   } else if (s.accumulate_in_register) {
@@ -136,7 +138,7 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
         update.push_back(store(acc, c64(j), add(load(acc, c64(j)), product_at(row, r))));
         stores.push_back(store(out, offset(vars, out_strides, row, r), load(acc, c64(j))));
       }
-      Stmt sum = nest(c, vars, s.loop_order, first_k, s.loop_order.size(), inner, block(std::move(update)));
+      Stmt sum = nest(extent, vars, s.loop_order, first_k, s.loop_order.size(), inner, block(std::move(update)));
       std::vector<Stmt> body = std::move(init);
       body.push_back(sum);
       body.insert(body.end(), stores.begin(), stores.end());
@@ -152,20 +154,18 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
       const ForKind blocks = s.parallel_rows ? ForKind::parallel : ForKind::serial;
       if (E / R > 0) parts.push_back(for_loop(rb, c64(E / R), blocks, sums(row, times(v(rb), R), R)));
       if (E % R) parts.push_back(for_loop(rr, c64(E % R), ForKind::serial, sums(row, plus(v(rr), c64(E / R * R)), 1)));
-      k.body = nest(c, vars, s.loop_order, 0, first_k - 1, ForKind::serial, block(std::move(parts)));
+      k.body = nest(extent, vars, s.loop_order, 0, first_k - 1, ForKind::serial, block(std::move(parts)));
     } else {
-      k.body = nest(c, vars, s.loop_order, 0, first_k, ForKind::serial, sums(-1, nullptr, 1));
+      k.body = nest(extent, vars, s.loop_order, 0, first_k, ForKind::serial, sums(-1, nullptr, 1));
     }
   } else if (!has_k) {
     // Every output element is written exactly once.
-    k.body = nest(c, vars, s.loop_order, 0, s.loop_order.size(), inner, store(out, out_index, product));
+    k.body = nest(extent, vars, s.loop_order, 0, s.loop_order.size(), inner, store(out, out_index, product));
   } else {
-    int64_t numel = 1;
-    for (int d : c.out_axes) numel *= c.dims[d].extent;
     Var i = std::make_shared<const VarDecl>(VarDecl{"i"});
-    Stmt zero_fill = for_loop(i, int_imm(numel), ForKind::vectorized, store(out, var_ref(i), zero(dtype)));
+    Stmt zero_fill = for_loop(i, extent.product(c.out_axes), ForKind::vectorized, store(out, var_ref(i), zero(dtype)));
     Stmt update = store(out, out_index, add(load(out, out_index), product));
-    k.body = block({zero_fill, nest(c, vars, s.loop_order, 0, s.loop_order.size(), inner, update)});
+    k.body = block({zero_fill, nest(extent, vars, s.loop_order, 0, s.loop_order.size(), inner, update)});
   }
   return k;
 }

@@ -11,10 +11,11 @@ namespace tcc::ir::sched {
 std::string GemmPlan::str() const {
   static const char* parallel_names[] = {"", " parallel=outer", " parallel=row_tiles", " parallel=column_tiles",
                                          " parallel=row_panels"};
-  return fmt::format("gemm(a=in{} b=in{} m=d{} n=d{} k=d{} outer=[{}]{}) tile={}x{} lanes={} blocks(mc={} kc={} nc={}) {}{}{}{}",
+  return fmt::format("gemm(a=in{} b=in{} m=d{} n=d{} k=d{} outer=[{}]{}) tile={}x{} lanes={} blocks(mc={} kc={} nc={}) {}{}{}{}{}",
                      a, b, m, n, k, fmt::join(outer, ","), outer_reduction ? " outer_sum" : "", mr, nr, lanes, mc, kc,
                      nc, pack ? (pack_a ? "packed" : "packed_b") : "in_place", sweep_kc ? fmt::format(" sweep_kc={}", sweep_kc) : "",
-                     parallel_names[static_cast<int>(parallel)], prefetch_next ? " prefetch_next" : "") +
+                     parallel_names[static_cast<int>(parallel)],
+                     min_parallel_outer ? fmt::format(" from={}", min_parallel_outer) : "", prefetch_next ? " prefetch_next" : "") +
          fmt::format(" code(k_steps={} edge_k_steps={} unroll_k<={}{}{} locality={})", k_steps, edge_k_steps,
                      full_unroll_max_k, pack_b == PackB::transpose ? " pack_b=transpose" : pack_b == PackB::copy ? " pack_b=copy" : "",
                      prefetch_c ? " prefetch_c" : "", prefetch_locality) +
@@ -48,9 +49,13 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
   const std::vector<int64_t> out_strides = c.out_strides();
   GemmPlan p;
   // n: the output's unit-stride column dim.
+  // The GEMM's own dims (m, n, k) are tiled at compile time: never symbolic ones, which run
+  // as outer loops.
+  auto tileable = [&](size_t d) { return !c.dims[d].symbolic(); };
   for (int a = static_cast<int>(c.out_axes.size()) - 1; a >= 0 && p.n < 0; --a)
     if (c.dims[c.out_axes[a]].extent > 1) p.n = c.out_axes[a];
   if (p.n < 0) return fail("no output dim longer than 1");
+  if (!tileable(p.n)) return fail("the output's column dim is symbolic");
   const bool in0 = c.operands[0].strides[p.n] != 0, in1 = c.operands[1].strides[p.n] != 0;
   if (in0 == in1) return fail("the output's column dim is read by both operands or by neither");
   p.b = in1 ? 1 : 0;
@@ -59,13 +64,14 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
   const std::vector<int64_t>& sb = c.operands[p.b].strides;
   // k: the longest dim summed over both operands.
   for (size_t d = 0; d < c.dims.size(); ++d)
-    if (c.dims[d].role == DimRole::K && sa[d] != 0 && sb[d] != 0 && (p.k < 0 || c.dims[d].extent > c.dims[p.k].extent))
+    if (c.dims[d].role == DimRole::K && sa[d] != 0 && sb[d] != 0 && tileable(d) &&
+        (p.k < 0 || c.dims[d].extent > c.dims[p.k].extent))
       p.k = static_cast<int>(d);
-  if (p.k < 0) return fail("no dim is summed over both operands");
+  if (p.k < 0) return fail("no static dim is summed over both operands");
   // m: the output dim read by A only with the smallest output stride (C's rows).
   for (size_t d = 0; d < c.dims.size(); ++d)
     if (static_cast<int>(d) != p.n && c.dims[d].role != DimRole::K && sa[d] != 0 && sb[d] == 0 &&
-        c.dims[d].extent > 1 && (p.m < 0 || out_strides[d] < out_strides[p.m]))
+        c.dims[d].extent > 1 && tileable(d) && (p.m < 0 || out_strides[d] < out_strides[p.m]))
       p.m = static_cast<int>(d);
   for (size_t d = 0; d < c.dims.size(); ++d) {
     int di = static_cast<int>(d);
@@ -160,10 +166,24 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
   for (int d : p.outer) batch *= c.dims[d].extent;
   const double flops =
       2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) * static_cast<double>(batch);
-  if (enough_work_for_threads(target, flops, c.out_dtype)) {
+  // A symbolic outer batch may be any size. When one matrix is too little work for threads,
+  // they take the batch from the smallest size that is enough (decided at run time); when one
+  // matrix is enough, they share each matrix, as for a batch of one.
+  const bool symbolic_batch = !p.outer.empty() && c.dims[p.outer[0]].symbolic() && c.dims[p.outer[0]].role != DimRole::K;
+  const double per_outer = symbolic_batch ? flops / static_cast<double>(c.dims[p.outer[0]].extent) : flops;
+  if (symbolic_batch && target.threads && (!p.pack || p.packs_on_stack) &&
+      !enough_work_for_threads(target, per_outer, c.out_dtype)) {
+    int64_t lo = 1, hi = int64_t{1} << 40;  // not enough at lo, enough at hi
+    while (hi - lo > 1) {
+      const int64_t mid = lo + (hi - lo) / 2;
+      (enough_work_for_threads(target, per_outer * static_cast<double>(mid), c.out_dtype) ? hi : lo) = mid;
+    }
+    p.parallel = GemmPlan::Parallel::outer;
+    p.min_parallel_outer = hi;
+  } else if (enough_work_for_threads(target, symbolic_batch ? per_outer : flops, c.out_dtype)) {
     // Packed kernels share one scratch block, so their outer iterations cannot run at once,
     // unless the packed blocks are small enough to live on each task's stack.
-    if ((!p.pack || p.packs_on_stack) && !p.outer.empty() && c.dims[p.outer[0]].role != DimRole::K &&
+    if ((!p.pack || p.packs_on_stack) && !symbolic_batch && !p.outer.empty() && c.dims[p.outer[0]].role != DimRole::K &&
         c.dims[p.outer[0]].extent >= 2)
       p.parallel = GemmPlan::Parallel::outer;
     else if (p.pack)

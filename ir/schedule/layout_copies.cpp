@@ -78,6 +78,16 @@ std::vector<int64_t> dense_strides(const KernelSpec& c, const std::vector<int>& 
   return s;
 }
 
+// Whether the layouts below keep every symbol outermost (outer_symbol): at most one symbolic
+// dim, a batch dim, the output's first (batch dims lead every layout, in output order).
+bool symbols_lead(const KernelSpec& c) {
+  int symbolic = 0;
+  for (const KernelDim& d : c.dims) symbolic += d.symbolic() ? 1 : 0;
+  if (symbolic == 0) return true;
+  const KernelDim& first = c.dims[c.out_axes.front()];
+  return symbolic == 1 && first.symbolic() && first.role == DimRole::B;
+}
+
 class LayoutPass {
  public:
   LayoutPass(KernelProgram& p, const TargetModel& target) : p_(p), target_(target) {}
@@ -91,8 +101,14 @@ class LayoutPass {
   }
 
  private:
-  int new_temp(DType dtype, int64_t numel) {
-    p_.buffers.push_back({BufferInfo::Kind::temp, dtype, numel, "", {}});
+  // A dense temp holding c's dims in `layout` order (a symbolic dim is the first, see rewrite).
+  int new_temp(const KernelSpec& c, DType dtype, const std::vector<int>& layout) {
+    BufferInfo info{BufferInfo::Kind::temp, dtype, 1, "", {}};
+    for (int d : layout) {
+      if (c.dims[d].symbolic()) info.symbol = c.dims[d].shape_extent();
+      else info.numel *= c.dims[d].extent;
+    }
+    p_.buffers.push_back(std::move(info));
     return static_cast<int>(p_.buffers.size()) - 1;
   }
 
@@ -103,7 +119,7 @@ class LayoutPass {
     k.acc_dtype = k.out_dtype = from.dtype;
     StridedOperand op{from.buffer, {}, from.dtype};
     for (size_t a = 0; a < layout.size(); ++a) {
-      k.dims.push_back({c.dims[layout[a]].extent, DimRole::M});
+      k.dims.push_back({c.dims[layout[a]].extent, DimRole::M, c.dims[layout[a]].symbol});
       k.out_axes.push_back(static_cast<int>(a));
       op.strides.push_back(from.strides[layout[a]]);
     }
@@ -114,7 +130,7 @@ class LayoutPass {
 
   std::vector<KernelSpec> rewrite(KernelSpec c) {
     if (c.kind != StepKind::contraction || c.operands.size() != 2 || !unsupported_by_lowering(c).empty() ||
-        !plain_roles(c))
+        !plain_roles(c) || !symbols_lead(c))
       return {std::move(c)};
     // A GEMM form needs a dim summed over both operands and a dim of rows or columns (dot
     // products, batch and K only, are already their own kernel).
@@ -166,9 +182,7 @@ class LayoutPass {
     }
     for (int i = 0; i < 2; ++i) {
       if (!copy_in[i]) continue;
-      int64_t numel = 1;
-      for (int d : layouts[i]) numel *= c.dims[d].extent;
-      const int buffer = new_temp(c.operands[i].dtype, numel);
+      const int buffer = new_temp(c, c.operands[i].dtype, layouts[i]);
       steps.push_back(copy_step(c, c.operands[i], layouts[i], buffer));
       c.operands[i] = {buffer, dense_strides(c, layouts[i]), c.operands[i].dtype};
     }
@@ -178,9 +192,7 @@ class LayoutPass {
     }
     // Computed into a temp laid out [batch, rows, columns], then transposed into place.
     const std::vector<int> canonical = concat({&b, &m, &n});
-    int64_t numel = 1;
-    for (int d : canonical) numel *= c.dims[d].extent;
-    const int temp = new_temp(c.out_dtype, numel);
+    const int temp = new_temp(c, c.out_dtype, canonical);
     const int final_out = c.out_buffer;
     const std::vector<int> original = c.out_axes;
     KernelSpec gemm_step = c;

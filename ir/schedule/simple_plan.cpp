@@ -53,14 +53,18 @@ Schedule plan_simple_schedule(const KernelSpec& c, const TargetModel& target) {
     if (c.dims[d].role == DimRole::K) k_dims.push_back(static_cast<int>(d));
 
   // The innermost output candidate: the last output axis longer than 1 (its out stride is 1).
+  // A symbolic dim is the outermost axis of its arrays: innermost only when nothing else is.
   int inner_out = -1;
   for (int a = static_cast<int>(out_dims.size()) - 1; a >= 0 && inner_out < 0; --a)
     if (c.dims[out_dims[a]].extent > 1) inner_out = out_dims[a];
-  // The best K candidate, ties going to the later (usually more contiguous) dim.
+  // The best K candidate, ties going to the later (usually more contiguous) dim; a symbolic
+  // one only when no K dim is static.
   int inner_k = -1, k_score = -1;
-  for (int d : k_dims)
-    if (int s = contiguous_accesses(c, d, false); s >= k_score) inner_k = d, k_score = s;
-
+  for (bool symbolic : {false, true}) {
+    for (int d : k_dims)
+      if (int s = contiguous_accesses(c, d, false); c.dims[d].symbolic() == symbolic && s >= k_score) inner_k = d, k_score = s;
+    if (inner_k >= 0) break;
+  }
   Schedule s;
   const bool reduce_inner =
       !k_dims.empty() && (inner_out < 0 || k_score >= contiguous_accesses(c, inner_out, true));
@@ -80,7 +84,8 @@ Schedule plan_simple_schedule(const KernelSpec& c, const TargetModel& target) {
   // Dot products over a contiguous K: rows summed side by side.
   if (s.accumulate_in_register && s.vectorize_innermost && !out_dims.empty()) {
     const int row = s.loop_order[out_dims.size() - 1];
-    if (c.dims[row].extent >= target.tuning.dot_product_rows) s.dot_rows = target.tuning.dot_product_rows;
+    if (c.dims[row].extent >= target.tuning.dot_product_rows && !c.dims[row].symbolic())
+      s.dot_rows = target.tuning.dot_product_rows;
     // Threads over blocks of rows when there is enough work (every output on one thread: the
     // same sums for every thread count).
     double points = 1;
