@@ -79,6 +79,12 @@ runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, std::chrono::
     runtime::Executable::Step step{entries[lowered.step_kernel[s]], {c.out_buffer}, {}, false};
     for (const ir::StridedOperand& op : c.operands) step.args.push_back(op.buffer);
     for (const std::string& name : c.scalar_params()) step.symbols.push_back(symbol_index(exe, tcc::dim(name)));
+    step.flops = c.flops();
+    for (const ir::KernelDim& d : c.dims)
+      if (d.symbolic()) {
+        step.flops /= static_cast<double>(d.extent);
+        step.flop_symbols.push_back(symbol_index(exe, d.shape_extent()));
+      }
     const int64_t scratch = k.schedule.scratch_bytes();
     step.scratch = scratch > 0;
     if (step.args.size() + step.symbols.size() + 1 > runtime::Executable::Step::kMaxArgs)

@@ -375,6 +375,7 @@ void CompiledGraph::run(const Feeds& feeds, std::vector<Tensor>& outputs) const 
 }
 
 struct BoundRun::State {
+  double flops = 0;
   std::unique_ptr<Workspace> workspace;
   std::vector<Tensor> feeds;  // held so that their storage outlives the binding
   std::vector<Tensor> outputs;
@@ -390,6 +391,11 @@ BoundRun CompiledGraph::bind(const Feeds& feeds, std::vector<Tensor> outputs) co
   for (const auto& [name, tensor] : feeds) state->feeds.push_back(tensor);
   state->outputs = std::move(outputs);
   state->steps = resolve_steps(*impl_, *state->workspace);
+  for (const Impl::Step& step : impl_->exe.steps) {
+    double flops = step.flops;
+    for (int s : step.flop_symbols) flops *= static_cast<double>(state->workspace->symbol_values[s]);
+    state->flops += flops;
+  }
   return BoundRun(std::move(state));
 }
 
@@ -402,6 +408,11 @@ BoundRun::BoundRun(std::unique_ptr<State> state) : state_(std::move(state)) {}
 void BoundRun::operator()() {
   if (!state_) throw ArgumentError("BoundRun: empty (default-constructed or moved from)");
   for (const BoundStep& step : state_->steps) step.entry(step.args.data());
+}
+
+double BoundRun::flops() const {
+  if (!state_) throw ArgumentError("BoundRun: empty (default-constructed or moved from)");
+  return state_->flops;
 }
 
 const std::vector<Tensor>& BoundRun::outputs() const {

@@ -24,6 +24,10 @@ struct Executable {
     std::vector<int> args;     // buffer ids in the kernel's argument order: output, operands
     std::vector<int> symbols;  // then these symbols' values (indices into Executable::symbols)
     bool scratch = false;      // the scratch block follows
+    // Arithmetic of one call: `flops` times the value of each symbol in `flop_symbols` (one
+    // entry per symbolic dim of the kernel).
+    double flops = 0;
+    std::vector<int> flop_symbols;
   };
   struct InputSlot {
     int buffer = -1;

@@ -6,8 +6,10 @@
 #include "aot/aot_header.h"
 #include "driver/driver.h"
 #include "driver/kernel_cache.h"
+#include "frontend/graph_access.h"
 #include "frontend/lang/tc_program.h"
 #include "ir/graph/ops.h"
+#include "ir/graph/shape_constraints.h"
 #include "ir/lower.h"
 
 #include <fmt/format.h>
@@ -61,14 +63,17 @@ struct SubcommandHelp {
 };
 constexpr SubcommandHelp kSubcommands[] = {
     {"check", "tcc check FILE.tc",
-     "Parses FILE.tc and infers every shape; prints one `NAME: DTYPE[SHAPE]` line per value.\n",
+     "Parses FILE.tc and infers every shape; prints one `NAME: DTYPE[SHAPE]` line per value,\n"
+     "then one `requires: N == 5 for NAME (why)` line per condition its symbolic dimensions must\n"
+     "meet when the inputs arrive.\n",
      "parse + shape inference; one line per value"},
-    {"run", "tcc run FILE.tc [-i NAME=PATH.npy | -i PATH.npz]... [-o DIR | -o OUT.npz] [--seed N] [--threads N] [-v]",
+    {"run", "tcc run FILE.tc [-i NAME=PATH.npy | -i PATH.npz]... [--dim SYMBOL=SIZE]... [-o DIR | -o OUT.npz] [--seed N] [--threads N] [-v]",
      "Compiles (JIT, kernel cache) and runs FILE.tc. -i NAME=PATH.npy feeds one input from a .npy\n"
      "file; -i PATH.npz feeds every array of a numpy.savez archive to the input of its name.\n"
-     "Inputs not given get pseudo-random values from --seed (default 0). -o DIR writes every\n"
-     "output as DIR/NAME.npy, -o OUT.npz as one archive (numpy.load reads it), either way all\n"
-     "together or not at all. -v explains kernel cache hits and misses.\n"
+     "Inputs not given get pseudo-random values from --seed (default 0). A symbolic dimension\n"
+     "(input a: f32[N, 4]) takes its size from the arrays fed, or from --dim N=64. -o DIR\n"
+     "writes every output as DIR/NAME.npy, -o OUT.npz as one archive (numpy.load reads it),\n"
+     "either way all together or not at all. -v explains kernel cache hits and misses.\n"
      "Also --max-intermediate BYTES and --dump-after PASS[,PASS] (see tcc --help).\n"},
     {"emit", "tcc emit FILE.tc --stage graph|loops|llvm-unopt|llvm|asm [-o OUT] [--target-cpu CPU] [--threads N]",
      "Prints one stage of the compiled program: the graph IR, the loop IR with each kernel's plan,\n"
@@ -78,10 +83,10 @@ constexpr SubcommandHelp kSubcommands[] = {
      "Writes an ahead-of-time object and its C header: one function NAME (default: the file's\n"
      "stem, escaped when it would clash with C) that needs only libc. --threads N > 1 makes its\n"
      "large loops call tcc_parallel_for, which the header implements with pthreads.\n"},
-    {"bench", "tcc bench FILE.tc [--repeat N] [--threads N]",
+    {"bench", "tcc bench FILE.tc [--dim SYMBOL=SIZE]... [--repeat N] [--threads N]",
      "Compiles once, runs repeatedly and prints the median time, GFLOP/s (of the planned\n"
      "contraction paths) and compile time per output. --repeat N: N timed runs (default: about\n"
-     "0.2 s and at least 5).\n",
+     "0.2 s and at least 5). --dim N=64 sizes a symbolic dimension.\n",
      "median time and GFLOP/s per output"},
     {"explain", "tcc explain FILE.tc [--target-cpu CPU] [--threads N]",
      "For each output: where each axis of its shape comes from, the contraction as one einsum,\n"
@@ -149,6 +154,7 @@ struct UsageError : std::runtime_error {
 struct Args {
   std::string command, file;
   std::vector<std::pair<std::string, std::string>> feeds;  // -i NAME=PATH, or -i PATH.npz with no NAME
+  std::vector<std::pair<std::string, int64_t>> dims;       // --dim SYMBOL=SIZE
   std::optional<std::string> out, stage, header, name;
   std::string target_cpu;
   uint64_t seed = 0;
@@ -162,10 +168,10 @@ struct Args {
 const std::map<std::string, std::set<std::string>>& options_of_subcommands() {
   static const std::map<std::string, std::set<std::string>> table{
       {"check", {}},
-      {"run", {"-i", "-o", "--seed", "--threads", "-v", "--verbose", "--max-intermediate", "--dump-after"}},
+      {"run", {"-i", "--dim", "-o", "--seed", "--threads", "-v", "--verbose", "--max-intermediate", "--dump-after"}},
       {"emit", {"--stage", "-o", "--target-cpu", "--threads", "--max-intermediate", "--dump-after"}},
       {"compile", {"-o", "--header", "--name", "--target-cpu", "--threads", "--max-intermediate", "--dump-after"}},
-      {"bench", {"--repeat", "--threads", "--max-intermediate", "--dump-after"}},
+      {"bench", {"--dim", "--repeat", "--threads", "--max-intermediate", "--dump-after"}},
       {"explain", {"--target-cpu", "--threads", "--max-intermediate"}},
   };
   return table;
@@ -212,6 +218,14 @@ Args parse_args(int argc, char** argv) {
       if (v.ends_with(".npz"))
         throw UsageError("-i " + v + ": an .npz feeds every input it holds by name; write -i " + v.substr(eq + 1));
       a.feeds.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    } else if (arg == "--dim") {
+      // A malformed value is bad usage; a negative size is bad input (checked by SymbolSizes).
+      const std::string v = value();
+      const size_t eq = v.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
+        throw UsageError("--dim expects SYMBOL=SIZE, got '" + v + "'");
+      const std::string size = v.substr(eq + 1);
+      a.dims.emplace_back(v.substr(0, eq), parse_count("--dim " + v.substr(0, eq), size, size[0] == '-' ? INT64_MIN : 0));
     } else if (arg == "-o") {
       a.out = value();
     } else if (arg == "--stage") {
@@ -259,16 +273,31 @@ std::optional<tcc::lang::TcProgram> load(const std::string& path) {
 
 std::string type_of(const tcc::Value& v) { return tcc::type_str(v.dtype(), v.shape()); }
 
+// What the symbols must satisfy when the inputs arrive: one line per constraint, named after the
+// first value (in file order) that needs it, with the rule's message without the operand shapes.
+void print_constraints(const tcc::lang::TcProgram& p) {
+  const tcc::ir::GraphIR& g = tcc::detail::graph_ir(*p.graph);
+  std::vector<tcc::ir::ShapeConstraint> printed;
+  for (const auto& nv : p.values)
+    for (const tcc::ir::ShapeConstraint& c : tcc::ir::collect_constraints(g, {nv.value.id()})) {
+      if (std::find(printed.begin(), printed.end(), c) != printed.end()) continue;
+      const std::string why = c.message.substr(0, c.message.find("; "));
+      std::printf("requires: %s for %s (%s)\n", tcc::ir::constraint_str(c).c_str(), nv.name.c_str(), why.c_str());
+      printed.push_back(c);
+    }
+}
+
 int cmd_check(const Args& a) {
   auto p = load(a.file);
   if (!p) return 1;
   for (const auto& nv : p->values) std::printf("%s: %s\n", nv.name.c_str(), type_of(nv.value).c_str());
+  print_constraints(*p);
   return 0;
 }
 
 // Deterministic pseudo-random data from (seed, input name): floats in [-1, 1), integers in [-8, 8].
-tcc::Tensor random_tensor(const tcc::InputInfo& in, uint64_t seed) {
-  tcc::Tensor t(in.dtype, in.shape);
+tcc::Tensor random_tensor(const tcc::InputInfo& in, const tcc::Shape& shape, uint64_t seed) {
+  tcc::Tensor t(in.dtype, shape);
   uint64_t h = seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
   for (unsigned char c : in.name) h = (h ^ c) * 1099511628211ull;
   std::mt19937_64 rng(h);
@@ -282,6 +311,67 @@ tcc::Tensor random_tensor(const tcc::InputInfo& in, uint64_t seed) {
   });
   return t;
 }
+
+// The sizes of a file's symbolic dimensions for one run: from --dim, then from the arrays fed,
+// each checked against what came before.
+class SymbolSizes {
+ public:
+  SymbolSizes(const std::vector<tcc::InputInfo>& inputs, const std::vector<std::pair<std::string, int64_t>>& dims) {
+    for (const tcc::InputInfo& in : inputs)
+      for (int64_t e : in.shape)
+        if (tcc::is_symbol(e)) declared_.insert(tcc::symbol_name(e));
+    for (const auto& [name, size] : dims) {
+      if (!declared_.count(name)) {
+        std::string known;
+        for (const std::string& d : declared_) known += (known.empty() ? "" : ", ") + d;
+        throw tcc::InputError(fmt::format("--dim {}: the file has no symbolic dimension {} (its symbols: {})", name, name,
+                                          known.empty() ? "none" : known));
+      }
+      if (size < 0) throw tcc::InputError(fmt::format("--dim {}={}: a size is at least 0", name, size));
+      set(tcc::dim(name), size, "--dim " + name);
+    }
+  }
+
+  // Checks a fed array against its input's declared type, binding the symbols it sizes.
+  void bind(const tcc::InputInfo& want, const tcc::Tensor& t, const std::string& source) {
+    auto mismatch = [&](const std::string& why) {
+      return tcc::InputError(fmt::format("input '{}': {} holds {}, but the input is declared {}{}", want.name, source,
+                                         tcc::type_str(t.dtype(), t.shape()), tcc::type_str(want.dtype, want.shape), why));
+    };
+    if (t.dtype() != want.dtype || t.rank() != static_cast<int64_t>(want.shape.size())) throw mismatch("");
+    for (size_t a = 0; a < want.shape.size(); ++a) {
+      const int64_t e = want.shape[a], got = t.shape()[a];
+      if (!tcc::is_symbol(e)) {
+        if (e != got) throw mismatch("");
+        continue;
+      }
+      auto it = sizes_.find(e);
+      if (it != sizes_.end() && it->second.first != got)
+        throw mismatch(fmt::format(", and {} is {} ({})", tcc::dim_str(e), it->second.first, it->second.second));
+      set(e, got, source);
+    }
+  }
+
+  // The input's shape with its symbols' sizes, for a generated array.
+  tcc::Shape resolve(const tcc::InputInfo& in) const {
+    tcc::Shape shape = in.shape;
+    for (int64_t& e : shape) {
+      if (!tcc::is_symbol(e)) continue;
+      auto it = sizes_.find(e);
+      if (it == sizes_.end())
+        throw tcc::InputError(fmt::format("input '{}' is declared {}: give the size of {} with --dim {}=SIZE, or feed "
+                                          "the input with -i",
+                                          in.name, tcc::type_str(in.dtype, in.shape), tcc::dim_str(e), tcc::dim_str(e)));
+      e = it->second.first;
+    }
+    return shape;
+  }
+
+ private:
+  void set(int64_t symbol, int64_t size, const std::string& source) { sizes_.emplace(symbol, std::make_pair(size, source)); }
+  std::set<std::string> declared_;
+  std::map<int64_t, std::pair<int64_t, std::string>> sizes_;  // symbol -> (size, where it came from)
+};
 
 // How the disk cache served a compile: off, miss (LLVM compiled a kernel) or hit.
 const char* cache_state(const tcc::CompileStats& stats) {
@@ -342,6 +432,7 @@ int cmd_run(const Args& a) {
   std::map<std::string, tcc::InputInfo> declared;
   for (const tcc::InputInfo& in : g.inputs()) declared.emplace(in.name, in);
 
+  SymbolSizes sizes(g.inputs(), a.dims);
   tcc::Feeds feeds;
   // `source` says where the tensor came from: "PATH" for -i NAME=PATH, "PATH: member" for .npz.
   auto feed = [&](const std::string& name, tcc::Tensor t, const std::string& option, const std::string& source) {
@@ -353,10 +444,7 @@ int cmd_run(const Args& a) {
                                         known.empty() ? "none" : known));
     }
     if (feeds.count(name)) throw tcc::InputError(fmt::format("{}: input '{}' is given twice", option, name));
-    const tcc::InputInfo& want = it->second;
-    if (t.dtype() != want.dtype || t.shape() != want.shape)
-      throw tcc::InputError(fmt::format("input '{}': {} holds {}, but the input is declared {}", name, source,
-                                        tcc::type_str(t.dtype(), t.shape()), tcc::type_str(want.dtype, want.shape)));
+    sizes.bind(it->second, t, source);
     feeds.emplace(name, std::move(t));
   };
   for (const auto& [name, path] : a.feeds) {
@@ -378,7 +466,7 @@ int cmd_run(const Args& a) {
   tcc::CompiledGraph fn = g.compile(p->outputs);
   double compile_ms = ms_since(t0);
   for (const tcc::InputInfo& in : fn.inputs())
-    if (!feeds.count(in.name)) feeds.emplace(in.name, random_tensor(in, a.seed));
+    if (!feeds.count(in.name)) feeds.emplace(in.name, random_tensor(in, sizes.resolve(in), a.seed));
 
   t0 = std::chrono::steady_clock::now();
   std::vector<tcc::Tensor> outs = fn(feeds);
@@ -444,7 +532,8 @@ int cmd_bench(const Args& a) {
     tcc::CompiledGraph fn = g.compile({p->outputs[o]});
     double compile_ms = ms_since(t0);
     tcc::Feeds feeds;
-    for (const tcc::InputInfo& in : fn.inputs()) feeds.emplace(in.name, random_tensor(in, a.seed));
+    const SymbolSizes sizes(g.inputs(), a.dims);
+    for (const tcc::InputInfo& in : fn.inputs()) feeds.emplace(in.name, random_tensor(in, sizes.resolve(in), a.seed));
     // Bound once (the checks of run() happen here), then called repeatedly into the same
     // buffers; the first call (cold caches, first touch of the buffers) is timed on its own.
     tcc::BoundRun call = fn.bind(feeds);
@@ -467,11 +556,11 @@ int cmd_bench(const Args& a) {
     std::sort(times.begin(), times.end());
     double median_us = times[times.size() / 2];
     const tcc::CompileStats& stats = fn.stats();
-    const double flops = stats.flops;
+    const double flops = call.flops();
     // median_us is the steady state; compile_ms (with the cache state) and the first call apart.
     std::printf("name=%s shape=%s flops=%.0f median_us=%.3f gflops=%.2f compile_ms=%.1f kernels=%d threads=%d runs=%zu "
                 "cache=%s compiled=%d first_call_us=%.3f\n",
-                p->output_names[o].c_str(), type_of(p->outputs[o]).c_str(), flops, median_us,
+                p->output_names[o].c_str(), tcc::type_str(call.outputs()[0].dtype(), call.outputs()[0].shape()).c_str(), flops, median_us,
                 median_us > 0 ? flops / median_us / 1e3 : 0.0, compile_ms, stats.kernels, tcc::num_threads(),
                 times.size(), cache_state(stats), stats.compiled, first_call_us);
   }

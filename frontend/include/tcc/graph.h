@@ -168,6 +168,7 @@ struct CompileStats {
   int disk_hits = 0;        // loaded from the on-disk cache
   bool disk_cache = false;  // whether the on-disk cache was on (TCC_CACHE)
   double flops = 0;         // arithmetic of one run: 2 per multiply-add of a contraction
+                            // (symbols at 64: BoundRun::flops() for actual sizes)
 };
 
 class BoundRun;
@@ -180,7 +181,8 @@ class CompiledGraph {
   CompiledGraph& operator=(CompiledGraph&&) noexcept;
 
   // Runs the graph. Every input the outputs depend on must be fed with its declared dtype and
-  // shape (InputError otherwise). Returns one tensor per output, in order.
+  // shape, a symbolic dimension taking the size of the first input that has it and every other
+  // matching it (InputError otherwise). Returns one tensor per output, in order.
   std::vector<Tensor> operator()(const Feeds& feeds) const;
   // The same, writing into `outputs`: an entry of the right dtype and shape that shares no
   // storage with a feed is written in place (no allocation); others are replaced. Intermediate
@@ -215,6 +217,8 @@ class BoundRun {
 
   void operator()();
   const std::vector<Tensor>& outputs() const;
+  // The arithmetic of one call at the bound sizes (CompileStats::flops, with symbols sized).
+  double flops() const;
 
  private:
   friend class CompiledGraph;
