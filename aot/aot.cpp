@@ -3,6 +3,8 @@
 #include "aot/aot_header.h"
 #include "frontend/graph_access.h"
 
+#include <algorithm>
+
 namespace tcc::aot {
 
 Result compile(const Graph& graph, const std::vector<Value>& outputs, const std::vector<std::string>& output_names,
@@ -28,6 +30,14 @@ Result compile(const Graph& graph, const std::vector<Value>& outputs, const std:
   }
   for (size_t o = 0; o < outputs.size(); ++o)
     sig.outputs.push_back({output_names.at(o), outputs[o].dtype(), outputs[o].shape()});
+  // Symbols are the first parameters, in order of first appearance in the inputs.
+  codegen::AotSymbols symbols;
+  for (const InputInfo& in : sig.inputs)
+    for (int64_t e : in.shape)
+      if (is_symbol(e) && std::find(symbols.params.begin(), symbols.params.end(), e) == symbols.params.end()) {
+        symbols.params.push_back(e);
+        sig.symbols.push_back(symbol_name(e));
+      }
   sig.cpu = plan.target.cpu;
   sig.triple = plan.target.triple;
   for (const codegen::CpuidFeature& f : plan.target.checked_features) sig.features.emplace_back(f.name);
@@ -36,7 +46,7 @@ Result compile(const Graph& graph, const std::vector<Value>& outputs, const std:
   sig.threads = plan.model.threads ? options.threads : 0;
 
   Result r;
-  r.object = codegen::compile_graph_object(plan.lowered, input_buffers, function, driver::codegen_options(options));
+  r.object = codegen::compile_graph_object(plan.lowered, input_buffers, symbols, function, driver::codegen_options(options));
   r.header = aot_header(sig);
   r.kernels = plan.lowered.kernels.size();
   r.cpu = plan.target.cpu;

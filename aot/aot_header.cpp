@@ -150,6 +150,7 @@ std::vector<std::string> aot_parameter_names(const AotSignature& s) {
     used.insert(n);
     names.push_back(n);
   };
+  for (const std::string& symbol : s.symbols) take(symbol);
   for (const InputInfo& in : s.inputs) take(in.name);
   for (const InputInfo& out : s.outputs) take(out.name);
   return names;
@@ -176,16 +177,36 @@ std::string cpu_check_doc(const AotSignature& s) {
 std::string aot_header(const AotSignature& s) {
   std::vector<std::string> names = aot_parameter_names(s);
   std::vector<std::string> params;
-  std::string inputs_doc, outputs_doc;
+  std::string symbols_doc, inputs_doc, outputs_doc;
+  // A shape in terms of the symbols' parameter names.
+  auto shape_doc = [&](const Shape& shape) {
+    std::string text;
+    for (int64_t e : shape) {
+      std::string d = std::to_string(e);
+      if (is_symbol(e)) d = names[std::find(s.symbols.begin(), s.symbols.end(), symbol_name(e)) - s.symbols.begin()];
+      text += (text.empty() ? "" : ",") + d;
+    }
+    return text;
+  };
+  const size_t first_input = s.symbols.size(), first_output = first_input + s.inputs.size();
+  for (size_t i = 0; i < s.symbols.size(); ++i) {
+    params.push_back(fmt::format("int64_t {}", names[i]));
+    symbols_doc += fmt::format("{}{}", i ? ", " : "", names[i]);
+  }
   for (size_t i = 0; i < s.inputs.size(); ++i) {
-    params.push_back(fmt::format("const {}* {}", c_type(s.inputs[i].dtype), names[i]));
-    inputs_doc += fmt::format(" *     {}: {}[{}]\n", names[i], dtype_name(s.inputs[i].dtype), fmt::join(s.inputs[i].shape, ","));
+    const std::string& n = names[first_input + i];
+    params.push_back(fmt::format("const {}* {}", c_type(s.inputs[i].dtype), n));
+    inputs_doc += fmt::format(" *     {}: {}[{}]\n", n, dtype_name(s.inputs[i].dtype), shape_doc(s.inputs[i].shape));
   }
   for (size_t o = 0; o < s.outputs.size(); ++o) {
-    const std::string& n = names[s.inputs.size() + o];
+    const std::string& n = names[first_output + o];
     params.push_back(fmt::format("{}* {}", c_type(s.outputs[o].dtype), n));
-    outputs_doc += fmt::format(" *     {}: {}[{}]\n", n, dtype_name(s.outputs[o].dtype), fmt::join(s.outputs[o].shape, ","));
+    outputs_doc += fmt::format(" *     {}: {}[{}]\n", n, dtype_name(s.outputs[o].dtype), shape_doc(s.outputs[o].shape));
   }
+  if (!symbols_doc.empty())
+    symbols_doc = fmt::format(" *   sizes (the symbolic dimensions, first): {}; any value >= 0 (3 is returned for a\n"
+                              " *   negative one, or for sizes the graph's shape rules require equal that differ)\n",
+                              symbols_doc);
   std::string threading =
       s.threads == 0
           ? ""
@@ -253,13 +274,13 @@ int tcc_parallel_for(int (*task)(void* closure, int64_t i), void* closure, int64
       " * when memory for intermediates could not be allocated{}. {}; it needs only\n"
       " * libc (aligned_alloc, free, memcpy, memset) to link and run: no LLVM, no tcc library.\n"
       " *\n"
-      " *   inputs (read):\n{} *   outputs (written):\n{} */\n"
+      "{} *   inputs (read):\n{} *   outputs (written):\n{} */\n"
       "#ifndef {}\n#define {}\n\n#include <stdint.h>\n\n"
       "#ifdef __cplusplus\nextern \"C\" {{\n#endif\n\n"
       "int {}({});\n\n{}"
       "#ifdef __cplusplus\n}}\n#endif\n\n#endif\n",
       TCC_VERSION, s.source, s.cpu, s.triple, s.function, cpu_check_doc(s),
-      s.threads == 0 ? "Single-threaded" : "Multi-threaded through tcc_parallel_for (below; pthreads)",
+      s.threads == 0 ? "Single-threaded" : "Multi-threaded through tcc_parallel_for (below; pthreads)", symbols_doc,
       inputs_doc.empty() ? " *     (none)\n" : inputs_doc, outputs_doc, guard, guard, s.function,
       params.empty() ? "void" : fmt::format("{}", fmt::join(params, ", ")), threading);
 }

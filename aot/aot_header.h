@@ -9,6 +9,7 @@ namespace tcc::aot {
 
 struct AotSignature {
   std::string function;             // a C identifier
+  std::vector<std::string> symbols; // the first parameters (int64_t), sizes of symbolic dimensions
   std::vector<InputInfo> inputs;    // parameters in this order, then the outputs
   std::vector<InputInfo> outputs;   // name, dtype and shape of each output
   std::string source;               // the .tc file, for the comment
@@ -32,7 +33,7 @@ std::string safe_function_name(const std::string& text);
 // A parameter name for a graph input or output: the name itself when safe, else escaped
 // ("class" -> "class_", "INT32_MAX" -> "INT32_MAX_", "_Bool" -> "Bool").
 std::string safe_parameter_name(const std::string& name);
-// Parameter names, unique and safe: inputs keep their names, outputs too unless taken.
+// Parameter names, unique and safe: symbols, inputs and outputs keep their names unless taken.
 std::vector<std::string> aot_parameter_names(const AotSignature& s);
 std::string aot_header(const AotSignature& s);
 

@@ -75,13 +75,21 @@ enum class TextStage { llvm_ir_unoptimized, llvm_ir, assembly };
 // assembly, of one kernel.
 std::string emit_text(const ir::loop::LoopKernel& k, TextStage stage, const CompileOptions& options = {});
 
+// The symbolic dimensions of an ahead-of-time entry point: its first parameters (tcc::dim
+// codes, in order), and pairs (a, b) that must be equal (each a symbol or a size).
+struct AotSymbols {
+  std::vector<int64_t> params;
+  std::vector<std::pair<int64_t, int64_t>> equal;
+};
+
 // One object for a whole graph, for ahead-of-time use: every kernel plus
-//   int NAME(const T* input0, ..., T* output0, ...)
+//   int NAME(int64_t symbol0, ..., const T* input0, ..., T* output0, ...)
 // which allocates its intermediates with aligned_alloc, runs the steps and returns 0 (1 when out of
-// memory). `inputs` are the program's input buffer ids in parameter order. No LLVM or tcc
-// library is needed to link or run it; libc is.
+// memory, 3 for a negative symbol value or symbols that break `symbols.equal`). `inputs` are the
+// program's input buffer ids in parameter order. No LLVM or tcc library is needed to link or run
+// it; libc is.
 std::string compile_graph_object(const ir::LoweredProgram& program, const std::vector<int>& inputs,
-                                 const std::string& name, const CompileOptions& options);
+                                 const AotSymbols& symbols, const std::string& name, const CompileOptions& options);
 
 std::string llvm_version();
 

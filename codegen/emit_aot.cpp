@@ -3,12 +3,14 @@
 
 #include <fmt/format.h>
 
+#include <limits>
 #include <map>
 
 namespace tcc::codegen {
 
 namespace {
 
+// Bytes of a buffer, or per unit of its symbol.
 int64_t buffer_bytes(const ir::BufferInfo& info) {
   return info.numel * static_cast<int64_t>(dtype_size(info.dtype));
 }
@@ -18,53 +20,54 @@ class GraphEntryEmitter {
   GraphEntryEmitter(const ir::LoweredProgram& p, llvm::Module& m, const TargetInfo& target)
       : p_(p), m_(m), ctx_(m.getContext()), b_(ctx_), target_(target) {}
 
-  void emit(const std::vector<int>& inputs, const std::string& name) {
+  void emit(const std::vector<int>& inputs, const AotSymbols& symbols, const std::string& name) {
     std::vector<llvm::Function*> kernels;
-    for (const ir::LoweredKernel& k : p_.kernels)
-      if (!k.loops->scalar_params.empty())
-        throw CompileError("ahead-of-time objects do not pass scalar kernel parameters yet (kernel " + k.name + ")");
     for (const ir::LoweredKernel& k : p_.kernels)
       kernels.push_back(emit_kernel(*k.loops, m_, target_, /*aligned_buffers=*/false, /*with_entry=*/false));
 
     llvm::Type* ptr = b_.getPtrTy();
-    const size_t num_outputs = p_.program.outputs.size();
-    std::vector<llvm::Type*> params(inputs.size() + num_outputs, ptr);
+    const size_t num_outputs = p_.program.outputs.size(), first_buffer = symbols.params.size();
+    std::vector<llvm::Type*> params(first_buffer, b_.getInt64Ty());
+    params.resize(first_buffer + inputs.size() + num_outputs, ptr);
     fn_ = llvm::Function::Create(llvm::FunctionType::get(b_.getInt32Ty(), params, false),
                                  llvm::Function::ExternalLinkage, name, m_);
     set_target_attributes(fn_, target_);
     b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
     check_cpu(name);
+    for (size_t i = 0; i < symbols.params.size(); ++i) symbol_values_[symbols.params[i]] = fn_->getArg(i);
+    check_symbols(symbols);
 
     // Where each buffer lives: a caller's input or output, a constant global, or the heap.
     std::vector<llvm::Value*> storage(p_.program.buffers.size(), nullptr);
     for (size_t i = 0; i < inputs.size(); ++i)
-      if (inputs[i] >= 0) storage[inputs[i]] = fn_->getArg(i);
+      if (inputs[i] >= 0) storage[inputs[i]] = fn_->getArg(first_buffer + i);
     std::vector<std::pair<size_t, int>> output_copies;  // outputs whose buffer an earlier output holds
     for (size_t o = 0; o < num_outputs; ++o) {
       int buffer = p_.program.outputs[o].buffer;
       if (storage[buffer]) output_copies.emplace_back(o, buffer);
-      else storage[buffer] = fn_->getArg(inputs.size() + o);
+      else storage[buffer] = fn_->getArg(first_buffer + inputs.size() + o);
     }
     for (size_t b = 0; b < p_.program.buffers.size(); ++b) {
       const ir::BufferInfo& info = p_.program.buffers[b];
       if (storage[b]) continue;
       if (info.kind == ir::BufferInfo::Kind::constant) storage[b] = constant(info, b);
-      else if (info.kind == ir::BufferInfo::Kind::temp) storage[b] = allocate(buffer_bytes(info));
+      else if (info.kind == ir::BufferInfo::Kind::temp) storage[b] = allocate(bytes_of(info));
     }
     // One scratch block (packing buffers) serves every kernel in turn.
     int64_t scratch_bytes = 0;
     for (const ir::LoweredKernel& k : p_.kernels) scratch_bytes = std::max(scratch_bytes, k.schedule.scratch_bytes());
-    llvm::Value* scratch = scratch_bytes > 0 ? allocate(scratch_bytes) : nullptr;
+    llvm::Value* scratch = scratch_bytes > 0 ? allocate(b_.getInt64(scratch_bytes)) : nullptr;
     for (size_t s = 0; s < p_.program.steps.size(); ++s) {
       const ir::KernelSpec& c = p_.program.steps[s];
       std::vector<llvm::Value*> args{storage[c.out_buffer]};
       for (const ir::StridedOperand& op : c.operands) args.push_back(storage[op.buffer]);
+      for (const std::string& symbol : c.scalar_params()) args.push_back(symbol_value(tcc::dim(symbol)));
       if (p_.kernels[p_.step_kernel[s]].schedule.scratch_bytes() > 0) args.push_back(scratch);
       b_.CreateCall(kernels[p_.step_kernel[s]], args);
     }
     for (auto [o, buffer] : output_copies)
-      b_.CreateMemCpy(fn_->getArg(inputs.size() + o), llvm::MaybeAlign(), storage[buffer], llvm::MaybeAlign(),
-                      buffer_bytes(p_.program.buffers[buffer]));
+      b_.CreateMemCpy(fn_->getArg(first_buffer + inputs.size() + o), llvm::MaybeAlign(), storage[buffer],
+                      llvm::MaybeAlign(), bytes_of(p_.program.buffers[buffer]));
     free_all();
     b_.CreateRet(b_.getInt32(0));
 
@@ -76,6 +79,40 @@ class GraphEntryEmitter {
   }
 
  private:
+  llvm::Value* symbol_value(int64_t code) {
+    auto it = symbol_values_.find(code);
+    if (it == symbol_values_.end()) throw InternalError("aot: symbol " + dim_str(code) + " is no parameter");
+    return it->second;
+  }
+  llvm::Value* size_value(int64_t extent) { return is_symbol(extent) ? symbol_value(extent) : b_.getInt64(extent); }
+
+  // Returns 3 at once for a negative symbol value or unequal values where equality is required.
+  void check_symbols(const AotSymbols& symbols) {
+    llvm::Value* bad = b_.getFalse();
+    for (int64_t code : symbols.params) bad = b_.CreateOr(bad, b_.CreateICmpSLT(symbol_value(code), b_.getInt64(0)));
+    for (const auto& [a, b] : symbols.equal) bad = b_.CreateOr(bad, b_.CreateICmpNE(size_value(a), size_value(b)));
+    if (symbols.params.empty()) return;
+    auto* refuse = llvm::BasicBlock::Create(ctx_, "bad_symbols", fn_);
+    auto* ok = llvm::BasicBlock::Create(ctx_, "symbols_ok", fn_);
+    b_.CreateCondBr(bad, refuse, ok);
+    b_.SetInsertPoint(refuse);
+    b_.CreateRet(b_.getInt32(3));
+    b_.SetInsertPoint(ok);
+  }
+
+  // A buffer's bytes as an i64 value: its size times its symbol's value. A product past half of
+  // int64 is reported as out of memory (no allocation could hold it).
+  llvm::Value* bytes_of(const ir::BufferInfo& info) {
+    const int64_t per_unit = buffer_bytes(info);
+    if (!info.symbol || per_unit == 0) return b_.getInt64(per_unit);
+    llvm::Value* n = symbol_value(info.symbol);
+    if (!out_of_memory_) out_of_memory_ = llvm::BasicBlock::Create(ctx_, "out_of_memory", fn_);
+    auto* ok = llvm::BasicBlock::Create(ctx_, "size_ok", fn_);
+    b_.CreateCondBr(b_.CreateICmpSGT(n, b_.getInt64(std::numeric_limits<int64_t>::max() / 2 / per_unit)), out_of_memory_, ok);
+    b_.SetInsertPoint(ok);
+    return b_.CreateMul(n, b_.getInt64(per_unit));
+  }
+
   // Returns 2 at once unless this CPU has every instruction set the kernels were compiled for
   // (a SIGILL otherwise). Checked once per process: 0 not yet, 1 yes, 2 no, in a private
   // global (a race only repeats the same check).
@@ -168,7 +205,7 @@ class GraphEntryEmitter {
   }
 
   // aligned_alloc(64, bytes) into a NULL-initialised slot, branching to the out-of-memory exit on NULL.
-  llvm::Value* allocate(int64_t bytes) {
+  llvm::Value* allocate(llvm::Value* bytes) {
     llvm::Type* ptr = b_.getPtrTy();
     llvm::IRBuilder<> entry(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
     llvm::AllocaInst* slot = entry.CreateAlloca(ptr);
@@ -176,7 +213,10 @@ class GraphEntryEmitter {
     slots_.push_back(slot);
     // aligned_alloc (C11): the kernels' scratch wants 64-byte alignment; the size must be a multiple.
     auto alloc_fn = m_.getOrInsertFunction("aligned_alloc", ptr, b_.getInt64Ty(), b_.getInt64Ty());
-    llvm::Value* p = b_.CreateCall(alloc_fn, {b_.getInt64(64), b_.getInt64(std::max<int64_t>((bytes + 63) / 64 * 64, 64))});
+    // At least 64 (aligned_alloc(64, 0) may return NULL), rounded up to a multiple of 64.
+    llvm::Value* rounded = b_.CreateAnd(b_.CreateAdd(bytes, b_.getInt64(63)), b_.getInt64(~int64_t{63}));
+    llvm::Value* size = b_.CreateSelect(b_.CreateICmpULT(rounded, b_.getInt64(64)), b_.getInt64(64), rounded);
+    llvm::Value* p = b_.CreateCall(alloc_fn, {b_.getInt64(64), size});
     b_.CreateStore(p, slot);
     if (!out_of_memory_) out_of_memory_ = llvm::BasicBlock::Create(ctx_, "out_of_memory", fn_);
     auto* ok = llvm::BasicBlock::Create(ctx_, "allocated", fn_);
@@ -199,17 +239,18 @@ class GraphEntryEmitter {
   llvm::BasicBlock* out_of_memory_ = nullptr;
   std::vector<llvm::AllocaInst*> slots_;
   std::map<std::pair<uint32_t, uint32_t>, llvm::Value*> cpuid_results_;
+  std::map<int64_t, llvm::Value*> symbol_values_;  // symbol code -> its parameter
 };
 
 }  // namespace
 
 std::string compile_graph_object(const ir::LoweredProgram& program, const std::vector<int>& inputs,
-                                 const std::string& name, const CompileOptions& options) {
+                                 const AotSymbols& symbols, const std::string& name, const CompileOptions& options) {
   const Machine& machine = machine_for(options);
   llvm::TargetMachine& tm = *machine.tm;
   llvm::LLVMContext ctx;
   auto m = new_module(name, ctx, tm);
-  GraphEntryEmitter(program, *m, machine.info).emit(inputs, name);
+  GraphEntryEmitter(program, *m, machine.info).emit(inputs, symbols, name);
   verify(*m);
   optimize(*m, tm);
   llvm::SmallVector<char, 0> object = emit_machine_code(*m, tm, llvm::CodeGenFileType::ObjectFile);
