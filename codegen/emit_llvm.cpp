@@ -118,6 +118,8 @@ class KernelEmitter {
         llvm::Value *a = expr(e->a), *b = expr(e->b);
         return is_float(e->type) ? b_.CreateFSub(a, b) : b_.CreateSub(a, b);
       }
+      case ExprKind::div:  // both non-negative (loop_ir.h): unsigned division is exact and cheaper
+        return b_.CreateUDiv(expr(e->a), expr(e->b));
       case ExprKind::min: {
         llvm::Value *a = expr(e->a), *b = expr(e->b);
         return is_float(e->type) ? b_.CreateMinNum(a, b) : b_.CreateSelect(b_.CreateICmpSLT(a, b), a, b);

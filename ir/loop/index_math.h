@@ -26,4 +26,11 @@ inline Expr times(Expr a, int64_t k) {
   return mul(std::move(a), c64(k));
 }
 
+// a / k for a >= 0, k > 0
+inline Expr over(Expr a, int64_t k) {
+  if (k == 1) return a;
+  if (a->kind == ExprKind::int_imm) return c64(a->int_value / k);
+  return div(std::move(a), c64(k));
+}
+
 }  // namespace tcc::ir::loop

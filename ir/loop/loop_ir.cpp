@@ -34,6 +34,10 @@ Expr sub(Expr a, Expr b) {
   DType t = a->type;
   return make_expr({.kind = ExprKind::sub, .type = t, .a = std::move(a), .b = std::move(b)});
 }
+Expr div(Expr a, Expr b) {
+  if (a->type != DType::i64 || b->type != DType::i64) throw InternalError("loop IR: div of non-i64 values");
+  return make_expr({.kind = ExprKind::div, .type = DType::i64, .a = std::move(a), .b = std::move(b)});
+}
 Expr min(Expr a, Expr b) {
   check_same_type(a, b, "min");
   DType t = a->type;
@@ -245,6 +249,7 @@ class Printer {
       case ExprKind::select_lt:
         return fmt::format("({} < {} ? {} : {})", expr(e->a), expr(e->b), expr(e->t), expr(e->f));
       case ExprKind::mul: return fmt::format("{} * {}", operand(e->a), operand(e->b));
+      case ExprKind::div: return fmt::format("({} / {})", expr(e->a), expr(e->b));
       case ExprKind::load: return fmt::format("{}[{}]", name(e->buffer), expr(e->index));
     }
     return "?";

@@ -31,7 +31,7 @@ struct VarDecl {
 using Var = std::shared_ptr<const VarDecl>;
 
 // ---- Expressions ----
-enum class ExprKind { int_imm, float_imm, var, add, sub, mul, min, select_lt, load };
+enum class ExprKind { int_imm, float_imm, var, add, sub, mul, div, min, select_lt, load };
 
 struct ExprNode;
 using Expr = std::shared_ptr<const ExprNode>;
@@ -43,7 +43,7 @@ struct ExprNode {
   int64_t int_value = 0;   // int_imm
   double float_value = 0;  // float_imm
   Var var;                 // var
-  Expr a, b;               // add, sub, mul, min; select_lt compares a < b
+  Expr a, b;               // add, sub, mul, div, min; select_lt compares a < b
   Expr t, f;               // select_lt: a < b ? t : f
   Buffer buffer;           // load
   Expr index;              // load: element offset (i64)
@@ -55,6 +55,8 @@ Expr var_ref(const Var& v);
 Expr add(Expr a, Expr b);
 Expr sub(Expr a, Expr b);
 Expr mul(Expr a, Expr b);
+// a / b of i64 values, a >= 0 and b > 0 (a tile count from a runtime extent).
+Expr div(Expr a, Expr b);
 Expr min(Expr a, Expr b);
 Expr select_lt(Expr a, Expr b, Expr t, Expr f);  // a < b ? t : f (a, b i64)
 Expr load(const Buffer& buffer, Expr index);

@@ -36,6 +36,8 @@ class GemmLowering {
     out_strides_ = c.out_strides();
     const sched::GemmSizes sizes = sched::gemm_sizes(c, p);
     M_ = sizes.M, N_ = sizes.N, K_ = sizes.K;
+    symbolic_m_ = p.m >= 0 && c.dims[p.m].symbolic();
+    M_rows_ = symbolic_m_ ? extent_(p.m) : c64(M_);
   }
 
   LoopKernel run() {
@@ -57,9 +59,9 @@ class GemmLowering {
       const bool parallel = i == 0 && p_.parallel == GemmPlan::Parallel::outer;
       const Expr extent = extent_(p_.outer[i]);
       Stmt loop = for_loop(outer_vars[i], extent, parallel ? ForKind::parallel : ForKind::serial, body);
-      // A symbolic batch too small for threads runs serially (GemmPlan::min_parallel_outer).
-      if (parallel && p_.min_parallel_outer > 0)
-        loop = if_lt(extent, c64(p_.min_parallel_outer), for_loop(outer_vars[i], extent, ForKind::serial, body), loop);
+      // A symbolic batch too small for threads runs serially (GemmPlan::min_parallel).
+      if (parallel && p_.min_parallel > 0)
+        loop = if_lt(extent, c64(p_.min_parallel), for_loop(outer_vars[i], extent, ForKind::serial, body), loop);
       body = loop;
     }
     if (p_.outer_reduction) body = block({zero_output(), body});
@@ -94,16 +96,17 @@ class GemmLowering {
   MicroKernel tile(int rows, int cols) const {
     MicroKernel mk;
     mk.rows = rows, mk.cols = cols, mk.lanes = p_.lanes;
-    mk.k_steps = p_.k_steps;
+    // Packed edge rows (a small share of the work) take fewer k steps per iteration, as the
+    // tails pass gives a static edge.
+    mk.k_steps = p_.pack && rows < p_.mr ? p_.edge_k_steps : p_.k_steps;
     mk.full_unroll_max_k = p_.full_unroll_max_k;
     mk.prefetch_locality = p_.prefetch_locality;
     return mk;
   }
 
-  // One tile at (row0, col0), reading A and B in place.
-  Stmt in_place_tile(const Expr& a0, const Expr& b0, const Expr& c0, const Expr& row_tile, const Expr& col0, int rows,
-                     int cols) {
-    const Expr row0 = times(row_tile, p_.mr);
+  // One tile at (row0, col0), reading A and B in place; `row_tile` is its row in tiles.
+  Stmt in_place_tile(const Expr& a0, const Expr& b0, const Expr& c0, const Expr& row_tile, const Expr& row0,
+                     const Expr& col0, int rows, int cols) {
     MicroKernel mk = tile(rows, cols);
     mk.kc = c64(K_);
     mk.accumulate = accumulate_always();
@@ -125,13 +128,30 @@ class GemmLowering {
   // The tiles of one row block (rows tall) at row0, left to right: C is written in row order,
   // the A block stays in L1 while B (small enough to be read in place) streams from L2.
   // The column edge is a tile of its own after the loop (split_tails).
-  Stmt in_place_row(const Expr& a0, const Expr& b0, const Expr& c0, const Expr& row_tile, int rows) {
+  Stmt in_place_row(const Expr& a0, const Expr& b0, const Expr& c0, const Expr& row_tile, const Expr& row0, int rows) {
     const int64_t full = N_ / p_.nr, edge = N_ % p_.nr;
     Var jt = new_var("jt");
     ForKind kind = p_.parallel == GemmPlan::Parallel::column_tiles ? ForKind::parallel : ForKind::serial;
     return tile_loop(jt, c64(full + (edge > 0 ? 1 : 0)), kind,
                      {TileSplit::Axis::cols, TileSplit::Style::peel, c64(full), static_cast<int>(edge)},
-                     in_place_tile(a0, b0, c0, row_tile, times(v(jt), p_.nr), rows, p_.nr));
+                     in_place_tile(a0, b0, c0, row_tile, row0, times(v(jt), p_.nr), rows, p_.nr));
+  }
+
+  // The rows past the full tiles of a symbolic M: edge = M mod mr (< mr) rows from row
+  // `first`, as tiles of the powers of two in its binary form (8 + 2 + 1 for 11), each a
+  // compile-time height that runs when its bit is set. `row_block(row0, rows)` makes one.
+  template <typename RowBlock>
+  Stmt symbolic_edge_rows(const Expr& first, const Expr& edge, RowBlock&& row_block) const {
+    std::vector<Stmt> parts;
+    int64_t top = 1;
+    while (top * 2 < p_.mr) top *= 2;
+    for (int64_t b = top; b >= 1; b /= 2) {
+      // Bit b of edge is set when edge / b is odd; the tile starts after the higher bits' rows.
+      Expr higher = times(over(edge, 2 * b), 2 * b);
+      Expr bit = sub(over(edge, b), times(over(edge, 2 * b), 2));
+      parts.push_back(if_lt(c64(0), bit, row_block(plus(first, higher), static_cast<int>(b)), nullptr));
+    }
+    return block(std::move(parts));
   }
 
   Stmt in_place(const Expr& a0, const Expr& b0, const Expr& c0) {
@@ -142,14 +162,26 @@ class GemmLowering {
       Stmt body = in_place(a0, b0, c0);
       return for_loop(k_sweep_, c64((K_ + p_.sweep_kc - 1) / p_.sweep_kc), ForKind::serial, body);
     }
+    const bool on_threads = p_.parallel == GemmPlan::Parallel::row_tiles;
+    Var it = new_var("it");
+    if (symbolic_m_) {
+      // Full tiles (on threads from min_parallel tiles on), then the edge rows.
+      const Expr full = over(M_rows_, p_.mr);
+      Stmt body = in_place_row(a0, b0, c0, v(it), times(v(it), p_.mr), p_.mr);
+      Stmt tiles = for_loop(it, full, on_threads ? ForKind::parallel : ForKind::serial, body);
+      if (on_threads && p_.min_parallel > 0)
+        tiles = if_lt(full, c64(p_.min_parallel), for_loop(it, full, ForKind::serial, body), tiles);
+      Stmt edge = symbolic_edge_rows(times(full, p_.mr), sub(M_rows_, times(full, p_.mr)), [&](const Expr& row0, int rows) {
+        return in_place_row(a0, b0, c0, full, row0, rows);
+      });
+      return block({tiles, edge});
+    }
     const int64_t full = M_ / p_.mr, edge = M_ % p_.mr;
     // On threads the edge row block is the parallel loop's last iteration, not a serial tail.
-    const bool on_threads = p_.parallel == GemmPlan::Parallel::row_tiles;
     const auto style = on_threads && full > 0 ? TileSplit::Style::branch : TileSplit::Style::peel;
-    Var it = new_var("it");
     return tile_loop(it, c64(full + (edge > 0 ? 1 : 0)), on_threads ? ForKind::parallel : ForKind::serial,
                      {TileSplit::Axis::rows, style, c64(full), static_cast<int>(edge)},
-                     in_place_row(a0, b0, c0, v(it), p_.mr));
+                     in_place_row(a0, b0, c0, v(it), times(v(it), p_.mr), p_.mr));
   }
 
   Stmt packed(const Expr& a0, const Expr& b0, const Expr& c0) {
@@ -161,25 +193,26 @@ class GemmLowering {
         BufferDecl{"packed_b", dtype_, scope, -1, heap ? p_.scratch.packed_b_offset : -1});
     Var jc = new_var("jc"), pc = new_var("pc"), ic = new_var("ic"), ir = new_var("ir");
     const int64_t jc_blocks = (N_ + p_.nc - 1) / p_.nc, pc_blocks = (K_ + p_.kc - 1) / p_.kc;
-    const int64_t ic_blocks = (M_ + p_.mc - 1) / p_.mc;
+    const Expr ic_blocks = over(plus(M_rows_, c64(p_.mc - 1)), p_.mc);
     // Sizes of the current blocks: full ones except the last.
     Expr kc = min(c64(p_.kc), sub(c64(K_), times(v(pc), p_.kc)));
     // Panels in the current nc / mc block: ceil(min(nc, N - jc*nc) / nr).
-    const int64_t n_panels_total = (N_ + p_.nr - 1) / p_.nr, m_panels_total = (M_ + p_.mr - 1) / p_.mr;
+    const int64_t n_panels_total = (N_ + p_.nr - 1) / p_.nr;
+    const Expr m_panels_total = over(plus(M_rows_, c64(p_.mr - 1)), p_.mr);
     Expr n_panels = min(c64(p_.nc / p_.nr), sub(c64(n_panels_total), times(v(jc), p_.nc / p_.nr)));
-    Expr m_panels = min(c64(p_.mc / p_.mr), sub(c64(m_panels_total), times(v(ic), p_.mc / p_.mr)));
+    Expr m_panels = min(c64(p_.mc / p_.mr), sub(m_panels_total, times(v(ic), p_.mc / p_.mr)));
 
     // Tiles of exact size: full mr x nr ones, then the block's edge column panel and its edge
     // row panel as tiles of the rows and columns that exist (masked vectors at the column
     // edge; the packed B panel is zero-padded, so its loads need no mask). A padded tile whose
     // rows went through a stack copy had cost 7% on 96 x 128x64·(128x64)ᵀ (128 = 21 x 6 + 2).
-    Expr m_full = min(c64(p_.mc / p_.mr), sub(c64(M_ / p_.mr), times(v(ic), p_.mc / p_.mr)));
+    Expr m_full = min(c64(p_.mc / p_.mr), sub(over(M_rows_, p_.mr), times(v(ic), p_.mc / p_.mr)));
     Expr n_full = min(c64(p_.nc / p_.nr), sub(c64(N_ / p_.nr), times(v(jc), p_.nc / p_.nr)));
     const int edge_rows = static_cast<int>(M_ % p_.mr), edge_cols = static_cast<int>(N_ % p_.nr);
     Expr accumulate = p_.outer_reduction ? c64(1) : select_lt(c64(0), v(pc), c64(1), c64(0));
-    auto packed_tile = [&](const Expr& panel_row, const Expr& panel_col, int rows, int cols) {
+    // A tile whose rows start at row0, `panel_row` its row panel in the block.
+    auto packed_tile = [&](const Expr& panel_row, const Expr& row0, const Expr& panel_col, int rows, int cols) {
       Expr col0 = plus(times(v(jc), p_.nc), times(panel_col, p_.nr));
-      Expr row0 = plus(times(v(ic), p_.mc), times(panel_row, p_.mr));
       MicroKernel mk = tile(rows, cols);
       mk.kc = kc;
       mk.kc_multiple = std::gcd(p_.kc, K_);  // every block is kc long but the last, K - n kc
@@ -195,18 +228,33 @@ class GemmLowering {
     // The edge column panels are a loop of 0 or 1 iteration (only the last block has one); the
     // edge row panel is the row loop's last iteration (on threads, not a serial tail), with
     // fewer k steps per iteration, as it is a small share of the work (split_tails).
-    Var jr = new_var("jr");
-    Stmt s = tile_loop(jr, edge_cols > 0 ? n_panels : n_full, ForKind::serial,
+    // One row of tiles (rows tall, from row0) across the block's column panels.
+    auto tile_row = [&](const Expr& panel_row, const Expr& row0, int rows) {
+      Var jr = new_var("jr");
+      return tile_loop(jr, edge_cols > 0 ? n_panels : n_full, ForKind::serial,
                        {TileSplit::Axis::cols, TileSplit::Style::remainder, n_full, edge_cols},
-                       packed_tile(v(ir), v(jr), p_.mr, p_.nr));
+                       packed_tile(panel_row, row0, v(jr), rows, p_.nr));
+    };
+    const Expr block_row0 = times(v(ic), p_.mc);
     const ForKind row_kind = p_.parallel == GemmPlan::Parallel::row_panels ? ForKind::parallel : ForKind::serial;
-    s = tile_loop(ir, m_panels, row_kind, {TileSplit::Axis::rows, TileSplit::Style::branch, m_full, edge_rows, p_.edge_k_steps}, s);
+    Stmt s;
+    if (symbolic_m_) {
+      // Full row panels, then (in the last block) the edge rows in runtime tiles.
+      s = for_loop(ir, m_full, row_kind, tile_row(v(ir), plus(block_row0, times(v(ir), p_.mr)), p_.mr));
+      const Expr edge_row0 = plus(block_row0, times(m_full, p_.mr));
+      const Expr edge = sub(min(c64(p_.mc), sub(M_rows_, block_row0)), times(m_full, p_.mr));
+      s = block({s, symbolic_edge_rows(edge_row0, edge, [&](const Expr& row0, int rows) { return tile_row(m_full, row0, rows); })});
+    } else {
+      s = tile_loop(ir, m_panels, row_kind,
+                    {TileSplit::Axis::rows, TileSplit::Style::branch, m_full, edge_rows, p_.edge_k_steps},
+                    tile_row(v(ir), plus(block_row0, times(v(ir), p_.mr)), p_.mr));
+    }
     s = block({pack_panels({PackPanels::Operand::b, packed_b_, B(), b0, times(v(jc), p_.nc / p_.nr), n_panels, v(pc), kc}), s});
     s = for_loop(jc, c64(jc_blocks), ForKind::serial, s);
     if (p_.pack_a)
       s = block({pack_panels({PackPanels::Operand::a, packed_a_, A(), a0, times(v(ic), p_.mc / p_.mr), m_panels, v(pc), kc}), s});
     s = for_loop(pc, c64(pc_blocks), ForKind::serial, s);
-    return for_loop(ic, c64(ic_blocks), ForKind::serial, s);
+    return for_loop(ic, ic_blocks, ForKind::serial, s);
   }
 
   const KernelSpec& c_;
@@ -215,7 +263,9 @@ class GemmLowering {
   LoopKernel k_;
   DimExtents extent_;  // declares k_'s scalar parameters
   std::vector<int64_t> out_strides_;
-  int64_t M_ = 1, N_ = 1, K_ = 1;
+  int64_t M_ = 1, N_ = 1, K_ = 1;  // M: the planned rows when symbolic
+  bool symbolic_m_ = false;
+  Expr M_rows_;  // the rows: M_, or the symbol's parameter
   Buffer packed_a_, packed_b_;
   Var k_sweep_;  // set while lowering the body of a k sweep
 };

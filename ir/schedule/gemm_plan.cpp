@@ -15,7 +15,7 @@ std::string GemmPlan::str() const {
                      a, b, m, n, k, fmt::join(outer, ","), outer_reduction ? " outer_sum" : "", mr, nr, lanes, mc, kc,
                      nc, pack ? (pack_a ? "packed" : "packed_b") : "in_place", sweep_kc ? fmt::format(" sweep_kc={}", sweep_kc) : "",
                      parallel_names[static_cast<int>(parallel)],
-                     min_parallel_outer ? fmt::format(" from={}", min_parallel_outer) : "", prefetch_next ? " prefetch_next" : "") +
+                     min_parallel ? fmt::format(" from={}", min_parallel) : "", prefetch_next ? " prefetch_next" : "") +
          fmt::format(" code(k_steps={} edge_k_steps={} unroll_k<={}{}{} locality={})", k_steps, edge_k_steps,
                      full_unroll_max_k, pack_b == PackB::transpose ? " pack_b=transpose" : pack_b == PackB::copy ? " pack_b=copy" : "",
                      prefetch_c ? " prefetch_c" : "", prefetch_locality) +
@@ -36,9 +36,23 @@ int rows_for(int nr_vectors, const TargetModel& target) {
 
 int64_t round_down(int64_t v, int64_t multiple) { return std::max(multiple, v / multiple * multiple); }
 
+// The fewest iterations (at least 2) of `flops_each` that are enough work for threads.
+int64_t fewest_worth_threads(const TargetModel& target, double flops_each, DType dtype) {
+  int64_t lo = 1, hi = int64_t{1} << 40;  // not enough at lo, enough at hi
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    (enough_work_for_threads(target, flops_each * static_cast<double>(mid), dtype) ? hi : lo) = mid;
+  }
+  return hi;
+}
+
 }  // namespace
 
-std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target, std::string* why_not) {
+namespace {
+
+// plan_gemm, with or without M's rows taken from a symbolic dim (when no static one is there).
+std::optional<GemmPlan> plan_gemm_rows(const KernelSpec& c, const TargetModel& target, std::string* why_not,
+                                       bool symbolic_rows) {
   auto fail = [&](const std::string& why) -> std::optional<GemmPlan> {
     if (why_not) *why_not = why;
     return std::nullopt;
@@ -49,8 +63,8 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
   const std::vector<int64_t> out_strides = c.out_strides();
   GemmPlan p;
   // n: the output's unit-stride column dim.
-  // The GEMM's own dims (m, n, k) are tiled at compile time: never symbolic ones, which run
-  // as outer loops.
+  // The GEMM's n and k are tiled at compile time: never symbolic dims, which run as outer
+  // loops. Rows (m) may be symbolic: full tiles in a runtime loop, the edge in runtime tiles.
   auto tileable = [&](size_t d) { return !c.dims[d].symbolic(); };
   for (int a = static_cast<int>(c.out_axes.size()) - 1; a >= 0 && p.n < 0; --a)
     if (c.dims[c.out_axes[a]].extent > 1) p.n = c.out_axes[a];
@@ -69,10 +83,12 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
       p.k = static_cast<int>(d);
   if (p.k < 0) return fail("no static dim is summed over both operands");
   // m: the output dim read by A only with the smallest output stride (C's rows).
-  for (size_t d = 0; d < c.dims.size(); ++d)
-    if (static_cast<int>(d) != p.n && c.dims[d].role != DimRole::K && sa[d] != 0 && sb[d] == 0 &&
-        c.dims[d].extent > 1 && tileable(d) && (p.m < 0 || out_strides[d] < out_strides[p.m]))
-      p.m = static_cast<int>(d);
+  for (bool symbolic : {false, true})
+    for (size_t d = 0; d < c.dims.size() && (p.m < 0 || !symbolic) && (symbolic_rows || !symbolic); ++d)
+      if (static_cast<int>(d) != p.n && c.dims[d].role != DimRole::K && sa[d] != 0 && sb[d] == 0 &&
+          c.dims[d].extent > 1 && c.dims[d].symbolic() == symbolic && (p.m < 0 || out_strides[d] < out_strides[p.m]))
+        p.m = static_cast<int>(d);
+  const bool symbolic_m = p.m >= 0 && c.dims[p.m].symbolic();
   for (size_t d = 0; d < c.dims.size(); ++d) {
     int di = static_cast<int>(d);
     if (di == p.m || di == p.n || di == p.k) continue;
@@ -106,6 +122,8 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
       (K * N * elem <= hw.l2_bytes / tune.in_place_b_l2_divisor && !paged_b_rows) || M <= tune.in_place_max_rows;
   p.pack = limits.force_packing || !(in_place && sb[p.n] == 1);
   p.pack_a = p.pack && sa[p.k] != 1;
+  // Packing A's panels needs their count: plan symbolic rows as an outer loop instead.
+  if (symbolic_m && p.pack_a) return plan_gemm_rows(c, target, why_not, false);
   // One row (GEMV-like): nothing to reuse across rows, so a wide tile streams long runs of
   // each B row with most registers as accumulators.
   int max_vectors = M == 1 ? std::min(tune.gemv_max_vectors, hw.vector_registers - tune.gemv_spare_registers)
@@ -129,7 +147,7 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
   // In place, a row tile height that divides M, if it costs at most one more row tile: every
   // row block is then the same tile in one loop, with no edge tile of another height
   // (bench/TUNING.md#tiles).
-  if (!p.pack && M > p.mr && M % p.mr != 0) {
+  if (!p.pack && !symbolic_m && M > p.mr && M % p.mr != 0) {
     const int64_t tiles = (M + p.mr - 1) / p.mr;
     for (int rows = p.mr - 1; rows > 1 && M / rows <= tiles + 1; --rows)
       if (M % rows == 0) {
@@ -173,13 +191,13 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
   const double per_outer = symbolic_batch ? flops / static_cast<double>(c.dims[p.outer[0]].extent) : flops;
   if (symbolic_batch && target.threads && (!p.pack || p.packs_on_stack) &&
       !enough_work_for_threads(target, per_outer, c.out_dtype)) {
-    int64_t lo = 1, hi = int64_t{1} << 40;  // not enough at lo, enough at hi
-    while (hi - lo > 1) {
-      const int64_t mid = lo + (hi - lo) / 2;
-      (enough_work_for_threads(target, per_outer * static_cast<double>(mid), c.out_dtype) ? hi : lo) = mid;
-    }
     p.parallel = GemmPlan::Parallel::outer;
-    p.min_parallel_outer = hi;
+    p.min_parallel = fewest_worth_threads(target, per_outer, c.out_dtype);
+  } else if (symbolic_m && !symbolic_batch && target.threads && !p.pack &&
+             !enough_work_for_threads(target, flops, c.out_dtype)) {
+    // Symbolic rows: the row tiles on threads from the number of them that is enough work.
+    p.parallel = GemmPlan::Parallel::row_tiles;
+    p.min_parallel = fewest_worth_threads(target, flops / static_cast<double>(M) * p.mr, c.out_dtype);
   } else if (enough_work_for_threads(target, symbolic_batch ? per_outer : flops, c.out_dtype)) {
     // Packed kernels share one scratch block, so their outer iterations cannot run at once,
     // unless the packed blocks are small enough to live on each task's stack.
@@ -221,7 +239,8 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
   // contiguous run).
   const bool b_contiguous = (sb[p.k] == 1 && sb[p.n] == K) || (sb[p.n] == 1 && sb[p.k] == N);
   const bool packed_one_block = p.pack && !p.pack_a && b_contiguous && p.kc == K && p.nc >= N && p.mc >= M;
-  p.prefetch_next = streams_past_l2 && (small_in_place || packed_one_block);
+  // (Not over symbolic rows: the tiles' shares of the next matrix assume the planned M.)
+  p.prefetch_next = streams_past_l2 && (small_in_place || packed_one_block) && !symbolic_m;
 
   // The micro-kernel's code.
   if (p.pack) {
@@ -244,6 +263,12 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
   }
   if (why_not) why_not->clear();
   return p;
+}
+
+}  // namespace
+
+std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target, std::string* why_not) {
+  return plan_gemm_rows(c, target, why_not, true);
 }
 
 GemmSizes gemm_sizes(const KernelSpec& c, const GemmPlan& p) {

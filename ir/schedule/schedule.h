@@ -40,9 +40,10 @@ struct GemmPlan {
   // share A~ and B~ and write disjoint rows of C).
   enum class Parallel { none, outer, row_tiles, column_tiles, row_panels };
   Parallel parallel = Parallel::none;
-  // Parallel over a symbolic outer dim: below this many iterations (known only at run time)
-  // there is not enough work for threads, and the loop runs serially. 0: static, decided here.
-  int64_t min_parallel_outer = 0;
+  // Parallel over a symbolic extent (the outer batch, or M's row tiles): below this many
+  // iterations (known only at run time) there is not enough work for threads, and the loop
+  // runs serially. 0: a static extent, decided here.
+  int64_t min_parallel = 0;
   // Packed and parallel over the batch: each task packs into its own blocks on its stack
   // when they fit Tuning::max_stack_pack_bytes; otherwise they sit in the caller's scratch,
   // and the threads split each matrix's row panels.

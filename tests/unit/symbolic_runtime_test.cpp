@@ -3,6 +3,7 @@
 // feeds and layouts not supported yet are refused with clear errors.
 #include <tcc/tcc.h>
 
+#include "driver/driver.h"
 #include "support/reference.h"
 
 #include <gtest/gtest.h>
@@ -138,6 +139,41 @@ TEST(SymbolicRuntime, OneCompiledGraphRunsEveryBatchSize) {
     SCOPED_TRACE(c.name);
     run_at_sizes(c, {0, 1, 7, 64, 3, 200, 1});
   }
+}
+
+// Symbolic rows of a GEMM (a dense layer on a batch of vectors): full tiles in a runtime loop,
+// the edge rows in tiles of every power of two below the tile height.
+TEST(SymbolicRuntime, SymbolicRowsAreTiledAtRunTime) {
+  using V = std::vector<tcc::Value>;
+  using R = std::vector<ref::RefTensor>;
+  const std::vector<Case> cases = {
+      {"small dense layer", tcc::f32, {{N, 5}, {5, 8}}, [](const V& v) { return tcc::dot(v[0], v[1]); },
+       [](const R& r) { return ref::dot(r[0], r[1]); }},
+      {"64-wide dense layer", tcc::f32, {{N, 64}, {64, 64}}, [](const V& v) { return tcc::dot(v[0], v[1]); },
+       [](const R& r) { return ref::dot(r[0], r[1]); }},
+      {"dense layer, f64, odd width", tcc::f64, {{N, 37}, {37, 19}}, [](const V& v) { return tcc::matmul(v[0], v[1]); },
+       [](const R& r) { return ref::matmul(r[0], r[1]); }},
+      {"transposed weights", tcc::f32, {{N, 48}, {40, 48}},
+       [](const V& v) { return tcc::matmul(v[0], v[1], {.transpose_b = true}); },
+       [](const R& r) { return ref::matmul(r[0], r[1], {.transpose_b = true}); }},
+      {"rows over more axes", tcc::i32, {{N, 3, 10}, {10, 24}}, [](const V& v) { return tcc::dot(v[0], v[1]); },
+       [](const R& r) { return ref::dot(r[0], r[1]); }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    run_at_sizes(c, {0, 1, 2, 5, 6, 7, 13, 64, 100, 1000, 3});
+  }
+}
+
+TEST(SymbolicRuntime, SymbolicRowsOfAPackedGemm) {
+  Case c{"packed rows", tcc::f32, {{N, 600}, {600, 520}},
+         [](const std::vector<tcc::Value>& v) { return tcc::dot(v[0], v[1]); },
+         [](const std::vector<ref::RefTensor>& r) { return ref::dot(r[0], r[1]); }};
+  tcc::Graph g;
+  tcc::Value x = g.input("x", tcc::f32, {N, 600}), w = g.input("w", tcc::f32, {600, 520});
+  const std::string loops = tcc::driver::emit(g, {tcc::dot(x, w)}, tcc::driver::Stage::loops, {});
+  EXPECT_NE(loops.find("packed_b"), std::string::npos) << "the plan no longer packs: pick larger sizes";
+  run_at_sizes(c, {1, 7, 0, 150});
 }
 
 TEST(SymbolicRuntime, OneCompileServesEverySize) {
