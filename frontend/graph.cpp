@@ -103,6 +103,7 @@ Value add_contraction(OpKind op, const std::vector<Value>& operands, std::vector
   n.shape = r.shape;
   n.attrs = std::move(attrs);
   n.spec = std::move(r.spec);
+  n.constraints = std::move(r.constraints);
   Value out = g.value(detail::graph_ir(g).add(std::move(n)));
   for (std::string& w : r.warnings) detail::GraphAccess::warn(g, out.id(), std::move(w));
   return out;

@@ -2,6 +2,10 @@
 // lists, then describes the op as an IndexSpec whose output dims come first (in output order),
 // followed by the summed dims.
 //
+// Symbolic dimensions: where an op needs two sizes equal, OpContext::unify decides what it can
+// and records the rest as a constraint for the inputs to settle; where a size 1 broadcasts,
+// OpContext::broadcast refuses a symbol it cannot decide (semantics.md, "Symbolic dimensions").
+//
 // Error classes: ShapeError for anything about sizes, ranks or axes out of range (it depends on
 // the operand shapes); ArgumentError for a malformed argument (wrong axes kind or nesting, list
 // lengths that differ, a repeated axis, a perm of the wrong length, bad einsum syntax, bad
@@ -14,6 +18,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -28,11 +33,36 @@ using ir::IndexSpec;
 constexpr int kBroadcast = IndexSpec::kBroadcast;
 constexpr int kUnassigned = -2;  // an operand axis not yet given a loop dim while building
 
-// The operands of one op as its messages name them ("x", "y"; "a", "b"; "operand 0", ...).
+// One axis an op compares with another, as its messages name it: "N (a axis 1)".
+struct AxisSize {
+  int64_t size = 0;
+  std::string where;  // "a axis 1"
+  std::string str() const { return fmt::format("{} ({})", dim_str(size), where); }
+};
+
+// "<what> must be equal, but are A (x axis I) and B (y axis J)"; `or_one` where a size 1 broadcasts.
+std::string unequal_text(const std::string& what, const AxisSize& a, const AxisSize& b, bool or_one = false) {
+  return fmt::format("{} must be equal{}, but are {} and {}", what, or_one ? " or 1" : "", a.str(), b.str());
+}
+
+// A symbol against another size where a 1 would stretch: a symbol bound to 1 broadcasts, bound
+// to the other size it does not, and the two give different results.
+std::string ambiguous_broadcast_text(const std::string& what, const AxisSize& a, const AxisSize& b) {
+  std::vector<std::string> symbols;
+  for (const AxisSize* s : {&a, &b})
+    if (is_symbol(s->size)) symbols.push_back(dim_str(s->size));
+  return fmt::format("{}, an ambiguous broadcast: whether {} is 1 (and stretches) is known only when the inputs "
+                     "arrive; use one name for both, or static sizes",
+                     unequal_text(what, a, b, true), fmt::join(symbols, " or "));
+}
+
+// The operands of one op as its messages name them ("x", "y"; "a", "b"; "operand 0", ...), and
+// the constraints its rule has recorded so far.
 struct OpContext {
   std::string op;
   std::vector<std::string> names;
   std::vector<Shape> shapes;
+  std::vector<ir::ShapeConstraint> constraints;
 
   std::string shapes_str() const {
     std::string s;
@@ -46,23 +76,35 @@ struct OpContext {
   }
   [[noreturn]] void shape_error(const std::string& what) const { throw ShapeError(message(what)); }
   [[noreturn]] void argument_error(const std::string& what) const { throw ArgumentError(message(what)); }
-  // "<what> must be equal, but are A (x axis I) and B (y axis J)"; `or_one` when size 1 broadcasts.
-  [[noreturn]] void mismatch(const std::string& what, size_t op_a, int64_t axis_a, size_t op_b, int64_t axis_b,
-                             bool or_one = false) const {
-    shape_error(fmt::format("{} must be equal{}, but are {} ({} axis {}) and {} ({} axis {})", what,
-                            or_one ? " or 1" : "", dim_str(shapes[op_a][axis_a]), names[op_a], axis_a,
-                            dim_str(shapes[op_b][axis_b]), names[op_b], axis_b));
-  }
   int64_t rank(size_t i) const { return static_cast<int64_t>(shapes[i].size()); }
-};
+  AxisSize axis(size_t operand, int64_t axis) const {
+    return {shapes[operand][axis], fmt::format("{} axis {}", names[operand], axis)};
+  }
 
-// NumPy broadcasting of two sizes; nullopt when they are incompatible.
-std::optional<int64_t> broadcast_size(int64_t a, int64_t b) {
-  if (a == b) return a;
-  if (a == 1) return b;
-  if (b == 1) return a;
-  return std::nullopt;
-}
+  // The size shared by two sizes that must be equal. Sizes decide now: equal, or a ShapeError
+  // with `message()`. A symbol is settled when the inputs arrive: the result prefers the static
+  // size (as TensorFlow merges shapes; of two symbols, the first) and the equality is recorded
+  // with the message to throw then.
+  int64_t unify(int64_t a, int64_t b, const std::function<std::string()>& message) {
+    if (a == b) return a;
+    if (!is_symbol(a) && !is_symbol(b)) throw ShapeError(message());
+    if (!is_symbol(a)) std::swap(a, b);  // a lone symbol first: N == 5
+    constraints.push_back({a, b, message()});
+    return is_symbol(b) ? a : b;
+  }
+  // unify for two axes, with the op's usual message (`note` after it: legacy batch_dot's padding).
+  int64_t unify(const std::string& what, const AxisSize& a, const AxisSize& b, const std::string& note = "") {
+    return unify(a.size, b.size, [&] { return message(unequal_text(what, a, b)) + note; });
+  }
+  // NumPy broadcasting of two axes: a 1 stretches to the other size. A symbol against another
+  // size, neither 1, is refused now rather than recorded: whether it stretches changes the result.
+  int64_t broadcast(const std::string& what, const AxisSize& a, const AxisSize& b, const std::string& note = "") const {
+    if (a.size == b.size || b.size == 1) return a.size;
+    if (a.size == 1) return b.size;
+    const bool ambiguous = is_symbol(a.size) || is_symbol(b.size);
+    throw ShapeError(message(ambiguous ? ambiguous_broadcast_text(what, a, b) : unequal_text(what, a, b, true)) + note);
+  }
+};
 
 // How an operand axis refers to a loop dim: always by naming it, also when a size-1 axis is
 // stretched over a longer dim (it is then read at index 0), so that the dim's role stays known.
@@ -79,11 +121,25 @@ std::vector<int> iota_dims(size_t n) {
   return v;
 }
 
+// A symbol the constraints make 1, on an axis stretched over a loop dim of another extent
+// (einsum "ii,i" of (N,1) and (M,): N == 1, and i runs to M), is read at index 0 (kBroadcast):
+// only a static 1 would tell the lowering that the axis is stretched.
+void mark_stretched_symbols(IndexSpec& spec, const OpContext& ctx) {
+  for (size_t i = 0; i < spec.operands.size(); ++i)
+    for (size_t a = 0; a < spec.operands[i].size(); ++a) {
+      const int d = spec.operands[i][a];
+      const int64_t size = ctx.shapes[i][a];
+      if (d >= 0 && is_symbol(size) && !ir::constrained_equal(size, spec.extents[d], ctx.constraints) &&
+          ir::constrained_equal(size, 1, ctx.constraints))
+        spec.operands[i][a] = kBroadcast;
+    }
+}
+
 // Puts the output dims first (in output order) and the summed dims after them (in creation
 // order), drops summed extent-1 dims no operand reads (they only scale by 1), and checks the
 // result against the operand shapes: a failure there is a bug in the rule, not a user error.
-RuleResult finish(const IndexSpec& built, const std::vector<Shape>& operand_shapes,
-                  std::vector<std::string> warnings = {}) {
+RuleResult finish(const OpContext& ctx, IndexSpec built, std::vector<std::string> warnings = {}) {
+  mark_stretched_symbols(built, ctx);
   const int dims = static_cast<int>(built.extents.size());
   std::vector<bool> referenced(dims, false), in_out(dims, false);
   for (const auto& axes : built.operands)
@@ -108,23 +164,29 @@ RuleResult finish(const IndexSpec& built, const std::vector<Shape>& operand_shap
     spec.operands.push_back(std::move(mapped));
   }
   for (int d : built.out) spec.out.push_back(remap[d]);
-  spec.verify(operand_shapes);
-  return RuleResult{spec.out_shape(), spec, std::move(warnings)};
+  spec.verify(ctx.shapes, ctx.constraints);
+  return RuleResult{spec.out_shape(), spec, std::move(warnings), ctx.constraints};
 }
+
+// An axis of x and an axis of y that share one loop dim, of the extent unify gave them.
+struct SharedAxis {
+  int64_t x_axis, y_axis, extent;
+};
 
 // A two-operand contraction without broadcasting: the batch pairs (one shared loop dim each)
 // come first in the output, then x's free axes in order, then y's free axes in order; the
-// contracted pairs are summed. The caller has checked that paired sizes are equal.
-IndexSpec pairwise_spec(const Shape& x, const Shape& y, const std::vector<std::pair<int64_t, int64_t>>& batch,
-                        const std::vector<std::pair<int64_t, int64_t>>& contracted) {
+// contracted pairs are summed. The caller has unified the paired sizes.
+IndexSpec pairwise_spec(const Shape& x, const Shape& y, const std::vector<SharedAxis>& batch,
+                        const std::vector<SharedAxis>& contracted) {
   IndexSpec spec;
   spec.operands = {std::vector<int>(x.size(), kUnassigned), std::vector<int>(y.size(), kUnassigned)};
-  for (auto [i, j] : batch) {
-    int d = add_dim(spec, x[i]);
-    spec.operands[0][i] = spec.operands[1][j] = d;
+  for (const SharedAxis& b : batch) {
+    int d = add_dim(spec, b.extent);
+    spec.operands[0][b.x_axis] = spec.operands[1][b.y_axis] = d;
     spec.out.push_back(d);
   }
-  for (auto [i, j] : contracted) spec.operands[0][i] = spec.operands[1][j] = add_dim(spec, x[i]);
+  for (const SharedAxis& c : contracted)
+    spec.operands[0][c.x_axis] = spec.operands[1][c.y_axis] = add_dim(spec, c.extent);
   for (int side = 0; side < 2; ++side) {
     const Shape& shape = side == 0 ? x : y;
     for (size_t a = 0; a < shape.size(); ++a) {
@@ -163,9 +225,9 @@ std::pair<int64_t, int64_t> batch_dot_axes(const OpContext& ctx, const Axes& axe
   return {axes.items()[0].value(), axes.items()[1].value()};
 }
 
-RuleResult batch_dot_modern(const OpContext& ctx, const Shape& x, const Shape& y, const Axes& axes) {
+RuleResult batch_dot_modern(OpContext& ctx, const Shape& x, const Shape& y, const Axes& axes) {
   const int64_t rx = ctx.rank(0), ry = ctx.rank(1);
-  if (x[0] != y[0]) ctx.mismatch("batch dims", 0, 0, 1, 0);
+  const int64_t batch = ctx.unify("batch dims", ctx.axis(0, 0), ctx.axis(1, 0));
   auto [given0, given1] = batch_dot_axes(ctx, axes, rx - 1, ry == 2 ? ry - 1 : ry - 2);
   const int64_t a0 = given0 < 0 ? given0 + rx : given0;
   const int64_t a1 = given1 < 0 ? given1 + ry : given1;
@@ -173,15 +235,15 @@ RuleResult batch_dot_modern(const OpContext& ctx, const Shape& x, const Shape& y
     ctx.shape_error(fmt::format("axes cannot contract the batch axis 0, but normalised axes are ({}, {})", a0, a1));
   normalize_axis(ctx, 0, given0, 1);
   normalize_axis(ctx, 1, given1, 1);
-  if (x[a0] != y[a1]) ctx.mismatch("contraction dims", 0, a0, 1, a1);
-  IndexSpec spec = pairwise_spec(x, y, {{0, 0}}, {{a0, a1}});
+  const int64_t inner = ctx.unify("contraction dims", ctx.axis(0, a0), ctx.axis(1, a1));
+  IndexSpec spec = pairwise_spec(x, y, {{0, 0, batch}}, {{a0, a1, inner}});
   // Two rank-2 inputs leave only the batch axis: the result is reshaped to (batch, 1).
   if (spec.out.size() == 1) spec.out.push_back(add_dim(spec, 1));
-  return finish(spec, {x, y});
+  return finish(ctx, spec);
 }
 
 // Keras <= 2.2.4, step by step as semantics.md lists it.
-RuleResult batch_dot_legacy(const OpContext& ctx, const Shape& x, const Shape& y, const Axes& axes) {
+RuleResult batch_dot_legacy(OpContext& ctx, const Shape& x, const Shape& y, const Axes& axes) {
   const int64_t rx = ctx.rank(0), ry = ctx.rank(1);
   // Step 1: the default is computed from the unpadded ranks, even when y has rank 2.
   auto [given0, given1] = batch_dot_axes(ctx, axes, rx - 1, ry - 2);
@@ -199,10 +261,8 @@ RuleResult batch_dot_legacy(const OpContext& ctx, const Shape& x, const Shape& y
                           rx < ry ? "x" : "y", shape_str(rx < ry ? xp : yp))
             : std::string();
   auto fail = [&](const std::string& what) { throw ShapeError(ctx.message(what) + padding_note); };
-  auto fail_mismatch = [&](const std::string& what, int64_t axis_x, int64_t axis_y, bool or_one = false) {
-    fail(fmt::format("{} must be equal{}, but are {} (x axis {}) and {} (y axis {})", what, or_one ? " or 1" : "",
-                     xp[axis_x], axis_x, yp[axis_y], axis_y));
-  };
+  auto x_axis = [&](int64_t axis) { return AxisSize{xp[axis], fmt::format("x axis {}", axis)}; };
+  auto y_axis = [&](int64_t axis) { return AxisSize{yp[axis], fmt::format("y axis {}", axis)}; };
 
   IndexSpec spec;
   spec.operands = {std::vector<int>(r, kUnassigned), std::vector<int>(r, kUnassigned)};
@@ -213,11 +273,10 @@ RuleResult batch_dot_legacy(const OpContext& ctx, const Shape& x, const Shape& y
       fail(fmt::format("the legacy convention sums x * y over one axis for rank-2 operands, so the axes must be "
                        "equal, but are ({}, {})", a0, a1));
     for (int64_t k = 0; k < 2; ++k) {
-      auto extent = broadcast_size(xp[k], yp[k]);
-      if (!extent) fail_mismatch("dims of the elementwise product", k, k, true);
-      int d = add_dim(spec, *extent);
-      spec.operands[0][k] = axis_ref(d, xp[k], *extent);
-      spec.operands[1][k] = axis_ref(d, yp[k], *extent);
+      const int64_t extent = ctx.broadcast("dims of the elementwise product", x_axis(k), y_axis(k), padding_note);
+      int d = add_dim(spec, extent);
+      spec.operands[0][k] = axis_ref(d, xp[k], extent);
+      spec.operands[1][k] = axis_ref(d, yp[k], extent);
       if (k != a0) spec.out.push_back(d);
     }
   } else {
@@ -225,19 +284,19 @@ RuleResult batch_dot_legacy(const OpContext& ctx, const Shape& x, const Shape& y
     const bool adjoint_a = a0 != r - 1, adjoint_b = a1 == r - 1;
     const int64_t x_row = adjoint_a ? r - 1 : r - 2, x_inner = adjoint_a ? r - 2 : r - 1;
     const int64_t y_inner = adjoint_b ? r - 1 : r - 2, y_col = adjoint_b ? r - 2 : r - 1;
-    if (xp[x_inner] != yp[y_inner]) fail_mismatch("contraction dims", x_inner, y_inner);
-    for (int64_t p = 0; p < r - 2; ++p)
-      if (xp[p] != yp[p]) fail_mismatch("batch dims", p, p);
+    const int64_t inner = ctx.unify("contraction dims", x_axis(x_inner), y_axis(y_inner), padding_note);
+    std::vector<int64_t> batch;  // TF 1.x: no broadcasting
+    for (int64_t p = 0; p < r - 2; ++p) batch.push_back(ctx.unify("batch dims", x_axis(p), y_axis(p), padding_note));
     std::vector<int> result_dims;
     for (int64_t p = 0; p < r - 2; ++p) {
-      int d = add_dim(spec, xp[p]);
+      int d = add_dim(spec, batch[p]);
       spec.operands[0][p] = spec.operands[1][p] = d;
       result_dims.push_back(d);
     }
     int row = add_dim(spec, xp[x_row]), col = add_dim(spec, yp[y_col]);
     spec.operands[0][x_row] = row;
     spec.operands[1][y_col] = col;
-    spec.operands[0][x_inner] = spec.operands[1][y_inner] = add_dim(spec, xp[x_inner]);
+    spec.operands[0][x_inner] = spec.operands[1][y_inner] = add_dim(spec, inner);
     result_dims.push_back(row);
     result_dims.push_back(col);
 
@@ -251,9 +310,12 @@ RuleResult batch_dot_legacy(const OpContext& ctx, const Shape& x, const Shape& y
       if (q >= r)
         fail(fmt::format("the legacy convention squeezes axis {} of the matmul result {}, which has only {} axes", q,
                          shape_str(matmul_shape), r));
-      if (matmul_shape[q] != 1)
-        fail(fmt::format("the legacy convention squeezes axis {} of the matmul result {}, which must be 1 but is {}",
-                         q, shape_str(matmul_shape), matmul_shape[q]));
+      // A symbol there must be 1 when the inputs arrive; the squeezed loop dim then has extent 1.
+      spec.extents[result_dims[q]] = ctx.unify(matmul_shape[q], 1, [&] {
+        return ctx.message(fmt::format("the legacy convention squeezes axis {} of the matmul result {}, which must be "
+                                       "1 but is {}", q, shape_str(matmul_shape), dim_str(matmul_shape[q]))) +
+               padding_note;
+      });
       squeezed[q] = true;
     }
     for (int64_t p = 0; p < r; ++p)
@@ -269,46 +331,44 @@ RuleResult batch_dot_legacy(const OpContext& ctx, const Shape& x, const Shape& y
   // The padded 1-dims do not exist in the real operands.
   spec.operands[0].resize(rx);
   spec.operands[1].resize(ry);
-  return finish(spec, {x, y}, std::move(warnings));
+  return finish(ctx, spec, std::move(warnings));
 }
 
 // ---- matmul and @ ----
 
 // Batched matmul of `a` and `b` (already promoted to rank >= 2 for @). A promoted axis (the 1
 // NumPy adds to a 1-D operand) is dropped from the output and from the IndexSpec's operands.
-RuleResult matmul_core(const OpContext& ctx, Shape a, Shape b, bool transpose_a, bool transpose_b, bool a_promoted,
+RuleResult matmul_core(OpContext& ctx, Shape a, Shape b, bool transpose_a, bool transpose_b, bool a_promoted,
                        bool b_promoted) {
   const int64_t ra = static_cast<int64_t>(a.size()), rb = static_cast<int64_t>(b.size());
   const int64_t a_row = transpose_a ? ra - 1 : ra - 2, a_inner = transpose_a ? ra - 2 : ra - 1;
   const int64_t b_inner = transpose_b ? rb - 1 : rb - 2, b_col = transpose_b ? rb - 2 : rb - 1;
-  if (a[a_inner] != b[b_inner]) {
-    // Name the axes of the operands as the user passed them.
-    const int64_t user_a_axis = a_promoted ? a_inner - 1 : a_inner;
-    ctx.mismatch("contraction dims", 0, user_a_axis, 1, b_inner);
-  }
+  // Name the axes of the operands as the user passed them (a promoted (1,k) is the user's (k,)).
+  const int64_t inner = ctx.unify("contraction dims", ctx.axis(0, a_promoted ? a_inner - 1 : a_inner),
+                                  ctx.axis(1, b_inner));
   IndexSpec spec;
   spec.operands = {std::vector<int>(ra, kUnassigned), std::vector<int>(rb, kUnassigned)};
   const int64_t batch_a = ra - 2, batch_b = rb - 2, batch = std::max(batch_a, batch_b);
   for (int64_t p = 0; p < batch; ++p) {
     // Right-aligned; a missing leading dim counts as 1.
     const int64_t ia = p - (batch - batch_a), ib = p - (batch - batch_b);
-    const int64_t sa = ia >= 0 ? a[ia] : 1, sb = ib >= 0 ? b[ib] : 1;
-    auto extent = broadcast_size(sa, sb);
-    if (!extent) ctx.mismatch("batch dims", 0, ia, 1, ib, true);
-    int d = add_dim(spec, *extent);
-    if (ia >= 0) spec.operands[0][ia] = axis_ref(d, sa, *extent);
-    if (ib >= 0) spec.operands[1][ib] = axis_ref(d, sb, *extent);
+    const int64_t extent = ia < 0   ? b[ib]
+                           : ib < 0 ? a[ia]
+                                    : ctx.broadcast("batch dims", ctx.axis(0, ia), ctx.axis(1, ib));
+    int d = add_dim(spec, extent);
+    if (ia >= 0) spec.operands[0][ia] = axis_ref(d, a[ia], extent);
+    if (ib >= 0) spec.operands[1][ib] = axis_ref(d, b[ib], extent);
     spec.out.push_back(d);
   }
   int row = add_dim(spec, a[a_row]), col = add_dim(spec, b[b_col]);
   spec.operands[0][a_row] = row;
   spec.operands[1][b_col] = col;
-  spec.operands[0][a_inner] = spec.operands[1][b_inner] = add_dim(spec, a[a_inner]);
+  spec.operands[0][a_inner] = spec.operands[1][b_inner] = add_dim(spec, inner);
   if (!a_promoted) spec.out.push_back(row);
   if (!b_promoted) spec.out.push_back(col);
   if (a_promoted) spec.operands[0].erase(spec.operands[0].begin());      // (1,k): axis 0 was added
   if (b_promoted) spec.operands[1].erase(spec.operands[1].begin() + 1);  // (k,1): axis 1 was added
-  return finish(spec, ctx.shapes);
+  return finish(ctx, spec);
 }
 
 // ---- einsum ----
@@ -340,6 +400,17 @@ Term parse_term(const OpContext& ctx, const std::string& text, const std::string
   return term;
 }
 
+// The size axes of several operands broadcast to (1 when there are none), comparing each with
+// the first one of a size other than 1, as NumPy does.
+int64_t broadcast_all(const OpContext& ctx, const std::string& what, const std::vector<AxisSize>& uses) {
+  const AxisSize* sized = nullptr;
+  for (const AxisSize& use : uses) {
+    if (!sized) sized = &use;
+    else if (ctx.broadcast(what, *sized, use) != sized->size) sized = &use;
+  }
+  return sized ? sized->size : 1;
+}
+
 std::string term_str(const Term& term) {
   std::string s;
   for (int l : term) s += l == kEllipsisLabel ? std::string("...") : std::string(1, static_cast<char>(l));
@@ -351,7 +422,7 @@ std::string term_str(const Term& term) {
 // ---- the rules ----
 
 RuleResult dot_rule(const Shape& x, const Shape& y) {
-  const OpContext ctx{"dot", {"x", "y"}, {x, y}};
+  OpContext ctx{"dot", {"x", "y"}, {x, y}};
   if (x.empty() || y.empty()) {
     // A 0-D operand scales the other one elementwise.
     const Shape& other = x.empty() ? y : x;
@@ -359,16 +430,16 @@ RuleResult dot_rule(const Shape& x, const Shape& y) {
     spec.extents = other;
     spec.out = iota_dims(other.size());
     spec.operands = {iota_dims(x.size()), iota_dims(y.size())};
-    return finish(spec, {x, y});
+    return finish(ctx, spec);
   }
   // x's last axis meets y's second-to-last (its only one when y is 1-D); the rest is an outer product.
   const int64_t x_axis = ctx.rank(0) - 1, y_axis = y.size() == 1 ? 0 : ctx.rank(1) - 2;
-  if (x[x_axis] != y[y_axis]) ctx.mismatch("contraction dims", 0, x_axis, 1, y_axis);
-  return finish(pairwise_spec(x, y, {}, {{x_axis, y_axis}}), {x, y});
+  const int64_t inner = ctx.unify("contraction dims", ctx.axis(0, x_axis), ctx.axis(1, y_axis));
+  return finish(ctx, pairwise_spec(x, y, {}, {{x_axis, y_axis, inner}}));
 }
 
 RuleResult batch_dot_rule(const Shape& x, const Shape& y, const Axes& axes, BatchDotConvention convention) {
-  const OpContext ctx{"batch_dot", {"x", "y"}, {x, y}};
+  OpContext ctx{"batch_dot", {"x", "y"}, {x, y}};
   for (size_t i = 0; i < 2; ++i)
     if (ctx.rank(i) < 2)
       ctx.shape_error(fmt::format("both operands must have rank >= 2, but {} has rank {}", ctx.names[i], ctx.rank(i)));
@@ -377,7 +448,7 @@ RuleResult batch_dot_rule(const Shape& x, const Shape& y, const Axes& axes, Batc
 }
 
 RuleResult matmul_rule(const Shape& a, const Shape& b, MatmulFlags flags) {
-  const OpContext ctx{"matmul", {"a", "b"}, {a, b}};
+  OpContext ctx{"matmul", {"a", "b"}, {a, b}};
   if (flags.transpose_a && flags.adjoint_a)
     ctx.argument_error("transpose_a and adjoint_a are mutually exclusive");
   if (flags.transpose_b && flags.adjoint_b)
@@ -392,7 +463,7 @@ RuleResult matmul_rule(const Shape& a, const Shape& b, MatmulFlags flags) {
 }
 
 RuleResult np_matmul_rule(const Shape& a, const Shape& b) {
-  const OpContext ctx{"@", {"a", "b"}, {a, b}};
+  OpContext ctx{"@", {"a", "b"}, {a, b}};
   for (size_t i = 0; i < 2; ++i)
     if (ctx.rank(i) == 0) ctx.shape_error(fmt::format("operands must have rank >= 1, but {} has rank 0", ctx.names[i]));
   const bool a_promoted = a.size() == 1, b_promoted = b.size() == 1;
@@ -402,7 +473,7 @@ RuleResult np_matmul_rule(const Shape& a, const Shape& b) {
 }
 
 RuleResult tensordot_rule(const Shape& x, const Shape& y, const Axes& axes) {
-  const OpContext ctx{"tensordot", {"x", "y"}, {x, y}};
+  OpContext ctx{"tensordot", {"x", "y"}, {x, y}};
   const int64_t rx = ctx.rank(0), ry = ctx.rank(1);
   std::vector<int64_t> ax, ay;
   if (axes.is_none()) {
@@ -446,12 +517,10 @@ RuleResult tensordot_rule(const Shape& x, const Shape& y, const Axes& axes) {
       }
     }
   }
-  std::vector<std::pair<int64_t, int64_t>> pairs;
-  for (size_t i = 0; i < ax.size(); ++i) {
-    if (x[ax[i]] != y[ay[i]]) ctx.mismatch("contraction dims", 0, ax[i], 1, ay[i]);
-    pairs.emplace_back(ax[i], ay[i]);
-  }
-  return finish(pairwise_spec(x, y, {}, pairs), {x, y});
+  std::vector<SharedAxis> pairs;
+  for (size_t i = 0; i < ax.size(); ++i)
+    pairs.push_back({ax[i], ay[i], ctx.unify("contraction dims", ctx.axis(0, ax[i]), ctx.axis(1, ay[i]))});
+  return finish(ctx, pairwise_spec(x, y, {}, pairs));
 }
 
 RuleResult einsum_rule(const std::string& spec_text, const std::vector<Shape>& operands) {
@@ -507,27 +576,23 @@ RuleResult einsum_rule(const std::string& spec_text, const std::vector<Shape>& o
     }
   }
 
-  // Label sizes: equal within one operand (a diagonal); across operands a size 1 broadcasts.
+  // Label sizes: equal within one operand (a diagonal), then across operands a size 1 broadcasts.
+  // Each operand's size of a label is named by one of its axes, whose size is the unified one.
   std::map<int, int64_t> label_extent;
   for (int label : label_order) {
-    std::vector<std::pair<size_t, int64_t>> uses;  // (operand, axis)
-    for (size_t i = 0; i < n; ++i)
-      for (size_t a = 0; a < axis_labels[i].size(); ++a)
-        if (axis_labels[i][a] == label) uses.emplace_back(i, a);
     const std::string what = fmt::format("sizes of label '{}'", static_cast<char>(label));
-    for (size_t u = 0; u < uses.size(); ++u)
-      for (size_t v = u + 1; v < uses.size() && uses[v].first == uses[u].first; ++v)
-        if (operands[uses[u].first][uses[u].second] != operands[uses[v].first][uses[v].second])
-          ctx.mismatch(what, uses[u].first, uses[u].second, uses[v].first, uses[v].second);
-    std::optional<std::pair<size_t, int64_t>> sized;  // the first use of a size other than 1
-    for (auto use : uses) {
-      const int64_t size = operands[use.first][use.second];
-      if (size == 1) continue;
-      if (!sized) sized = use;
-      else if (operands[sized->first][sized->second] != size)
-        ctx.mismatch(what, sized->first, sized->second, use.first, use.second, true);
+    std::vector<AxisSize> per_operand;
+    for (size_t i = 0; i < n; ++i) {
+      std::optional<AxisSize> here;
+      for (size_t a = 0; a < axis_labels[i].size(); ++a) {
+        if (axis_labels[i][a] != label) continue;
+        const AxisSize use = ctx.axis(i, static_cast<int64_t>(a));
+        if (!here) here = use;
+        else if (ctx.unify(what, *here, use) != here->size) here = use;
+      }
+      if (here) per_operand.push_back(*here);
     }
-    label_extent[label] = sized ? operands[sized->first][sized->second] : 1;
+    label_extent[label] = broadcast_all(ctx, what, per_operand);
   }
 
   // The ellipsis dims of all operands broadcast together, right-aligned.
@@ -538,15 +603,10 @@ RuleResult einsum_rule(const std::string& spec_text, const std::vector<Shape>& o
   };
   std::vector<int64_t> ellipsis_extent(ellipsis, 1);
   for (int64_t p = 0; p < ellipsis; ++p) {
-    std::optional<std::pair<size_t, int64_t>> sized;
-    for (size_t i = 0; i < n; ++i) {
-      const int64_t a = ellipsis_axis(i, p);
-      if (a < 0 || operands[i][a] == 1) continue;
-      if (!sized) sized = std::pair<size_t, int64_t>{i, a};
-      else if (operands[sized->first][sized->second] != operands[i][a])
-        ctx.mismatch("ellipsis dims", sized->first, sized->second, i, a, true);
-    }
-    if (sized) ellipsis_extent[p] = operands[sized->first][sized->second];
+    std::vector<AxisSize> uses;
+    for (size_t i = 0; i < n; ++i)
+      if (const int64_t a = ellipsis_axis(i, p); a >= 0) uses.push_back(ctx.axis(i, a));
+    ellipsis_extent[p] = broadcast_all(ctx, "ellipsis dims", uses);
   }
 
   Term output;
@@ -600,10 +660,11 @@ RuleResult einsum_rule(const std::string& spec_text, const std::vector<Shape>& o
     }
     spec.operands.push_back(std::move(refs));
   }
-  return finish(spec, operands);
+  return finish(ctx, spec);
 }
 
 RuleResult transpose_rule(const Shape& x, const std::optional<std::vector<int64_t>>& perm) {
+  const OpContext ctx{"transpose", {"x"}, {x}};
   const int64_t rank = static_cast<int64_t>(x.size());
   std::vector<int64_t> order;
   if (!perm) {
@@ -614,7 +675,6 @@ RuleResult transpose_rule(const Shape& x, const std::optional<std::vector<int64_
       for (size_t i = 0; i < perm->size(); ++i) s += (i ? ", " : "") + std::to_string((*perm)[i]);
       return s + (perm->size() == 1 ? ",)" : ")");
     };
-    const OpContext ctx{"transpose", {"x"}, {x}};
     if (static_cast<int64_t>(perm->size()) != rank)
       ctx.argument_error(fmt::format("perm {} must be a permutation of the {} axes of x, but has {} entries",
                                      perm_str(), rank, perm->size()));
@@ -632,7 +692,7 @@ RuleResult transpose_rule(const Shape& x, const std::optional<std::vector<int64_
     spec.operands[0][order[i]] = d;
     spec.out.push_back(d);
   }
-  return finish(spec, {x});
+  return finish(ctx, spec);
 }
 
 Shape reshape_rule(const Shape& x, const Shape& target) {

@@ -1,10 +1,12 @@
 // The shape rules of spec/semantics.md as pure functions: input shapes and attributes in,
-// result shape + IndexSpec out, or a ShapeError with the message the spec requires.
+// result shape + IndexSpec out, or a ShapeError with the message the spec requires. With
+// symbolic dimensions, what only the inputs can decide comes out as constraints.
 // No graph, no dtype: the graph wrapper checks dtypes and element-count overflow.
 #pragma once
 #include <tcc/graph.h>
 
 #include "ir/graph/index_spec.h"
+#include "ir/graph/shape_constraints.h"
 
 #include <optional>
 #include <string>
@@ -16,6 +18,9 @@ struct RuleResult {
   Shape shape;                        // == spec.out_shape()
   ir::IndexSpec spec;
   std::vector<std::string> warnings;  // e.g. the legacy batch_dot axes warning
+  // Sizes that must be equal but involve a symbol, to check when the inputs arrive
+  // (semantics.md, "Symbolic dimensions"); the shape holds the static size where one was known.
+  std::vector<ir::ShapeConstraint> constraints;
 };
 
 RuleResult dot_rule(const Shape& x, const Shape& y);

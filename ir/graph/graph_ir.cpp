@@ -39,6 +39,16 @@ std::vector<int> reachable_nodes(const GraphIR& g, const std::vector<int>& outpu
   return order;
 }
 
+namespace {
+
+std::string constraints_str(const std::vector<ShapeConstraint>& constraints) {
+  std::vector<std::string> parts;
+  for (const ShapeConstraint& c : constraints) parts.push_back(constraint_str(c));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+}  // namespace
+
 std::string print_graph(const GraphIR& g, const std::vector<int>& outputs) {
   std::string s;
   for (int id : reachable_nodes(g, outputs)) {
@@ -50,6 +60,7 @@ std::string print_graph(const GraphIR& g, const std::vector<int>& outputs) {
     if (!n.attrs.empty()) s += " " + n.attrs;
     s += " : " + type_str(n.dtype, n.shape);
     if (is_contraction(n.op)) s += "  " + n.spec.str();
+    if (!n.constraints.empty()) s += "  requires " + constraints_str(n.constraints);
     s += "\n";
   }
   std::vector<std::string> outs;
@@ -70,7 +81,7 @@ void verify_graph(const GraphIR& g, const std::vector<int>& outputs) {
       in_shapes.push_back(g.node(in).shape);
     }
     if (is_contraction(n.op)) {
-      n.spec.verify(in_shapes);
+      n.spec.verify(in_shapes, n.constraints);
       if (n.spec.out_shape() != n.shape) fail("index spec does not give the node's shape");
     } else if (n.op == OpKind::reshape) {
       if (n.inputs.size() != 1 || checked_numel(in_shapes[0]) != checked_numel(n.shape)) fail("bad reshape");

@@ -6,6 +6,7 @@
 
 #include "ir/graph/index_spec.h"
 #include "ir/graph/ops.h"
+#include "ir/graph/shape_constraints.h"
 
 #include <string>
 #include <unordered_map>
@@ -24,6 +25,9 @@ struct Node {
   std::string attrs;  // printable attributes, part of the identity: "axes=(1, 2), legacy"
   IndexSpec spec;     // contraction ops
   Tensor data;        // constant
+  // What the shape rule left to the inputs (symbols where sizes must be equal). A function of
+  // (op, attrs, inputs) like the shape, so interning stays correct without them in the key.
+  std::vector<ShapeConstraint> constraints;
 };
 
 class GraphIR {
@@ -46,7 +50,8 @@ inline bool is_product(const Node& n) { return is_contraction(n.op) && n.inputs.
 
 // The nodes reachable from `outputs`, in topological order (inputs first).
 std::vector<int> reachable_nodes(const GraphIR& g, const std::vector<int>& outputs);
-// "%3 = batch_dot(%1, %2) axes=None : f32[10,12,4,12,8]  dims[...] ..." one line per node.
+// "%3 = batch_dot(%1, %2) axes=None : f32[10,12,4,12,8]  dims[...] ..." one line per node,
+// ending in "  requires N == 5, M == N" when the node has constraints.
 std::string print_graph(const GraphIR& g, const std::vector<int>& outputs);
 // Checks types, index specs and acyclicity; throws InternalError.
 void verify_graph(const GraphIR& g, const std::vector<int>& outputs);

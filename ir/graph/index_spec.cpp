@@ -1,5 +1,6 @@
 #include "ir/graph/index_spec.h"
 
+#include <tcc/dim.h>
 #include <tcc/error.h>
 
 #include <fmt/format.h>
@@ -12,7 +13,8 @@ Shape IndexSpec::out_shape() const {
   return s;
 }
 
-void IndexSpec::verify(const std::vector<Shape>& operand_shapes) const {
+void IndexSpec::verify(const std::vector<Shape>& operand_shapes,
+                       const std::vector<ShapeConstraint>& constraints) const {
   auto fail = [&](const std::string& why) { throw InternalError("IndexSpec " + str() + ": " + why); };
   const int D = static_cast<int>(extents.size());
   if (operand_shapes.size() != operands.size()) fail("operand count");
@@ -21,12 +23,15 @@ void IndexSpec::verify(const std::vector<Shape>& operand_shapes) const {
     for (size_t a = 0; a < operands[i].size(); ++a) {
       int d = operands[i][a];
       if (d == kBroadcast) {
-        if (operand_shapes[i][a] != 1) fail(fmt::format("operand {} axis {} broadcast but not size 1", i, a));
+        if (!constrained_equal(operand_shapes[i][a], 1, constraints))
+          fail(fmt::format("operand {} axis {} broadcast but not size 1", i, a));
         continue;
       }
       if (d < 0 || d >= D) fail("loop dim out of range");
-      if (operand_shapes[i][a] != extents[d] && operand_shapes[i][a] != 1)
-        fail(fmt::format("operand {} axis {} has size {}, loop dim {} has {}", i, a, operand_shapes[i][a], d, extents[d]));
+      const int64_t size = operand_shapes[i][a];
+      if (size != 1 && !constrained_equal(size, extents[d], constraints))
+        fail(fmt::format("operand {} axis {} has size {}, loop dim {} has {}", i, a, dim_str(size), d,
+                         dim_str(extents[d])));
     }
   }
   std::vector<bool> seen(D, false);
@@ -45,7 +50,7 @@ char dim_letter(int d) {
 std::string IndexSpec::str() const {
   std::string s = "dims[";
   for (size_t d = 0; d < extents.size(); ++d)
-    s += fmt::format("{}{}={}", d ? "," : "", dim_letter(static_cast<int>(d)), extents[d]);
+    s += fmt::format("{}{}={}", d ? "," : "", dim_letter(static_cast<int>(d)), dim_str(extents[d]));
   s += "] ";
   for (size_t i = 0; i < operands.size(); ++i) {
     s += i ? ",(" : "(";
