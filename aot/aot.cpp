@@ -38,6 +38,7 @@ Result compile(const Graph& graph, const std::vector<Value>& outputs, const std:
         symbols.params.push_back(e);
         sig.symbols.push_back(symbol_name(e));
       }
+  for (const ir::ShapeConstraint& c : ir::collect_constraints(detail::graph_ir(graph), ids)) symbols.equal.emplace_back(c.a, c.b);
   sig.cpu = plan.target.cpu;
   sig.triple = plan.target.triple;
   for (const codegen::CpuidFeature& f : plan.target.checked_features) sig.features.emplace_back(f.name);

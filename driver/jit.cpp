@@ -43,7 +43,8 @@ int symbol_index(runtime::Executable& exe, int64_t code) {
   return static_cast<int>(it - exe.symbols.begin());
 }
 
-runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, std::chrono::steady_clock::time_point t0) {
+runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, const std::vector<int>& outputs,
+                              std::chrono::steady_clock::time_point t0) {
   static std::once_flag runtime_symbols;
   std::call_once(runtime_symbols, [] {
     codegen::define_runtime_symbol("tcc_parallel_for", reinterpret_cast<void*>(&tcc_parallel_for));
@@ -64,12 +65,16 @@ runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, std::chrono::
   const ir::KernelProgram& p = lowered.program;
   for (const ir::BufferInfo& b : p.buffers)
     if (b.symbol) symbol_index(exe, b.symbol);
+  // Inputs as declared (their buffers may have a size where the constraints fixed a symbol).
   for (size_t b = 0; b < p.buffers.size(); ++b)
     if (p.buffers[b].kind == ir::BufferInfo::Kind::input) {
       const ir::Node& n = graph.node(graph.find_input(p.buffers[b].name));
       exe.inputs.push_back({n.name, n.dtype, n.shape});
       exe.input_slots.push_back({static_cast<int>(b), exe.inputs.back()});
+      for (int64_t e : n.shape)
+        if (is_symbol(e)) symbol_index(exe, e);
     }
+  exe.constraints = ir::collect_constraints(graph, outputs);
   std::sort(exe.input_slots.begin(), exe.input_slots.end(),
             [](const auto& x, const auto& y) { return x.info.name < y.info.name; });
   for (size_t s = 0; s < p.steps.size(); ++s) {
@@ -104,13 +109,13 @@ runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, std::chrono::
 
 runtime::Executable compile_jit(const ir::GraphIR& graph, const std::vector<int>& outputs, const Options& options) {
   auto t0 = std::chrono::steady_clock::now();
-  return link_plan(plan(graph, outputs, options, /*build_loops=*/false), graph, t0);
+  return link_plan(plan(graph, outputs, options, /*build_loops=*/false), graph, outputs, t0);
 }
 
 runtime::Executable compile_jit_for_model(const ir::GraphIR& graph, const std::vector<int>& outputs,
                                           const ir::sched::TargetModel& model) {
   auto t0 = std::chrono::steady_clock::now();
-  return link_plan(plan_for_model(graph, outputs, model, /*build_loops=*/false), graph, t0);
+  return link_plan(plan_for_model(graph, outputs, model, /*build_loops=*/false), graph, outputs, t0);
 }
 
 }  // namespace tcc::driver

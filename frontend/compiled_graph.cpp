@@ -19,6 +19,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 namespace tcc {
 
@@ -295,7 +296,14 @@ void bind_buffers(const PreparedGraph& impl, const Feeds& feeds, std::vector<Ten
     else if (!same_shape(t.shape(), slot.info.shape)) wrong_feed(slot, t);
     ptr[slot.buffer] = const_cast<void*>(t.data());
   }
-  if (symbolic) size_symbolic_temps(impl, w);
+  if (symbolic) {
+    if (!impl.exe.constraints.empty()) {
+      std::unordered_map<int64_t, int64_t> values;
+      for (size_t s = 0; s < impl.exe.symbols.size(); ++s) values.emplace(impl.exe.symbols[s], w.symbol_values[s]);
+      ir::check_constraints(impl.exe.constraints, values);
+    }
+    size_symbolic_temps(impl, w);
+  }
   // Outputs: the caller's tensors where they fit and alias no feed and no other output, else
   // fresh ones (a kernel's output must not overlap its operands: noalias). Two outputs of one
   // buffer share its storage.

@@ -1,6 +1,7 @@
 #include "ir/lower.h"
 
 #include "ir/graph/merge_chains.h"
+#include "ir/graph/resolve_symbols.h"
 #include "ir/graph/split_reshaped_dims.h"
 #include "ir/kernel/coalesce_dims.h"
 #include "ir/schedule/layout_copies.h"
@@ -86,10 +87,11 @@ const std::vector<std::string_view>& pass_names() {
   // In the order lower() and kernel_loops() run them: graph passes, planning, then per kernel
   // the lowering of its schedule (GEMM or simple) and the loop passes.
   static const std::vector<std::string_view> names{
-      "verify_graph",          "split_reshaped_dims", "merge_contraction_chains", "plan_contraction_paths",
-      "canonicalize_contractions", "coalesce_dims",   "layout_copies",            "verify_program",
-      "plan_schedule",         "lower_gemm",          "tails",                    "pack",
-      "prefetch",              "lower_to_loops",      "verify_kernel",            "outline_parallel"};
+      "verify_graph",     "resolve_symbols",  "split_reshaped_dims",       "merge_contraction_chains",
+      "plan_contraction_paths",               "canonicalize_contractions", "coalesce_dims",
+      "layout_copies",    "verify_program",   "plan_schedule",             "lower_gemm",
+      "tails",            "pack",             "prefetch",                  "lower_to_loops",
+      "verify_kernel",    "outline_parallel"};
   return names;
 }
 
@@ -118,7 +120,14 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const sc
   LoweredProgram out;
   run_pass("verify_graph", [&] { verify_graph(g, outputs); return 0; },
            [&](int) { return print_graph(g, outputs); });
-  SplitGraph split = run_pass("split_reshaped_dims", [&] { return split_reshaped_dims(g, outputs); },
+  ResolvedSymbols symbols = run_pass("resolve_symbols", [&] { return resolve_symbols(g, outputs); },
+                                     [&](const ResolvedSymbols& r) {
+                                       return r.changed ? print_graph(r.resolved.graph, r.resolved.outputs)
+                                                        : "(no constraints)";
+                                     });
+  const GraphIR& resolved = symbols.changed ? symbols.resolved.graph : g;
+  const std::vector<int>& resolved_outputs = symbols.changed ? symbols.resolved.outputs : outputs;
+  SplitGraph split = run_pass("split_reshaped_dims", [&] { return split_reshaped_dims(resolved, resolved_outputs); },
                               [](const SplitGraph& s) { return print_graph(s.graph, s.outputs); });
   MergedGraph merged = run_pass(
       "merge_contraction_chains",
@@ -128,7 +137,10 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const sc
       run_pass("plan_contraction_paths", [&] { return plan_contraction_paths(merged.graph, merged.outputs, target, merged.folded_bytes); },
                [](const PlannedGraph& p) { return p.str(); });
   out.paths = std::move(planned.paths);
-  for (PlannedContraction& p : out.paths) p.node = split.origin.at(merged.origin.at(p.node));  // the caller's node
+  for (PlannedContraction& p : out.paths) {  // the caller's node
+    p.node = split.origin.at(merged.origin.at(p.node));
+    if (symbols.changed) p.node = symbols.resolved.origin.at(p.node);
+  }
   out.program = run_pass("canonicalize_contractions",
                          [&] { return canonicalize_contractions(planned.graph, planned.outputs); },
                          [](const KernelProgram& p) { return p.str(); });

@@ -4,6 +4,7 @@
 #pragma once
 #include <tcc/graph.h>
 
+#include "ir/graph/shape_constraints.h"
 #include "ir/kernel/kernel_spec.h"
 
 #include <cstddef>
@@ -39,9 +40,11 @@ struct Executable {
   std::vector<InputInfo> inputs;        // the inputs the outputs depend on, in declaration order
   std::set<std::string> graph_inputs;   // every input name of the graph
   int64_t scratch_bytes = 0;            // the largest scratch block a step needs
-  // The symbols (tcc::dim codes) of the program's buffers: every call binds each from the
-  // inputs. Empty for a graph of static shapes.
+  // The symbols (tcc::dim codes) of the inputs and the program's buffers: every call binds
+  // each from the inputs, then checks the constraints the shape rules left. Empty for a graph
+  // of static shapes.
   std::vector<int64_t> symbols;
+  std::vector<ir::ShapeConstraint> constraints;
   CompileStats stats;
 };
 

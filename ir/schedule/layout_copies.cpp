@@ -84,6 +84,7 @@ bool symbols_lead(const KernelSpec& c) {
   int symbolic = 0;
   for (const KernelDim& d : c.dims) symbolic += d.symbolic() ? 1 : 0;
   if (symbolic == 0) return true;
+  if (c.out_axes.empty()) return false;  // a scalar result: the symbols are summed
   const KernelDim& first = c.dims[c.out_axes.front()];
   return symbolic == 1 && first.symbolic() && first.role == DimRole::B;
 }

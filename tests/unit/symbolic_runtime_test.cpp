@@ -219,6 +219,44 @@ TEST(SymbolicRuntime, BadFeedsAreRefusedClearly) {
   EXPECT_EQ(compiled({{"a", Tensor(tcc::f32, {2, 4, 5})}, {"b", Tensor(tcc::f32, {2, 5, 8})}}).at(0).shape(), (Shape{2, 4, 8}));
 }
 
+// What the shape rules could not decide (N against a size) is lowered with the size, and
+// checked when the inputs arrive, with the rule's own message.
+TEST(SymbolicRuntime, ConstraintsAreCheckedWhenTheInputsArrive) {
+  tcc::Graph g;
+  tcc::Value a = g.input("a", tcc::f32, {4, N}), b = g.input("b", tcc::f32, {5, 8});
+  tcc::Value c = g.input("c", tcc::f32, {8, 3}), d = g.input("d", tcc::f32, {3, 2});
+  const tcc::Value one = tcc::dot(a, b);                                    // N == 5
+  const tcc::Value chain = tcc::matmul(tcc::matmul(tcc::matmul(a, b), c), d);  // merged and path-planned
+  const tcc::CompiledGraph compiled = g.compile({one, chain});
+  std::mt19937 rng(5);
+  const Tensor ta = random_tensor(tcc::f32, {4, 5}, rng), tb = random_tensor(tcc::f32, {5, 8}, rng);
+  const Tensor tc = random_tensor(tcc::f32, {8, 3}, rng), td = random_tensor(tcc::f32, {3, 2}, rng);
+  const std::vector<Tensor> out = compiled({{"a", ta}, {"b", tb}, {"c", tc}, {"d", td}});
+  const ref::RefTensor ra = ref::from_tensor(ta), rb = ref::from_tensor(tb);
+  EXPECT_TRUE(ref::compare(out.at(0), ref::dot(ra, rb)).ok);
+  const ref::RefTensor rchain = ref::matmul(ref::matmul(ref::matmul(ra, rb), ref::from_tensor(tc)), ref::from_tensor(td));
+  EXPECT_TRUE(ref::compare(out.at(1), rchain).ok);
+  const std::string broken = error_of([&] { compiled({{"a", Tensor(tcc::f32, {4, 6})}, {"b", tb}, {"c", tc}, {"d", td}}); });
+  EXPECT_EQ(broken, "dot: contraction dims must be equal, but are N (x axis 1) and 5 (y axis 0); x: (4,N), y: (5,8)");
+  EXPECT_THROW(compiled({{"a", Tensor(tcc::f32, {4, 6})}, {"b", tb}, {"c", tc}, {"d", td}}), tcc::ShapeError);
+}
+
+// Two names the rules require equal (batch_dot's batch axes) run as one, checked per call.
+TEST(SymbolicRuntime, SymbolsRequiredEqualRunAsOne) {
+  const int64_t M = tcc::dim("M");
+  tcc::Graph g;
+  tcc::Value a = g.input("a", tcc::f32, {N, 4, 5}), b = g.input("b", tcc::f32, {M, 5, 3});
+  const tcc::CompiledGraph compiled = g.compile({tcc::batch_dot(a, b, {2, 1})});
+  std::mt19937 rng(9);
+  for (int64_t n : {0, 1, 9}) {
+    const Tensor ta = random_tensor(tcc::f32, {n, 4, 5}, rng), tb = random_tensor(tcc::f32, {n, 5, 3}, rng);
+    EXPECT_TRUE(ref::compare(compiled({{"a", ta}, {"b", tb}}).at(0),
+                             ref::batch_dot(ref::from_tensor(ta), ref::from_tensor(tb), {2, 1}))
+                    .ok);
+  }
+  EXPECT_THROW(compiled({{"a", Tensor(tcc::f32, {2, 4, 5})}, {"b", Tensor(tcc::f32, {3, 5, 3})}}), tcc::ShapeError);
+}
+
 TEST(SymbolicRuntime, SymbolsInsideAnArrayAreNotSupportedYet) {
   tcc::Graph g;
   tcc::Value a = g.input("a", tcc::f32, {4, N});
