@@ -165,16 +165,19 @@ class GemmLowering {
     const bool on_threads = p_.parallel == GemmPlan::Parallel::row_tiles;
     Var it = new_var("it");
     if (symbolic_m_) {
-      // Full tiles (on threads from min_parallel tiles on), then the edge rows.
+      // Full tiles, then the edge rows; on threads (from min_parallel tiles on) the edge rows
+      // are the parallel loop's last iteration, not a serial tail.
       const Expr full = over(M_rows_, p_.mr);
-      Stmt body = in_place_row(a0, b0, c0, v(it), times(v(it), p_.mr), p_.mr);
-      Stmt tiles = for_loop(it, full, on_threads ? ForKind::parallel : ForKind::serial, body);
-      if (on_threads && p_.min_parallel > 0)
-        tiles = if_lt(full, c64(p_.min_parallel), for_loop(it, full, ForKind::serial, body), tiles);
-      Stmt edge = symbolic_edge_rows(times(full, p_.mr), sub(M_rows_, times(full, p_.mr)), [&](const Expr& row0, int rows) {
+      const Expr edge_rows = sub(M_rows_, times(full, p_.mr));
+      Stmt row = in_place_row(a0, b0, c0, v(it), times(v(it), p_.mr), p_.mr);
+      Stmt edge = symbolic_edge_rows(times(full, p_.mr), edge_rows, [&](const Expr& row0, int rows) {
         return in_place_row(a0, b0, c0, full, row0, rows);
       });
-      return block({tiles, edge});
+      Stmt serial = block({for_loop(it, full, ForKind::serial, row), edge});
+      if (!on_threads) return serial;
+      Stmt parallel = for_loop(it, over(plus(M_rows_, c64(p_.mr - 1)), p_.mr), ForKind::parallel,
+                               if_lt(v(it), full, row, edge));
+      return p_.min_parallel > 0 ? if_lt(full, c64(p_.min_parallel), serial, parallel) : parallel;
     }
     const int64_t full = M_ / p_.mr, edge = M_ % p_.mr;
     // On threads the edge row block is the parallel loop's last iteration, not a serial tail.
@@ -239,11 +242,13 @@ class GemmLowering {
     const ForKind row_kind = p_.parallel == GemmPlan::Parallel::row_panels ? ForKind::parallel : ForKind::serial;
     Stmt s;
     if (symbolic_m_) {
-      // Full row panels, then (in the last block) the edge rows in runtime tiles.
-      s = for_loop(ir, m_full, row_kind, tile_row(v(ir), plus(block_row0, times(v(ir), p_.mr)), p_.mr));
+      // Full row panels, then (in the last block) the edge rows in runtime tiles: the row
+      // loop's last iteration, which on threads is not a serial tail.
       const Expr edge_row0 = plus(block_row0, times(m_full, p_.mr));
       const Expr edge = sub(min(c64(p_.mc), sub(M_rows_, block_row0)), times(m_full, p_.mr));
-      s = block({s, symbolic_edge_rows(edge_row0, edge, [&](const Expr& row0, int rows) { return tile_row(m_full, row0, rows); })});
+      Stmt edge_rows = symbolic_edge_rows(edge_row0, edge, [&](const Expr& row0, int rows) { return tile_row(m_full, row0, rows); });
+      s = for_loop(ir, m_panels, row_kind,
+                   if_lt(v(ir), m_full, tile_row(v(ir), plus(block_row0, times(v(ir), p_.mr)), p_.mr), edge_rows));
     } else {
       s = tile_loop(ir, m_panels, row_kind,
                     {TileSplit::Axis::rows, TileSplit::Style::branch, m_full, edge_rows, p_.edge_k_steps},

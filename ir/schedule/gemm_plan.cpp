@@ -173,7 +173,10 @@ std::optional<GemmPlan> plan_gemm_rows(const KernelSpec& c, const TargetModel& t
     else if (down > 0) p.kc = down;
   }
   const int64_t rows_padded = (M + p.mr - 1) / p.mr * p.mr, cols_padded = (N + p.nr - 1) / p.nr * p.nr;
-  p.mc = round_down(cap(limits.max_mc, std::min(tune.l3_share_bytes / (p.kc * elem), rows_padded)), p.mr);
+  // Symbolic rows: blocks as tall as the L3 share allows (the planned M says nothing about the
+  // rows that will come, and a block shorter than them packs B again for each).
+  const int64_t block_rows = symbolic_m ? tune.l3_share_bytes / (p.kc * elem) : std::min(tune.l3_share_bytes / (p.kc * elem), rows_padded);
+  p.mc = round_down(cap(limits.max_mc, block_rows), p.mr);
   p.nc = round_down(cap(limits.max_nc, std::min(hw.l2_bytes / tune.packed_b_l2_divisor / (p.kc * elem), cols_padded)), p.nr);
   if (!p.pack && M == 1 && K > tune.gemv_sweep_kc && N > p.nr) p.sweep_kc = tune.gemv_sweep_kc;
   p.packs_on_stack = p.pack && (p.kc * p.nc + (p.pack_a ? p.mc * p.kc : 0)) * elem <= tune.max_stack_pack_bytes;
