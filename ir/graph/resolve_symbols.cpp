@@ -1,6 +1,9 @@
 #include "ir/graph/resolve_symbols.h"
 
 #include <tcc/dim.h>
+#include <tcc/error.h>
+
+#include <fmt/format.h>
 
 #include <unordered_map>
 
@@ -17,13 +20,15 @@ class Classes {
     if (it == parent_.end() || it->second == e) return e;
     return it->second = root(it->second);
   }
-  void join(int64_t a, int64_t b) {
+  // False when the two classes hold different sizes: no value of their symbols meets both.
+  bool join(int64_t a, int64_t b) {
     a = root(a), b = root(b);
-    if (a == b) return;
-    // A size wins (two different sizes: the runtime check reports the broken constraint);
-    // between symbols, the one seen first.
+    if (a == b) return true;
+    if (!is_symbol(a) && !is_symbol(b)) return false;
+    // A size wins; between symbols, the one seen first.
     if (!is_symbol(a) || (is_symbol(b) && seen(a) < seen(b))) std::swap(a, b);
-    if (is_symbol(a)) parent_[a] = b;
+    parent_[a] = b;
+    return true;
   }
 
  private:
@@ -42,7 +47,9 @@ ResolvedSymbols resolve_symbols(const GraphIR& g, const std::vector<int>& output
   const std::vector<ShapeConstraint> constraints = collect_constraints(g, outputs);
   if (constraints.empty()) return out;
   Classes classes;
-  for (const ShapeConstraint& c : constraints) classes.join(c.a, c.b);
+  for (const ShapeConstraint& c : constraints)
+    if (!classes.join(c.a, c.b))
+      throw ShapeError(fmt::format("no size of {} meets every requirement of this graph: {}", dim_str(c.a), c.message));
   auto resolve = [&](std::vector<int64_t>& extents) {
     for (int64_t& e : extents) e = classes.root(e);
   };

@@ -241,6 +241,21 @@ TEST(SymbolicRuntime, ConstraintsAreCheckedWhenTheInputsArrive) {
   EXPECT_THROW(compiled({{"a", Tensor(tcc::f32, {4, 6})}, {"b", tb}, {"c", tc}, {"d", td}}), tcc::ShapeError);
 }
 
+// Constraints no size meets (M == 0 and M == 4) make a graph that can never run: refused when
+// compiled, with the rule that closes the contradiction (found by fuzz_graph).
+TEST(SymbolicRuntime, ContradictoryConstraintsAreRefusedWhenCompiled) {
+  const int64_t M = tcc::dim("M");
+  tcc::Graph g;
+  tcc::Value a = g.input("a", tcc::f32, {4, M}), b = g.input("b", tcc::f32, {4, 0});
+  tcc::Value c = g.input("c", tcc::f32, {4, 4});
+  const tcc::Value first = tcc::dot(a, tcc::transpose(b));  // M == 0
+  const tcc::Value second = tcc::dot(a, c);                 // M == 4
+  EXPECT_EQ(error_of([&] { g.compile({first, second}); }),
+            "no size of M meets every requirement of this graph: dot: contraction dims must be equal, but are M (x "
+            "axis 1) and 4 (y axis 0); x: (4,M), y: (4,4)");
+  EXPECT_NO_THROW(g.compile({first}));
+}
+
 // Two names the rules require equal (batch_dot's batch axes) run as one, checked per call.
 TEST(SymbolicRuntime, SymbolsRequiredEqualRunAsOne) {
   const int64_t M = tcc::dim("M");
