@@ -68,8 +68,10 @@ class Canonicalizer {
 
  private:
   // A buffer holding a dense array of `shape`.
-  int new_buffer(BufferInfo info, const Shape& shape, const std::string& what) {
-    info.symbol = outer_symbol(shape, what);
+  // `what()` names the array in an error (made only for a shape with symbols).
+  template <typename What>
+  int new_buffer(BufferInfo info, const Shape& shape, What&& what) {
+    info.symbol = has_symbols(shape) ? outer_symbol(shape, what()) : 0;
     info.numel = checked_static_numel(shape);
     p_.buffers.push_back(std::move(info));
     return static_cast<int>(p_.buffers.size()) - 1;
@@ -81,10 +83,11 @@ class Canonicalizer {
     switch (n.op) {
       case OpKind::input:
         return dense_view(new_buffer({BufferInfo::Kind::input, n.dtype, 0, n.name, {}}, n.shape,
-                                     fmt::format("input '{}'", n.name)),
+                                     [&] { return fmt::format("input '{}'", n.name); }),
                           n.shape);
       case OpKind::constant:
-        return dense_view(new_buffer({BufferInfo::Kind::constant, n.dtype, 0, "", n.data}, n.shape, "a constant"),
+        return dense_view(new_buffer({BufferInfo::Kind::constant, n.dtype, 0, "", n.data}, n.shape,
+                                     [] { return std::string("a constant"); }),
                           n.shape);
       case OpKind::reshape: {
         View in = views_.at(n.inputs[0]);
@@ -151,7 +154,7 @@ class Canonicalizer {
     for (const StridedOperand& op : c.operands) key += fmt::format(" %b{}", op.buffer);
     if (auto it = computed_.find(key); it != computed_.end()) return dense_view(it->second, shape);
     c.out_buffer = new_buffer({BufferInfo::Kind::temp, c.out_dtype, 0, "", {}}, shape,
-                              fmt::format("a result of type {}", type_str(c.out_dtype, shape)));
+                              [&] { return fmt::format("a result of type {}", type_str(c.out_dtype, shape)); });
     computed_.emplace(std::move(key), c.out_buffer);
     int buffer = c.out_buffer;
     p_.steps.push_back(std::move(c));

@@ -154,7 +154,8 @@ namespace {
 
 // Whether a dense array of `shape` is exactly the buffer (the same elements, the same symbol).
 bool fits(const Shape& shape, const BufferInfo& b) {
-  return checked_static_numel(shape) == b.numel && outer_symbol(shape, "a step's result") == b.symbol;
+  const int64_t symbol = has_symbols(shape) ? outer_symbol(shape, "a step's result") : 0;
+  return checked_static_numel(shape) == b.numel && symbol == b.symbol;
 }
 
 }  // namespace
