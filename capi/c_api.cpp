@@ -37,27 +37,24 @@ tcc_dtype from_dtype(tcc::DType d) {
   throw tcc::InternalError("a dtype the C API does not know");
 }
 
+// The status of each kind of tcc::Error (ArgumentError, DTypeError, ParseError: ARGUMENT).
+tcc_status status_of(const tcc::Error& e) {
+  if (dynamic_cast<const tcc::ShapeError*>(&e)) return TCC_ERROR_SHAPE;
+  if (dynamic_cast<const tcc::InputError*>(&e)) return TCC_ERROR_INPUT;
+  if (dynamic_cast<const tcc::CompileError*>(&e)) return TCC_ERROR_COMPILE;
+  if (dynamic_cast<const tcc::InternalError*>(&e)) return TCC_ERROR_INTERNAL;
+  return TCC_ERROR_ARGUMENT;
+}
+
 // Runs `body`, mapping what it throws to a status and the thread's message.
 template <typename Body>
 tcc_status guarded(Body&& body) {
   try {
     body();
     return TCC_OK;
-  } catch (const tcc::ShapeError& e) {
+  } catch (const tcc::Error& e) {
     last_error = e.what();
-    return TCC_ERROR_SHAPE;
-  } catch (const tcc::InputError& e) {
-    last_error = e.what();
-    return TCC_ERROR_INPUT;
-  } catch (const tcc::CompileError& e) {
-    last_error = e.what();
-    return TCC_ERROR_COMPILE;
-  } catch (const tcc::InternalError& e) {
-    last_error = e.what();
-    return TCC_ERROR_INTERNAL;
-  } catch (const tcc::Error& e) {  // argument, dtype, parse errors
-    last_error = e.what();
-    return TCC_ERROR_ARGUMENT;
+    return status_of(e);
   } catch (const std::bad_alloc&) {
     last_error = "out of memory";
     return TCC_ERROR_OUT_OF_MEMORY;

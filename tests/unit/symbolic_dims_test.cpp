@@ -9,6 +9,8 @@
 #include "ir/graph/shape_constraints.h"
 #include "shape_rules.h"
 
+#include "support/error_of.h"
+
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -32,14 +34,7 @@ using tcc::Shape;
 using tcc::ir::ShapeConstraint;
 using tcc::rules::RuleResult;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const tcc::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using tcc::test::error_of;
 
 TEST(SymbolRegistry, SameNameSameCodeAcrossCallsAndThreads) {
   const int64_t n = tcc::dim("N");

@@ -4,6 +4,7 @@
 #include <tcc/tcc.h>
 
 #include "driver/driver.h"
+#include "support/error_of.h"
 #include "support/reference.h"
 
 #include <gtest/gtest.h>
@@ -57,14 +58,7 @@ Tensor random_tensor(tcc::DType dtype, const Shape& shape, std::mt19937& rng) {
   }
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const tcc::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using tcc::test::error_of;
 
 // A graph of symbolic inputs, the op under test on tcc values, and the same on reference values.
 struct Case {
