@@ -27,9 +27,14 @@ thread_local std::string last_error;
 // The one table between the C and C++ dtypes.
 constexpr tcc::DType kDTypes[] = {tcc::f32, tcc::f64, tcc::i32, tcc::i64};
 
-tcc::DType to_dtype(tcc_dtype d) {
-  if (d < TCC_F32 || d > TCC_I64) throw tcc::ArgumentError("unknown tcc_dtype " + std::to_string(static_cast<int>(d)));
-  return kDTypes[d];
+// A caller may pass any int as a tcc_dtype: its bytes are read as an int, since loading an
+// enum outside its values is undefined in C++.
+tcc::DType to_dtype(const tcc_dtype& d) {
+  int raw = 0;
+  static_assert(sizeof raw == sizeof d);
+  std::memcpy(&raw, &d, sizeof raw);
+  if (raw < 0 || raw > 3) throw tcc::ArgumentError("unknown tcc_dtype " + std::to_string(raw));
+  return kDTypes[raw];
 }
 tcc_dtype from_dtype(tcc::DType d) {
   for (int i = 0; i < 4; ++i)
