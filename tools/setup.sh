@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake ninja-build g++ llvm-19-dev llvm-19-tools zlib1g-dev libzstd-dev libfmt-dev libgtest-dev libbenchmark-dev python3-numpy)
+packages=(cmake ninja-build g++ llvm-19-dev llvm-19-tools zlib1g-dev libzstd-dev libfmt-dev libgtest-dev libbenchmark-dev python3-numpy pkg-config)
 bash tools/apt_install_missing.sh "${packages[@]}"
 
 # The benchmark's baseline libraries (OpenBLAS, BLIS, Eigen, LIBXSMM, oneDNN): CI builds
