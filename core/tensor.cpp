@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <limits>
 #include <new>
 
@@ -59,6 +60,20 @@ static uint64_t physical_memory_bytes() {
 Tensor::Tensor(DType dtype, Shape shape) : Tensor(dtype, std::move(shape), true) {}
 
 Tensor Tensor::empty(DType dtype, Shape shape) { return Tensor(dtype, std::move(shape), false); }
+
+Tensor Tensor::borrow(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner) {
+  if (!data) throw ArgumentError("Tensor::borrow: null data for shape " + shape_str(shape));
+  if (reinterpret_cast<std::uintptr_t>(data) % kTensorAlignment != 0)
+    throw ArgumentError("Tensor::borrow: the data of shape " + shape_str(shape) + " is not " +
+                        std::to_string(kTensorAlignment) + "-byte aligned (compiled kernels assume it)");
+  Tensor t;
+  t.dtype_ = dtype;
+  t.numel_ = checked_numel(shape);
+  t.shape_ = std::move(shape);
+  // The aliasing constructor: no allocation; owner's control block counts the tensor's copies.
+  t.storage_ = std::shared_ptr<std::byte>(std::move(owner), static_cast<std::byte*>(data));
+  return t;
+}
 
 Tensor::Tensor(DType dtype, Shape shape, bool zero_fill) : dtype_(dtype), shape_(std::move(shape)) {
   numel_ = checked_numel(shape_);

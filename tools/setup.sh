@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake ninja-build g++ llvm-19-dev llvm-19-tools zlib1g-dev libzstd-dev libfmt-dev libgtest-dev libbenchmark-dev python3-numpy pkg-config)
+# pkg-config: the install test (tests/package). python3-dev, pybind11-dev, python3-pytest: the
+# Python module tcc (python/) and its tests; python3-dask, python3-distributed: tcc.dask.
+packages=(cmake ninja-build g++ llvm-19-dev llvm-19-tools zlib1g-dev libzstd-dev libfmt-dev libgtest-dev libbenchmark-dev
+          python3-numpy pkg-config python3-dev pybind11-dev python3-pytest python3-dask python3-distributed)
 bash tools/apt_install_missing.sh "${packages[@]}"
 
 # The benchmark's baseline libraries (OpenBLAS, BLIS, Eigen, LIBXSMM, oneDNN): CI builds

@@ -1,4 +1,5 @@
-// tcc::Tensor: a dense, row-major, 64-byte-aligned host tensor with shared storage.
+// tcc::Tensor: a dense, row-major, 64-byte-aligned host tensor with shared storage (its own,
+// or memory borrowed from an owner such as a NumPy array: Tensor::borrow).
 #pragma once
 #include <tcc/dim.h>
 #include <tcc/dtype.h>
@@ -32,6 +33,17 @@ class Tensor {
   Tensor(DType dtype, Shape shape);
   // Uninitialised storage (NumPy's empty), for results about to be overwritten.
   static Tensor empty(DType dtype, Shape shape);
+  // A tensor over memory it does not own, for zero-copy interop (the Python module borrows
+  // NumPy arrays this way): `data` holds the shape's elements in row-major order and stays
+  // valid while `owner` lives. Nothing is copied; the storage is an aliasing shared_ptr of
+  // `owner`, so every copy and view of the tensor keeps `owner` alive and the last one to go
+  // releases it, on whichever thread drops it (the owner's deleter must be safe there: the
+  // Python module's takes the GIL). `owner` may be null when the caller keeps the memory alive
+  // longer than every copy. Kernels write into a borrowed tensor given as an output and only
+  // read one given as a feed, as with any tensor. `data` must be kTensorAlignment-aligned, as
+  // a tensor's own storage is, because compiled kernels assume that alignment: ArgumentError
+  // otherwise, and for null `data`; ShapeError as checked_numel for the shape.
+  static Tensor borrow(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner);
 
   template <typename T>
   static Tensor from(Shape shape, const std::vector<T>& values) {
