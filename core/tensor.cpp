@@ -1,7 +1,7 @@
 // Tensor storage: 64-byte-aligned, zero-filled, shared between views.
 #include <tcc/tensor.h>
 
-#include <unistd.h>
+#include "memory.h"
 
 #include <cstdint>
 #include <limits>
@@ -49,17 +49,6 @@ std::string type_str(DType dtype, const Shape& shape) {
   std::string s = std::string(dtype_name(dtype)) + "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + dim_str(shape[i]);
   return s + "]";
-}
-
-// Asked once: it does not change while we run, and each sysconf is a system call (0.3 µs, as
-// much as a small kernel) that every allocation of a result would pay.
-static uint64_t physical_memory_bytes() {
-  static const uint64_t bytes = [] {
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (pages <= 0 || page <= 0) return std::numeric_limits<uint64_t>::max();
-    return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page);
-  }();
-  return bytes;
 }
 
 Tensor::Tensor(DType dtype, Shape shape) : Tensor(dtype, std::move(shape), true) {}

@@ -38,9 +38,9 @@ std::vector<KernelLookup> lookup_kernels(std::vector<ir::LoweredKernel>& kernels
 
 // The index of a symbol in exe.symbols, added if new.
 int symbol_index(runtime::Executable& exe, int64_t code) {
-  auto it = std::find(exe.symbols.begin(), exe.symbols.end(), code);
-  if (it == exe.symbols.end()) it = exe.symbols.insert(it, code);
-  return static_cast<int>(it - exe.symbols.begin());
+  if (const int slot = exe.symbol_slot(code); slot >= 0) return slot;
+  exe.symbols.push_back(code);
+  return static_cast<int>(exe.symbols.size()) - 1;
 }
 
 runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, const std::vector<int>& outputs,

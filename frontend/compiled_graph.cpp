@@ -4,13 +4,12 @@
 #include <tcc/graph.h>
 #include <tcc/threads.h>
 
+#include "core/memory.h"
 #include "driver/jit.h"
 #include "frontend/graph_access.h"
 #include "runtime/executable.h"
 
 #include <fmt/format.h>
-
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -84,12 +83,7 @@ int64_t buffer_numel(const ir::BufferInfo& b, int symbol, const std::vector<int6
 // exceed the machine's memory: otherwise the kernel's OOM killer, not tcc, would report it.
 void check_memory_budget(const ir::KernelProgram& p, const std::vector<int>& buffer_symbol,
                          const std::vector<int64_t>& symbol_values) {
-  // Physical memory does not change while we run: ask the kernel once, not on every call.
-  static const long double memory = [] {
-    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
-    return pages > 0 && page_size > 0 ? static_cast<long double>(pages) * page_size : 0.0L;
-  }();
-  if (memory <= 0) return;
+  const long double memory = static_cast<long double>(physical_memory_bytes());
   long double needed = 0;
   for (size_t b = 0; b < p.buffers.size(); ++b)
     if (p.buffers[b].kind == ir::BufferInfo::Kind::temp) {
@@ -140,10 +134,7 @@ PreparedGraph::PreparedGraph(runtime::Executable executable) : exe(std::move(exe
   const ir::KernelProgram& p = exe.program;
   is_output_buffer.assign(p.buffers.size(), false);
   for (const ir::OutputView& o : p.outputs) is_output_buffer[o.buffer] = true;
-  for (const ir::BufferInfo& b : p.buffers)
-    buffer_symbol.push_back(b.symbol ? static_cast<int>(std::find(exe.symbols.begin(), exe.symbols.end(), b.symbol) -
-                                                        exe.symbols.begin())
-                                     : -1);
+  for (const ir::BufferInfo& b : p.buffers) buffer_symbol.push_back(b.symbol ? exe.symbol_slot(b.symbol) : -1);
   for (size_t o = 0; o < p.outputs.size(); ++o) {
     size_t first = 0;
     while (p.outputs[first].buffer != p.outputs[o].buffer) ++first;
@@ -230,9 +221,8 @@ void bind_symbols(const PreparedGraph& impl, const PreparedGraph::InputSlot& slo
       if (want[a] != got[a]) wrong_feed(slot, t);
       continue;
     }
-    const int s = static_cast<int>(std::find(impl.exe.symbols.begin(), impl.exe.symbols.end(), want[a]) -
-                                   impl.exe.symbols.begin());
-    if (s == static_cast<int>(impl.exe.symbols.size()))
+    const int s = impl.exe.symbol_slot(want[a]);
+    if (s < 0)
       throw InternalError("bind: input '" + slot.info.name + "' has a symbol the program does not know");
     if (bound_by[s] < 0) {
       values[s] = got[a];
@@ -248,8 +238,7 @@ void bind_symbols(const PreparedGraph& impl, const PreparedGraph::InputSlot& slo
 Shape resolved(const PreparedGraph& impl, const Shape& shape, const std::vector<int64_t>& values) {
   Shape out = shape;
   for (int64_t& e : out)
-    if (is_symbol(e))
-      e = values[std::find(impl.exe.symbols.begin(), impl.exe.symbols.end(), e) - impl.exe.symbols.begin()];
+    if (is_symbol(e)) e = values[impl.exe.symbol_slot(e)];
   return out;
 }
 

@@ -3,6 +3,8 @@
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include "numpy_bridge.h"
 
+#include "core/memory.h"
+
 #include <numpy/arrayobject.h>
 
 #include <fmt/format.h>
@@ -15,8 +17,6 @@
 #include <limits>
 #include <optional>
 #include <utility>
-
-#include <unistd.h>
 
 // NumPy 2 moved the item size behind an accessor; NumPy 1 has the field.
 #ifndef PyDataType_ELSIZE
@@ -125,18 +125,9 @@ PyObject* array_over(void* data, DType dtype, const Shape& shape, PyObject* base
   return array;
 }
 
-uint64_t physical_memory_bytes() {
-  static const uint64_t bytes = [] {  // sysconf is a system call: ask once
-    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page)
-                                 : std::numeric_limits<uint64_t>::max();
-  }();
-  return bytes;
-}
-
 // ---- memory for results and copies ----
-// Allocated here rather than by Tensor::empty, which asks the system for its memory size on
-// every allocation (a system call).
+// Allocated here rather than by Tensor::empty, so that freed blocks can be kept for the next
+// result of the same size (below).
 
 // The size of a 64-byte-aligned block for `bytes` of a tensor of this shape, refused as Tensor
 // refuses it: InputError beyond the machine's memory.

@@ -45,6 +45,13 @@ struct Executable {
   // of static shapes.
   std::vector<int64_t> symbols;
   std::vector<ir::ShapeConstraint> constraints;
+
+  // The index of a symbol (a tcc::dim code) in `symbols`, or -1.
+  int symbol_slot(int64_t code) const {
+    for (size_t s = 0; s < symbols.size(); ++s)
+      if (symbols[s] == code) return static_cast<int>(s);
+    return -1;
+  }
   CompileStats stats;
 };
 
