@@ -33,4 +33,7 @@ inline Expr over(Expr a, int64_t k) {
   return div(std::move(a), c64(k));
 }
 
+// ceil(a / k) for a >= 0, k > 0: tiles (or blocks) of k covering a
+inline Expr over_rounding_up(Expr a, int64_t k) { return over(plus(std::move(a), c64(k - 1)), k); }
+
 }  // namespace tcc::ir::loop

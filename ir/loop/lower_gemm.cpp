@@ -175,7 +175,7 @@ class GemmLowering {
       });
       Stmt serial = block({for_loop(it, full, ForKind::serial, row), edge});
       if (!on_threads) return serial;
-      Stmt parallel = for_loop(it, over(plus(M_rows_, c64(p_.mr - 1)), p_.mr), ForKind::parallel,
+      Stmt parallel = for_loop(it, over_rounding_up(M_rows_, p_.mr), ForKind::parallel,
                                if_lt(v(it), full, row, edge));
       return p_.min_parallel > 0 ? if_lt(full, c64(p_.min_parallel), serial, parallel) : parallel;
     }
@@ -196,12 +196,12 @@ class GemmLowering {
         BufferDecl{"packed_b", dtype_, scope, -1, heap ? p_.scratch.packed_b_offset : -1});
     Var jc = new_var("jc"), pc = new_var("pc"), ic = new_var("ic"), ir = new_var("ir");
     const int64_t jc_blocks = (N_ + p_.nc - 1) / p_.nc, pc_blocks = (K_ + p_.kc - 1) / p_.kc;
-    const Expr ic_blocks = over(plus(M_rows_, c64(p_.mc - 1)), p_.mc);
+    const Expr ic_blocks = over_rounding_up(M_rows_, p_.mc);
     // Sizes of the current blocks: full ones except the last.
     Expr kc = min(c64(p_.kc), sub(c64(K_), times(v(pc), p_.kc)));
     // Panels in the current nc / mc block: ceil(min(nc, N - jc*nc) / nr).
     const int64_t n_panels_total = (N_ + p_.nr - 1) / p_.nr;
-    const Expr m_panels_total = over(plus(M_rows_, c64(p_.mr - 1)), p_.mr);
+    const Expr m_panels_total = over_rounding_up(M_rows_, p_.mr);
     Expr n_panels = min(c64(p_.nc / p_.nr), sub(c64(n_panels_total), times(v(jc), p_.nc / p_.nr)));
     Expr m_panels = min(c64(p_.mc / p_.mr), sub(m_panels_total, times(v(ic), p_.mc / p_.mr)));
 

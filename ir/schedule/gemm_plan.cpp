@@ -46,10 +46,6 @@ int64_t fewest_worth_threads(const TargetModel& target, double flops_each, DType
   return hi;
 }
 
-}  // namespace
-
-namespace {
-
 // plan_gemm, with or without M's rows taken from a symbolic dim (when no static one is there).
 std::optional<GemmPlan> plan_gemm_rows(const KernelSpec& c, const TargetModel& target, std::string* why_not,
                                        bool symbolic_rows) {
@@ -62,10 +58,10 @@ std::optional<GemmPlan> plan_gemm_rows(const KernelSpec& c, const TargetModel& t
   if (c.operands.size() != 2) return fail("not two operands");
   const std::vector<int64_t> out_strides = c.out_strides();
   GemmPlan p;
-  // n: the output's unit-stride column dim.
   // The GEMM's n and k are tiled at compile time: never symbolic dims, which run as outer
   // loops. Rows (m) may be symbolic: full tiles in a runtime loop, the edge in runtime tiles.
   auto tileable = [&](size_t d) { return !c.dims[d].symbolic(); };
+  // n: the output's unit-stride column dim.
   for (int a = static_cast<int>(c.out_axes.size()) - 1; a >= 0 && p.n < 0; --a)
     if (c.dims[c.out_axes[a]].extent > 1) p.n = c.out_axes[a];
   if (p.n < 0) return fail("no output dim longer than 1");
@@ -201,7 +197,7 @@ std::optional<GemmPlan> plan_gemm_rows(const KernelSpec& c, const TargetModel& t
     // Symbolic rows: the row tiles on threads from the number of them that is enough work.
     p.parallel = GemmPlan::Parallel::row_tiles;
     p.min_parallel = fewest_worth_threads(target, flops / static_cast<double>(M) * p.mr, c.out_dtype);
-  } else if (enough_work_for_threads(target, symbolic_batch ? per_outer : flops, c.out_dtype)) {
+  } else if (enough_work_for_threads(target, per_outer, c.out_dtype)) {
     // Packed kernels share one scratch block, so their outer iterations cannot run at once,
     // unless the packed blocks are small enough to live on each task's stack.
     if ((!p.pack || p.packs_on_stack) && !symbolic_batch && !p.outer.empty() && c.dims[p.outer[0]].role != DimRole::K &&
