@@ -3,6 +3,8 @@
 #include "aot/aot_header.h"
 #include "frontend/graph_access.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace tcc::aot {
@@ -21,6 +23,8 @@ Result compile(const Graph& graph, const std::vector<Value>& outputs, const std:
   AotSignature sig{.function = function, .source = source};
   std::vector<int> input_buffers;
   for (const InputInfo& in : graph.inputs()) {
+    if (!in.strides.empty())
+      throw ArgumentError(fmt::format("input '{}' is strided: ahead-of-time functions take dense row-major arrays", in.name));
     sig.inputs.push_back(in);
     int buffer = -1;
     for (size_t b = 0; b < program.buffers.size(); ++b)

@@ -37,8 +37,6 @@ struct TargetInfo {
 // What to compile for. An empty cpu means the host (its CPU name and exact features).
 struct CompileOptions {
   std::string cpu;
-  // The JIT runtime allocates every buffer 64-byte aligned; ahead-of-time callers may not.
-  bool aligned_buffers = true;
 };
 
 // The host CPU as LLVM sees it. Throws CompileError when LLVM cannot target it.

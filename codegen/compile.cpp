@@ -116,7 +116,7 @@ std::unique_ptr<llvm::Module> kernel_module(const ir::loop::LoopKernel& k, llvm:
                                             const Machine& machine, const CompileOptions& options,
                                             bool optimized = true) {
   auto m = new_module(k.name, ctx, *machine.tm);
-  emit_kernel(k, *m, machine.info, options.aligned_buffers, /*with_entry=*/true);
+  emit_kernel(k, *m, machine.info, /*with_entry=*/true);
   verify(*m);
   if (optimized) optimize(*m, *machine.tm);
   return m;

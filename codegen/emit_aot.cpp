@@ -23,7 +23,7 @@ class GraphEntryEmitter {
   void emit(const std::vector<int>& inputs, const AotSymbols& symbols, const std::string& name) {
     std::vector<llvm::Function*> kernels;
     for (const ir::LoweredKernel& k : p_.kernels)
-      kernels.push_back(emit_kernel(*k.loops, m_, target_, /*aligned_buffers=*/false, /*with_entry=*/false));
+      kernels.push_back(emit_kernel(*k.loops, m_, target_, /*with_entry=*/false));
 
     llvm::Type* ptr = b_.getPtrTy();
     const size_t num_outputs = p_.program.outputs.size(), first_buffer = symbols.params.size();

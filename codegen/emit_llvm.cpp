@@ -23,7 +23,7 @@ class KernelEmitter {
     b_.setFastMathFlags(fmf);
   }
 
-  llvm::Function* emit(const LoopKernel& k, const TargetInfo& target, bool aligned_buffers, bool with_entry) {
+  llvm::Function* emit(const LoopKernel& k, const TargetInfo& target, bool with_entry) {
     target_ = target;
     llvm::Type* ptr = b_.getPtrTy();
     // Buffers, then i64 scalar parameters, then the scratch block.
@@ -37,10 +37,10 @@ class KernelEmitter {
     impl->addFnAttr(llvm::Attribute::AlwaysInline);
     for (size_t i = 0; i < k.params.size(); ++i) {
       // The output never aliases an operand; operands may alias each other, which noalias
-      // allows since they are only read. Alignment is a promise only the JIT runtime makes.
+      // allows since they are only read. Alignment: only the element's (borrowed NumPy arrays,
+      // ahead-of-time callers' buffers).
       impl->addParamAttr(i, llvm::Attribute::NoAlias);
       impl->addParamAttr(i, llvm::Attribute::NoCapture);
-      if (aligned_buffers) impl->addParamAttr(i, llvm::Attribute::getWithAlignment(ctx_, llvm::Align(64)));
       if (i > 0) impl->addParamAttr(i, llvm::Attribute::ReadOnly);
       buffers_[k.params[i].get()] = impl->getArg(i);
     }
@@ -552,9 +552,8 @@ void set_target_attributes(llvm::Function* f, const TargetInfo& target) {
   f->setMustProgress();
 }
 
-llvm::Function* emit_kernel(const LoopKernel& k, llvm::Module& m, const TargetInfo& target, bool aligned_buffers,
-                            bool with_entry) {
-  return KernelEmitter(m.getContext(), m).emit(k, target, aligned_buffers, with_entry);
+llvm::Function* emit_kernel(const LoopKernel& k, llvm::Module& m, const TargetInfo& target, bool with_entry) {
+  return KernelEmitter(m.getContext(), m).emit(k, target, with_entry);
 }
 
 std::unique_ptr<llvm::Module> new_module(const std::string& name, llvm::LLVMContext& ctx, llvm::TargetMachine& tm) {

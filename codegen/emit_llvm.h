@@ -8,7 +8,7 @@ namespace tcc::codegen {
 // Adds kernel `k` to `m`; returns its internal function `void NAME.impl(ptr out, ptr in...)`.
 // The exported `void NAME(ptr args)` entry is added too when `with_entry`.
 llvm::Function* emit_kernel(const ir::loop::LoopKernel& k, llvm::Module& m, const TargetInfo& target,
-                            bool aligned_buffers, bool with_entry);
+                            bool with_entry);
 // Stamps the target CPU, features and vector width on a function.
 void set_target_attributes(llvm::Function* f, const TargetInfo& target);
 // A new module for `tm`, verified by the caller once filled.

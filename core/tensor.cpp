@@ -35,6 +35,23 @@ int64_t numel_of(const Shape& shape, bool symbols_allowed) {
 int64_t checked_numel(const Shape& shape) { return numel_of(shape, /*symbols_allowed=*/false); }
 int64_t checked_static_numel(const Shape& shape) { return numel_of(shape, /*symbols_allowed=*/true); }
 
+int64_t checked_span(const Shape& shape, const std::vector<int64_t>& strides) {
+  if (strides.size() != shape.size())
+    throw ShapeError(std::to_string(strides.size()) + " strides for shape " + shape_str(shape) + " of rank " +
+                     std::to_string(shape.size()));
+  if (checked_numel(shape) == 0) return 0;
+  int64_t last = 0;  // the offset of the last element
+  for (size_t a = 0; a < shape.size(); ++a) {
+    if (strides[a] < 0)
+      throw ShapeError("negative stride " + std::to_string(strides[a]) + " for axis " + std::to_string(a) +
+                       " of shape " + shape_str(shape));
+    if (strides[a] != 0 && shape[a] - 1 > (std::numeric_limits<int64_t>::max() - 1 - last) / strides[a])
+      throw ShapeError("the elements of shape " + shape_str(shape) + " with its strides span more than 64 bits");
+    last += (shape[a] - 1) * strides[a];
+  }
+  return last + 1;
+}
+
 std::string shape_str(const Shape& shape) {
   std::string s = "(";
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -57,9 +74,9 @@ Tensor Tensor::empty(DType dtype, Shape shape) { return Tensor(dtype, std::move(
 
 Tensor Tensor::borrow(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner) {
   if (!data) throw ArgumentError("Tensor::borrow: null data for shape " + shape_str(shape));
-  if (reinterpret_cast<std::uintptr_t>(data) % kTensorAlignment != 0)
-    throw ArgumentError("Tensor::borrow: the data of shape " + shape_str(shape) + " is not " +
-                        std::to_string(kTensorAlignment) + "-byte aligned (compiled kernels assume it)");
+  if (reinterpret_cast<std::uintptr_t>(data) % dtype_size(dtype) != 0)
+    throw ArgumentError("Tensor::borrow: the data of shape " + shape_str(shape) + " is not aligned to its " +
+                        std::string(dtype_name(dtype)) + " elements");
   Tensor t;
   t.dtype_ = dtype;
   t.numel_ = checked_numel(shape);

@@ -22,7 +22,7 @@ std::string llvm_version() { return codegen::llvm_version(); }
 void dump_after(const std::vector<std::string>& passes) { ir::set_dump_after(passes); }
 
 codegen::CompileOptions codegen_options(const Options& options) {
-  return {.cpu = options.cpu, .aligned_buffers = !options.ahead_of_time};
+  return {.cpu = options.cpu};
 }
 
 ir::sched::TargetModel target_model(const codegen::TargetInfo& target, const Options& options) {

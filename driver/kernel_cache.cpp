@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Bumped whenever codegen changes what it emits for the same loop IR, or the entry format changes.
-constexpr const char* kCodegenRevision = "1";
+constexpr const char* kCodegenRevision = "2";
 constexpr const char* kEntryMagic = "TCC-KERNEL-CACHE-ENTRY 1\n";
 constexpr uint64_t kMaxEntryBytes = uint64_t(1) << 30;
 

@@ -10,6 +10,7 @@
 #include "runtime/executable.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <array>
@@ -203,10 +204,14 @@ std::vector<Tensor> CompiledGraph::operator()(const Feeds& feeds) const {
 
 namespace {
 
-// "input 'a': expected f32[N,4], got f32[3,5]"
+// "input 'a': expected f32[N,4], got f32[3,5]"; a strided input names its view too.
 [[noreturn]] void wrong_feed(const PreparedGraph::InputSlot& slot, const Tensor& t, const std::string& why = "") {
-  throw InputError(fmt::format("input '{}': expected {}, got {}{}", slot.info.name, type_str(slot.info.dtype, slot.info.shape),
-                               type_str(t.dtype(), t.shape()), why));
+  std::string view;
+  if (!slot.info.strides.empty())
+    view = fmt::format(" (the elements of a view {} with strides ({}))", type_str(slot.info.dtype, slot.info.shape),
+                       fmt::join(slot.info.strides, ", "));
+  throw InputError(fmt::format("input '{}': expected {}{}, got {}{}", slot.info.name, type_str(slot.info.dtype, slot.feed_shape),
+                               view, type_str(t.dtype(), t.shape()), why));
 }
 
 // Binds the symbols in a feed's shape (checking the static extents and earlier bindings).
@@ -281,8 +286,8 @@ void bind_buffers(const PreparedGraph& impl, const Feeds& feeds, std::vector<Ten
     const Tensor& t = it->second;
     if (!t.defined()) throw InputError(fmt::format("input '{}' is an empty tensor", slot.info.name));
     if (t.dtype() != slot.info.dtype) wrong_feed(slot, t);
-    if (symbolic) bind_symbols(impl, slot, t, static_cast<int>(i), w.symbol_values, bound_by);
-    else if (!same_shape(t.shape(), slot.info.shape)) wrong_feed(slot, t);
+    if (symbolic && slot.info.strides.empty()) bind_symbols(impl, slot, t, static_cast<int>(i), w.symbol_values, bound_by);
+    else if (!same_shape(t.shape(), slot.feed_shape)) wrong_feed(slot, t);
     ptr[slot.buffer] = const_cast<void*>(t.data());
   }
   if (symbolic) {

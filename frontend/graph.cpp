@@ -6,6 +6,7 @@
 #include "ir/graph/graph_ir.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <functional>
 #include <utility>
@@ -27,7 +28,9 @@ void Graph::warn(int node_id, std::string message) { warnings_.push_back({node_i
 
 std::vector<Warning> Graph::take_warnings() { return std::exchange(warnings_, {}); }
 
-Value Graph::input(const std::string& name, DType dtype, Shape shape) {
+Value Graph::input(const std::string& name, DType dtype, Shape shape) { return input(name, dtype, std::move(shape), {}); }
+
+Value Graph::input(const std::string& name, DType dtype, Shape shape, std::vector<int64_t> strides) {
   if (name.empty()) throw ArgumentError("input: the name must not be empty");
   if (ir_->find_input(name) >= 0) throw ArgumentError(fmt::format("input: '{}' is already defined", name));
   checked_static_numel(shape);
@@ -35,9 +38,18 @@ Value Graph::input(const std::string& name, DType dtype, Shape shape) {
   n.op = OpKind::input;
   n.name = name;
   n.dtype = dtype;
+  if (!strides.empty()) {
+    if (has_symbols(shape))
+      throw ArgumentError(fmt::format("input '{}': a strided input has a static shape, not {}", name, shape_str(shape)));
+    checked_span(shape, strides);
+    n.attrs = fmt::format("strides=({})", fmt::join(strides, ", "));
+    n.strides = std::move(strides);
+  }
   n.shape = std::move(shape);
   return Value(this, ir_->add(std::move(n)));
 }
+
+Shape InputInfo::feed_shape() const { return strides.empty() ? shape : Shape{checked_span(shape, strides)}; }
 
 Value Graph::constant(const Tensor& value) {
   if (!value.defined()) throw ArgumentError("constant: the tensor is empty (default-constructed)");
@@ -53,7 +65,7 @@ std::vector<InputInfo> Graph::inputs() const {
   std::vector<InputInfo> out;
   for (int id = 0; id < ir_->size(); ++id) {
     const Node& n = ir_->node(id);
-    if (n.op == OpKind::input) out.push_back({n.name, n.dtype, n.shape});
+    if (n.op == OpKind::input) out.push_back({n.name, n.dtype, n.shape, n.strides});
   }
   return out;
 }

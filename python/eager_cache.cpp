@@ -19,25 +19,29 @@ void append_bytes(std::string& key, std::string_view bytes) {
 
 }  // namespace
 
-void make_eager_key(std::string& key, std::string_view op, std::string_view attributes, const std::vector<Tensor>& operands) {
+void make_eager_key(std::string& key, std::string_view op, std::string_view attributes,
+                    const std::vector<ArrayOperand>& operands) {
   key.clear();
   append_bytes(key, op);
   append_bytes(key, attributes);
   append_raw(key, static_cast<uint32_t>(operands.size()));
-  for (const Tensor& t : operands) {
-    key.push_back(static_cast<char>(t.dtype()));
-    append_raw(key, static_cast<uint32_t>(t.rank()));
-    key.append(reinterpret_cast<const char*>(t.shape().data()), t.shape().size() * sizeof(int64_t));
+  for (const ArrayOperand& operand : operands) {
+    key.push_back(static_cast<char>(operand.data.dtype()));
+    append_raw(key, static_cast<uint32_t>(operand.shape.size()));
+    key.append(reinterpret_cast<const char*>(operand.shape.data()), operand.shape.size() * sizeof(int64_t));
+    append_raw(key, static_cast<uint32_t>(operand.strides.size()));
+    key.append(reinterpret_cast<const char*>(operand.strides.data()), operand.strides.size() * sizeof(int64_t));
   }
 }
 
-std::shared_ptr<const EagerGraph> compile_eager(const std::vector<Tensor>& operands, const BuildOp& build) {
+std::shared_ptr<const EagerGraph> compile_eager(const std::vector<ArrayOperand>& operands, const BuildOp& build) {
   auto graph = std::make_shared<EagerGraph>();
   Graph g;
   std::vector<Value> inputs;
   for (size_t i = 0; i < operands.size(); ++i) {
     graph->input_names.push_back(fmt::format("x{}", i));
-    inputs.push_back(g.input(graph->input_names.back(), operands[i].dtype(), operands[i].shape()));
+    const ArrayOperand& operand = operands[i];
+    inputs.push_back(g.input(graph->input_names.back(), operand.data.dtype(), operand.shape, operand.strides));
   }
   const Value result = build(inputs);
   for (Warning& w : g.take_warnings()) graph->warnings.push_back(std::move(w.message));

@@ -5,6 +5,8 @@
 #pragma once
 #include <tcc/graph.h>
 
+#include "numpy_bridge.h"
+
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -62,11 +64,13 @@ using BuildOp = std::function<Value(const std::vector<Value>&)>;
 // Graph passes and LLVM: builds the op on inputs of the operands' dtypes and shapes and
 // compiles it. ShapeError and the other build errors propagate. Touches no Python object (the
 // caller releases the GIL around it).
-std::shared_ptr<const EagerGraph> compile_eager(const std::vector<Tensor>& operands, const BuildOp& build);
+// A strided operand is a strided input of the graph.
+std::shared_ptr<const EagerGraph> compile_eager(const std::vector<ArrayOperand>& operands, const BuildOp& build);
 
-// The key of a call: op, attributes (any bytes), then each operand's dtype and shape; written
-// into `key` (whose capacity is reused). Unambiguous: every part is length-prefixed.
-void make_eager_key(std::string& key, std::string_view op, std::string_view attributes, const std::vector<Tensor>& operands);
+// The key of a call: op, attributes (any bytes), then each operand's dtype, shape and strides;
+// written into `key` (whose capacity is reused). Unambiguous: every part is length-prefixed.
+void make_eager_key(std::string& key, std::string_view op, std::string_view attributes,
+                    const std::vector<ArrayOperand>& operands);
 
 // A least-recently-used map from call keys to compiled graphs, bounded to `capacity` entries.
 // Not thread-safe: the module uses it under the GIL. Entries are shared, so an evicted graph

@@ -162,7 +162,7 @@ void run_without_gil(const CompiledGraph& compiled, const Feeds& feeds, std::vec
 }
 
 // Graph passes and LLVM without the GIL too: the graph is private to this call.
-std::shared_ptr<const EagerGraph> compile_and_cache(const std::string& key, const std::vector<Tensor>& operands,
+std::shared_ptr<const EagerGraph> compile_and_cache(const std::string& key, const std::vector<ArrayOperand>& operands,
                                                     const BuildOp& build) {
   std::shared_ptr<const EagerGraph> graph;
   {
@@ -177,25 +177,25 @@ std::shared_ptr<const EagerGraph> compile_and_cache(const std::string& key, cons
 // An op on arrays: the compiled graph of its signature (cached), run at once.
 py::object run_eager(std::string_view op, std::string_view attributes, std::span<const py::handle> operands,
                      py::handle out, const BuildOp& build) {
-  std::vector<Tensor> tensors;
-  tensors.reserve(operands.size());
-  for (py::handle operand : operands) tensors.push_back(tensor_from_array(operand));
+  std::vector<ArrayOperand> arrays;
+  arrays.reserve(operands.size());
+  for (py::handle operand : operands) arrays.push_back(operand_from_array(operand));
   static std::string key;  // its capacity is reused; used under the GIL only (a miss copies it)
-  make_eager_key(key, op, attributes, tensors);
+  make_eager_key(key, op, attributes, arrays);
   std::shared_ptr<const EagerGraph> graph = eager_cache().find(key);
-  if (!graph) graph = compile_and_cache(std::string(key), tensors, build);
+  if (!graph) graph = compile_and_cache(std::string(key), arrays, build);
   for (const std::string& warning : graph->warnings) warn_convention(warning);
   std::optional<OutArray> out_array;
   std::optional<ResultArray> result;
   EagerCallLease call(*graph);  // emptied on the way out, before `result` can free its memory
   if (!out.is_none()) {
     out_array.emplace(out, graph->dtype, graph->shape, op);
-    call->results[0] = out_array->target(tensors);
+    call->results[0] = out_array->target(arrays);
   } else {
     result.emplace(graph->dtype, graph->shape, graph->numel);
     call->results[0] = result->unowned_tensor();
   }
-  for (size_t i = 0; i < tensors.size(); ++i) *call->operands[i] = std::move(tensors[i]);
+  for (size_t i = 0; i < arrays.size(); ++i) *call->operands[i] = std::move(arrays[i].data);
   run_without_gil(graph->compiled, call->feeds, call->results);
   if (out_array) return out_array->finish(call->results[0]);
   // run() writes a fitting output in place; should it ever replace it, hand over its tensor.
@@ -518,7 +518,8 @@ void bind_runtime(py::module_& m) {
         "found in this process's JIT, or loaded from the on-disk cache).");
   m.def("clear_cache", [] { eager_cache().clear(); }, "Drops the compiled graphs of the ops on arrays.");
   m.def("is_zero_copy", [](py::handle array) { return is_zero_copy(array); }, "array"_a,
-        "Whether tcc reads this array in place: C-contiguous, native byte order, 64-byte aligned, a tcc dtype.");
+        "Whether tcc reads this array in place: a tcc dtype in native byte order, aligned to its elements, "
+        "with strides >= 0 (any layout: C or Fortran order, a transpose, a slice, a broadcast).");
   // For bench_overhead.py: the C++ BoundRun call on the same kernel and memory, in this process.
   m.def("_bound_run_seconds", &bound_run_seconds, "compiled"_a, "feeds"_a, "calls"_a);
   m.def("_set_eager_cache_capacity", [](size_t capacity) { eager_cache().set_capacity(capacity); });

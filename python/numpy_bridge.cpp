@@ -67,7 +67,9 @@ DType array_dtype(PyArrayObject* array) {
   unsupported_dtype(descr);
 }
 
-bool aligned_for_kernels(const void* data) { return reinterpret_cast<uintptr_t>(data) % kTensorAlignment == 0; }
+// What kernels ask of memory they read or write in place: native byte order, and data aligned
+// to the elements (NumPy's ALIGNED flag also covers every stride).
+bool native_aligned(PyArrayObject* array) { return PyArray_ISNOTSWAPPED(array) && PyArray_ISALIGNED(array); }
 
 bool dense_native(PyArrayObject* array) { return PyArray_IS_C_CONTIGUOUS(array) && PyArray_ISNOTSWAPPED(array); }
 
@@ -228,7 +230,22 @@ py::object to_ndarray(py::handle object) {
   return py::reinterpret_steal<py::object>(array);
 }
 
-bool readable_in_place(PyArrayObject* array) { return dense_native(array) && aligned_for_kernels(PyArray_DATA(array)); }
+bool readable_in_place(PyArrayObject* array) { return dense_native(array) && PyArray_ISALIGNED(array); }
+
+// An array's strides in elements when kernels can read it through them in place (all >= 0;
+// those of 1-long axes, never stepped along, as 0), else nullopt.
+std::optional<std::vector<int64_t>> element_strides(PyArrayObject* array) {
+  if (!native_aligned(array)) return std::nullopt;
+  const int64_t itemsize = PyArray_ITEMSIZE(array);
+  std::vector<int64_t> strides(static_cast<size_t>(PyArray_NDIM(array)));
+  for (size_t a = 0; a < strides.size(); ++a) {
+    const int64_t bytes = PyArray_STRIDE(array, static_cast<int>(a));
+    if (PyArray_DIM(array, static_cast<int>(a)) == 1) continue;
+    if (bytes < 0 || bytes % itemsize != 0) return std::nullopt;
+    strides[a] = bytes / itemsize;
+  }
+  return strides;
+}
 
 }  // namespace
 
@@ -263,10 +280,27 @@ Tensor tensor_from_array(py::handle array_like) {
   return copy_array(array, dtype, shape_of(array));
 }
 
+ArrayOperand operand_from_array(py::handle array_like) {
+  py::object object = to_ndarray(array_like);
+  PyArrayObject* array = as_array(object);
+  const DType dtype = array_dtype(array);
+  Shape shape = shape_of(array);
+  if (readable_in_place(array)) {
+    ++transfer_counters().inputs_borrowed;
+    return {borrow_array(array, dtype, shape), {}, std::move(shape)};
+  }
+  if (std::optional<std::vector<int64_t>> strides = element_strides(array)) {
+    ++transfer_counters().inputs_borrowed;
+    const int64_t span = checked_span(shape, *strides);
+    return {borrow_array(array, dtype, {span}), std::move(*strides), std::move(shape)};
+  }
+  return {copy_array(array, dtype, shape), {}, std::move(shape)};
+}
+
 bool is_zero_copy(py::handle object) {
   if (!is_ndarray(object)) return false;
   PyArrayObject* array = as_array(object);
-  return tcc_dtype(PyArray_DESCR(array)) && readable_in_place(array);
+  return tcc_dtype(PyArray_DESCR(array)) && (readable_in_place(array) || element_strides(array));
 }
 
 py::object array_from_tensor(Tensor tensor) {
@@ -345,16 +379,16 @@ OutArray::OutArray(py::handle out, DType dtype, const Shape& shape, std::string_
     throw ArgumentError(fmt::format("{}: out= must be {}, but {}", op, wanted(), fmt::join(problems, ", ")));
 }
 
-Tensor OutArray::target(const std::vector<Tensor>& inputs) const {
+Tensor OutArray::target(const std::vector<ArrayOperand>& inputs) const {
   PyArrayObject* array = as_array(array_);
   const auto* begin = static_cast<const std::byte*>(PyArray_DATA(array));
   const std::byte* end = begin + PyArray_NBYTES(array);
   // A kernel's output must not overlap its operands (they are noalias): compute apart then.
-  for (const Tensor& in : inputs) {
-    const auto* in_begin = static_cast<const std::byte*>(in.data());
-    if (in_begin < end && begin < in_begin + in.nbytes()) return Tensor();
+  for (const ArrayOperand& in : inputs) {
+    const auto* in_begin = static_cast<const std::byte*>(in.data.data());
+    if (in_begin < end && begin < in_begin + in.data.nbytes()) return Tensor();
   }
-  if (!aligned_for_kernels(begin)) return Tensor();
+  if (!PyArray_ISALIGNED(array)) return Tensor();
   // No owner: this object holds out for as long as the call, and the tensor does not outlive it.
   return Tensor::borrow(dtype_, shape_, PyArray_DATA(array), nullptr);
 }

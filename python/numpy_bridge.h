@@ -28,12 +28,25 @@ py::object numpy_dtype(DType dtype);
 // ---- arrays in ----
 
 bool is_ndarray(py::handle object);
-// The tensor tcc reads for an array-like (anything np.asarray takes). The array's own memory,
-// kept alive by a reference to it, when it is C-contiguous, in native byte order and 64-byte
-// aligned (the alignment compiled kernels assume); otherwise a C-ordered, aligned copy.
-// DTypeError unless its dtype is float32, float64, int32 or int64.
+// The dense tensor of an array-like (anything np.asarray takes): the array's own memory, kept
+// alive by a reference to it, when it is C-contiguous, in native byte order and aligned to its
+// elements; otherwise a C-ordered, 64-byte-aligned copy. DTypeError unless its dtype is
+// float32, float64, int32 or int64.
 Tensor tensor_from_array(py::handle array_like);
-// Whether tensor_from_array would use this object's memory in place.
+
+// An array as an op's operand: read in place whenever its memory allows.
+struct ArrayOperand {
+  Tensor data;                   // what the op's graph input is fed
+  std::vector<int64_t> strides;  // empty: `data` is the array, dense; else the array is the view
+                                 // of `data` (the run of elements it spans) with these strides
+  Shape shape;                   // the array's
+};
+// As tensor_from_array, and also in place when the array is not C-contiguous but has strides
+// >= 0 that are multiples of its item size (a transpose, Fortran order, a slice, a broadcast):
+// its memory as a strided input (Graph::input with strides). Copied only when a stride is
+// negative, the byte order swapped or the data misaligned.
+ArrayOperand operand_from_array(py::handle array_like);
+// Whether operand_from_array would use this object's memory in place.
 bool is_zero_copy(py::handle object);
 
 // ---- arrays out ----
@@ -73,9 +86,9 @@ class ResultArray {
 class OutArray {
  public:
   OutArray(py::handle out, DType dtype, const Shape& shape, std::string_view op);
-  // The tensor to run the kernels into: out's memory when they can write it in place (64-byte
-  // aligned, overlapping no input), else an undefined tensor (the run allocates a result).
-  Tensor target(const std::vector<Tensor>& inputs) const;
+  // The tensor to run the kernels into: out's memory when they can write it in place (aligned
+  // to its elements, overlapping no input), else an undefined tensor (the run allocates a result).
+  Tensor target(const std::vector<ArrayOperand>& inputs) const;
   // After the run: copies the result into out unless the kernels wrote it there. Returns out.
   py::object finish(const Tensor& result) const;
 
@@ -89,7 +102,7 @@ class OutArray {
 
 struct TransferCounters {
   int64_t inputs_borrowed = 0;  // arrays read in place
-  int64_t inputs_copied = 0;    // arrays copied first (not C-contiguous, misaligned, swapped)
+  int64_t inputs_copied = 0;    // arrays copied first (negative strides, misaligned, swapped)
   int64_t bytes_copied = 0;     // by those copies
   int64_t outputs_copied = 0;   // out= arrays the result had to be copied into
 };

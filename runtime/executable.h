@@ -33,6 +33,7 @@ struct Executable {
   struct InputSlot {
     int buffer = -1;
     InputInfo info;
+    Shape feed_shape;  // info.feed_shape()
   };
   ir::KernelProgram program;       // buffers, steps' operands, outputs
   std::vector<Step> steps;

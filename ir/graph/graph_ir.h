@@ -22,6 +22,7 @@ struct Node {
   DType dtype = DType::f32;
   Shape shape;
   std::string name;   // input: its name
+  std::vector<int64_t> strides;  // input: a strided input's element strides (empty: dense)
   std::string attrs;  // printable attributes, part of the identity: "axes=(1, 2), legacy"
   IndexSpec spec;     // contraction ops
   Tensor data;        // constant

@@ -39,15 +39,15 @@ __all__ = [
 
 @_contextlib.contextmanager
 def aligned_memory():
-    """NumPy allocates the arrays made inside the block 64-byte aligned, so tcc reads them in place.
+    """NumPy allocates the arrays made inside the block 64-byte aligned (whole cache lines).
 
-    NumPy's own allocator aligns to 16 bytes, and tcc's kernels assume 64: a C-contiguous array
-    at another address is copied before a kernel reads it (tcc.is_zero_copy says which case an
-    array is in). The arrays keep their allocator after the block; it only changes where new
-    ones are made. It applies to the current thread (NumPy's allocator is a context variable)::
+    NumPy's own allocator aligns to 16 bytes. tcc reads such arrays in place too (kernels need
+    only element alignment), but on cache-line boundaries no vector load straddles two lines.
+    The arrays keep their allocator after the block; it only changes where new ones are made.
+    It applies to the current thread (NumPy's allocator is a context variable)::
 
         with tcc.aligned_memory():
-            x = np.random.rand(1_000_000, 4, 5).astype(np.float32)   # read in place by tcc
+            x = np.random.rand(1_000_000, 4, 5).astype(np.float32)
     """
     previous = _tcc._use_aligned_allocator()
     try:

@@ -10,10 +10,10 @@ import tcc
 from conftest import assert_matches, random_array
 
 
-def misaligned(array):
-    """A C-contiguous copy of `array` whose data is 16 bytes past a 64-byte boundary."""
+def misaligned(array, offset=16):
+    """A C-contiguous copy of `array` whose data is `offset` bytes past a 64-byte boundary."""
     raw = np.empty(array.nbytes + 128, np.uint8)
-    start = (-raw.ctypes.data) % 64 + 16
+    start = (-raw.ctypes.data) % 64 + offset
     view = raw[start:start + array.nbytes].view(array.dtype).reshape(array.shape)
     view[...] = array
     return view
@@ -72,7 +72,7 @@ def test_results_own_tcc_memory_and_feed_back_in_place(rng):
     assert not c.flags.owndata and c.base is not None  # a capsule holding tcc's tensor
     assert c.flags.c_contiguous and c.flags.writeable and tcc.is_zero_copy(c)
     d, copies, _ = copies_made(lambda: tcc.matmul(c, np.ascontiguousarray(c.transpose(0, 2, 1))))
-    assert copies <= 1  # c itself is never copied; the fresh transpose only if it is misaligned
+    assert copies == 0
     assert_matches(d, np.matmul(c, c.transpose(0, 2, 1)))
     del a, b
     gc.collect()
@@ -87,27 +87,71 @@ def test_inputs_are_not_leaked_or_freed_early(rng):
     assert (sys.getrefcount(a), sys.getrefcount(b)) == counts
 
 
-NON_CONTIGUOUS = {
+# Layouts read in place: their strides become the kernels' own.
+IN_PLACE = {
     'transposed': lambda x: x.T,
     'fortran': lambda x: np.asfortranarray(x),
-    'strided': lambda x: np.repeat(x, 2, axis=1)[:, ::2],
-    'reversed': lambda x: x[::-1, ::-1],
-    'misaligned': misaligned,
-    'byte-swapped': lambda x: x.astype(x.dtype.newbyteorder('S')),
+    'every other column': lambda x: np.repeat(x, 2, axis=1)[:, ::2],
+    'column slice': lambda x: np.concatenate([x, x], axis=1)[:, 3:3 + x.shape[1]],
+    'misaligned by 16 bytes': misaligned,  # NumPy's own allocator aligns to 16
     'broadcast': lambda x: np.broadcast_to(x[:1], x.shape),
+}
+# Layouts copied first.
+COPIED = {
+    'reversed': lambda x: x[::-1, ::-1],
+    'byte-swapped': lambda x: x.astype(x.dtype.newbyteorder('S')),
+    'not aligned to its elements': lambda x: misaligned(x, offset=2),
 }
 
 
-@pytest.mark.parametrize('kind', sorted(NON_CONTIGUOUS))
+@pytest.mark.parametrize('kind', sorted(IN_PLACE))
+@pytest.mark.parametrize('dtype', ['float32', 'int64'])
+@pytest.mark.parametrize('n', [6, 300])
+def test_strided_layouts_are_read_in_place(rng, kind, dtype, n):
+    x = IN_PLACE[kind](random_array(rng, (n, n), dtype))
+    y = random_array(rng, (n, 3), dtype)
+    assert not x.flags.c_contiguous or kind.startswith('misaligned')
+    assert tcc.is_zero_copy(x)
+    result, copies, _ = copies_made(lambda: tcc.matmul(x, y))
+    assert copies == 0
+    assert_matches(result, np.matmul(x, y))
+    result, copies, _ = copies_made(lambda: tcc.matmul(y.T, x))  # as the second operand, and y.T too
+    assert copies == 0
+    assert_matches(result, np.matmul(y.T, x))
+
+
+@pytest.mark.parametrize('kind', sorted(COPIED))
 @pytest.mark.parametrize('dtype', ['float32', 'int64'])
 def test_other_layouts_are_copied_and_give_numpys_result(rng, kind, dtype):
     base = random_array(rng, (6, 6), dtype)
-    x = NON_CONTIGUOUS[kind](base.copy())
+    x = COPIED[kind](base.copy())
     y = random_array(rng, (6, 3), dtype)
     assert not tcc.is_zero_copy(x)
     result, copies, _ = copies_made(lambda: tcc.matmul(x, y))
     assert copies >= 1
     assert_matches(result, np.matmul(np.asarray(x, dtype=dtype), y))
+
+
+def test_each_layout_of_one_shape_gets_its_own_kernel(rng):
+    x, y = random_array(rng, (5, 5), 'float32'), random_array(rng, (5, 4), 'float32')
+    for view in (x, x.T, np.asfortranarray(x), np.broadcast_to(x[:1], x.shape), x.T):
+        assert_matches(tcc.matmul(view, y), np.matmul(view, y))
+
+
+def test_permuted_batches_in_every_op(rng):
+    x = random_array(rng, (4, 6, 5), 'float64').transpose(1, 0, 2)  # (6, 4, 5), batch not outermost
+    y = random_array(rng, (5, 6, 3), 'float64').transpose(1, 0, 2)  # (6, 5, 3)
+    calls = [
+        (lambda: tcc.matmul(x, y), lambda: np.matmul(x, y)),
+        (lambda: tcc.batch_dot(x, y, axes=(2, 1)), lambda: np.einsum('bij,bjk->bik', x, y)),
+        (lambda: tcc.einsum('bij,bjk->bki', x, y), lambda: np.einsum('bij,bjk->bki', x, y)),
+        (lambda: tcc.tensordot(x, y, axes=([0, 2], [0, 1])), lambda: np.tensordot(x, y, axes=([0, 2], [0, 1]))),
+        (lambda: tcc.dot(x[0], y[0]), lambda: np.dot(x[0], y[0])),
+    ]
+    for ours, numpys in calls:
+        result, copies, _ = copies_made(ours)
+        assert copies == 0
+        assert_matches(result, numpys())
 
 
 def test_read_only_inputs_are_fine(rng):
@@ -143,12 +187,14 @@ def test_every_op_takes_out(rng, op):
     assert_matches(out, want)
 
 
-def test_a_misaligned_out_still_receives_the_result(rng):
+@pytest.mark.parametrize('offset,copied', [(16, 0), (2, 1)])
+def test_a_misaligned_out_still_receives_the_result(rng, offset, copied):
+    """Written in place when aligned to its elements (as NumPy's 16-byte allocations are)."""
     a, b = random_array(rng, (3, 4), 'float32'), random_array(rng, (4, 5), 'float32')
-    out = misaligned(np.zeros((3, 5), np.float32))
+    out = misaligned(np.zeros((3, 5), np.float32), offset)
     before = tcc.stats()['outputs_copied']
     assert tcc.matmul(a, b, out=out) is out
-    assert tcc.stats()['outputs_copied'] == before + 1
+    assert tcc.stats()['outputs_copied'] == before + copied
     assert_matches(out, np.matmul(a, b))
 
 
@@ -184,7 +230,7 @@ def test_out_must_be_an_array(rng):
 
 def test_results_alive_at_once_never_share_memory(rng):
     """Result memory is recycled only once NumPy frees it."""
-    a, b = misaligned(random_array(rng, (6, 7), 'float32')), random_array(rng, (7, 5), 'float32')
+    a, b = misaligned(random_array(rng, (6, 7), 'float32'), 2), random_array(rng, (7, 5), 'float32')
     results = [tcc.matmul(a, b) for _ in range(20)]  # inputs copied, results made: many blocks in turn
     want = np.matmul(a, b)
     for i, r in enumerate(results):

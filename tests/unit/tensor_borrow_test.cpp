@@ -1,7 +1,7 @@
 // Tensor::borrow (tensor.h): a tensor over memory it does not own, kept alive by an owner.
-// No copy is made, every copy and view of the tensor holds the owner, the alignment compiled
-// kernels assume is checked, and a compiled graph reads borrowed feeds and writes borrowed
-// outputs in place.
+// No copy is made, every copy and view of the tensor holds the owner, element alignment is
+// checked (and no more is asked), and a compiled graph reads borrowed feeds and writes
+// borrowed outputs in place.
 #include <tcc/tcc.h>
 
 #include <gtest/gtest.h>
@@ -51,11 +51,12 @@ TEST(TensorBorrow, NullOwnerLeavesTheLifetimeToTheCaller) {
 TEST(TensorBorrow, RefusesMisalignedOrNullDataAndBadShapes) {
   alignas(64) float data[32] = {};
   try {
-    Tensor::borrow(tcc::f32, {4}, data + 1, nullptr);
-    FAIL() << "misaligned data accepted";
+    Tensor::borrow(tcc::f32, {4}, reinterpret_cast<char*>(data) + 2, nullptr);
+    FAIL() << "data not aligned to its elements accepted";
   } catch (const tcc::ArgumentError& e) {
-    EXPECT_NE(std::string(e.what()).find("64-byte aligned"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not aligned to its f32 elements"), std::string::npos) << e.what();
   }
+  EXPECT_EQ(Tensor::borrow(tcc::f32, {4}, data + 1, nullptr).data(), data + 1);  // element alignment is enough
   EXPECT_THROW(Tensor::borrow(tcc::f32, {4}, nullptr, nullptr), tcc::ArgumentError);
   EXPECT_THROW(Tensor::borrow(tcc::f32, {-1, 4}, data, nullptr), tcc::ShapeError);
   EXPECT_THROW(Tensor::borrow(tcc::f32, {tcc::dim("N"), 4}, data, nullptr), tcc::ShapeError);

@@ -1,4 +1,4 @@
-// tcc::Tensor: a dense, row-major, 64-byte-aligned host tensor with shared storage (its own,
+// tcc::Tensor: a dense, row-major host tensor with shared storage (its own, 64-byte aligned,
 // or memory borrowed from an owner such as a NumPy array: Tensor::borrow).
 #pragma once
 #include <tcc/dim.h>
@@ -21,6 +21,11 @@ int64_t checked_numel(const Shape& shape);
 // Product of the sizes a shape knows (symbols left out): ShapeError on a negative extent that
 // is no symbol, or on overflow. What a graph checks when it builds a value.
 int64_t checked_static_numel(const Shape& shape);
+// The elements a strided view of `shape` spans (element (i, j, ...) at i*strides[0] +
+// j*strides[1] + ...): 1 + the offset of the last element, 0 for an empty shape. Strides are
+// elements, >= 0 (0 repeats an element along its axis); ShapeError for a negative one, a count
+// that is not the rank, or a span beyond 64 bits (and as checked_numel for the shape).
+int64_t checked_span(const Shape& shape, const std::vector<int64_t>& strides);
 // "(3,4,5)"; "()" for a scalar; "(5,)" for rank 1, as NumPy prints; a symbol by its name.
 std::string shape_str(const Shape& shape);
 // "f32[2,3]"; "f32[]" for a scalar: a dtype and shape as .tc files and tcc's messages write them.
@@ -40,9 +45,10 @@ class Tensor {
   // releases it, on whichever thread drops it (the owner's deleter must be safe there: the
   // Python module's takes the GIL). `owner` may be null when the caller keeps the memory alive
   // longer than every copy. Kernels write into a borrowed tensor given as an output and only
-  // read one given as a feed, as with any tensor. `data` must be kTensorAlignment-aligned, as
-  // a tensor's own storage is, because compiled kernels assume that alignment: ArgumentError
-  // otherwise, and for null `data`; ShapeError as checked_numel for the shape.
+  // read one given as a feed, as with any tensor. `data` must be aligned to the dtype's
+  // element size (kernels assume no more; a tensor's own storage is kTensorAlignment-aligned,
+  // which keeps vectors within cache lines): ArgumentError otherwise, and for null `data`;
+  // ShapeError as checked_numel for the shape.
   static Tensor borrow(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner);
 
   template <typename T>

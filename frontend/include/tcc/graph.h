@@ -95,6 +95,10 @@ struct InputInfo {
   std::string name;
   DType dtype;
   Shape shape;
+  std::vector<int64_t> strides;  // a strided input's element strides; empty: dense row-major
+  // What the input is fed: a tensor of `shape`, or for a strided input the rank-1 run of
+  // elements its view spans (checked_span).
+  Shape feed_shape() const;
 };
 
 class Graph {
@@ -106,6 +110,12 @@ class Graph {
 
   // A named, typed placeholder fed at run time. Names are unique per graph.
   Value input(const std::string& name, DType dtype, Shape shape);
+  // A placeholder read in place through element strides (a NumPy view, a BLAS leading
+  // dimension, a broadcast): element (i, j, ...) is data[i*strides[0] + j*strides[1] + ...] of
+  // the rank-1 tensor it is fed, which holds the checked_span(shape, strides) elements the view
+  // spans. Strides are >= 0; the shape is static. Transposed, padded and broadcast layouts
+  // become the kernels' own strides, as a transpose does: nothing is copied.
+  Value input(const std::string& name, DType dtype, Shape shape, std::vector<int64_t> strides);
   // A constant folded into the graph (the tensor's data is copied).
   Value constant(const Tensor& value);
 
@@ -181,7 +191,7 @@ class CompiledGraph {
   CompiledGraph& operator=(CompiledGraph&&) noexcept;
 
   // Runs the graph. Every input the outputs depend on must be fed with its declared dtype and
-  // shape, a symbolic dimension taking the size of the first input that has it and every other
+  // shape (a strided input: InputInfo::feed_shape()), a symbolic dimension taking the size of the first input that has it and every other
   // matching it (InputError otherwise). Returns one tensor per output, in order.
   std::vector<Tensor> operator()(const Feeds& feeds) const;
   // The same, writing into `outputs`: an entry of the right dtype and shape that shares no
