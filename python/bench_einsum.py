@@ -76,7 +76,7 @@ def main():
     parser.add_argument('--groups', default='all', help='comma-separated group names')
     parser.add_argument('--rounds', type=int, default=15)
     args = parser.parse_args()
-    rounds = 3 if args.quick else args.rounds
+    rounds = min(3, args.rounds) if args.quick else args.rounds
     tcc.set_num_threads(1)
     rng = np.random.default_rng(1)
     wanted = None if args.groups == 'all' else set(args.groups.split(','))
