@@ -1,4 +1,5 @@
 #include "codegen/emit_llvm.h"
+#include "codegen/emit_elementwise.h"
 
 #include <tcc/error.h>
 
@@ -130,6 +131,8 @@ class KernelEmitter {
       }
       case ExprKind::load:
         return b_.CreateAlignedLoad(type_of(e->type), address(e->buffer, e->index), llvm::Align(dtype_size(e->type)));
+      case ExprKind::elem:
+        return emit_elementwise(b_, e->elem, e->type, expr(e->a), e->b ? expr(e->b) : nullptr);
     }
     throw InternalError("codegen: unknown expression");
   }

@@ -1,4 +1,5 @@
 // The process-wide ORC LLJIT that links kernel objects and hands out their entry points.
+#include "codegen/emit_elementwise.h"
 #include "codegen/llvm_internal.h"
 
 #include <cstring>
@@ -64,6 +65,8 @@ class Jit {
     auto flags = llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable;
     std::lock_guard<std::mutex> lock(g_symbols_mutex);
     for (const RuntimeSymbol& s : runtime_symbols())
+      symbols[jit_->mangleAndIntern(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address), flags};
+    for (const LibmSymbol& s : libm_symbols())
       symbols[jit_->mangleAndIntern(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address), flags};
     if (auto err = jit_->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols))))
       throw CompileError("cannot export runtime symbols to the JIT: " + error_text(std::move(err)));

@@ -8,7 +8,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cmath>
 #include <functional>
+#include <limits>
+#include <type_traits>
 #include <utility>
 
 namespace tcc {
@@ -177,6 +180,80 @@ Value transpose(const Value& x, std::optional<std::vector<int64_t>> perm) {
   std::string attrs = perm ? fmt::format("perm=({})", fmt::join(*perm, ", ")) : "perm=None";
   return add_contraction(OpKind::transpose, {x}, {"x"}, attrs,
                          [&](const auto& s) { return rules::transpose_rule(s[0], perm); });
+}
+
+namespace {
+
+Value add_elementwise(ir::ElemOp op, const std::vector<Value>& operands) {
+  const ir::ElemOpInfo& info = ir::elem_op_info(op);
+  const std::string label(ir::elem_op_spelling(op));
+  const std::vector<std::string> names = info.arity == 1 ? std::vector<std::string>{"x"} : std::vector<std::string>{"x", "y"};
+  Graph& g = operands_graph(label, operands, {names.begin(), names.end()});
+  const DType dtype = operands[0].dtype();
+  if (!info.integers && !is_float(dtype))
+    throw DTypeError(fmt::format("{}: takes float tensors (f32, f64), not {}{}; cast first", label, dtype_name(dtype),
+                                 op == ir::ElemOp::div ? " (NumPy's true division would give f64)" : ""));
+  std::vector<Shape> shapes;
+  for (const Value& v : operands) shapes.push_back(v.shape());
+  rules::RuleResult r = rules::elementwise_rule(label, names, shapes);
+  Node n;
+  n.op = OpKind::elementwise;
+  n.elem = op;
+  for (const Value& v : operands) n.inputs.push_back(v.id());
+  n.dtype = dtype;
+  n.shape = r.shape;
+  n.spec = std::move(r.spec);
+  n.constraints = std::move(r.constraints);
+  return g.value(detail::graph_ir(g).add(std::move(n)));
+}
+
+}  // namespace
+
+Value scalar_like(const Value& x, double value) {
+  const DType dtype = x.dtype();
+  Tensor t(dtype, {});
+  visit_dtype(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    if constexpr (std::is_integral_v<T>) {
+      if (!(value == std::trunc(value) && value >= double(std::numeric_limits<T>::min()) &&
+            value <= double(std::numeric_limits<T>::max())))
+        throw ArgumentError(fmt::format("the scalar {} is not a whole {} value; cast the tensor to a float dtype first", value,
+                                        dtype_name(dtype)));
+    }
+    *t.data_as<T>() = static_cast<T>(value);
+  });
+  return x.graph().constant(t);
+}
+
+Value operator+(const Value& x, const Value& y) { return add_elementwise(ir::ElemOp::add, {x, y}); }
+Value operator-(const Value& x, const Value& y) { return add_elementwise(ir::ElemOp::sub, {x, y}); }
+Value operator*(const Value& x, const Value& y) { return add_elementwise(ir::ElemOp::mul, {x, y}); }
+Value operator/(const Value& x, const Value& y) { return add_elementwise(ir::ElemOp::div, {x, y}); }
+Value operator+(const Value& x, double y) { return x + scalar_like(x, y); }
+Value operator-(const Value& x, double y) { return x - scalar_like(x, y); }
+Value operator*(const Value& x, double y) { return x * scalar_like(x, y); }
+Value operator/(const Value& x, double y) { return x / scalar_like(x, y); }
+Value operator+(double x, const Value& y) { return scalar_like(y, x) + y; }
+Value operator-(double x, const Value& y) { return scalar_like(y, x) - y; }
+Value operator*(double x, const Value& y) { return scalar_like(y, x) * y; }
+Value operator/(double x, const Value& y) { return scalar_like(y, x) / y; }
+Value operator-(const Value& x) { return neg(x); }
+Value maximum(const Value& x, const Value& y) { return add_elementwise(ir::ElemOp::maximum, {x, y}); }
+Value minimum(const Value& x, const Value& y) { return add_elementwise(ir::ElemOp::minimum, {x, y}); }
+Value pow(const Value& x, const Value& y) { return add_elementwise(ir::ElemOp::pow, {x, y}); }
+Value pow(const Value& x, double y) { return pow(x, scalar_like(x, y)); }
+Value neg(const Value& x) { return add_elementwise(ir::ElemOp::neg, {x}); }
+Value abs(const Value& x) { return add_elementwise(ir::ElemOp::abs, {x}); }
+Value square(const Value& x) { return add_elementwise(ir::ElemOp::square, {x}); }
+Value sqrt(const Value& x) { return add_elementwise(ir::ElemOp::sqrt, {x}); }
+Value rsqrt(const Value& x) { return add_elementwise(ir::ElemOp::rsqrt, {x}); }
+Value exp(const Value& x) { return add_elementwise(ir::ElemOp::exp, {x}); }
+Value log(const Value& x) { return add_elementwise(ir::ElemOp::log, {x}); }
+Value tanh(const Value& x) { return add_elementwise(ir::ElemOp::tanh, {x}); }
+Value sigmoid(const Value& x) { return add_elementwise(ir::ElemOp::sigmoid, {x}); }
+Value relu(const Value& x) { return add_elementwise(ir::ElemOp::relu, {x}); }
+Value gelu(const Value& x, bool approximate) {
+  return add_elementwise(approximate ? ir::ElemOp::gelu_tanh : ir::ElemOp::gelu, {x});
 }
 
 Value reshape(const Value& x, const Shape& shape) {

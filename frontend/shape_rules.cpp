@@ -663,6 +663,29 @@ RuleResult einsum_rule(const std::string& spec_text, const std::vector<Shape>& o
   return finish(ctx, spec);
 }
 
+RuleResult elementwise_rule(const std::string& op, const std::vector<std::string>& names, const std::vector<Shape>& operands) {
+  OpContext ctx{op, names, operands};
+  size_t rank = 0;
+  for (const Shape& s : operands) rank = std::max(rank, s.size());
+  // Right-aligned, as NumPy broadcasts: operand i's axis at position p, or -1.
+  auto axis_at = [&](size_t i, size_t p) -> int64_t {
+    const int64_t a = static_cast<int64_t>(p) - static_cast<int64_t>(rank - operands[i].size());
+    return a >= 0 ? a : -1;
+  };
+  IndexSpec spec;
+  for (const Shape& s : operands) spec.operands.emplace_back(s.size(), kUnassigned);
+  for (size_t p = 0; p < rank; ++p) {
+    std::vector<AxisSize> uses;
+    for (size_t i = 0; i < operands.size(); ++i)
+      if (const int64_t a = axis_at(i, p); a >= 0) uses.push_back(ctx.axis(i, a));
+    const int d = add_dim(spec, broadcast_all(ctx, "dims", uses));
+    spec.out.push_back(d);
+    for (size_t i = 0; i < operands.size(); ++i)
+      if (const int64_t a = axis_at(i, p); a >= 0) spec.operands[i][a] = axis_ref(d, operands[i][a], spec.extents[d]);
+  }
+  return finish(ctx, spec);
+}
+
 RuleResult transpose_rule(const Shape& x, const std::optional<std::vector<int64_t>>& perm) {
   const OpContext ctx{"transpose", {"x"}, {x}};
   const int64_t rank = static_cast<int64_t>(x.size());

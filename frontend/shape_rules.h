@@ -31,6 +31,9 @@ RuleResult tensordot_rule(const Shape& x, const Shape& y, const Axes& axes);
 RuleResult einsum_rule(const std::string& spec, const std::vector<Shape>& operands);
 RuleResult transpose_rule(const Shape& x, const std::optional<std::vector<int64_t>>& perm);
 Shape reshape_rule(const Shape& x, const Shape& target);
+// NumPy broadcasting of element-wise operands (named `names` in messages): right-aligned axes,
+// a 1 stretching to the other size; the result has one loop dim per axis and sums none.
+RuleResult elementwise_rule(const std::string& op, const std::vector<std::string>& names, const std::vector<Shape>& operands);
 
 // The "Telling the user" warning of semantics.md, for a call that left the convention to its
 // default (modern): when both conventions accept it and their result shapes differ, a short

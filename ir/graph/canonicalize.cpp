@@ -1,6 +1,9 @@
 // Graph pass: every contraction op becomes one KernelSpec step over dense buffers; transposes,
 // diagonals and reshapes of dense data fold into strides; only what must be materialised (a
-// reshape of a strided view, a strided graph output) becomes a copy step.
+// reshape of a strided view, a strided graph output) becomes a copy step. A chain of
+// element-wise ops becomes one elementwise step: an element-wise node used once, by another
+// element-wise node that does not stretch it (broadcast it over more elements), is computed
+// inside its user's expression, with no buffer of its own.
 #include "ir/graph/canonicalize.h"
 
 #include "ir/symbolic_extents.h"
@@ -11,6 +14,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace tcc::ir {
 
@@ -54,7 +58,10 @@ class Canonicalizer {
   explicit Canonicalizer(const GraphIR& g) : g_(g) {}
 
   KernelProgram run(const std::vector<int>& outputs) {
-    for (int id : reachable_nodes(g_, outputs)) views_[id] = lower_node(g_.node(id));
+    const std::vector<int> order = reachable_nodes(g_, outputs);
+    find_inlined(order, outputs);
+    for (int id : order)
+      if (!inlined_.count(id)) views_[id] = lower_node(g_.node(id));
     for (int o : outputs) {
       View v = views_.at(o);
       const BufferInfo& b = p_.buffers[v.buffer];
@@ -98,6 +105,8 @@ class Canonicalizer {
         if (!is_dense(in)) in = copy(in, n.dtype);
         return dense_view(in.buffer, n.shape);
       }
+      case OpKind::elementwise:
+        return lower_elementwise(n);
       default:
         if (is_contraction(n.op)) return lower_contraction(n);
         throw InternalError(fmt::format("canonicalize_contractions: no lowering for op {}", op_name(n.op)));
@@ -150,6 +159,69 @@ class Canonicalizer {
     return emit(std::move(c));
   }
 
+  // The element-wise nodes computed inside their one user's expression (fusion).
+  void find_inlined(const std::vector<int>& order, const std::vector<int>& outputs) {
+    std::unordered_map<int, int> uses;
+    for (int o : outputs) ++uses[o];
+    for (int id : order)
+      for (int in : g_.node(id).inputs) ++uses[in];
+    for (int id : order) {
+      const Node& user = g_.node(id);
+      if (!is_elementwise(user.op)) continue;
+      for (size_t k = 0; k < user.inputs.size(); ++k) {
+        const Node& p = g_.node(user.inputs[k]);
+        if (!is_elementwise(p.op) || uses[p.id] != 1) continue;
+        bool stretched = false;
+        for (size_t a = 0; a < p.shape.size(); ++a) {
+          const int d = user.spec.operands[k][a];
+          stretched = stretched || d == IndexSpec::kBroadcast || user.spec.extents[d] != p.shape[a];
+        }
+        if (!stretched) inlined_.insert(p.id);
+      }
+    }
+  }
+
+  // The value of node `id` in element-wise program `c`: each axis a of the node is indexed by
+  // loop dim axis_dims[a] of c (or read at 0: kBroadcast). Inlined nodes add their function,
+  // others an operand (one per distinct buffer and strides).
+  int elementwise_value(int id, const std::vector<int>& axis_dims, KernelSpec& c, bool root = false) {
+    const Node& n = g_.node(id);
+    if (!root && !inlined_.count(id)) {
+      const View& v = views_.at(id);
+      std::vector<int64_t> strides(c.dims.size(), 0);
+      for (size_t a = 0; a < v.shape.size(); ++a)
+        if (axis_dims[a] != IndexSpec::kBroadcast && v.shape[a] != 1) strides[axis_dims[a]] += v.strides[a];
+      for (size_t i = 0; i < c.program.size(); ++i) {
+        const int o = c.program[i].operand;
+        if (o >= 0 && c.operands[o].buffer == v.buffer && c.operands[o].strides == strides) return static_cast<int>(i);
+      }
+      c.operands.push_back({v.buffer, std::move(strides), n.dtype});
+      c.program.push_back({static_cast<int>(c.operands.size()) - 1, {}, {}});
+      return static_cast<int>(c.program.size()) - 1;
+    }
+    // The node's loop dims are its output axes: dim spec.out[a] is axis a.
+    std::vector<int> dim_axis(n.spec.extents.size(), -1);
+    for (size_t a = 0; a < n.spec.out.size(); ++a) dim_axis[n.spec.out[a]] = static_cast<int>(a);
+    ElemInstr instr{-1, n.elem, {}};
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      std::vector<int> input_dims;
+      for (int e : n.spec.operands[k]) input_dims.push_back(e == IndexSpec::kBroadcast ? e : axis_dims[dim_axis[e]]);
+      instr.args.push_back(elementwise_value(n.inputs[k], input_dims, c));
+    }
+    c.program.push_back(std::move(instr));
+    return static_cast<int>(c.program.size()) - 1;
+  }
+
+  View lower_elementwise(const Node& n) {
+    KernelSpec c;
+    c.kind = StepKind::elementwise;
+    c.acc_dtype = c.out_dtype = n.dtype;
+    for (int64_t e : n.spec.extents) c.dims.push_back(kernel_dim(e, DimRole::M));
+    c.out_axes = n.spec.out;
+    elementwise_value(n.id, n.spec.out, c, /*root=*/true);
+    return emit(std::move(c));
+  }
+
   // Adds a step, or reuses the buffer of an identical one (same kernel, same operands): graph
   // nodes that differ only in how they were spelled (matmul vs batch_dot) compute once.
   View emit(KernelSpec c) {
@@ -182,6 +254,7 @@ class Canonicalizer {
   KernelProgram p_;
   std::unordered_map<int, View> views_;
   std::unordered_map<std::string, int> computed_;  // step key -> its buffer
+  std::unordered_set<int> inlined_;                 // element-wise nodes fused into their user
 };
 
 }  // namespace

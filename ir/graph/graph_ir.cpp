@@ -6,11 +6,13 @@
 
 namespace tcc::ir {
 
+std::string_view node_op_name(const Node& n) { return is_elementwise(n.op) ? elem_op_name(n.elem) : op_name(n.op); }
+
 int GraphIR::add(Node node) {
   // Constants are never merged: their identity is their data, which we do not hash.
   std::string key;
   if (node.op != OpKind::constant) {
-    key = fmt::format("{}|{}|{}|{}|{}", op_name(node.op), node.name, node.attrs, fmt::join(node.inputs, ","),
+    key = fmt::format("{}|{}|{}|{}|{}", node_op_name(node), node.name, node.attrs, fmt::join(node.inputs, ","),
                       type_str(node.dtype, node.shape));
     if (auto it = interned_.find(key); it != interned_.end()) return it->second;
   }
@@ -56,10 +58,10 @@ std::string print_graph(const GraphIR& g, const std::vector<int>& outputs) {
     std::vector<std::string> args;
     if (n.op == OpKind::input) args.push_back(fmt::format("\"{}\"", n.name));
     for (int in : n.inputs) args.push_back(fmt::format("%{}", in));
-    s += fmt::format("%{} = {}({})", id, op_name(n.op), fmt::join(args, ", "));
+    s += fmt::format("%{} = {}({})", id, node_op_name(n), fmt::join(args, ", "));
     if (!n.attrs.empty()) s += " " + n.attrs;
     s += " : " + type_str(n.dtype, n.shape);
-    if (is_contraction(n.op)) s += "  " + n.spec.str();
+    if (is_contraction(n.op) || is_elementwise(n.op)) s += "  " + n.spec.str();
     if (!n.constraints.empty()) s += "  requires " + constraints_str(n.constraints);
     s += "\n";
   }
@@ -80,7 +82,9 @@ void verify_graph(const GraphIR& g, const std::vector<int>& outputs) {
       if (g.node(in).dtype != n.dtype) fail("operand dtype differs from result dtype");
       in_shapes.push_back(g.node(in).shape);
     }
-    if (is_contraction(n.op)) {
+    if (is_elementwise(n.op) && n.spec.out.size() != n.spec.extents.size()) fail("an element-wise node sums a dim");
+    if (is_elementwise(n.op) && static_cast<int>(n.inputs.size()) != elem_op_info(n.elem).arity) fail("wrong arity");
+    if (is_contraction(n.op) || is_elementwise(n.op)) {
       n.spec.verify(in_shapes, n.constraints);
       if (n.spec.out_shape() != n.shape) fail("index spec does not give the node's shape");
     } else if (n.op == OpKind::reshape) {

@@ -4,6 +4,7 @@
 #include <tcc/dtype.h>
 #include <tcc/tensor.h>
 
+#include "ir/elementwise.h"
 #include "ir/graph/index_spec.h"
 #include "ir/graph/ops.h"
 #include "ir/graph/shape_constraints.h"
@@ -24,7 +25,8 @@ struct Node {
   std::string name;   // input: its name
   std::vector<int64_t> strides;  // input: a strided input's element strides (empty: dense)
   std::string attrs;  // printable attributes, part of the identity: "axes=(1, 2), legacy"
-  IndexSpec spec;     // contraction ops
+  IndexSpec spec;     // contraction and element-wise ops
+  ElemOp elem = ElemOp::add;  // element-wise ops: the function
   Tensor data;        // constant
   // What the shape rule left to the inputs (symbols where sizes must be equal). A function of
   // (op, attrs, inputs) like the shape, so interning stays correct without them in the key.
@@ -46,6 +48,8 @@ class GraphIR {
   std::unordered_map<std::string, int> inputs_;    // input name -> id
 };
 
+// The node's op as the graph IR prints it: an element-wise node by its function ("relu").
+std::string_view node_op_name(const Node& n);
 // A contraction of two or more operands (a unary one, transpose, is a view).
 inline bool is_product(const Node& n) { return is_contraction(n.op) && n.inputs.size() >= 2; }
 

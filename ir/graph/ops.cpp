@@ -49,6 +49,8 @@ const std::vector<OpInfo>& op_table() {
          .callable = true,
          .tensors = {"x"},
          .attrs = {{"shape", A::shape, ""}}},
+        // Its functions, and their .tc names, are elem_op_table()'s rows.
+        {.kind = OpKind::elementwise, .name = "elementwise", .op_class = C::elementwise},
     };
     for (std::size_t i = 0; i < t.size(); ++i)
       if (static_cast<std::size_t>(t[i].kind) != i) throw InternalError("op table rows are not in OpKind order");
@@ -71,5 +73,6 @@ std::string_view op_spelling(OpKind op) {
   return info.spelling.empty() ? info.name : info.spelling;
 }
 bool is_contraction(OpKind op) { return op_info(op).op_class == OpClass::contraction; }
+bool is_elementwise(OpKind op) { return op_info(op).op_class == OpClass::elementwise; }
 
 }  // namespace tcc::ir

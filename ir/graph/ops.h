@@ -19,11 +19,13 @@ enum class OpKind {
   einsum,
   transpose,
   reshape,    // carries only the target shape
+  elementwise,  // an ElemOp (ir/elementwise.h) of operands broadcast NumPy-style (an IndexSpec)
 };
 
 // source: input, constant. contraction: carries an IndexSpec (canonicalize_contractions).
-// view: a new shape of the same data. other: the default for a new op.
-enum class OpClass { other, source, contraction, view };
+// view: a new shape of the same data. elementwise: one function per element, operands
+// broadcast (an IndexSpec that sums nothing). other: the default for a new op.
+enum class OpClass { other, source, contraction, view, elementwise };
 
 // The value kinds of attributes in the .tc language.
 enum class AttrKind { axes_or_none, axes, boolean, perm, shape };
@@ -52,5 +54,6 @@ const OpInfo* find_callable_op(std::string_view name);
 std::string_view op_name(OpKind op);
 std::string_view op_spelling(OpKind op);
 bool is_contraction(OpKind op);
+bool is_elementwise(OpKind op);
 
 }  // namespace tcc::ir

@@ -44,6 +44,12 @@ std::vector<int64_t> KernelSpec::out_strides() const {
 
 double KernelSpec::flops() const {
   if (kind == StepKind::copy) return 0;
+  if (kind == StepKind::elementwise) {
+    double points = 1;
+    for (const KernelDim& d : dims) points *= static_cast<double>(d.extent);
+    return points * static_cast<double>(std::count_if(program.begin(), program.end(),
+                                                      [](const ElemInstr& i) { return i.operand < 0; }));
+  }
   double points = 1;
   bool sums = false;
   for (const KernelDim& d : dims) {
@@ -96,6 +102,7 @@ std::vector<std::pair<std::string, std::string>> KernelSpec::descriptor_fields()
   for (const StridedOperand& op : operands) strides += fmt::format("{}[{}]", strides.empty() ? "" : " ", fmt::join(op.strides, ","));
   std::vector<std::pair<std::string, std::string>> fields;
   if (kind == StepKind::copy) fields.emplace_back("kind", "copy");
+  if (kind == StepKind::elementwise) fields.emplace_back("kind", "elementwise");
   if (std::optional<DType> one = uniform_dtype()) {
     fields.emplace_back("dtype", std::string(dtype_name(*one)));
   } else {
@@ -107,6 +114,7 @@ std::vector<std::pair<std::string, std::string>> KernelSpec::descriptor_fields()
   fields.emplace_back("extents", extents);
   fields.emplace_back("out", fmt::format("{}", fmt::join(out_axes, ",")));
   fields.emplace_back("strides", strides);
+  if (kind == StepKind::elementwise) fields.emplace_back("expr", elem_program_str(program));
   if (!epilogue.empty()) {
     std::string ops;
     for (const EpilogueOp& e : epilogue) ops += fmt::format("{}{}", ops.empty() ? "" : ",", e.op);
@@ -133,8 +141,8 @@ std::string KernelProgram::str() const {
                      info.symbol ? dim_str(info.symbol) + "x" : "", info.numel);
   }
   for (const KernelSpec& c : steps) {
-    s += fmt::format("%b{} = {} {} dims(", c.out_buffer, c.kind == StepKind::copy ? "copy" : "contraction",
-                     dtype_name(c.out_dtype));
+    const char* kind = c.kind == StepKind::copy ? "copy" : c.kind == StepKind::elementwise ? "elementwise" : "contraction";
+    s += fmt::format("%b{} = {} {} dims(", c.out_buffer, kind, dtype_name(c.out_dtype));
     for (size_t d = 0; d < c.dims.size(); ++d)
       s += fmt::format("{}d{}:{}{}", d ? ", " : "", d, role_letter(c.dims[d].role), dim_str(c.dims[d].shape_extent()));
     std::vector<std::string> outs;
@@ -142,6 +150,7 @@ std::string KernelProgram::str() const {
     s += fmt::format(") out({})", fmt::join(outs, ","));
     for (const StridedOperand& op : c.operands)
       s += fmt::format(" %b{}[strides {}]", op.buffer, fmt::join(op.strides, ","));
+    if (c.kind == StepKind::elementwise) s += " " + elem_program_str(c.program);
     s += "\n";
   }
   for (size_t o = 0; o < outputs.size(); ++o)
@@ -187,6 +196,18 @@ void verify_program(const KernelProgram& p) {
     if (c.kind == StepKind::copy &&
         (c.operands.size() != 1 || std::any_of(c.dims.begin(), c.dims.end(), [](const KernelDim& d) { return d.role == DimRole::K; })))
       fail("a copy has one operand and sums nothing");
+    if (c.kind == StepKind::elementwise) {
+      if (std::any_of(c.dims.begin(), c.dims.end(), [](const KernelDim& d) { return d.role == DimRole::K; }))
+        fail("an element-wise step sums nothing");
+      if (c.program.empty()) fail("an element-wise step without an expression");
+      for (size_t i = 0; i < c.program.size(); ++i) {
+        const ElemInstr& in = c.program[i];
+        const bool bad_operand = in.operand >= static_cast<int>(c.operands.size());
+        const bool bad_args = in.operand < 0 && (static_cast<int>(in.args.size()) != elem_op_info(in.op).arity ||
+                                                 std::any_of(in.args.begin(), in.args.end(), [&](int a) { return a < 0 || a >= static_cast<int>(i); }));
+        if (bad_operand || bad_args) fail("a malformed element-wise expression: " + elem_program_str(c.program));
+      }
+    }
     if (!fits(c.out_shape(), p.buffers[c.out_buffer])) fail("output size differs from its buffer");
     written[c.out_buffer] = true;
   }

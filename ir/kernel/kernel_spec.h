@@ -9,6 +9,8 @@
 #include <tcc/dtype.h>
 #include <tcc/tensor.h>
 
+#include "ir/elementwise.h"
+
 #include <optional>
 #include <string>
 #include <utility>
@@ -41,6 +43,7 @@ struct StridedOperand {
 enum class StepKind {
   contraction,  // out = sum over K dims of the product of the operands
   copy,         // out = operands[0] (one operand, no K dim): a strided view made dense
+  elementwise,  // out = program(operands' elements) (no K dim): a fused element-wise expression
 };
 
 // An element-wise op applied to each output element as it is stored (bias, activation ...),
@@ -59,6 +62,7 @@ struct KernelSpec {
   std::vector<int> out_axes;  // loop dim of each output axis; the output is dense row-major
   std::vector<StridedOperand> operands;
   std::vector<EpilogueOp> epilogue;
+  std::vector<ElemInstr> program;  // elementwise: the expression, over the operands' elements
   int out_buffer = -1;
 
   // The one dtype of operands, accumulator and output, or nullopt when they differ.

@@ -55,6 +55,12 @@ Expr mul(Expr a, Expr b) {
   DType t = a->type;
   return make_expr({.kind = ExprKind::mul, .type = t, .a = std::move(a), .b = std::move(b)});
 }
+Expr elem(ElemOp op, Expr a, Expr b) {
+  if ((b != nullptr) != (elem_op_info(op).arity == 2)) throw InternalError("loop IR: wrong arity for " + std::string(elem_op_name(op)));
+  if (b) check_same_type(a, b, elem_op_name(op).data());
+  DType t = a->type;
+  return make_expr({.kind = ExprKind::elem, .type = t, .a = std::move(a), .b = std::move(b), .elem = op});
+}
 Expr load(const Buffer& buffer, Expr index) {
   return make_expr({.kind = ExprKind::load, .type = buffer->dtype, .buffer = buffer, .index = std::move(index)});
 }
@@ -251,6 +257,9 @@ class Printer {
       case ExprKind::mul: return fmt::format("{} * {}", operand(e->a), operand(e->b));
       case ExprKind::div: return fmt::format("({} / {})", expr(e->a), expr(e->b));
       case ExprKind::load: return fmt::format("{}[{}]", name(e->buffer), expr(e->index));
+      case ExprKind::elem:
+        return e->b ? fmt::format("{}({}, {})", elem_op_name(e->elem), expr(e->a), expr(e->b))
+                    : fmt::format("{}({})", elem_op_name(e->elem), expr(e->a));
     }
     return "?";
   }

@@ -4,6 +4,8 @@
 #pragma once
 #include <tcc/dtype.h>
 
+#include "ir/elementwise.h"
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,7 +33,7 @@ struct VarDecl {
 using Var = std::shared_ptr<const VarDecl>;
 
 // ---- Expressions ----
-enum class ExprKind { int_imm, float_imm, var, add, sub, mul, div, min, select_lt, load };
+enum class ExprKind { int_imm, float_imm, var, add, sub, mul, div, min, select_lt, load, elem };
 
 struct ExprNode;
 using Expr = std::shared_ptr<const ExprNode>;
@@ -43,7 +45,8 @@ struct ExprNode {
   int64_t int_value = 0;   // int_imm
   double float_value = 0;  // float_imm
   Var var;                 // var
-  Expr a, b;               // add, sub, mul, div, min; select_lt compares a < b
+  Expr a, b;               // add, sub, mul, div, min; select_lt compares a < b; elem: its args
+  ElemOp elem = ElemOp::add;  // elem: the function, of a (and b when binary), all of `type`
   Expr t, f;               // select_lt: a < b ? t : f
   Buffer buffer;           // load
   Expr index;              // load: element offset (i64)
@@ -60,6 +63,8 @@ Expr div(Expr a, Expr b);
 Expr min(Expr a, Expr b);
 Expr select_lt(Expr a, Expr b, Expr t, Expr f);  // a < b ? t : f (a, b i64)
 Expr load(const Buffer& buffer, Expr index);
+// An element-wise function of element values (b null for a unary one).
+Expr elem(ElemOp op, Expr a, Expr b = nullptr);
 
 // ---- Statements ----
 enum class StmtKind {

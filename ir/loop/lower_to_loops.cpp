@@ -107,7 +107,19 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
     }
     return product;
   };
-  Expr product = product_at(-1, nullptr);
+  // An element-wise step's expression, each operand read at the loop vars' offset.
+  auto elementwise_value = [&] {
+    std::vector<Expr> values;
+    for (const ElemInstr& in : c.program) {
+      if (in.operand >= 0) {
+        values.push_back(load(k.params[in.operand + 1], offset(vars, c.operands[in.operand].strides)));
+      } else {
+        values.push_back(elem(in.op, values[in.args[0]], in.args.size() > 1 ? values[in.args[1]] : nullptr));
+      }
+    }
+    return values.back();
+  };
+  Expr product = c.kind == StepKind::elementwise ? elementwise_value() : product_at(-1, nullptr);
   const Buffer& out = k.params[0];
   const std::vector<int64_t> out_strides = c.out_strides();
   Expr out_index = offset(vars, out_strides);

@@ -168,6 +168,44 @@ namespace np {
 Value matmul(const Value& a, const Value& b);
 }  // namespace np
 
+// ---- Element-wise ops (spec/semantics.md, "Element-wise ops") ----
+// NumPy broadcasting between operands; one dtype (a scalar takes the tensor's: x * 2.0 of an f32
+// x is f32, as NumPy's weak scalars are). Integers wrap as NumPy's; `/`, pow and the
+// transcendental functions take float tensors only (DTypeError: cast first). NaN and ±inf
+// propagate as in NumPy (maximum, minimum and relu of a NaN are NaN).
+Value operator+(const Value& x, const Value& y);
+Value operator-(const Value& x, const Value& y);
+Value operator*(const Value& x, const Value& y);
+Value operator/(const Value& x, const Value& y);
+Value operator+(const Value& x, double y);
+Value operator-(const Value& x, double y);
+Value operator*(const Value& x, double y);
+Value operator/(const Value& x, double y);
+Value operator+(double x, const Value& y);
+Value operator-(double x, const Value& y);
+Value operator*(double x, const Value& y);
+Value operator/(double x, const Value& y);
+Value operator-(const Value& x);
+Value maximum(const Value& x, const Value& y);
+Value minimum(const Value& x, const Value& y);
+Value pow(const Value& x, const Value& y);
+Value pow(const Value& x, double y);
+Value neg(const Value& x);
+Value abs(const Value& x);
+Value square(const Value& x);
+Value sqrt(const Value& x);
+Value rsqrt(const Value& x);  // 1 / sqrt(x)
+Value exp(const Value& x);
+Value log(const Value& x);
+Value tanh(const Value& x);
+Value sigmoid(const Value& x);
+Value relu(const Value& x);
+// Keras gelu: x * Phi(x) (erf), or with `approximate` its tanh approximation.
+Value gelu(const Value& x, bool approximate = false);
+// A scalar of `dtype` in x's graph, broadcasting to any shape. An integer dtype takes only a
+// whole number in its range (ArgumentError otherwise).
+Value scalar_like(const Value& x, double value);
+
 // ---- Compiled graphs ----
 
 struct CompileStats {

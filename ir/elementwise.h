@@ -1,0 +1,46 @@
+// The element-wise functions: every fact about one (its name in .tc files and the C++ API,
+// its operator spelling, arity, which dtypes take it, its float64 meaning) is one row of
+// elem_op_table(). The graph's element-wise nodes, the kernel form's fused expressions, the
+// loop IR and codegen all name functions by ElemOp.
+#pragma once
+#include <tcc/dtype.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tcc::ir {
+
+enum class ElemOp : uint8_t {
+  add, sub, mul, div, maximum, minimum, pow,                                 // binary
+  neg, abs, square, sqrt, rsqrt, exp, log, tanh, sigmoid, relu, gelu, gelu_tanh,  // unary
+};
+
+struct ElemOpInfo {
+  ElemOp op;
+  std::string_view name;      // the graph IR's, .tc's and the C++ API's: "add", "relu"
+  std::string_view spelling;  // how messages name it: "+"; empty: `name`
+  int arity;
+  bool integers;              // integer dtypes take it (wrapping as NumPy's); else floats only
+  double (*reference)(double, double);  // the float64 meaning (b unused when unary)
+};
+
+const std::vector<ElemOpInfo>& elem_op_table();
+const ElemOpInfo& elem_op_info(ElemOp op);
+std::string_view elem_op_name(ElemOp op);
+std::string_view elem_op_spelling(ElemOp op);
+// The function of this name (binary operators by name too: "add"), or nullopt.
+std::optional<ElemOp> find_elem_op(std::string_view name);
+
+// One step of a fused element-wise expression: the element of operand `operand` (>= 0), or
+// `op` of the values of earlier steps `args`. The last step is the result.
+struct ElemInstr {
+  int operand = -1;
+  ElemOp op = ElemOp::add;
+  std::vector<int> args;
+};
+// "%0=x0 %1=x1 %2=add(%0,%1) %3=relu(%2)": printed IR and kernel descriptors.
+std::string elem_program_str(const std::vector<ElemInstr>& program);
+
+}  // namespace tcc::ir
