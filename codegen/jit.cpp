@@ -29,6 +29,16 @@ std::vector<RuntimeSymbol>& runtime_symbols() {
   return symbols;
 }
 
+// The JIT links objects compile_object made; it never compiles IR itself, so it needs no
+// TargetMachine of its own (LLJIT's default compiler makes one, a millisecond per process).
+class NoIrCompiler : public llvm::orc::IRCompileLayer::IRCompiler {
+ public:
+  NoIrCompiler() : IRCompiler(llvm::orc::IRSymbolMapper::ManglingOptions()) {}
+  llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> operator()(llvm::Module&) override {
+    return llvm::make_error<llvm::StringError>("tcc's JIT links objects only", llvm::inconvertibleErrorCode());
+  }
+};
+
 class Jit {
  public:
   static Jit& instance() {
@@ -56,7 +66,13 @@ class Jit {
     // needs something else fails to link here, loudly, instead of binding to whatever is there.
     jit_ = unwrap(llvm::orc::LLJITBuilder()
                       .setJITTargetMachineBuilder(std::move(builder))
+                      // This thread's warm machine's (LLJIT would make a TargetMachine to ask).
+                      .setDataLayout(machine_for({}).tm->createDataLayout())
                       .setLinkProcessSymbolsByDefault(false)
+                      .setCompileFunctionCreator([](llvm::orc::JITTargetMachineBuilder)
+                                                     -> llvm::Expected<std::unique_ptr<llvm::orc::IRCompileLayer::IRCompiler>> {
+                        return std::make_unique<NoIrCompiler>();
+                      })
                       // No ORC runtime platform: kernels need no static initialisers or TLS.
                       .setPlatformSetUp(llvm::orc::setUpInactivePlatform)
                       .create(),

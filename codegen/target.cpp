@@ -97,13 +97,15 @@ const std::vector<CpuidFeature>& cpuid_features() {
   return table;
 }
 
-TargetInfo target_info(const llvm::TargetMachine& tm) {
+namespace {
+
+// `sti`: the subtarget of a CPU given by name, whose features are implicit; null for the host,
+// whose feature string lists every feature.
+TargetInfo target_info(std::string triple, std::string cpu, std::string features, const llvm::MCSubtargetInfo* sti) {
   TargetInfo t;
-  t.triple = tm.getTargetTriple().str();
-  t.cpu = tm.getTargetCPU().str();
-  t.features = tm.getTargetFeatureString().str();
-  // A CPU given by name carries its features implicitly: ask its subtarget.
-  const llvm::MCSubtargetInfo* sti = tm.getMCSubtargetInfo();
+  t.triple = std::move(triple);
+  t.cpu = std::move(cpu);
+  t.features = std::move(features);
   auto has = [&](const char* f) {
     if (("," + t.features + ",").find(std::string(",+") + f + ",") != std::string::npos) return true;
     return sti && sti->checkFeatures(std::string("+") + f);
@@ -117,9 +119,20 @@ TargetInfo target_info(const llvm::TargetMachine& tm) {
   return t;
 }
 
+}  // namespace
+
+TargetInfo target_info(const llvm::TargetMachine& tm) {
+  return target_info(tm.getTargetTriple().str(), tm.getTargetCPU().str(), tm.getTargetFeatureString().str(),
+                     tm.getMCSubtargetInfo());
+}
+
 const TargetInfo& host_target() {
   static const TargetInfo info = [] {
-    TargetInfo t = target_info(*make_machine({}));
+    // What make_machine({}) would be made for, without making it (a TargetMachine costs about a
+    // millisecond, before the first kernel of a process).
+    initialize_llvm();
+    auto host = unwrap(llvm::orc::JITTargetMachineBuilder::detectHost(), "cannot detect the host CPU");
+    TargetInfo t = target_info(host.getTargetTriple().str(), host.getCPU(), host.getFeatures().getString(), nullptr);
     // The host's own L2, where the OS tells it (only the host's: never under --target-cpu).
     if (long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE); l2 > 0) t.l2_bytes = l2;
     return t;
