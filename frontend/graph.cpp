@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -208,6 +209,76 @@ Value add_elementwise(ir::ElemOp op, const std::vector<Value>& operands) {
 }
 
 }  // namespace
+
+namespace {
+
+Value add_reduction(ir::ElemOp combine, const Value& x, const Axes& axis, bool keepdims) {
+  const std::string label(ir::reduction_name(combine));
+  Graph& g = operands_graph(label, {x}, {"x"});
+  rules::RuleResult r = rules::reduce_rule(label, x.shape(), axis, keepdims);
+  if (combine != ir::ElemOp::add)
+    for (size_t a = 0; a < x.shape().size(); ++a) {
+      const int d = r.spec.operands[0][a];
+      const bool kept = std::find(r.spec.out.begin(), r.spec.out.end(), d) != r.spec.out.end();
+      if (!kept && x.shape()[a] == 0)
+        throw ShapeError(fmt::format("{}: x axis {} has size 0, and the {} of no elements has no value (NumPy: a "
+                                     "zero-size reduction has no identity); x: {}",
+                                     label, a, label, shape_str(x.shape())));
+    }
+  Node n;
+  n.op = OpKind::reduce;
+  n.elem = combine;
+  n.inputs = {x.id()};
+  n.dtype = x.dtype();
+  n.shape = r.shape;
+  n.attrs = fmt::format("axis={}{}", axis.str(), keepdims ? " keepdims" : "");
+  n.spec = std::move(r.spec);
+  n.constraints = std::move(r.constraints);
+  return g.value(detail::graph_ir(g).add(std::move(n)));
+}
+
+}  // namespace
+
+Value sum(const Value& x, const Axes& axis, bool keepdims) { return add_reduction(ir::ElemOp::add, x, axis, keepdims); }
+Value max(const Value& x, const Axes& axis, bool keepdims) { return add_reduction(ir::ElemOp::maximum, x, axis, keepdims); }
+Value min(const Value& x, const Axes& axis, bool keepdims) { return add_reduction(ir::ElemOp::minimum, x, axis, keepdims); }
+
+Value mean(const Value& x, const Axes& axis, bool keepdims) {
+  if (!is_float(x.dtype()))
+    throw DTypeError(fmt::format("mean: takes float tensors (f32, f64), not {} (NumPy's mean of integers is a float); "
+                                 "cast first", dtype_name(x.dtype())));
+  Value total = sum(x, axis, keepdims);
+  double count = 1;
+  for (int64_t e : x.shape()) count *= static_cast<double>(e);
+  for (int64_t e : total.shape()) {
+    if (is_symbol(e)) continue;  // kept axes do not count; a symbolic one is never reduced below
+    count /= static_cast<double>(e == 0 ? 1 : e);
+  }
+  for (size_t a = 0; a < x.shape().size(); ++a)
+    if (is_symbol(x.shape()[a]) && std::find(total.shape().begin(), total.shape().end(), x.shape()[a]) == total.shape().end())
+      throw ShapeError(fmt::format("mean: the symbolic x axis {} ({}) is reduced, and a mean over a size known only at "
+                                   "run time is not supported; x: {}", a, dim_str(x.shape()[a]), shape_str(x.shape())));
+  return total / count;
+}
+
+Value softmax(const Value& x, int64_t axis) {
+  if (!is_float(x.dtype()))
+    throw DTypeError(fmt::format("softmax: takes float tensors (f32, f64), not {}; cast first", dtype_name(x.dtype())));
+  Value shifted = x - max(x, Axes(axis), /*keepdims=*/true);  // exp never overflows
+  Value e = exp(shifted);
+  return e / sum(e, Axes(axis), /*keepdims=*/true);
+}
+
+Value bias_add(const Value& x, const Value& bias) {
+  const Shape& xs = x.shape();
+  const Shape& bs = bias.shape();
+  const bool channels = bs.size() == 1 && !xs.empty() && bs[0] == xs.back();
+  const bool trailing = !xs.empty() && bs.size() + 1 == xs.size() && bs.size() > 1 && std::equal(bs.begin(), bs.end(), xs.begin() + 1);
+  if (!channels && !trailing)
+    throw ShapeError(fmt::format("bias_add: the bias must have shape (C,) for x's last dim C, or x's shape without its "
+                                 "first axis, but is {}; x: {}", shape_str(bs), shape_str(xs)));
+  return x + bias;
+}
 
 Value scalar_like(const Value& x, double value) {
   const DType dtype = x.dtype();

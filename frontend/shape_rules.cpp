@@ -686,6 +686,28 @@ RuleResult elementwise_rule(const std::string& op, const std::vector<std::string
   return finish(ctx, spec);
 }
 
+RuleResult reduce_rule(const std::string& op, const Shape& x, const Axes& axis, bool keepdims) {
+  const OpContext ctx{op, {"x"}, {x}};
+  const int64_t rank = static_cast<int64_t>(x.size());
+  std::vector<bool> reduced(rank, axis.is_none());
+  std::vector<Axes> items = axis.is_int() ? std::vector<Axes>{axis} : axis.is_list() ? axis.items() : std::vector<Axes>{};
+  for (const Axes& item : items) {
+    if (!item.is_int()) ctx.argument_error("axis must be an int, a tuple of ints or None, not " + axis.str());
+    const int64_t a = normalize_axis(ctx, 0, item.value());
+    if (reduced[a]) ctx.argument_error(fmt::format("axis {} names axis {} twice", axis.str(), a));
+    reduced[a] = true;
+  }
+  IndexSpec spec;
+  spec.operands = {std::vector<int>(rank, kUnassigned)};
+  // keepdims: a reduced axis stays as an output dim of extent 1 that no operand axis reads.
+  for (int64_t a = 0; a < rank; ++a)
+    if (!reduced[a]) spec.out.push_back(spec.operands[0][a] = add_dim(spec, x[a]));
+    else if (keepdims) spec.out.push_back(add_dim(spec, 1));
+  for (int64_t a = 0; a < rank; ++a)
+    if (reduced[a]) spec.operands[0][a] = add_dim(spec, x[a]);
+  return finish(ctx, spec);
+}
+
 RuleResult transpose_rule(const Shape& x, const std::optional<std::vector<int64_t>>& perm) {
   const OpContext ctx{"transpose", {"x"}, {x}};
   const int64_t rank = static_cast<int64_t>(x.size());

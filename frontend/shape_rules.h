@@ -31,6 +31,10 @@ RuleResult tensordot_rule(const Shape& x, const Shape& y, const Axes& axes);
 RuleResult einsum_rule(const std::string& spec, const std::vector<Shape>& operands);
 RuleResult transpose_rule(const Shape& x, const std::optional<std::vector<int64_t>>& perm);
 Shape reshape_rule(const Shape& x, const Shape& target);
+// A reduction of x over `axis` (an int, ints, or None: every axis; negative counts from the
+// end): the kept axes are the output (and with keepdims each reduced axis as a 1), the reduced
+// ones summed dims.
+RuleResult reduce_rule(const std::string& op, const Shape& x, const Axes& axis, bool keepdims);
 // NumPy broadcasting of element-wise operands (named `names` in messages): right-aligned axes,
 // a 1 stretching to the other size; the result has one loop dim per axis and sums none.
 RuleResult elementwise_rule(const std::string& op, const std::vector<std::string>& names, const std::vector<Shape>& operands);

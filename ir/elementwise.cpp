@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 
 namespace tcc::ir {
 
@@ -63,6 +64,29 @@ std::optional<ElemOp> find_elem_op(std::string_view name) {
   for (const ElemOpInfo& info : elem_op_table())
     if (info.name == name) return info.op;
   return std::nullopt;
+}
+
+std::string_view reduction_name(ElemOp combine) {
+  switch (combine) {
+    case ElemOp::add: return "sum";
+    case ElemOp::maximum: return "max";
+    case ElemOp::minimum: return "min";
+    default: return "";
+  }
+}
+
+ReductionIdentity reduction_identity(ElemOp combine, DType dtype) {
+  if (reduction_name(combine).empty())
+    throw InternalError("reduction_identity: " + std::string(elem_op_name(combine)) + " is no reduction");
+  if (combine == ElemOp::add) return {};
+  const bool highest = combine == ElemOp::minimum;
+  return visit_dtype(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    if constexpr (std::numeric_limits<T>::has_infinity)
+      return ReductionIdentity{highest ? double(std::numeric_limits<T>::infinity()) : -double(std::numeric_limits<T>::infinity()), 0};
+    else
+      return ReductionIdentity{0, highest ? int64_t(std::numeric_limits<T>::max()) : int64_t(std::numeric_limits<T>::lowest())};
+  });
 }
 
 std::string elem_program_str(const std::vector<ElemInstr>& program) {

@@ -33,6 +33,17 @@ std::string_view elem_op_spelling(ElemOp op);
 // The function of this name (binary operators by name too: "add"), or nullopt.
 std::optional<ElemOp> find_elem_op(std::string_view name);
 
+// A reduction's name by the function combining its elements: "sum", "max", "min"; empty for
+// functions that are not one (they must be associative and have an identity).
+std::string_view reduction_name(ElemOp combine);
+// The identity of a reduction in `dtype`: 0, the lowest value (-inf) or the highest (+inf),
+// in `value` for a float dtype and `int_value` for an integer one.
+struct ReductionIdentity {
+  double value = 0;
+  int64_t int_value = 0;
+};
+ReductionIdentity reduction_identity(ElemOp combine, DType dtype);
+
 // One step of a fused element-wise expression: the element of operand `operand` (>= 0), or
 // `op` of the values of earlier steps `args`. The last step is the result.
 struct ElemInstr {

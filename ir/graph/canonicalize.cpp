@@ -107,6 +107,8 @@ class Canonicalizer {
       }
       case OpKind::elementwise:
         return lower_elementwise(n);
+      case OpKind::reduce:
+        return lower_contraction(n);
       default:
         if (is_contraction(n.op)) return lower_contraction(n);
         throw InternalError(fmt::format("canonicalize_contractions: no lowering for op {}", op_name(n.op)));
@@ -139,6 +141,7 @@ class Canonicalizer {
     KernelSpec c;
     c.acc_dtype = c.out_dtype = n.dtype;
     c.out_axes = spec.out;
+    if (is_reduction(n.op)) c.combine = n.elem;
     std::vector<bool> in_out(D, false);
     for (int d : spec.out) in_out[d] = true;
     for (size_t d = 0; d < D; ++d) {

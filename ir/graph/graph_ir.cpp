@@ -6,7 +6,11 @@
 
 namespace tcc::ir {
 
-std::string_view node_op_name(const Node& n) { return is_elementwise(n.op) ? elem_op_name(n.elem) : op_name(n.op); }
+std::string_view node_op_name(const Node& n) {
+  if (is_elementwise(n.op)) return elem_op_name(n.elem);
+  if (is_reduction(n.op)) return reduction_name(n.elem);
+  return op_name(n.op);
+}
 
 int GraphIR::add(Node node) {
   // Constants are never merged: their identity is their data, which we do not hash.
@@ -61,7 +65,7 @@ std::string print_graph(const GraphIR& g, const std::vector<int>& outputs) {
     s += fmt::format("%{} = {}({})", id, node_op_name(n), fmt::join(args, ", "));
     if (!n.attrs.empty()) s += " " + n.attrs;
     s += " : " + type_str(n.dtype, n.shape);
-    if (is_contraction(n.op) || is_elementwise(n.op)) s += "  " + n.spec.str();
+    if (is_contraction(n.op) || is_elementwise(n.op) || is_reduction(n.op)) s += "  " + n.spec.str();
     if (!n.constraints.empty()) s += "  requires " + constraints_str(n.constraints);
     s += "\n";
   }
@@ -84,7 +88,8 @@ void verify_graph(const GraphIR& g, const std::vector<int>& outputs) {
     }
     if (is_elementwise(n.op) && n.spec.out.size() != n.spec.extents.size()) fail("an element-wise node sums a dim");
     if (is_elementwise(n.op) && static_cast<int>(n.inputs.size()) != elem_op_info(n.elem).arity) fail("wrong arity");
-    if (is_contraction(n.op) || is_elementwise(n.op)) {
+    if (is_reduction(n.op) && (n.inputs.size() != 1 || reduction_name(n.elem).empty())) fail("a reduction of one operand by add, maximum or minimum");
+    if (is_contraction(n.op) || is_elementwise(n.op) || is_reduction(n.op)) {
       n.spec.verify(in_shapes, n.constraints);
       if (n.spec.out_shape() != n.shape) fail("index spec does not give the node's shape");
     } else if (n.op == OpKind::reshape) {

@@ -26,7 +26,7 @@ struct Node {
   std::vector<int64_t> strides;  // input: a strided input's element strides (empty: dense)
   std::string attrs;  // printable attributes, part of the identity: "axes=(1, 2), legacy"
   IndexSpec spec;     // contraction and element-wise ops
-  ElemOp elem = ElemOp::add;  // element-wise ops: the function
+  ElemOp elem = ElemOp::add;  // element-wise ops: the function; reduce: how elements combine
   Tensor data;        // constant
   // What the shape rule left to the inputs (symbols where sizes must be equal). A function of
   // (op, attrs, inputs) like the shape, so interning stays correct without them in the key.

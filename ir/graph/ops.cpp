@@ -51,6 +51,7 @@ const std::vector<OpInfo>& op_table() {
          .attrs = {{"shape", A::shape, ""}}},
         // Its functions, and their .tc names, are elem_op_table()'s rows.
         {.kind = OpKind::elementwise, .name = "elementwise", .op_class = C::elementwise},
+        {.kind = OpKind::reduce, .name = "reduce", .op_class = C::reduction},
     };
     for (std::size_t i = 0; i < t.size(); ++i)
       if (static_cast<std::size_t>(t[i].kind) != i) throw InternalError("op table rows are not in OpKind order");
@@ -74,5 +75,6 @@ std::string_view op_spelling(OpKind op) {
 }
 bool is_contraction(OpKind op) { return op_info(op).op_class == OpClass::contraction; }
 bool is_elementwise(OpKind op) { return op_info(op).op_class == OpClass::elementwise; }
+bool is_reduction(OpKind op) { return op_info(op).op_class == OpClass::reduction; }
 
 }  // namespace tcc::ir

@@ -20,12 +20,13 @@ enum class OpKind {
   transpose,
   reshape,    // carries only the target shape
   elementwise,  // an ElemOp (ir/elementwise.h) of operands broadcast NumPy-style (an IndexSpec)
+  reduce,       // sum, max or min (an ElemOp combining elements) over the summed dims of an IndexSpec
 };
 
 // source: input, constant. contraction: carries an IndexSpec (canonicalize_contractions).
 // view: a new shape of the same data. elementwise: one function per element, operands
 // broadcast (an IndexSpec that sums nothing). other: the default for a new op.
-enum class OpClass { other, source, contraction, view, elementwise };
+enum class OpClass { other, source, contraction, view, elementwise, reduction };
 
 // The value kinds of attributes in the .tc language.
 enum class AttrKind { axes_or_none, axes, boolean, perm, shape };
@@ -55,5 +56,6 @@ std::string_view op_name(OpKind op);
 std::string_view op_spelling(OpKind op);
 bool is_contraction(OpKind op);
 bool is_elementwise(OpKind op);
+bool is_reduction(OpKind op);
 
 }  // namespace tcc::ir

@@ -115,6 +115,7 @@ std::vector<std::pair<std::string, std::string>> KernelSpec::descriptor_fields()
   fields.emplace_back("out", fmt::format("{}", fmt::join(out_axes, ",")));
   fields.emplace_back("strides", strides);
   if (kind == StepKind::elementwise) fields.emplace_back("expr", elem_program_str(program));
+  if (combine != ElemOp::add) fields.emplace_back("combine", std::string(reduction_name(combine)));
   if (!epilogue.empty()) {
     std::string ops;
     for (const EpilogueOp& e : epilogue) ops += fmt::format("{}{}", ops.empty() ? "" : ",", e.op);
@@ -151,6 +152,7 @@ std::string KernelProgram::str() const {
     for (const StridedOperand& op : c.operands)
       s += fmt::format(" %b{}[strides {}]", op.buffer, fmt::join(op.strides, ","));
     if (c.kind == StepKind::elementwise) s += " " + elem_program_str(c.program);
+    if (c.combine != ElemOp::add) s += fmt::format(" combine={}", reduction_name(c.combine));
     s += "\n";
   }
   for (size_t o = 0; o < outputs.size(); ++o)
@@ -196,6 +198,8 @@ void verify_program(const KernelProgram& p) {
     if (c.kind == StepKind::copy &&
         (c.operands.size() != 1 || std::any_of(c.dims.begin(), c.dims.end(), [](const KernelDim& d) { return d.role == DimRole::K; })))
       fail("a copy has one operand and sums nothing");
+    if (c.combine != ElemOp::add && (c.kind != StepKind::contraction || c.operands.size() != 1 || reduction_name(c.combine).empty()))
+      fail("only a one-operand contraction combines by max or min");
     if (c.kind == StepKind::elementwise) {
       if (std::any_of(c.dims.begin(), c.dims.end(), [](const KernelDim& d) { return d.role == DimRole::K; }))
         fail("an element-wise step sums nothing");

@@ -63,6 +63,9 @@ struct KernelSpec {
   std::vector<StridedOperand> operands;
   std::vector<EpilogueOp> epilogue;
   std::vector<ElemInstr> program;  // elementwise: the expression, over the operands' elements
+  // contraction: how the products over K dims combine (add: a sum; maximum, minimum: the max
+  // and min reductions, of one operand).
+  ElemOp combine = ElemOp::add;
   int out_buffer = -1;
 
   // The one dtype of operands, accumulator and output, or nullopt when they differ.

@@ -23,6 +23,14 @@ Expr zero(DType type) {
   if (is_float(type)) return make_expr({.kind = ExprKind::float_imm, .type = type});
   return make_expr({.kind = ExprKind::int_imm, .type = type});
 }
+Expr float_imm(DType type, double v) {
+  if (!is_float(type)) throw InternalError("loop IR: a float constant of an integer dtype");
+  return make_expr({.kind = ExprKind::float_imm, .type = type, .float_value = v});
+}
+Expr int_imm(DType type, int64_t v) {
+  if (is_float(type)) throw InternalError("loop IR: an integer constant of a float dtype");
+  return make_expr({.kind = ExprKind::int_imm, .type = type, .int_value = v});
+}
 Expr var_ref(const Var& v) { return make_expr({.kind = ExprKind::var, .type = DType::i64, .var = v}); }
 Expr add(Expr a, Expr b) {
   check_same_type(a, b, "add");

@@ -120,6 +120,10 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
     return values.back();
   };
   Expr product = c.kind == StepKind::elementwise ? elementwise_value() : product_at(-1, nullptr);
+  // A reduction starts from its identity and combines each product into the accumulator.
+  const ReductionIdentity identity = reduction_identity(c.combine, dtype);
+  const Expr start = is_float(dtype) ? float_imm(dtype, identity.value) : int_imm(dtype, identity.int_value);
+  auto combine = [&](Expr acc, Expr value) { return c.combine == ElemOp::add ? add(acc, value) : elem(c.combine, acc, value); };
   const Buffer& out = k.params[0];
   const std::vector<int64_t> out_strides = c.out_strides();
   Expr out_index = offset(vars, out_strides);
@@ -146,8 +150,8 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
       std::vector<Stmt> init, update, stores;
       for (int64_t j = 0; j < rows; ++j) {
         Expr r = row < 0 ? nullptr : plus(r0, c64(j));
-        init.push_back(store(acc, c64(j), zero(dtype)));
-        update.push_back(store(acc, c64(j), add(load(acc, c64(j)), product_at(row, r))));
+        init.push_back(store(acc, c64(j), start));
+        update.push_back(store(acc, c64(j), combine(load(acc, c64(j)), product_at(row, r))));
         stores.push_back(store(out, offset(vars, out_strides, row, r), load(acc, c64(j))));
       }
       Stmt sum = nest(extent, vars, s.loop_order, first_k, s.loop_order.size(), inner, block(std::move(update)));
@@ -175,8 +179,8 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
     k.body = nest(extent, vars, s.loop_order, 0, s.loop_order.size(), inner, store(out, out_index, product));
   } else {
     Var i = std::make_shared<const VarDecl>(VarDecl{"i"});
-    Stmt zero_fill = for_loop(i, extent.product(c.out_axes), ForKind::vectorized, store(out, var_ref(i), zero(dtype)));
-    Stmt update = store(out, out_index, add(load(out, out_index), product));
+    Stmt zero_fill = for_loop(i, extent.product(c.out_axes), ForKind::vectorized, store(out, var_ref(i), start));
+    Stmt update = store(out, out_index, combine(load(out, out_index), product));
     k.body = block({zero_fill, nest(extent, vars, s.loop_order, 0, s.loop_order.size(), inner, update)});
   }
   return k;

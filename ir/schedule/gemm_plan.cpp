@@ -54,6 +54,7 @@ std::optional<GemmPlan> plan_gemm_rows(const KernelSpec& c, const TargetModel& t
     return std::nullopt;
   };
   if (c.kind != StepKind::contraction) return fail("not a contraction (a copy or an element-wise step)");
+  if (c.combine != ElemOp::add) return fail("a max or min reduction, not a sum");
   if (std::string why = unsupported_by_lowering(c); !why.empty()) return fail(why);
   if (c.operands.size() != 2) return fail("not two operands");
   const std::vector<int64_t> out_strides = c.out_strides();

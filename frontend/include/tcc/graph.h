@@ -202,6 +202,19 @@ Value sigmoid(const Value& x);
 Value relu(const Value& x);
 // Keras gelu: x * Phi(x) (erf), or with `approximate` its tanh approximation.
 Value gelu(const Value& x, bool approximate = false);
+// NumPy's sum, mean, max, min over `axis`: an int, a tuple of ints (Axes::list) or None (every
+// axis); negative counts from the end; keepdims leaves each reduced axis as a 1. Integers sum
+// with wrap-around; mean takes floats only (NumPy's mean of integers is a float). max and min
+// of a NaN are NaN; over an axis of size 0 they are a ShapeError (no identity), sum is 0.
+Value sum(const Value& x, const Axes& axis = {}, bool keepdims = false);
+Value mean(const Value& x, const Axes& axis = {}, bool keepdims = false);
+Value max(const Value& x, const Axes& axis = {}, bool keepdims = false);
+Value min(const Value& x, const Axes& axis = {}, bool keepdims = false);
+// Keras softmax: exp(x - max(x)) / sum(exp(x - max(x))) along `axis` (floats).
+Value softmax(const Value& x, int64_t axis = -1);
+// Keras bias_add (channels last): x + bias, bias of shape (C,) for x's last dim C, or of x's
+// shape without its first axis.
+Value bias_add(const Value& x, const Value& bias);
 // A scalar of `dtype` in x's graph, broadcasting to any shape. An integer dtype takes only a
 // whole number in its range (ArgumentError otherwise).
 Value scalar_like(const Value& x, double value);
