@@ -12,6 +12,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -294,6 +295,15 @@ Value scalar_like(const Value& x, double value) {
     *t.data_as<T>() = static_cast<T>(value);
   });
   return x.graph().constant(t);
+}
+
+Value elementwise(const std::string& name, const std::vector<Value>& operands) {
+  std::optional<ir::ElemOp> op = ir::find_elem_op(name);
+  if (!op) throw ArgumentError(fmt::format("unknown element-wise function '{}'", name));
+  const int arity = ir::elem_op_info(*op).arity;
+  if (static_cast<int>(operands.size()) != arity)
+    throw ArgumentError(fmt::format("{}: takes {} operand{}, not {}", name, arity, arity == 1 ? "" : "s", operands.size()));
+  return add_elementwise(*op, operands);
 }
 
 Value operator+(const Value& x, const Value& y) { return add_elementwise(ir::ElemOp::add, {x, y}); }

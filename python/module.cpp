@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <map>
 #include <chrono>
 #include <optional>
 #include <span>
@@ -280,6 +281,32 @@ py::object reshape_op(py::handle x, py::handle shape) {
                [&](const std::vector<Value>& v) { return reshape(v[0], target); });
 }
 
+// An element-wise function by its name (tcc::elementwise); Python scalars among the operands
+// arrive as 0-d arrays of the other operand's dtype (tcc/__init__.py).
+py::object elementwise_op(const std::string& name, py::args operands, py::handle out) {
+  std::vector<py::handle> handles(operands.begin(), operands.end());
+  return apply(name, name, handles, out, [&](const std::vector<Value>& v) { return elementwise(name, v); });
+}
+
+// sum, mean, max, min.
+py::object reduce_op(const std::string& name, py::handle x, py::handle axis, bool keepdims) {
+  const Axes axes = axes_from_python(axis);
+  using Reduce = Value (*)(const Value&, const Axes&, bool);
+  static const std::map<std::string, Reduce> reductions{{"sum", &sum}, {"mean", &mean}, {"max", &max}, {"min", &min}};
+  const Reduce reduce = reductions.at(name);
+  return apply(name, name + " " + axes.str() + (keepdims ? " keepdims" : ""), std::array{x}, py::none(),
+               [&](const std::vector<Value>& v) { return reduce(v[0], axes, keepdims); });
+}
+
+py::object softmax_op(py::handle x, int64_t axis) {
+  return apply("softmax", std::to_string(axis), std::array{x}, py::none(),
+               [&](const std::vector<Value>& v) { return softmax(v[0], axis); });
+}
+
+py::object bias_add_op(py::handle x, py::handle bias) {
+  return apply("bias_add", {}, std::array{x, bias}, py::none(), [](const std::vector<Value>& v) { return bias_add(v[0], v[1]); });
+}
+
 // ---- the ops' Python signatures (vectorcall.h) ----
 
 py::object dot_call(PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
@@ -497,6 +524,11 @@ void bind_ops(py::module_& m) {
     add_vectorcall_function(m, *method);
   m.def("transpose", &transpose_op, "x"_a, "axes"_a = py::none(), "NumPy transpose (a copy for arrays).");
   m.def("reshape", &reshape_op, "x"_a, "shape"_a, "NumPy reshape, row-major; one entry may be -1.");
+  m.def("_elementwise", &elementwise_op, "name"_a, "out"_a = py::none(),
+        "An element-wise function by name of its operands (arrays or graph values of one dtype).");
+  m.def("_reduce", &reduce_op, "name"_a, "x"_a, "axis"_a = py::none(), "keepdims"_a = false);
+  m.def("softmax", &softmax_op, "x"_a, "axis"_a = -1, "Keras softmax along axis (floats).");
+  m.def("bias_add", &bias_add_op, "x"_a, "bias"_a, "Keras bias_add: bias of shape (C,) for x's last dim C.");
   py::module_ np_ops = m.def_submodule("np", "NumPy's spellings of ops that differ from Keras / TensorFlow's.");
   add_vectorcall_function(np_ops, np_matmul_method);
 }

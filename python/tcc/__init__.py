@@ -17,6 +17,10 @@ On graph values, ops build a lazy graph; "N" is a symbolic dimension, one compil
     f = g.compile([tcc.matmul(a, b)])
     (c,) = f(a=np.ones((3, 4, 5), np.float32), b=np.ones((3, 5, 8), np.float32))
 
+Element-wise ops (tcc.add ... tcc.relu, tcc.gelu; Python's operators on graph values), the
+reductions tcc.sum, mean, max, min, tcc.softmax and tcc.bias_add work the same way; a chain of
+element-wise ops on graph values compiles to one loop.
+
 Errors are tcc.Error subclasses (tcc.ShapeError is also a ValueError); python/README.md has
 the rest: what is read in place, out=, threads and the GIL.
 """
@@ -27,6 +31,9 @@ from ._tcc import (ArgumentError, CompiledGraph, CompileError, ConventionWarning
                    InputError, InternalError, ParseError, ShapeError, Value, __version__, batch_dot, clear_cache, dot,
                    einsum, is_zero_copy, matmul, np, num_threads, reshape, set_num_threads, stats, tensordot,
                    transpose)
+from ._elementwise import (abs, add, bias_add, divide, exp, gelu, log, max, maximum, mean, min, minimum, multiply,
+                           neg, negative, pow, power, relu, rsqrt, sigmoid, softmax, sqrt, square, subtract, sum, tanh)
+from ._elementwise import __all__ as _elementwise_all
 
 # Not tcc.np (NumPy's spellings: tcc.np.matmul): `from tcc import *` would shadow numpy's np.
 __all__ = [
@@ -34,7 +41,7 @@ __all__ = [
     'InputError', 'InternalError', 'ParseError', 'ShapeError', 'Value', 'aligned_memory', 'batch_dot',
     'clear_cache', 'dot', 'einsum', 'is_zero_copy', 'matmul', 'num_threads', 'reshape', 'set_num_threads',
     'stats', 'tensordot', 'transpose',
-]
+] + _elementwise_all
 
 
 @_contextlib.contextmanager

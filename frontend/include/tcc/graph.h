@@ -202,6 +202,9 @@ Value sigmoid(const Value& x);
 Value relu(const Value& x);
 // Keras gelu: x * Phi(x) (erf), or with `approximate` its tanh approximation.
 Value gelu(const Value& x, bool approximate = false);
+// The element-wise function of this name ("add", "relu", "gelu_tanh": the .tc names, and
+// gelu_tanh for gelu(approximate=true)) of one or two operands; ArgumentError for another name.
+Value elementwise(const std::string& name, const std::vector<Value>& operands);
 // NumPy's sum, mean, max, min over `axis`: an int, a tuple of ints (Axes::list) or None (every
 // axis); negative counts from the end; keepdims leaves each reduced axis as a 1. Integers sum
 // with wrap-around; mean takes floats only (NumPy's mean of integers is a float). max and min
