@@ -281,14 +281,22 @@ Value bias_add(const Value& x, const Value& bias) {
   return x + bias;
 }
 
+Value detail::elementwise(ir::ElemOp op, const std::vector<Value>& operands) {
+  if (operands.size() != static_cast<size_t>(ir::elem_op_info(op).arity))
+    throw InternalError(fmt::format("elementwise: {} takes {} operands, got {}", ir::elem_op_name(op),
+                                    ir::elem_op_info(op).arity, operands.size()));
+  return add_elementwise(op, operands);
+}
+
 Value scalar_like(const Value& x, double value) {
   const DType dtype = x.dtype();
   Tensor t(dtype, {});
   visit_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
     if constexpr (std::is_integral_v<T>) {
+      // -min is 2^31 or 2^63 exactly, as a double; max is not (2^63 - 1 rounds up to 2^63).
       if (!(value == std::trunc(value) && value >= double(std::numeric_limits<T>::min()) &&
-            value <= double(std::numeric_limits<T>::max())))
+            value < -double(std::numeric_limits<T>::min())))
         throw ArgumentError(fmt::format("the scalar {} is not a whole {} value; cast the tensor to a float dtype first", value,
                                         dtype_name(dtype)));
     }
@@ -303,7 +311,7 @@ Value elementwise(const std::string& name, const std::vector<Value>& operands) {
   const int arity = ir::elem_op_info(*op).arity;
   if (static_cast<int>(operands.size()) != arity)
     throw ArgumentError(fmt::format("{}: takes {} operand{}, not {}", name, arity, arity == 1 ? "" : "s", operands.size()));
-  return add_elementwise(*op, operands);
+  return detail::elementwise(*op, operands);
 }
 
 Value operator+(const Value& x, const Value& y) { return add_elementwise(ir::ElemOp::add, {x, y}); }

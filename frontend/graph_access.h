@@ -4,6 +4,7 @@
 #pragma once
 #include <tcc/graph.h>
 
+#include "ir/elementwise.h"
 #include "ir/graph/graph_ir.h"
 #include "ir/schedule/target_model.h"
 
@@ -24,5 +25,9 @@ inline CompiledGraph compile_for_model(const Graph& g, const std::vector<Value>&
                                        const ir::sched::TargetModel& model) {
   return GraphAccess::compile_for_model(g, outputs, model);
 }
+
+// The element-wise node of `op` with the checks of the public wrappers (operator+, relu, ...),
+// for callers that name functions by the table (the .tc language's operators and calls).
+Value elementwise(ir::ElemOp op, const std::vector<Value>& operands);
 
 }  // namespace tcc::detail

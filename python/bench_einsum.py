@@ -64,8 +64,8 @@ def arrays_of(group, rng):
 
 
 def check(result, spec, operands):
-    want = np.einsum(spec, *[o.astype(np.float64) for o in operands])
-    scale = np.einsum(spec, *[np.abs(o).astype(np.float64) for o in operands])
+    want = np.einsum(spec, *[o.astype(np.float64) for o in operands], optimize=True)
+    scale = np.einsum(spec, *[np.abs(o).astype(np.float64) for o in operands], optimize=True)
     if not np.all(np.abs(np.asarray(result, np.float64) - want) <= 1e-4 * scale + 1e-6):
         raise SystemExit('tcc.einsum(%r) differs from NumPy' % spec)
 

@@ -1,9 +1,11 @@
 #include "lexer.h"
 
-#include "ir/graph/ops.h"
+#include "functions.h"
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 
 namespace tcc::lang {
@@ -38,13 +40,65 @@ std::string unexpected_character_message(std::string_view text, std::size_t at) 
   return "unexpected character '" + std::string(seq) + "' (" + hex + ")";
 }
 
+// A number starting at `at` (a digit, or '.' before a digit), Python's way: digits, an
+// optional fraction, an optional exponent; a '.' or an exponent makes it a float. A name
+// character or '.' right after it makes the whole run one invalid literal.
+struct NumberScan {
+  std::size_t end = 0;
+  bool is_float = false;
+  std::optional<std::string> error;
+};
+
+NumberScan scan_number(std::string_view text, std::size_t at) {
+  const std::size_t n = text.size();
+  NumberScan s;
+  std::size_t i = at;
+  auto digits = [&] {
+    std::size_t from = i;
+    while (i < n && is_digit(text[i])) ++i;
+    return i > from;
+  };
+  digits();
+  if (i < n && text[i] == '.') {
+    s.is_float = true;
+    ++i;
+    digits();
+  }
+  bool bad_exponent = false;
+  if (i < n && (text[i] == 'e' || text[i] == 'E')) {
+    s.is_float = true;
+    ++i;
+    if (i < n && (text[i] == '+' || text[i] == '-')) ++i;
+    bad_exponent = !digits();
+  }
+  if (bad_exponent || (i < n && (is_name_char(text[i]) || text[i] == '.'))) {
+    while (i < n && (is_name_char(text[i]) || text[i] == '.')) ++i;
+    s.error = std::string(s.is_float ? "invalid float literal '" : "invalid integer literal '") +
+              std::string(text.substr(at, i - at)) + "'";
+  }
+  s.end = i;
+  return s;
+}
+
+// The value of a well-formed integer literal, up to 2^63 (the magnitude of INT64_MIN).
+void integer_value(std::string_view digits, Token& tok) {
+  constexpr uint64_t limit = uint64_t{1} << 63;
+  for (char d : digits) {
+    const uint64_t digit = static_cast<uint64_t>(d - '0');
+    if (tok.magnitude > (limit - digit) / 10) {
+      tok.too_large = true;
+      return;
+    }
+    tok.magnitude = tok.magnitude * 10 + digit;
+  }
+}
+
 }  // namespace
 
 const std::vector<std::string>& op_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> n;
-    for (const ir::OpInfo& op : ir::op_table())
-      if (op.callable) n.emplace_back(op.name);
+    for (const ir::OpInfo& fn : tc_functions()) n.emplace_back(fn.name);
     return n;
   }();
   return names;
@@ -72,7 +126,8 @@ bool is_reserved(std::string_view name) {
 std::string describe(const Token& token) {
   switch (token.kind) {
     case TokenKind::name: return (is_reserved(token.text) ? "reserved word '" : "name '") + token.text + "'";
-    case TokenKind::integer: return "integer " + std::to_string(token.integer);
+    case TokenKind::integer: return "integer " + token.text;
+    case TokenKind::floating: return "number " + token.text;
     case TokenKind::string: return "string " + quoted_excerpt(token.text);
     case TokenKind::lparen: return "'('";
     case TokenKind::rparen: return "')'";
@@ -82,6 +137,10 @@ std::string describe(const Token& token) {
     case TokenKind::colon: return "':'";
     case TokenKind::equals: return "'='";
     case TokenKind::at: return "'@'";
+    case TokenKind::plus: return "'+'";
+    case TokenKind::minus: return "'-'";
+    case TokenKind::star: return "'*'";
+    case TokenKind::slash: return "'/'";
     case TokenKind::end: return "end of line";
   }
   return "token";
@@ -107,35 +166,26 @@ LexedLine lex_line(std::string_view text, int line_number) {
       while (i < n && is_name_char(text[i])) ++i;
       tok.kind = TokenKind::name;
       tok.text = std::string(text.substr(start, i - start));
-    } else if (is_digit(c) || (c == '-' && i + 1 < n && is_digit(text[i + 1]))) {
-      bool negative = c == '-';
-      if (negative) ++i;
-      // Magnitude as unsigned so that -9223372036854775808 is representable.
-      uint64_t magnitude = 0;
-      bool overflow = false;
-      const uint64_t limit = negative ? (uint64_t{1} << 63) : (uint64_t{1} << 63) - 1;
-      while (i < n && is_digit(text[i])) {
-        uint64_t digit = static_cast<uint64_t>(text[i] - '0');
-        if (magnitude > (limit - digit) / 10) overflow = true;
-        else magnitude = magnitude * 10 + digit;
-        ++i;
-      }
-      if (i < n && is_name_char(text[i])) {
-        while (i < n && is_name_char(text[i])) ++i;
-        fail(start, i, "invalid integer literal '" + std::string(text.substr(start, i - start)) + "'");
+    } else if (is_digit(c) || (c == '.' && i + 1 < n && is_digit(text[i + 1]))) {
+      NumberScan scan = scan_number(text, i);
+      i = scan.end;
+      if (scan.error) {
+        fail(start, i, *scan.error);
         break;
       }
-      if (i < n && text[i] == '.') {
-        fail(start, i + 1, "floating-point literals are not supported; expected an integer");
-        break;
+      tok.text = std::string(text.substr(start, i - start));
+      if (scan.is_float) {
+        tok.kind = TokenKind::floating;
+        // from_chars: the C locale's '.', whatever the process's locale is.
+        const std::from_chars_result r = std::from_chars(tok.text.data(), tok.text.data() + tok.text.size(), tok.number);
+        if (r.ec != std::errc() || !std::isfinite(tok.number)) {
+          fail(start, i, "float literal " + tok.text + " is out of the range of a 64-bit float");
+          break;
+        }
+      } else {
+        tok.kind = TokenKind::integer;
+        integer_value(tok.text, tok);
       }
-      if (overflow) {
-        fail(start, i, "integer literal " + std::string(text.substr(start, i - start)) +
-                           " does not fit in a 64-bit signed integer");
-        break;
-      }
-      tok.kind = TokenKind::integer;
-      tok.integer = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
     } else if (c == '"' || c == '\'') {
       // "..." or, as in Python, '...': a string ends with its opening quote on the same line.
       std::size_t close = text.find(c, i + 1);
@@ -148,18 +198,23 @@ LexedLine lex_line(std::string_view text, int line_number) {
       tok.text = std::string(text.substr(i + 1, close - i - 1));
       i = close + 1;
     } else {
-      static constexpr std::array<std::pair<char, TokenKind>, 9> punct = {{
+      static constexpr std::array<std::pair<char, TokenKind>, 12> punct = {{
           {'(', TokenKind::lparen}, {')', TokenKind::rparen}, {'[', TokenKind::lbracket},
           {']', TokenKind::rbracket}, {',', TokenKind::comma}, {':', TokenKind::colon},
-          {'=', TokenKind::equals}, {'@', TokenKind::at}, {'\0', TokenKind::end}}};
+          {'=', TokenKind::equals}, {'@', TokenKind::at}, {'+', TokenKind::plus},
+          {'-', TokenKind::minus}, {'*', TokenKind::star}, {'/', TokenKind::slash}}};
       bool found = false;
       for (const auto& [ch, kind] : punct) {
-        if (ch != '\0' && ch == c) { tok.kind = kind; found = true; break; }
+        if (ch == c) {
+          tok.kind = kind;
+          tok.text = std::string(1, c);  // an operator's spelling, as the op tables write it
+          found = true;
+          break;
+        }
       }
       if (!found) {
         std::size_t len = std::min(utf8_length(static_cast<unsigned char>(c)), n - i);
-        if (c == '-') fail(start, i + 1, "'-' must be followed by digits (a negative integer such as -1)");
-        else fail(start, i + len, unexpected_character_message(text, i));
+        fail(start, i + len, unexpected_character_message(text, i));
         break;
       }
       ++i;

@@ -1,5 +1,6 @@
 #include "parser.h"
 
+#include <cstdint>
 #include <utility>
 
 namespace tcc::lang {
@@ -75,15 +76,15 @@ class LineParser {
       const Token& t = peek();
       DimEntry dim;
       dim.span = t.span;
-      if (t.kind == TokenKind::integer) {
-        dim.value = t.integer;
+      if (t.kind == TokenKind::integer || (t.kind == TokenKind::minus && peek(1).kind == TokenKind::integer)) {
+        dim.value = integer_literal(dim.span);  // a negative one is sema's error, with its value
       } else if (t.kind == TokenKind::name && !is_reserved(t.text)) {
         dim.is_integer = false;
         dim.name = t.text;
+        take();
       } else {
         throw SyntaxError{t.span, "expected a dimension (an integer >= 0), got " + describe(t)};
       }
-      take();
       s.dims.push_back(std::move(dim));
       if (at(TokenKind::comma)) take();
       else if (!at(TokenKind::rbracket))
@@ -125,26 +126,97 @@ class LineParser {
     return s;
   }
 
-  void enter(int depth, const Span& where) {
+  void enter(int depth, const Span& where, const char* levels = "levels of parentheses, brackets or calls") {
     if (depth >= kMaxNestingDepth)
-      throw SyntaxError{where, "expression nested too deeply (more than " + std::to_string(kMaxNestingDepth) +
-                                   " levels of parentheses, brackets or calls)"};
+      throw SyntaxError{where, "expression nested too deeply (more than " + std::to_string(kMaxNestingDepth) + " " +
+                                   levels + ")"};
   }
 
-  // expr := primary ('@' primary)*
-  ExprPtr expression(int depth) {
-    ExprPtr first = primary(depth);
-    if (!at(TokenKind::at)) return first;
+  // An integer literal with an optional minus sign before it (`-1`, `- 1`): its value, and
+  // `span` set to cover both. Only here is 2^63 known to fit (as -2^63).
+  int64_t integer_literal(Span& span) {
+    const bool negative = at(TokenKind::minus);
+    span = peek().span;
+    if (negative) take();
+    const Token& digits = take();
+    span = join(span, digits.span);
+    constexpr uint64_t kMinMagnitude = uint64_t{1} << 63;
+    if (digits.too_large || digits.magnitude > (negative ? kMinMagnitude : kMinMagnitude - 1))
+      throw SyntaxError{span, "integer literal " + std::string(negative ? "-" : "") + digits.text +
+                                  " does not fit in a 64-bit signed integer"};
+    if (!negative) return static_cast<int64_t>(digits.magnitude);
+    return digits.magnitude == kMinMagnitude ? INT64_MIN : -static_cast<int64_t>(digits.magnitude);
+  }
+
+  // Binary operators by precedence level, Python's: a higher level binds tighter; every level is
+  // left-associative. `@` sits with `*` and `/`, as in Python.
+  static int precedence(TokenKind kind) {
+    switch (kind) {
+      case TokenKind::plus:
+      case TokenKind::minus: return 1;
+      case TokenKind::at:
+      case TokenKind::star:
+      case TokenKind::slash: return 2;
+      default: return 0;
+    }
+  }
+  static constexpr int kTightestLevel = 2;
+
+  ExprPtr expression(int depth) { return binary(depth, 1); }
+
+  // level := tighter (op tighter)*, one flat chain per level, so that long chains such as
+  // `a @ b @ ... @ z` or `x + y + ... + z` need no deep recursion.
+  ExprPtr binary(int depth, int level) {
+    if (level > kTightestLevel) return unary(depth);
+    ExprPtr first = binary(depth, level + 1);
+    if (precedence(peek().kind) != level) return first;
     auto chain = std::make_unique<Expr>();
-    chain->kind = ExprKind::matmul_chain;
+    chain->kind = ExprKind::chain;
     chain->span = first->span;
     chain->items.push_back(std::move(first));
-    while (at(TokenKind::at)) {
-      chain->at_spans.push_back(take().span);
-      chain->items.push_back(primary(depth));
+    while (precedence(peek().kind) == level) {
+      const Token& op = take();
+      if (op.kind == TokenKind::star && at(TokenKind::star) && peek().span.begin == op.span.end)
+        throw SyntaxError{join(op.span, peek().span), "'**' is not a .tc operator; write pow(x, y)"};
+      chain->ops.push_back(op.text);
+      chain->op_spans.push_back(op.span);
+      chain->items.push_back(binary(depth, level + 1));
       chain->span = join(chain->span, chain->items.back()->span);
     }
     return chain;
+  }
+
+  // unary := '-' unary | primary. A minus before a number is part of the literal (as Python
+  // folds it); before anything else it negates a tensor.
+  ExprPtr unary(int depth) {
+    if (!at(TokenKind::minus)) return primary(depth);
+    if (peek(1).kind == TokenKind::integer) {
+      auto e = std::make_unique<Expr>();
+      e->kind = ExprKind::integer;
+      e->integer = integer_literal(e->span);
+      return e;
+    }
+    enter(depth, peek().span, "levels of parentheses, brackets, calls or unary '-'");
+    const Span minus = take().span;
+    ExprPtr operand = unary(depth + 1);
+    if (operand->kind == ExprKind::integer) {  // -(1), - -1
+      if (operand->integer == INT64_MIN)
+        throw SyntaxError{join(minus, operand->span), "integer literal 9223372036854775808 does not fit in a 64-bit signed integer"};
+      operand->integer = -operand->integer;
+      operand->span = join(minus, operand->span);
+      return operand;
+    }
+    if (operand->kind == ExprKind::floating) {
+      operand->number = -operand->number;
+      operand->span = join(minus, operand->span);
+      return operand;
+    }
+    auto e = std::make_unique<Expr>();
+    e->kind = ExprKind::negate;
+    e->name_span = minus;
+    e->span = join(minus, operand->span);
+    e->items.push_back(std::move(operand));
+    return e;
   }
 
   ExprPtr primary(int depth) {
@@ -154,7 +226,11 @@ class LineParser {
     switch (t.kind) {
       case TokenKind::integer:
         e->kind = ExprKind::integer;
-        e->integer = take().integer;
+        e->integer = integer_literal(e->span);
+        return e;
+      case TokenKind::floating:
+        e->kind = ExprKind::floating;
+        e->number = take().number;
         return e;
       case TokenKind::string:
         e->kind = ExprKind::string;

@@ -1,8 +1,10 @@
 // Semantic analysis: walks the parsed statements in file order and builds the tcc::Graph
 // through the public API, turning every problem into a diagnostic.
+#include "functions.h"
 #include "parser.h"
 #include "tc_program.h"
 
+#include "frontend/graph_access.h"
 #include "ir/graph/ops.h"
 
 #include <algorithm>
@@ -10,8 +12,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 
 namespace tcc::lang {
@@ -24,7 +28,7 @@ using ir::AttrKind;
 using ir::AttrSpec;
 using OpSpec = ir::OpInfo;  // the op table's row: name, tensors, attributes
 
-const OpSpec* find_op(std::string_view name) { return ir::find_callable_op(name); }
+const OpSpec* find_op(std::string_view name) { return find_tc_function(name); }
 
 std::string signature(const OpSpec& op) {
   if (op.variadic) return std::string(op.name) + "(\"spec\", x, ...)";
@@ -52,12 +56,24 @@ std::string expected_kind(AttrKind kind) {
   return "a value";
 }
 
+// A float literal's value as messages show it: the shortest text that reads back the same.
+std::string number_text(double value) {
+  char text[32];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value) break;
+  }
+  return text;
+}
+
 std::string describe_value(const Expr& e) {
   switch (e.kind) {
     case ExprKind::name: return "tensor '" + e.text + "'";
     case ExprKind::call: return "the tensor '" + e.text + "(...)'";
-    case ExprKind::matmul_chain: return "a tensor expression";
+    case ExprKind::chain:
+    case ExprKind::negate: return "a tensor expression";
     case ExprKind::integer: return "integer " + std::to_string(e.integer);
+    case ExprKind::floating: return "number " + number_text(e.number);
     case ExprKind::boolean: return e.boolean ? "true" : "false";
     case ExprKind::none: return "none";
     case ExprKind::string: return "string " + quoted_excerpt(e.text);
@@ -92,6 +108,31 @@ std::string dtype_choices() {
   for (std::size_t i = 0; i < names.size(); ++i) s += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
   return s;
 }
+
+// An integer literal beside an integer tensor, as a scalar of its dtype: exactly (scalar_like
+// takes a double, which would round an i64 beyond 2^53).
+Value integer_scalar_like(const Value& like, int64_t value) {
+  Tensor t(like.dtype(), {});
+  visit_dtype(like.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    if constexpr (std::is_integral_v<T>) {
+      if (value < std::numeric_limits<T>::min() || value > std::numeric_limits<T>::max())
+        throw ArgumentError("the scalar " + std::to_string(value) + " does not fit in " +
+                            std::string(dtype_name(like.dtype())) + ", the dtype of the tensor it goes with");
+      *t.data_as<T>() = static_cast<T>(value);
+    } else {
+      throw InternalError("integer_scalar_like: a float dtype");
+    }
+  });
+  return like.graph().constant(t);
+}
+
+// An operand of an element-wise op: a tensor, or a number written in the file (`expr`), which
+// becomes a scalar of the dtype of the tensor beside it (NumPy's weak scalars).
+struct Operand {
+  std::optional<Value> tensor;
+  const Expr* expr = nullptr;
+};
 
 // An attribute after conversion; only the member matching its kind is meaningful.
 struct AttrValue {
@@ -253,7 +294,8 @@ class Analyzer {
     switch (e.kind) {
       case ExprKind::name: return lookup(e);
       case ExprKind::call: return call(e);
-      case ExprKind::matmul_chain: return matmul_chain(e);
+      case ExprKind::chain: return chain(e);
+      case ExprKind::negate: return negate(e);
       default:
         sink_.error(e.span, "expected a tensor, got " + describe_value(e));
         return std::nullopt;
@@ -284,27 +326,104 @@ class Analyzer {
     return std::nullopt;
   }
 
-  std::optional<Value> matmul_chain(const Expr& e) {
-    std::vector<std::optional<Value>> operands;
+  // An operator chain, left to right: `@` is NumPy's matmul (operands a and b, as its
+  // messages name them); the others are element-wise functions of the table (x and y).
+  std::optional<Value> chain(const Expr& e) {
+    std::vector<std::optional<Operand>> operands;
     bool ok = true;
-    for (const auto& item : e.items) {
-      if (!item->is_tensor_syntax()) {
-        sink_.error(item->span, "operand of '@' must be a tensor, got " + describe_value(*item));
+    for (std::size_t i = 0; i < e.items.size(); ++i) {
+      // A matmul's operands: the item after an '@', and the first item before one (later left
+      // operands are results: `x * 2 @ w` is (x * 2) @ w).
+      const bool beside_at = e.ops[i > 0 ? i - 1 : 0] == "@";
+      const Expr& item = *e.items[i];
+      if (beside_at && !item.is_tensor_syntax()) {
+        sink_.error(item.span, "operand of '@' must be a tensor, got " + describe_value(item));
         operands.emplace_back();
       } else {
-        operands.push_back(tensor(*item));
+        operands.push_back(operand(item, e.ops[i > 0 ? i - 1 : 0]));
       }
       ok = ok && operands.back().has_value();
     }
     if (!ok) return std::nullopt;
-    Value acc = *operands[0];
+    Operand acc = *operands[0];
     for (std::size_t i = 1; i < operands.size(); ++i) {
-      const std::string note = operand_names_note({{"a", i == 1 ? e.items[0].get() : nullptr}, {"b", e.items[i].get()}});
-      std::optional<Value> next = apply(e.at_spans[i - 1], [&] { return np::matmul(acc, *operands[i]); }, note);
+      const std::string& op = e.ops[i - 1];
+      const Expr* left = i == 1 ? e.items[0].get() : nullptr;  // later left operands are results
+      std::optional<Value> next;
+      if (op == "@") {
+        const std::string note = operand_names_note({{"a", left}, {"b", e.items[i].get()}});
+        next = apply(e.op_spans[i - 1], [&] { return np::matmul(*acc.tensor, *operands[i]->tensor); }, note);
+      } else {
+        const std::optional<ir::ElemOp> fn = elem_operator(op, 2);
+        if (!fn) throw InternalError("tc language: operator '" + op + "' is in no op table");
+        if (!acc.tensor && !operands[i]->tensor) {
+          sink_.error(e.op_spans[i - 1], "both operands of '" + op + "' are numbers; one must be a tensor "
+                                         "(.tc computes no constants)");
+          return std::nullopt;
+        }
+        next = elementwise(*fn, {acc, *operands[i]}, e.op_spans[i - 1],
+                           operand_names_note({{"x", left}, {"y", e.items[i].get()}}));
+      }
       if (!next) return std::nullopt;
-      acc = *next;
+      acc = Operand{next, nullptr};
     }
-    return acc;
+    return acc.tensor;
+  }
+
+  // `-x` (a number's minus sign is part of the literal).
+  std::optional<Value> negate(const Expr& e) {
+    const std::optional<ir::ElemOp> fn = elem_operator("-", 1);
+    if (!fn) throw InternalError("tc language: unary '-' is in no op table");
+    std::optional<Value> x = tensor(*e.items[0]);
+    if (!x) return std::nullopt;
+    return apply(e.name_span, [&] { return detail::elementwise(*fn, {*x}); });
+  }
+
+  // A tensor or number operand of an element-wise operator or call; nullopt when it failed
+  // (reported).
+  std::optional<Operand> operand(const Expr& e, std::string_view op) {
+    if (e.is_number()) return Operand{std::nullopt, &e};
+    if (!e.is_tensor_syntax()) {
+      sink_.error(e.span, "operand of '" + std::string(op) + "' must be a tensor or a number, got " + describe_value(e));
+      return std::nullopt;
+    }
+    std::optional<Value> v = tensor(e);
+    if (!v) return std::nullopt;
+    return Operand{v, &e};
+  }
+
+  // `fn` of operands of which at least one is a tensor: numbers become scalars of the first
+  // tensor's dtype (an error at the number when they cannot: 2.5 for an i32 tensor).
+  std::optional<Value> elementwise(ir::ElemOp fn, const std::vector<Operand>& operands, const Span& where,
+                                   const std::string& note) {
+    const Value* like = nullptr;
+    for (const Operand& o : operands)
+      if (o.tensor && !like) like = &*o.tensor;
+    if (!like) throw InternalError("tc language: an element-wise op of numbers only");
+    std::vector<Value> values;
+    for (const Operand& o : operands) {
+      if (o.tensor) {
+        values.push_back(*o.tensor);
+        continue;
+      }
+      std::optional<Value> s = scalar(*like, *o.expr);
+      if (!s) return std::nullopt;
+      values.push_back(*s);
+    }
+    return apply(where, [&] { return detail::elementwise(fn, values); }, note);
+  }
+
+  // A number as a scalar of `like`'s dtype, or an error at the number.
+  std::optional<Value> scalar(const Value& like, const Expr& number) {
+    try {
+      if (number.kind == ExprKind::integer && !is_float(like.dtype())) return integer_scalar_like(like, number.integer);
+      return scalar_like(like, number.kind == ExprKind::integer ? static_cast<double>(number.integer) : number.number);
+    } catch (const InternalError& e) {
+      sink_.error(number.span, e.what());
+    } catch (const std::exception& e) {
+      sink_.error(number.span, e.what());
+    }
+    return std::nullopt;
   }
 
   // " (where a is x, b is y)": which of the user's values the op's parameter names in a message
@@ -341,7 +460,7 @@ class Analyzer {
     const OpSpec* op = find_op(e.text);
     if (!op) {
       std::vector<std::string> names(op_names().begin(), op_names().end());
-      sink_.error(e.name_span, "unknown op '" + e.text + "'" + did_you_mean(e.text, names));
+      sink_.error(e.name_span, "unknown op '" + e.text + "'" + variant_hint(e.text).value_or(did_you_mean(e.text, names)));
       for (const auto& arg : e.items)
         if (arg->is_tensor_syntax()) tensor(*arg);
       return std::nullopt;
@@ -349,13 +468,16 @@ class Analyzer {
     if (op->variadic) return einsum_call(e);
 
     bool ok = true;
+    // An element-wise function takes numbers for tensors too: pow(x, 2), maximum(x, 0).
+    const bool numbers_ok = op->kind == ir::OpKind::elementwise;
+    auto is_operand = [&](const Expr& arg) { return arg.is_tensor_syntax() || (numbers_ok && arg.is_number()); };
     const std::size_t n_tensors = op->tensors.size();
     std::vector<const Expr*> attr_exprs(op->attrs.size(), nullptr);
     std::vector<bool> attr_by_keyword(op->attrs.size(), false);
     std::vector<const Expr*> tensor_args;
 
     std::size_t given_tensors = 0;
-    for (const auto& arg : e.items) given_tensors += arg->is_tensor_syntax() ? 1 : 0;
+    for (const auto& arg : e.items) given_tensors += is_operand(*arg) ? 1 : 0;
     if (e.items.size() < n_tensors) {
       sink_.error(e.span, std::string(op->name) + " expects " + plural(n_tensors, "tensor argument") + " (" +
                               join_names(op->tensors) + "), got " + std::to_string(e.items.size()) +
@@ -365,10 +487,10 @@ class Analyzer {
     for (std::size_t i = 0; i < e.items.size(); ++i) {
       const Expr& arg = *e.items[i];
       if (i < n_tensors) {
-        if (!arg.is_tensor_syntax()) {
+        if (!is_operand(arg)) {
           sink_.error(arg.span, "argument " + std::to_string(i + 1) + " of " + std::string(op->name) +
-                                    " must be a tensor (" + std::string(op->tensors[i]) + "), got " +
-                                    describe_value(arg));
+                                    " must be a tensor (" + std::string(op->tensors[i]) + ")" +
+                                    (numbers_ok ? " or a number" : "") + ", got " + describe_value(arg));
           ok = false;
         } else {
           tensor_args.push_back(&arg);
@@ -431,9 +553,9 @@ class Analyzer {
       if (!convert(*op, op->attrs[j], *attr_exprs[j], attrs[j])) ok = false;
     }
 
-    std::vector<std::optional<Value>> operands;
+    std::vector<std::optional<Operand>> operands;
     for (const Expr* arg : tensor_args) {
-      operands.push_back(tensor(*arg));
+      operands.push_back(operand(*arg, op->name));
       ok = ok && operands.back().has_value();
     }
     if (!ok) return std::nullopt;
@@ -441,15 +563,16 @@ class Analyzer {
     const ir::OpKind kind = op->kind;
     std::vector<std::pair<std::string_view, const Expr*>> named;
     for (std::size_t i = 0; i < tensor_args.size() && i < op->tensors.size(); ++i) named.emplace_back(op->tensors[i], tensor_args[i]);
+    if (kind == ir::OpKind::elementwise) return elementwise_call(e, *op, operands, attrs, operand_names_note(named));
     return apply(e.span, [&]() -> Value {
-      const Value& x = *operands[0];
-      if (kind == ir::OpKind::dot) return tcc::dot(x, *operands[1]);
+      const Value& x = *operands[0]->tensor;
+      if (kind == ir::OpKind::dot) return tcc::dot(x, *operands[1]->tensor);
       if (kind == ir::OpKind::batch_dot) {
         Axes axes = attrs[0].present ? attrs[0].axes : Axes();
         // legacy= written out is the user's choice (no warning); left out, the default.
         std::optional<BatchDotConvention> convention;
         if (attrs[1].present) convention = attrs[1].boolean ? BatchDotConvention::legacy : BatchDotConvention::modern;
-        return tcc::batch_dot(x, *operands[1], axes, convention);
+        return tcc::batch_dot(x, *operands[1]->tensor, axes, convention);
       }
       if (kind == ir::OpKind::matmul) {
         MatmulFlags flags;
@@ -457,13 +580,40 @@ class Analyzer {
         flags.transpose_b = attrs[1].present && attrs[1].boolean;
         flags.adjoint_a = attrs[2].present && attrs[2].boolean;
         flags.adjoint_b = attrs[3].present && attrs[3].boolean;
-        return tcc::matmul(x, *operands[1], flags);
+        return tcc::matmul(x, *operands[1]->tensor, flags);
       }
-      if (kind == ir::OpKind::tensordot) return tcc::tensordot(x, *operands[1], attrs[0].present ? attrs[0].axes : Axes(2));
+      if (kind == ir::OpKind::tensordot) return tcc::tensordot(x, *operands[1]->tensor, attrs[0].present ? attrs[0].axes : Axes(2));
       if (kind == ir::OpKind::transpose) return tcc::transpose(x, attrs[0].present ? attrs[0].ints : std::nullopt);
       if (kind == ir::OpKind::reshape) return tcc::reshape(x, *attrs[0].ints);
       throw InternalError("tc language: op '" + std::string(op->name) + "' has no builder");
     }, operand_names_note(named));
+  }
+
+  // A call of an element-wise function: its keywords select the table's function (gelu's
+  // approximate=true is gelu_tanh); numbers take the dtype of the tensor argument.
+  std::optional<Value> elementwise_call(const Expr& e, const OpSpec& op, const std::vector<std::optional<Operand>>& args,
+                                        const std::vector<AttrValue>& attrs, const std::string& note) {
+    std::vector<bool> flags;
+    for (const AttrValue& a : attrs) flags.push_back(a.present && a.boolean);
+    std::vector<Operand> operands;
+    bool has_tensor = false;
+    for (const auto& a : args) {
+      operands.push_back(*a);
+      has_tensor = has_tensor || a->tensor.has_value();
+    }
+    if (!has_tensor) {
+      sink_.error(e.span, std::string(op.name) + " needs a tensor argument, got only numbers (.tc computes no constants)");
+      return std::nullopt;
+    }
+    return elementwise(elem_op_of_call(op, flags), operands, e.span, note);
+  }
+
+  // ": write gelu(x, approximate=true)" for gelu_tanh, a function .tc spells with a keyword.
+  static std::optional<std::string> variant_hint(std::string_view name) {
+    for (const KeywordVariant& v : keyword_variants())
+      if (ir::elem_op_name(v.when_true) == name)
+        return ": write " + std::string(ir::elem_op_name(v.base)) + "(x, " + std::string(v.keyword) + "=true)";
+    return std::nullopt;
   }
 
   std::optional<Value> einsum_call(const Expr& e) {

@@ -3,11 +3,16 @@
 #include "lang/parser.h"
 #include "lang/tc_program.h"
 
+#include "frontend/graph_access.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
+#include <map>
 #include <random>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -52,36 +57,74 @@ void expect_single_error(const std::string& source, int line, int column, int le
 
 // ---------------------------------------------------------------- lexer
 
+std::vector<TokenKind> kinds_of(const LexedLine& l) {
+  std::vector<TokenKind> kinds;
+  for (const auto& t : l.tokens) kinds.push_back(t.kind);
+  return kinds;
+}
+
 TEST(TcLexer, TokenKindsTextAndSpans) {
   LexedLine l = lex_line("c = f(a, -12, \"ij->j\")@[x]: # comment (", 3);
   ASSERT_FALSE(l.error.has_value());
-  std::vector<TokenKind> kinds;
-  for (const auto& t : l.tokens) kinds.push_back(t.kind);
-  std::vector<TokenKind> expected = {TokenKind::name,    TokenKind::equals,   TokenKind::name,   TokenKind::lparen,
-                                     TokenKind::name,    TokenKind::comma,    TokenKind::integer, TokenKind::comma,
-                                     TokenKind::string,  TokenKind::rparen,   TokenKind::at,     TokenKind::lbracket,
-                                     TokenKind::name,    TokenKind::rbracket, TokenKind::colon,  TokenKind::end};
-  EXPECT_EQ(kinds, expected);
-  EXPECT_EQ(l.tokens[6].integer, -12);
+  std::vector<TokenKind> expected = {TokenKind::name,     TokenKind::equals,  TokenKind::name,   TokenKind::lparen,
+                                     TokenKind::name,     TokenKind::comma,   TokenKind::minus,  TokenKind::integer,
+                                     TokenKind::comma,    TokenKind::string,  TokenKind::rparen, TokenKind::at,
+                                     TokenKind::lbracket, TokenKind::name,    TokenKind::rbracket, TokenKind::colon,
+                                     TokenKind::end};
+  EXPECT_EQ(kinds_of(l), expected);
+  // The sign is the parser's: the lexer gives '-' and the digits.
   EXPECT_EQ(l.tokens[6].span.begin, 9u);
-  EXPECT_EQ(l.tokens[6].span.end, 12u);
-  EXPECT_EQ(l.tokens[8].text, "ij->j");
+  EXPECT_EQ(l.tokens[7].magnitude, 12u);
+  EXPECT_EQ(l.tokens[7].span.begin, 10u);
+  EXPECT_EQ(l.tokens[7].span.end, 12u);
+  EXPECT_EQ(l.tokens[9].text, "ij->j");
   EXPECT_EQ(l.tokens[0].span.line, 3);
   // The end token sits right after the last real token (the comment is skipped).
-  EXPECT_EQ(l.tokens.back().span.begin, l.tokens[14].span.end);
+  EXPECT_EQ(l.tokens.back().span.begin, l.tokens[15].span.end);
+}
+
+TEST(TcLexer, OperatorsAndFloats) {
+  LexedLine l = lex_line("x-1+y*2/.5 1.5 2. 1e-3 3E+2 0.25e1 007", 1);
+  ASSERT_FALSE(l.error.has_value()) << l.error->message;
+  std::vector<TokenKind> expected = {TokenKind::name,     TokenKind::minus,    TokenKind::integer,  TokenKind::plus,
+                                     TokenKind::name,     TokenKind::star,     TokenKind::integer,  TokenKind::slash,
+                                     TokenKind::floating, TokenKind::floating, TokenKind::floating, TokenKind::floating,
+                                     TokenKind::floating, TokenKind::floating, TokenKind::integer,  TokenKind::end};
+  EXPECT_EQ(kinds_of(l), expected);
+  EXPECT_EQ(l.tokens[8].number, 0.5);
+  EXPECT_EQ(l.tokens[9].number, 1.5);
+  EXPECT_EQ(l.tokens[10].number, 2.0);
+  EXPECT_EQ(l.tokens[11].number, 1e-3);
+  EXPECT_EQ(l.tokens[12].number, 300.0);
+  EXPECT_EQ(l.tokens[13].number, 2.5);
+  EXPECT_EQ(l.tokens[13].text, "0.25e1");
+  EXPECT_EQ(l.tokens[14].magnitude, 7u);
+  EXPECT_EQ(describe(l.tokens[9]), "number 1.5");
+  EXPECT_EQ(describe(l.tokens[1]), "'-'");
+  // An exponent's sign belongs to the literal; a '-' after a name or number is an operator.
+  EXPECT_EQ(kinds_of(lex_line("1e-3-2", 1)),
+            (std::vector<TokenKind>{TokenKind::floating, TokenKind::minus, TokenKind::integer, TokenKind::end}));
 }
 
 TEST(TcLexer, IntegerLimits) {
-  LexedLine max = lex_line("9223372036854775807 -9223372036854775808", 1);
+  // The lexer reads magnitudes up to 2^63; the parser, which sees the sign, decides what fits.
+  LexedLine max = lex_line("9223372036854775807 9223372036854775808 9223372036854775809", 1);
   ASSERT_FALSE(max.error.has_value());
-  EXPECT_EQ(max.tokens[0].integer, INT64_MAX);
-  EXPECT_EQ(max.tokens[1].integer, INT64_MIN);
-  for (const char* text : {"9223372036854775808", "-9223372036854775809", "123456789012345678901234567890"}) {
-    LexedLine l = lex_line(text, 1);
+  EXPECT_EQ(max.tokens[0].magnitude, uint64_t{INT64_MAX});
+  EXPECT_EQ(max.tokens[1].magnitude, uint64_t{1} << 63);
+  EXPECT_FALSE(max.tokens[1].too_large);
+  EXPECT_TRUE(max.tokens[2].too_large);
+  ParsedLine ok = parse_line("c = f(9223372036854775807, -9223372036854775808)", 1);
+  ASSERT_TRUE(ok.stmt.has_value()) << ok.error->message;
+  EXPECT_EQ(ok.stmt->value->items[0]->integer, INT64_MAX);
+  EXPECT_EQ(ok.stmt->value->items[1]->integer, INT64_MIN);
+  for (const char* text : {"9223372036854775808", "-9223372036854775809", "123456789012345678901234567890",
+                           "-123456789012345678901234567890"}) {
+    ParsedLine l = parse_line("c = f(" + std::string(text) + ")", 1);
     ASSERT_TRUE(l.error.has_value()) << text;
-    EXPECT_NE(l.error->message.find("does not fit"), std::string::npos);
-    EXPECT_EQ(l.error->span.begin, 0u);
-    EXPECT_EQ(l.error->span.end, std::string(text).size());
+    EXPECT_EQ(l.error->message, "integer literal " + std::string(text) + " does not fit in a 64-bit signed integer");
+    EXPECT_EQ(l.error->span.begin, 6u);
+    EXPECT_EQ(l.error->span.end, 6 + std::string(text).size());
   }
 }
 
@@ -92,10 +135,14 @@ TEST(TcLexer, ErrorsStopTheLine) {
     const char* fragment;
   };
   for (const Case& c : std::vector<Case>{{"a = $b", 4, "unexpected character '$'"},
-                                         {"a = - 1", 4, "'-' must be followed by digits"},
                                          {"a = \"ij", 4, "unterminated string"},
                                          {"a = 12ab", 4, "invalid integer literal '12ab'"},
-                                         {"a = 1.5", 4, "floating-point"},
+                                         {"a = 1.5x", 4, "invalid float literal '1.5x'"},
+                                         {"a = x * 1.2.3", 8, "invalid float literal '1.2.3'"},
+                                         {"a = 1e", 4, "invalid float literal '1e'"},
+                                         {"a = 2E+", 4, "invalid float literal '2E+'"},
+                                         {"a = 1e999", 4, "float literal 1e999 is out of the range of a 64-bit float"},
+                                         {"a = x . 5", 6, "unexpected character '.'"},
                                          {"a = \xC3\x97", 4, "(U+00D7)"}}) {
     LexedLine l = lex_line(c.text, 1);
     ASSERT_TRUE(l.error.has_value()) << c.text;
@@ -109,7 +156,13 @@ TEST(TcLexer, ReservedWords) {
   for (const char* w : {"dot", "batch_dot", "matmul", "tensordot", "einsum", "transpose", "reshape", "input",
                         "output", "true", "false", "none"})
     EXPECT_TRUE(is_reserved(w)) << w;
-  for (const char* w : {"axes", "f32", "x", "Dot", "dot_"}) EXPECT_FALSE(is_reserved(w)) << w;
+  // Every element-wise function of ir/elementwise.h by its name, but gelu_tanh, which .tc spells
+  // gelu(x, approximate=true).
+  for (const char* w : {"add", "subtract", "multiply", "divide", "maximum", "minimum", "pow", "neg", "abs", "square",
+                        "sqrt", "rsqrt", "exp", "log", "tanh", "sigmoid", "relu", "gelu"})
+    EXPECT_TRUE(is_op_name(w)) << w;
+  for (const char* w : {"axes", "f32", "x", "Dot", "dot_", "gelu_tanh", "np_matmul", "elementwise", "approximate"})
+    EXPECT_FALSE(is_reserved(w)) << w;
 }
 
 // ---------------------------------------------------------------- parser
@@ -158,11 +211,84 @@ TEST(TcParser, MatmulChainIsFlatLeftAssociativeAndParenthesesGroup) {
   ParsedLine l = parse_line("c = a @ (b @ c) @ d", 1);
   ASSERT_TRUE(l.stmt.has_value());
   const Expr& chain = *l.stmt->value;
-  ASSERT_EQ(chain.kind, ExprKind::matmul_chain);
+  ASSERT_EQ(chain.kind, ExprKind::chain);
   ASSERT_EQ(chain.items.size(), 3u);
-  EXPECT_EQ(chain.items[1]->kind, ExprKind::matmul_chain);  // the parenthesised group
-  ASSERT_EQ(chain.at_spans.size(), 2u);
-  EXPECT_EQ(chain.at_spans[0].begin, 6u);
+  EXPECT_EQ(chain.items[1]->kind, ExprKind::chain);  // the parenthesised group
+  EXPECT_EQ(chain.ops, (std::vector<std::string>{"@", "@"}));
+  ASSERT_EQ(chain.op_spans.size(), 2u);
+  EXPECT_EQ(chain.op_spans[0].begin, 6u);
+}
+
+// The tree as text: chains as (a op b ...), negation as -(x), numbers as written.
+std::string tree(const Expr& e) {
+  switch (e.kind) {
+    case ExprKind::name: return e.text;
+    case ExprKind::integer: return std::to_string(e.integer);
+    case ExprKind::floating: return "f" + std::to_string(e.number);
+    case ExprKind::negate: return "-(" + tree(*e.items[0]) + ")";
+    case ExprKind::call: {
+      std::string s = e.text + "(";
+      for (std::size_t i = 0; i < e.items.size(); ++i) s += (i ? ", " : "") + tree(*e.items[i]);
+      return s + ")";
+    }
+    case ExprKind::chain: {
+      std::string s = "(" + tree(*e.items[0]);
+      for (std::size_t i = 1; i < e.items.size(); ++i) s += " " + e.ops[i - 1] + " " + tree(*e.items[i]);
+      return s + ")";
+    }
+    default: return "?";
+  }
+}
+
+TEST(TcParser, PrecedenceIsPythons) {
+  auto parsed = [](const std::string& text) {
+    ParsedLine l = parse_line("c = " + text, 1);
+    return l.stmt ? tree(*l.stmt->value) : "error: " + l.error->message;
+  };
+  // @ * / bind tighter than + -, each level left-associative and flat; @ sits with * and /.
+  EXPECT_EQ(parsed("a + b * c"), "(a + (b * c))");
+  EXPECT_EQ(parsed("a * b + c"), "((a * b) + c)");
+  EXPECT_EQ(parsed("a - b - c + d"), "(a - b - c + d)");
+  EXPECT_EQ(parsed("a @ b * c / d @ e"), "(a @ b * c / d @ e)");
+  EXPECT_EQ(parsed("x @ w + b"), "((x @ w) + b)");
+  EXPECT_EQ(parsed("b + x @ w"), "(b + (x @ w))");
+  EXPECT_EQ(parsed("(a + b) * c"), "((a + b) * c)");
+  EXPECT_EQ(parsed("relu(x @ w + b) * 2"), "(relu(((x @ w) + b)) * 2)");
+  // Unary minus binds tighter than every binary operator: -x @ y is (-x) @ y.
+  EXPECT_EQ(parsed("-x @ y"), "(-(x) @ y)");
+  EXPECT_EQ(parsed("-x * -y"), "(-(x) * -(y))");
+  EXPECT_EQ(parsed("- -x"), "-(-(x))");
+  EXPECT_EQ(parsed("-(a + b)"), "-((a + b))");
+  // `x-1` subtracts; a minus before a number is part of the literal.
+  EXPECT_EQ(parsed("x-1"), "(x - 1)");
+  EXPECT_EQ(parsed("x - -1"), "(x - -1)");
+  EXPECT_EQ(parsed("x--1"), "(x - -1)");
+  EXPECT_EQ(parsed("2*-x"), "(2 * -(x))");
+  EXPECT_EQ(parsed("1 / x + .5"), "((1 / x) + f0.500000)");
+  EXPECT_EQ(parsed("-2.5 * x"), "(f-2.500000 * x)");
+  EXPECT_EQ(parsed("- 1"), "-1");
+  EXPECT_EQ(parsed("-(2)"), "-2");
+  EXPECT_EQ(parsed("- -3"), "3");
+  EXPECT_EQ(parsed("reshape(x, [-1, 4])"), "reshape(x, ?)");
+}
+
+TEST(TcParser, NegativeIntegersInAttributesAndShapes) {
+  ParsedLine l = parse_line("c = transpose(x, perm=(1, -1, - 2))", 1);
+  ASSERT_TRUE(l.stmt.has_value());
+  const Expr& perm = *l.stmt->value->keywords[0].value;
+  EXPECT_EQ(perm.items[1]->integer, -1);
+  EXPECT_EQ(perm.items[1]->span.begin, 26u);  // the literal covers its sign
+  EXPECT_EQ(perm.items[1]->span.end, 28u);
+  EXPECT_EQ(perm.items[2]->integer, -2);
+  ParsedLine axes = parse_line("c = f(x, axes=-1)", 1);
+  ASSERT_TRUE(axes.stmt.has_value());
+  EXPECT_EQ(axes.stmt->value->keywords[0].value->kind, ExprKind::integer);
+  EXPECT_EQ(axes.stmt->value->keywords[0].value->integer, -1);
+  ParsedLine dims = parse_line("input a: f32[3, -1]", 1);
+  ASSERT_TRUE(dims.stmt.has_value());
+  EXPECT_EQ(dims.stmt->dims[1].value, -1);
+  EXPECT_EQ(dims.stmt->dims[1].span.begin, 16u);
+  EXPECT_EQ(dims.stmt->dims[1].span.end, 18u);
 }
 
 TEST(TcParser, TuplesVersusGrouping) {
@@ -206,6 +332,13 @@ TEST(TcParser, SyntaxErrorsAndPoisonInfo) {
            {"c = a b", 6, "after the end of the statement"},
            {"c = ", 3, "expected an expression, got end of line"},
            {"= a", 0, "expected a statement"},
+           {"c = a ** 2", 6, "'**' is not a .tc operator; write pow(x, y)"},
+           {"c = a +", 7, "expected an expression, got end of line"},
+           {"c = a * / b", 8, "expected an expression, got '/'"},
+           {"c = a + relu", 8, "must be called"},
+           {"c = (a + b", 10, "expected ')'"},
+           {"c = -", 5, "expected an expression, got end of line"},
+           {"input a: f32[-x]", 13, "expected a dimension"},
        }) {
     ParsedLine l = parse_line(c.text, 1);
     ASSERT_TRUE(l.error.has_value()) << c.text;
@@ -232,6 +365,13 @@ TEST(TcParser, NestingDepthIsBounded) {
   std::string calls = "c = ";
   for (int i = 0; i < 100000; ++i) calls += "dot(";
   EXPECT_TRUE(parse_line(calls, 1).error.has_value());
+  // Unary minus nests too; a long flat chain of operators does not.
+  ParsedLine minus = parse_line("c = " + std::string(100000, '-') + "a", 1);
+  ASSERT_TRUE(minus.error.has_value());
+  EXPECT_NE(minus.error->message.find("nested too deeply"), std::string::npos);
+  std::string sum = "c = a";
+  for (int i = 0; i < 100000; ++i) sum += i % 2 ? " + a" : " * a";
+  EXPECT_TRUE(parse_line(sum, 1).stmt.has_value());
 }
 
 // ---------------------------------------------------------------- successful programs
@@ -334,6 +474,114 @@ TEST(TcProgram, MatmulOperatorScalarsAndDtypes) {
   EXPECT_EQ(p.output_names, (std::vector<std::string>{"a", "b", "c", "s"}));
 }
 
+// A value's graph as text: inputs by name, constants as DTYPE:VALUE, other nodes as op(args).
+std::string graph_tree(const Value& v) {
+  const ir::GraphIR& g = detail::graph_ir(v.graph());
+  std::function<std::string(int)> walk = [&](int id) -> std::string {
+    const ir::Node& n = g.node(id);
+    if (n.op == ir::OpKind::input) return n.name;
+    if (n.op == ir::OpKind::constant) {
+      std::string value = visit_dtype(n.dtype, [&](auto zero) {
+        using T = decltype(zero);
+        const T x = n.data.data_as<T>()[0];
+        if constexpr (std::is_integral_v<T>) return std::to_string(static_cast<int64_t>(x));
+        char text[32];
+        std::snprintf(text, sizeof text, "%g", static_cast<double>(x));
+        return std::string(text);
+      });
+      return std::string(dtype_name(n.dtype)) + ":" + value;
+    }
+    std::string s = std::string(ir::node_op_name(n)) + "(";
+    for (std::size_t i = 0; i < n.inputs.size(); ++i) s += (i ? ", " : "") + walk(n.inputs[i]);
+    return s + ")";
+  };
+  return walk(v.id());
+}
+
+TEST(TcProgram, ElementwiseOperatorsAndCalls) {
+  const std::string src =
+      "input x: f32[2, 3]\n"
+      "input w: f32[3, 4]\n"
+      "input b: f32[4]\n"
+      "input i: i32[3]\n"
+      "input l: i64[2]\n"
+      "h = relu(x @ w + b)\n"
+      "p = x + x * 2 - 1 / x\n"
+      "n = -x @ w\n"
+      "r = b + x @ w * 0.5\n"
+      "g1 = gelu(x)\n"
+      "g2 = gelu(x, approximate=true)\n"
+      "g3 = gelu(x, True)\n"
+      "q = pow(x, .5)\n"
+      "m = maximum(0, x)\n"
+      "k = i * 3 - -2\n"
+      "big = l + 9223372036854775807\n"
+      "u = sigmoid(tanh(exp(log(sqrt(rsqrt(square(abs(neg(x)))))))))\n"
+      "f = divide(multiply(2, subtract(add(x, 1.5), x)), minimum(x, 4))\n"
+      "d = x / 2.\n"
+      "e = 1e-3 * -(x + 3E+2)\n"
+      "s = x * 2 @ w\n"
+      "output h, r\n";
+  TcProgram p = load_tc_source(src, "t.tc");
+  ASSERT_TRUE(p.ok()) << p.render_diagnostics();
+  auto tree_of = [&](const char* name) {
+    const NamedValue* v = find_value(p, name);
+    return v ? graph_tree(v->value) : std::string("missing");
+  };
+  EXPECT_EQ(tree_of("h"), "relu(add(np_matmul(x, w), b))");
+  EXPECT_EQ(tree_of("p"), "subtract(add(x, multiply(x, f32:2)), divide(f32:1, x))");
+  EXPECT_EQ(tree_of("n"), "np_matmul(neg(x), w)");
+  EXPECT_EQ(tree_of("r"), "add(b, multiply(np_matmul(x, w), f32:0.5))");
+  EXPECT_EQ(tree_of("g1"), "gelu(x)");
+  EXPECT_EQ(tree_of("g2"), "gelu_tanh(x)");
+  EXPECT_EQ(tree_of("g3"), "gelu_tanh(x)");
+  EXPECT_EQ(tree_of("q"), "pow(x, f32:0.5)");
+  EXPECT_EQ(tree_of("m"), "maximum(f32:0, x)");
+  EXPECT_EQ(tree_of("k"), "subtract(multiply(i, i32:3), i32:-2)");
+  EXPECT_EQ(tree_of("big"), "add(l, i64:9223372036854775807)");  // exact, not through a double
+  EXPECT_EQ(tree_of("u"), "sigmoid(tanh(exp(log(sqrt(rsqrt(square(abs(neg(x)))))))))");
+  EXPECT_EQ(tree_of("f"), "divide(multiply(f32:2, subtract(add(x, f32:1.5), x)), minimum(x, f32:4))");
+  EXPECT_EQ(tree_of("d"), "divide(x, f32:2)");
+  EXPECT_EQ(tree_of("e"), "multiply(f32:0.001, neg(add(x, f32:300)))");
+  EXPECT_EQ(tree_of("s"), "np_matmul(multiply(x, f32:2), w)");  // left to right: (x * 2) @ w
+  EXPECT_EQ(find_value(p, "h")->value.shape(), (Shape{2, 4}));
+  EXPECT_EQ(find_value(p, "k")->value.dtype(), DType::i32);
+  EXPECT_EQ(find_value(p, "big")->value.dtype(), DType::i64);
+  EXPECT_EQ(find_value(p, "r")->value.shape(), (Shape{2, 4}));
+}
+
+TEST(TcProgram, ElementwiseBroadcastsAndRuns) {
+  const std::string src =
+      "input x: f32[2, 3]\n"
+      "input w: f32[3, 2]\n"
+      "input b: f32[2]\n"
+      "input i: i32[2]\n"
+      "y = relu(x @ w + b) * 2 - 1\n"
+      "z = -x @ w\n"
+      "j = i * 2 - 1\n"
+      "output y, z, j\n";
+  TcProgram p = load_tc_source(src, "t.tc");
+  ASSERT_TRUE(p.ok()) << p.render_diagnostics();
+  auto filled = [](DType dtype, Shape shape, std::vector<double> values) {
+    Tensor t(dtype, shape);
+    for (std::size_t k = 0; k < values.size(); ++k)
+      visit_dtype(dtype, [&](auto zero) { t.data_as<decltype(zero)>()[k] = static_cast<decltype(zero)>(values[k]); });
+    return t;
+  };
+  std::vector<Tensor> out = p.graph->eval(p.outputs, {{"x", filled(f32, {2, 3}, {1, 2, 3, -4, -5, -6})},
+                                                       {"w", filled(f32, {3, 2}, {1, 0, 0, 1, 1, 1})},
+                                                       {"b", filled(f32, {2}, {0.5, -1})},
+                                                       {"i", filled(i32, {2}, {7, 2000000000})}});
+  // x @ w = [[4, 5], [-10, -11]]; + b = [[4.5, 4], [-9.5, -12]]; relu * 2 - 1 = [[8, 7], [-1, -1]]
+  const std::vector<float> y(out[0].data_as<float>(), out[0].data_as<float>() + 4);
+  EXPECT_EQ(y, (std::vector<float>{8, 7, -1, -1}));
+  const std::vector<float> z(out[1].data_as<float>(), out[1].data_as<float>() + 4);
+  EXPECT_EQ(z, (std::vector<float>{-4, -5, 10, 11}));
+  // 2000000000 * 2 wraps around as NumPy's int32 does.
+  EXPECT_EQ(out[2].data_as<int32_t>()[0], 13);
+  EXPECT_EQ(out[2].data_as<int32_t>()[1], static_cast<int32_t>(static_cast<uint32_t>(4000000000u) - 1u));
+}
+
 TEST(TcProgram, SeveralOutputLinesAppendAndMayRepeatInputs) {
   TcProgram p = load_tc_source("input a: f32[2]\noutput a\nb = reshape(a, (1, 2))\noutput b, a\n", "t.tc");
   ASSERT_TRUE(p.ok()) << p.render_diagnostics();
@@ -425,6 +673,48 @@ TEST(TcErrors, ShapeAndDTypeErrorsFromTheOps) {
   expect_single_error(kPrelude + "c = reshape(a, (5, -1))\noutput a\n", 3, 5, 19, "reshape");
   expect_single_error(kPrelude + "c = einsum(\"ij,jk->ik\", a)\noutput a\n", 3, 5, 22, "einsum");
 }
+TEST(TcErrors, ElementwiseErrorsPointAtTheOperatorOrCall) {
+  // Shape errors name the operands as the C++ rule does (x and y), at the operator.
+  expect_single_error(kPrelude + "c = a + b\noutput a\n", 3, 7, 1,
+                      "+: dims must be equal or 1, but are 3 (x axis 0) and 4 (y axis 0); x: (3,4), y: (4,5) "
+                      "(where x is a, y is b)");
+  expect_single_error(kPrelude + "c = a @ b - a\noutput a\n", 3, 11, 1, "-: dims must be equal or 1");
+  expect_single_error(kPrelude + "c = maximum(a, b)\noutput a\n", 3, 5, 13, "maximum: dims must be equal or 1");
+  expect_single_error(kPrelude + "input d: f64[3, 4]\nc = a * d\noutput a\n", 4, 7, 1,
+                      "*: operands must have the same dtype, but are f32 (x) and f64 (y) (where x is a, y is d)");
+  // Floats only: '/', pow and the transcendental functions; no cast op yet.
+  const std::string ints = "input i: i32[3]\n";
+  expect_single_error(ints + "c = i / 2\noutput i\n", 2, 7, 1, "/: takes float tensors (f32, f64), not i32");
+  expect_single_error(ints + "c = exp(i)\noutput i\n", 2, 5, 6, "exp: takes float tensors");
+  expect_single_error(ints + "c = pow(i, 2)\noutput i\n", 2, 5, 9, "pow: takes float tensors");
+  expect_single_error(ints + "c = gelu(i, approximate=true)\noutput i\n", 2, 5, 25, "gelu(approximate=true): takes float");
+  // A number takes the tensor's dtype, or is an error at the number.
+  expect_single_error(ints + "c = i * 2.5\noutput i\n", 2, 9, 3, "the scalar 2.5 is not a whole i32 value");
+  expect_single_error(ints + "c = i + -3000000000\noutput i\n", 2, 9, 11, "the scalar -3000000000 does not fit in i32");
+  // Numbers alone: .tc computes no constants.
+  expect_single_error(ints + "c = i + 2 * 3\noutput i\n", 2, 11, 1, "both operands of '*' are numbers");
+  expect_single_error(ints + "c = 2 - 1\noutput i\n", 2, 7, 1, "both operands of '-' are numbers");
+  expect_single_error(ints + "c = maximum(1, 2)\noutput i\n", 2, 5, 13, "maximum needs a tensor argument, got only numbers");
+  // Arguments and keywords are checked as the other ops' are.
+  expect_single_error(ints + "c = relu(i, i)\noutput i\n", 2, 13, 1, "too many arguments to relu");
+  expect_single_error(ints + "c = pow(i)\noutput i\n", 2, 5, 6, "pow expects 2 tensor arguments (x, y), got 1");
+  expect_single_error(ints + "c = gelu(i, approx=true)\noutput i\n", 2, 13, 6,
+                      "unknown keyword 'approx' for gelu; signature: gelu(x, approximate=false)");
+  expect_single_error(ints + "c = relu(i, approximate=true)\noutput i\n", 2, 13, 11, "(it takes no attributes)");
+  expect_single_error(ints + "c = abs(\"x\")\noutput i\n", 2, 9, 3, "argument 1 of abs must be a tensor (x) or a number");
+  expect_single_error(ints + "c = i + (1, 2)\noutput i\n", 2, 9, 6, "operand of '+' must be a tensor or a number, got a tuple");
+  expect_single_error(ints + "c = 2 @ i\noutput i\n", 2, 5, 1, "operand of '@' must be a tensor, got integer 2");
+  expect_single_error(ints + "c = gelu_tanh(i)\noutput i\n", 2, 5, 9, "unknown op 'gelu_tanh': write gelu(x, approximate=true)");
+  expect_single_error(ints + "c = sigmod(i)\noutput i\n", 2, 5, 6, "unknown op 'sigmod' (did you mean 'sigmoid'?)");
+  expect_single_error(ints + "c = Relu(i)\noutput i\n", 2, 5, 4, "unknown op 'Relu' (did you mean 'relu'?)");
+  expect_single_error(ints + "c = 2.5\noutput i\n", 2, 5, 3, "must be a tensor expression, got number 2.5");
+  expect_single_error(ints + "c = -1\noutput i\n", 2, 5, 2, "must be a tensor expression, got integer -1");
+  expect_single_error(ints + "c = reshape(i, (3 * 1,))\noutput i\n", 2, 17, 5, "got a tensor expression");
+  // An error inside an operand poisons the expression without a second message.
+  expect_single_error(kPrelude + "c = relu(a @ a) + 1\noutput a\n", 3, 12, 1, "@");
+  expect_single_error(ints + "relu = i\noutput i\n", 2, 1, 4, "reserved word");
+}
+
 TEST(TcErrors, LexicalErrors) {
   expect_single_error(kPrelude + "c = dot(a, b) $\noutput a\n", 3, 15, 1, "unexpected character '$'");
   expect_single_error(kPrelude + "c = reshape(a, (99999999999999999999,))\noutput a\n", 3, 17, 20, "does not fit");
@@ -529,6 +819,7 @@ TEST(TcRobustness, ArbitraryBytesNeverThrow) {
   std::mt19937 rng(1234);
   const std::vector<std::string> pieces = {"input a: f32[2, 3]\n", "output a\n", "b = a @ a\n", "dot(", "(", ")", ",",
                                            "=", "@", "[", "]", "\"ij\"", "-1", "true", "none", "axes=", "\n", "#",
+                                           "+", "-", "*", "/", "1.5", ".5e-3", "relu(", "gelu(", "approximate=",
                                            std::string(1, '\0'), "\xFF", "\xC3", "einsum", "transpose", "x"};
   for (int i = 0; i < 3000; ++i) {
     std::string src;
