@@ -23,8 +23,6 @@ import importlib.util
 import re
 import sys
 
-import numpy as np
-
 _here = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -35,9 +33,11 @@ def _load(name, path):
     return module
 
 
-overhead = _load('bench_overhead', os.path.join(_here, 'bench_overhead.py'))  # imports the built tcc
+# First: it picks OpenBLAS's kernels for this CPU (OPENBLAS_CORETYPE) before NumPy loads it.
 formulations = _load('formulations', os.path.join(_here, '..', 'bench', 'formulations', 'formulations.py'))
+overhead = _load('bench_overhead', os.path.join(_here, 'bench_overhead.py'))  # imports the built tcc
 tcc = overhead.tcc
+import numpy as np  # noqa: E402
 
 # einsum("spec", a, b, ...) on plain input names: what a NumPy call can spell alike.
 EINSUM_CALL = re.compile(r'^einsum\("([^"]+)",\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\)$')
