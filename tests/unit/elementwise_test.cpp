@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/tensor_values.h"
+
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -17,21 +19,12 @@ namespace {
 
 using tcc::Shape;
 using tcc::Tensor;
+using tcc::test::element;
+using tcc::test::filled;
 using tcc::Value;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-Tensor filled(tcc::DType dtype, const Shape& shape, const std::vector<double>& values) {
-  Tensor t(dtype, shape);
-  for (int64_t i = 0; i < t.numel(); ++i)
-    tcc::visit_dtype(dtype, [&](auto zero) { t.data_as<decltype(zero)>()[i] = static_cast<decltype(zero)>(values[i]); });
-  return t;
-}
-
-double element(const Tensor& t, int64_t i) {
-  return tcc::visit_dtype(t.dtype(), [&](auto zero) { return static_cast<double>(t.data_as<decltype(zero)>()[i]); });
-}
 
 std::vector<double> random_values(int64_t n, double lo, double hi, uint32_t seed, bool integers) {
   std::mt19937 rng(seed);
