@@ -24,6 +24,47 @@ llvm::Value* libm_call(llvm::IRBuilder<>& b, const char* name, llvm::Value* x) {
 
 llvm::Value* constant(llvm::Value* like, double v) { return llvm::ConstantFP::get(like->getType(), v); }
 
+// e^x in straight-line IR the loop vectoriser widens (LLVM lowers llvm.exp to a libm call per
+// lane). x = n ln2 + r with n = rint(x / ln2) and |r| <= ln2/2 (ln2 in two parts, so r is
+// exact), e^r by its Taylor polynomial to r^7 (f32) or r^13 (f64), whose remainder is below half
+// an ulp, times 2^n built in two halves from exponent bits, so that results down to the
+// subnormals and up to the largest finite value are right; past those, 0 and inf. NaN stays NaN.
+llvm::Value* fast_exp(llvm::IRBuilder<>& b, llvm::Value* x) {
+  // The kernels' reassociation would undo the two-part ln2 (n ln2_hi + n ln2_lo -> n ln2).
+  llvm::IRBuilderBase::FastMathFlagGuard keep_flags(b);
+  llvm::FastMathFlags contract_only;
+  contract_only.setAllowContract(true);
+  b.setFastMathFlags(contract_only);
+  const bool f32 = x->getType()->isFloatTy();
+  const int mantissa = f32 ? 23 : 52, bias = f32 ? 127 : 1023;
+  llvm::Type* int_type = f32 ? b.getInt32Ty() : b.getInt64Ty();
+  // Beyond these e^x is inf or 0 in the type; inside, n stays within two exponents' range.
+  const double high = f32 ? 88.72283935546875 : 709.782712893384, low = f32 ? -103.972084045410 : -745.1332191019412;
+  const double ln2_hi = f32 ? 0.693145751953125 : 0.6931471803691238, ln2_lo = f32 ? 1.428606765330187e-06 : 1.9082149292705877e-10;
+  llvm::Value* clamped = b.CreateBinaryIntrinsic(llvm::Intrinsic::minnum, b.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, x, constant(x, low)),
+                                                 constant(x, high));
+  llvm::Value* n = b.CreateUnaryIntrinsic(llvm::Intrinsic::rint, b.CreateFMul(clamped, constant(x, 1.4426950408889634)));
+  llvm::Value* r = b.CreateFSub(b.CreateFSub(clamped, b.CreateFMul(n, constant(x, ln2_hi))), b.CreateFMul(n, constant(x, ln2_lo)));
+  const int terms = f32 ? 7 : 13;
+  double factorial = 1;
+  for (int k = 2; k <= terms; ++k) factorial *= k;
+  llvm::Value* p = constant(x, 1.0 / factorial);  // Horner, from r^terms / terms! down
+  for (int k = terms - 1; k >= 0; --k) {
+    factorial /= std::max(k + 1, 1);
+    p = b.CreateFAdd(b.CreateFMul(p, r), constant(x, 1.0 / factorial));
+  }
+  // 2^n = 2^h * 2^(n - h), h = n / 2: each factor a normal number.
+  llvm::Value* ni = b.CreateFPToSI(n, int_type);
+  llvm::Value* half = b.CreateAShr(ni, 1);
+  auto power_of_two = [&](llvm::Value* e) {
+    return b.CreateBitCast(b.CreateShl(b.CreateAdd(e, llvm::ConstantInt::get(int_type, bias)), mantissa), x->getType());
+  };
+  llvm::Value* result = b.CreateFMul(b.CreateFMul(p, power_of_two(half)), power_of_two(b.CreateSub(ni, half)));
+  result = b.CreateSelect(b.CreateFCmpOGT(x, constant(x, high)), constant(x, INFINITY), result);
+  result = b.CreateSelect(b.CreateFCmpOLT(x, constant(x, low)), constant(x, 0.0), result);
+  return b.CreateSelect(b.CreateFCmpUNO(x, x), x, result);
+}
+
 llvm::Value* emit_float(llvm::IRBuilder<>& b, ElemOp op, llvm::Value* x, llvm::Value* y) {
   switch (op) {
     case ElemOp::add: return b.CreateFAdd(x, y);
@@ -38,11 +79,11 @@ llvm::Value* emit_float(llvm::IRBuilder<>& b, ElemOp op, llvm::Value* x, llvm::V
     case ElemOp::square: return b.CreateFMul(x, x);
     case ElemOp::sqrt: return b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, x);
     case ElemOp::rsqrt: return b.CreateFDiv(constant(x, 1.0), b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, x));
-    case ElemOp::exp: return b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, x);
+    case ElemOp::exp: return fast_exp(b, x);
     case ElemOp::log: return b.CreateUnaryIntrinsic(llvm::Intrinsic::log, x);
     case ElemOp::tanh: return libm_call(b, "tanh", x);
     case ElemOp::sigmoid: {  // 1 / (1 + exp(-x)): 0 and 1 at the ends, NaN for NaN
-      llvm::Value* e = b.CreateUnaryIntrinsic(llvm::Intrinsic::exp, b.CreateFNeg(x));
+      llvm::Value* e = fast_exp(b, b.CreateFNeg(x));
       return b.CreateFDiv(constant(x, 1.0), b.CreateFAdd(constant(x, 1.0), e));
     }
     case ElemOp::relu:  // x < 0 ? 0 : x keeps a NaN

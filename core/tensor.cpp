@@ -97,7 +97,7 @@ Tensor::Tensor(DType dtype, Shape shape, bool zero_fill) : dtype_(dtype), shape_
                      " bytes, more than this machine's memory");
   uint64_t rounded = (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
   if (rounded == 0) rounded = kTensorAlignment;
-  void* p = std::aligned_alloc(kTensorAlignment, rounded);
+  void* p = allocate_tensor_memory(rounded);
   if (!p) throw InputError("out of memory allocating " + std::to_string(bytes) + " bytes for shape " + shape_str(shape_));
   if (zero_fill) std::memset(p, 0, rounded);
   storage_ = std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });

@@ -178,7 +178,7 @@ BlockPool& block_pool() {
 // A block of `size` bytes (from block_size), 64-byte aligned: a pooled one, else a new one.
 void* take_block(size_t size, const Shape& shape) {
   if (void* block = block_pool().take(size)) return block;
-  void* block = std::aligned_alloc(kTensorAlignment, size);
+  void* block = allocate_tensor_memory(size);
   if (!block) throw InputError("out of memory allocating " + std::to_string(size) + " bytes for shape " + shape_str(shape));
   return block;
 }
