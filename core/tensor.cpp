@@ -40,16 +40,24 @@ int64_t checked_span(const Shape& shape, const std::vector<int64_t>& strides) {
     throw ShapeError(std::to_string(strides.size()) + " strides for shape " + shape_str(shape) + " of rank " +
                      std::to_string(shape.size()));
   if (checked_numel(shape) == 0) return 0;
-  int64_t last = 0;  // the offset of the last element
+  int64_t last = 0;  // the distance from the lowest element to the highest
   for (size_t a = 0; a < shape.size(); ++a) {
-    if (strides[a] < 0)
-      throw ShapeError("negative stride " + std::to_string(strides[a]) + " for axis " + std::to_string(a) +
-                       " of shape " + shape_str(shape));
-    if (strides[a] != 0 && shape[a] - 1 > (std::numeric_limits<int64_t>::max() - 1 - last) / strides[a])
+    if (strides[a] == std::numeric_limits<int64_t>::min())
+      throw ShapeError("stride " + std::to_string(strides[a]) + " of shape " + shape_str(shape) + " is out of range");
+    const int64_t step = strides[a] < 0 ? -strides[a] : strides[a];
+    if (step != 0 && shape[a] - 1 > (std::numeric_limits<int64_t>::max() - 1 - last) / step)
       throw ShapeError("the elements of shape " + shape_str(shape) + " with its strides span more than 64 bits");
-    last += (shape[a] - 1) * strides[a];
+    last += (shape[a] - 1) * step;
   }
   return last + 1;
+}
+
+int64_t strided_origin(const Shape& shape, const std::vector<int64_t>& strides) {
+  if (checked_span(shape, strides) == 0) return 0;
+  int64_t origin = 0;
+  for (size_t a = 0; a < shape.size(); ++a)
+    if (strides[a] < 0) origin += (shape[a] - 1) * -strides[a];
+  return origin;
 }
 
 std::string shape_str(const Shape& shape) {

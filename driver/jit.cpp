@@ -70,7 +70,8 @@ runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, const std::ve
     if (p.buffers[b].kind == ir::BufferInfo::Kind::input) {
       const ir::Node& n = graph.node(graph.find_input(p.buffers[b].name));
       exe.inputs.push_back({n.name, n.dtype, n.shape, n.strides});
-      exe.input_slots.push_back({static_cast<int>(b), exe.inputs.back(), exe.inputs.back().feed_shape()});
+      exe.input_slots.push_back({static_cast<int>(b), exe.inputs.back(), exe.inputs.back().feed_shape(),
+                                 p.buffers[b].origin * static_cast<int64_t>(dtype_size(n.dtype))});
       for (int64_t e : n.shape)
         if (is_symbol(e)) symbol_index(exe, e);
     }

@@ -288,7 +288,7 @@ void bind_buffers(const PreparedGraph& impl, const Feeds& feeds, std::vector<Ten
     if (t.dtype() != slot.info.dtype) wrong_feed(slot, t);
     if (symbolic && slot.info.strides.empty()) bind_symbols(impl, slot, t, static_cast<int>(i), w.symbol_values, bound_by);
     else if (!same_shape(t.shape(), slot.feed_shape)) wrong_feed(slot, t);
-    ptr[slot.buffer] = const_cast<void*>(t.data());
+    ptr[slot.buffer] = static_cast<std::byte*>(const_cast<void*>(t.data())) + slot.origin_bytes;
   }
   if (symbolic) {
     if (!impl.exe.constraints.empty()) {
@@ -304,7 +304,7 @@ void bind_buffers(const PreparedGraph& impl, const Feeds& feeds, std::vector<Ten
   outputs.resize(p.outputs.size());
   auto aliases = [&](const Tensor& t, size_t o) {
     for (const PreparedGraph::InputSlot& slot : impl.exe.input_slots)  // the feeds the kernels read
-      if (ptr[slot.buffer] == t.data()) return true;
+      if (static_cast<std::byte*>(ptr[slot.buffer]) - slot.origin_bytes == t.data()) return true;
     for (size_t earlier = 0; earlier < o; ++earlier)
       if (impl.output_holder[earlier] == static_cast<int>(earlier) && outputs[earlier].data() == t.data()) return true;
     return false;

@@ -99,11 +99,12 @@ void release_array(void* object) {
   holding_gil([&] { Py_DECREF(static_cast<PyObject*>(object)); });
 }
 
-Tensor borrow_array(PyArrayObject* array, DType dtype, Shape shape) {
+// `data`: where the tensor starts in the array's memory (its data pointer unless given).
+Tensor borrow_array(PyArrayObject* array, DType dtype, Shape shape, void* data = nullptr) {
   PyObject* object = reinterpret_cast<PyObject*>(array);
   Py_INCREF(object);
   std::shared_ptr<void> owner(object, release_array);
-  return Tensor::borrow(dtype, std::move(shape), PyArray_DATA(array), std::move(owner));
+  return Tensor::borrow(dtype, std::move(shape), data ? data : PyArray_DATA(array), std::move(owner));
 }
 
 // An ndarray over memory tcc owns, kept alive by `base` (whose reference it steals; may be null).
@@ -232,8 +233,8 @@ py::object to_ndarray(py::handle object) {
 
 bool readable_in_place(PyArrayObject* array) { return dense_native(array) && PyArray_ISALIGNED(array); }
 
-// An array's strides in elements when kernels can read it through them in place (all >= 0;
-// those of 1-long axes, never stepped along, as 0), else nullopt.
+// An array's strides in elements when kernels can read it through them in place (those of
+// 1-long axes, never stepped along, as 0), else nullopt.
 std::optional<std::vector<int64_t>> element_strides(PyArrayObject* array) {
   if (!native_aligned(array)) return std::nullopt;
   const int64_t itemsize = PyArray_ITEMSIZE(array);
@@ -241,7 +242,7 @@ std::optional<std::vector<int64_t>> element_strides(PyArrayObject* array) {
   for (size_t a = 0; a < strides.size(); ++a) {
     const int64_t bytes = PyArray_STRIDE(array, static_cast<int>(a));
     if (PyArray_DIM(array, static_cast<int>(a)) == 1) continue;
-    if (bytes < 0 || bytes % itemsize != 0) return std::nullopt;
+    if (bytes % itemsize != 0) return std::nullopt;
     strides[a] = bytes / itemsize;
   }
   return strides;
@@ -291,8 +292,11 @@ ArrayOperand operand_from_array(py::handle array_like) {
   }
   if (std::optional<std::vector<int64_t>> strides = element_strides(array)) {
     ++transfer_counters().inputs_borrowed;
-    const int64_t span = checked_span(shape, *strides);
-    return {borrow_array(array, dtype, {span}), std::move(*strides), std::move(shape)};
+    // The run of elements the view spans starts at its lowest element (below the first one
+    // along a negative stride).
+    const int64_t span = checked_span(shape, *strides), origin = strided_origin(shape, *strides);
+    auto* lowest = static_cast<std::byte*>(PyArray_DATA(array)) - origin * PyArray_ITEMSIZE(array);
+    return {borrow_array(array, dtype, {span}, lowest), std::move(*strides), std::move(shape)};
   }
   return {copy_array(array, dtype, shape), {}, std::move(shape)};
 }

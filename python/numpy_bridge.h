@@ -42,9 +42,9 @@ struct ArrayOperand {
   Shape shape;                   // the array's
 };
 // As tensor_from_array, and also in place when the array is not C-contiguous but has strides
-// >= 0 that are multiples of its item size (a transpose, Fortran order, a slice, a broadcast):
-// its memory as a strided input (Graph::input with strides). Copied only when a stride is
-// negative, the byte order swapped or the data misaligned.
+// that are multiples of its item size (a transpose, Fortran order, a slice, a broadcast, a
+// reversal): its memory as a strided input (Graph::input with strides). Copied only when the
+// byte order is swapped or the data misaligned.
 ArrayOperand operand_from_array(py::handle array_like);
 // Whether operand_from_array would use this object's memory in place.
 bool is_zero_copy(py::handle object);

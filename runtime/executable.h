@@ -34,6 +34,7 @@ struct Executable {
     int buffer = -1;
     InputInfo info;
     Shape feed_shape;  // info.feed_shape()
+    int64_t origin_bytes = 0;  // where the kernels are pointed in the feed (a view with negative strides)
   };
   ir::KernelProgram program;       // buffers, steps' operands, outputs
   std::vector<Step> steps;

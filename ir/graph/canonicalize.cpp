@@ -89,10 +89,12 @@ class Canonicalizer {
   View lower_node(const Node& n) {
     switch (n.op) {
       case OpKind::input:
-        if (!n.strides.empty())  // a view of the run of elements it is fed: its strides are the operand's
-          return {new_buffer({BufferInfo::Kind::input, n.dtype, 0, n.name, {}}, Shape{checked_span(n.shape, n.strides)},
-                             [] { return std::string(); }),
-                  n.shape, n.strides};
+        if (!n.strides.empty()) {  // a view of the run of elements it is fed: its strides are the operand's
+          const int b = new_buffer({BufferInfo::Kind::input, n.dtype, 0, n.name, {}}, Shape{checked_span(n.shape, n.strides)},
+                                   [] { return std::string(); });
+          p_.buffers[b].origin = strided_origin(n.shape, n.strides);
+          return {b, n.shape, n.strides};
+        }
         return dense_view(new_buffer({BufferInfo::Kind::input, n.dtype, 0, n.name, {}}, n.shape,
                                      [&] { return fmt::format("input '{}'", n.name); }),
                           n.shape);

@@ -181,17 +181,19 @@ void verify_program(const KernelProgram& p) {
       if (!written[op.buffer]) fail(fmt::format("%b{} read before written", op.buffer));
       if (op.strides.size() != c.dims.size()) fail("stride count differs from dim count");
       if (p.buffers[op.buffer].dtype != op.dtype) fail("operand dtype differs from its buffer's");
-      // The largest offset the loops can reach must lie inside the buffer.
-      int64_t last = 0;
+      // The offsets the loops can reach, from the buffer's origin, must lie inside the buffer.
+      int64_t first = 0, last = 0;
       bool any_empty = false;
+      const int64_t origin = p.buffers[op.buffer].origin;
       for (size_t d = 0; d < c.dims.size(); ++d) {
-        if (op.strides[d] < 0) fail("negative stride");
+        if (op.strides[d] < 0 && origin == 0) fail("negative stride");
         if (c.dims[d].extent == 0) any_empty = true;
-        else last += (c.dims[d].extent - 1) * op.strides[d];
+        else (op.strides[d] < 0 ? first : last) += (c.dims[d].extent - 1) * op.strides[d];
       }
       // Symbolic dims at their planning extent, which buffers are sized for too.
-      if (!any_empty && last >= p.buffers[op.buffer].planned_numel())
-        fail(fmt::format("%b{} accessed at {} but holds {}", op.buffer, last, p.buffers[op.buffer].planned_numel()));
+      if (!any_empty && (origin + first < 0 || origin + last >= p.buffers[op.buffer].planned_numel()))
+        fail(fmt::format("%b{} accessed from {} to {} but holds {}", op.buffer, origin + first, origin + last,
+                         p.buffers[op.buffer].planned_numel()));
     }
     if (written[c.out_buffer]) fail(fmt::format("%b{} written twice", c.out_buffer));
     if (p.buffers[c.out_buffer].dtype != c.out_dtype) fail("output dtype differs from its buffer's");

@@ -97,6 +97,9 @@ struct BufferInfo {
   std::string name;   // input name
   Tensor data;        // constant data
   int64_t symbol = 0;  // the symbol (a tcc::dim code) the buffer's outermost axis runs to; 0: none
+  // A strided input read with negative strides: the element its view's (0, 0, ...) is at, where
+  // the runtime points the kernels (offsets below it reach the lower elements).
+  int64_t origin = 0;
   // Elements as planners see them (a symbol at its planning extent).
   int64_t planned_numel() const;
 };

@@ -169,3 +169,12 @@ def test_a_chain_on_graph_values_is_one_kernel(rng):
     assert f.stats['kernels'] == 1
     xv = random_array(rng, (64, 64), 'float32')
     np.testing.assert_allclose(f(x=xv)[0], 1 / (1 + np.exp(-(np.exp(xv) * 0.5 + xv))) - 1, rtol=1e-5, atol=1e-6)
+
+
+def test_any_strides_are_read_in_place(rng):
+    x = random_array(rng, (6, 8), 'float32')
+    for view in (x[::-1], x[:, ::-1].T, x[::2, 1::3], np.broadcast_to(x[:1], (6, 8))):
+        before = tcc.stats()['inputs_copied']
+        assert_matches(tcc.exp(view), np.exp(view))
+        assert_matches(tcc.sum(view, axis=-1), view.sum(axis=-1))
+        assert tcc.stats()['inputs_copied'] == before

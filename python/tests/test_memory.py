@@ -95,10 +95,11 @@ IN_PLACE = {
     'column slice': lambda x: np.concatenate([x, x], axis=1)[:, 3:3 + x.shape[1]],
     'misaligned by 16 bytes': misaligned,  # NumPy's own allocator aligns to 16
     'broadcast': lambda x: np.broadcast_to(x[:1], x.shape),
+    'reversed': lambda x: x[::-1, ::-1],
+    'rows reversed, transposed': lambda x: x[::-1].T,
 }
 # Layouts copied first.
 COPIED = {
-    'reversed': lambda x: x[::-1, ::-1],
     'byte-swapped': lambda x: x.astype(x.dtype.newbyteorder('S')),
     'not aligned to its elements': lambda x: misaligned(x, offset=2),
 }

@@ -21,11 +21,15 @@ int64_t checked_numel(const Shape& shape);
 // Product of the sizes a shape knows (symbols left out): ShapeError on a negative extent that
 // is no symbol, or on overflow. What a graph checks when it builds a value.
 int64_t checked_static_numel(const Shape& shape);
-// The elements a strided view of `shape` spans (element (i, j, ...) at i*strides[0] +
-// j*strides[1] + ...): 1 + the offset of the last element, 0 for an empty shape. Strides are
-// elements, >= 0 (0 repeats an element along its axis); ShapeError for a negative one, a count
-// that is not the rank, or a span beyond 64 bits (and as checked_numel for the shape).
+// The elements a strided view of `shape` spans (element (i, j, ...) at origin + i*strides[0] +
+// j*strides[1] + ... of them): 1 + the distance from its lowest element to its highest, 0 for an
+// empty shape. Strides are elements, of either sign (0 repeats an element along its axis, a
+// negative one walks down, as NumPy's x[::-1]); ShapeError for a count that is not the rank or
+// a span beyond 64 bits (and as checked_numel for the shape).
 int64_t checked_span(const Shape& shape, const std::vector<int64_t>& strides);
+// Where element (0, 0, ...) of that view is among the elements it spans: the sum over negative
+// strides of (extent - 1) * -stride (0 when every stride is >= 0).
+int64_t strided_origin(const Shape& shape, const std::vector<int64_t>& strides);
 // "(3,4,5)"; "()" for a scalar; "(5,)" for rank 1, as NumPy prints; a symbol by its name.
 std::string shape_str(const Shape& shape);
 // "f32[2,3]"; "f32[]" for a scalar: a dtype and shape as .tc files and tcc's messages write them.

@@ -111,9 +111,10 @@ class Graph {
   // A named, typed placeholder fed at run time. Names are unique per graph.
   Value input(const std::string& name, DType dtype, Shape shape);
   // A placeholder read in place through element strides (a NumPy view, a BLAS leading
-  // dimension, a broadcast): element (i, j, ...) is data[i*strides[0] + j*strides[1] + ...] of
-  // the rank-1 tensor it is fed, which holds the checked_span(shape, strides) elements the view
-  // spans. Strides are >= 0; the shape is static. Transposed, padded and broadcast layouts
+  // dimension, a broadcast, a reversal): element (i, j, ...) is data[origin + i*strides[0] +
+  // j*strides[1] + ...] of the rank-1 tensor it is fed, which holds the checked_span(shape,
+  // strides) elements the view spans from its lowest (origin: strided_origin). Strides may be
+  // negative or 0; the shape is static. Transposed, padded and broadcast layouts
   // become the kernels' own strides, as a transpose does: nothing is copied.
   Value input(const std::string& name, DType dtype, Shape shape, std::vector<int64_t> strides);
   // A constant folded into the graph (the tensor's data is copied).
