@@ -8,6 +8,8 @@
 #include "driver/driver.h"
 #include "frontend/graph_access.h"
 
+#include "ir/elementwise.h"
+
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstdint>
@@ -49,7 +51,7 @@ tcc::Axes axes(FuzzedDataProvider& in) {
 Value op(FuzzedDataProvider& in, const std::vector<Value>& values) {
   auto pick = [&] { return values[in.ConsumeIntegralInRange<size_t>(0, values.size() - 1)]; };
   const Value x = pick(), y = pick();
-  switch (in.ConsumeIntegralInRange(0, 8)) {
+  switch (in.ConsumeIntegralInRange(0, 12)) {
     case 0: return tcc::dot(x, y);
     case 1:
       return tcc::batch_dot(x, y, axes(in),
@@ -78,6 +80,24 @@ Value op(FuzzedDataProvider& in, const std::vector<Value>& values) {
       if (!s.empty() && in.ConsumeBool()) s[in.ConsumeIntegralInRange<size_t>(0, s.size() - 1)] = -1;
       return tcc::reshape(x, s);
     }
+    case 8: {  // an element-wise function of the table, or one with a scalar
+      const auto& table = tcc::ir::elem_op_table();
+      const tcc::ir::ElemOpInfo& f = table[in.ConsumeIntegralInRange<size_t>(0, table.size() - 1)];
+      if (f.arity == 2 && in.ConsumeBool()) return tcc::elementwise(std::string(f.name), {x, tcc::scalar_like(x, in.ConsumeFloatingPoint<double>())});
+      return tcc::elementwise(std::string(f.name), f.arity == 1 ? std::vector<Value>{x} : std::vector<Value>{x, y});
+    }
+    case 9: {
+      const tcc::Axes a = in.ConsumeBool() ? tcc::Axes() : tcc::Axes(in.ConsumeIntegralInRange<int64_t>(-6, 6));
+      const bool keepdims = in.ConsumeBool();
+      switch (in.ConsumeIntegralInRange(0, 3)) {
+        case 0: return tcc::sum(x, a, keepdims);
+        case 1: return tcc::max(x, a, keepdims);
+        case 2: return tcc::min(x, a, keepdims);
+        default: return tcc::mean(x, a, keepdims);
+      }
+    }
+    case 10: return tcc::softmax(x, in.ConsumeIntegralInRange<int64_t>(-6, 6));
+    case 11: return tcc::bias_add(x, y);
     default: return tcc::einsum(in.ConsumeRandomLengthString(24), {x, y});
   }
 }
