@@ -213,15 +213,21 @@ Value add_elementwise(ir::ElemOp op, const std::vector<Value>& operands) {
 
 namespace {
 
+// Per axis of a reduction's operand, whether it is reduced (its loop dim is no output dim).
+std::vector<bool> reduced_axes(const ir::IndexSpec& spec) {
+  std::vector<bool> reduced;
+  for (int d : spec.operands[0]) reduced.push_back(std::find(spec.out.begin(), spec.out.end(), d) == spec.out.end());
+  return reduced;
+}
+
 Value add_reduction(ir::ElemOp combine, const Value& x, const Axes& axis, bool keepdims) {
   const std::string label(ir::reduction_name(combine));
   Graph& g = operands_graph(label, {x}, {"x"});
   rules::RuleResult r = rules::reduce_rule(label, x.shape(), axis, keepdims);
+  const std::vector<bool> reduced = reduced_axes(r.spec);
   if (combine != ir::ElemOp::add)
     for (size_t a = 0; a < x.shape().size(); ++a) {
-      const int d = r.spec.operands[0][a];
-      const bool kept = std::find(r.spec.out.begin(), r.spec.out.end(), d) != r.spec.out.end();
-      if (!kept && x.shape()[a] == 0)
+      if (reduced[a] && x.shape()[a] == 0)
         throw ShapeError(fmt::format("{}: x axis {} has size 0, and the {} of no elements has no value (NumPy: a "
                                      "zero-size reduction has no identity); x: {}",
                                      label, a, label, shape_str(x.shape())));
@@ -249,16 +255,15 @@ Value mean(const Value& x, const Axes& axis, bool keepdims) {
     throw DTypeError(fmt::format("mean: takes float tensors (f32, f64), not {} (NumPy's mean of integers is a float); "
                                  "cast first", dtype_name(x.dtype())));
   Value total = sum(x, axis, keepdims);
-  double count = 1;
-  for (int64_t e : x.shape()) count *= static_cast<double>(e);
-  for (int64_t e : total.shape()) {
-    if (is_symbol(e)) continue;  // kept axes do not count; a symbolic one is never reduced below
-    count /= static_cast<double>(e == 0 ? 1 : e);
-  }
-  for (size_t a = 0; a < x.shape().size(); ++a)
-    if (is_symbol(x.shape()[a]) && std::find(total.shape().begin(), total.shape().end(), x.shape()[a]) == total.shape().end())
+  const std::vector<bool> reduced = reduced_axes(detail::graph_ir(total.graph()).node(total.id()).spec);
+  double count = 1;  // the elements each sum adds up
+  for (size_t a = 0; a < x.shape().size(); ++a) {
+    if (!reduced[a]) continue;
+    if (is_symbol(x.shape()[a]))
       throw ShapeError(fmt::format("mean: the symbolic x axis {} ({}) is reduced, and a mean over a size known only at "
                                    "run time is not supported; x: {}", a, dim_str(x.shape()[a]), shape_str(x.shape())));
+    count *= static_cast<double>(x.shape()[a]);
+  }
   return total / count;
 }
 

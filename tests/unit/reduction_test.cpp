@@ -107,6 +107,16 @@ TEST(Reduction, MeanAndItsErrors) {
   }
   EXPECT_NEAR(element(got[1], 0), all / 24, 1e-12);
   EXPECT_EQ(got[1].shape(), Shape{});
+  // A symbolic axis that is kept does not count (it once multiplied the count by its code).
+  auto n = g.input("nx", tcc::f64, {tcc::dim("N"), 5});
+  auto by_row = g.compile({tcc::mean(n, Axes(1)), tcc::mean(n, Axes(-1), true)})({{"nx", filled(tcc::f64, {3, 5}, xv)}});
+  for (int i = 0; i < 3; ++i) {
+    double row = 0;
+    for (int j = 0; j < 5; ++j) row += xv[i * 5 + j];
+    EXPECT_NEAR(element(by_row[0], i), row / 5, 1e-12);
+    EXPECT_NEAR(element(by_row[1], i), row / 5, 1e-12);
+  }
+  EXPECT_EQ(by_row[1].shape(), (Shape{3, 1}));
   EXPECT_THROW(tcc::mean(g.input("i", tcc::i32, {3})), tcc::DTypeError);
   EXPECT_THROW(tcc::mean(g.input("n", tcc::f32, {tcc::dim("N"), 3}), Axes(0)), tcc::ShapeError);
 }
