@@ -50,7 +50,7 @@ llvm::Value* fast_exp(llvm::IRBuilder<>& b, llvm::Value* x) {
   for (int k = 2; k <= terms; ++k) factorial *= k;
   llvm::Value* p = constant(x, 1.0 / factorial);  // Horner, from r^terms / terms! down
   for (int k = terms - 1; k >= 0; --k) {
-    factorial /= std::max(k + 1, 1);
+    factorial /= k + 1;  // now k!
     p = b.CreateFAdd(b.CreateFMul(p, r), constant(x, 1.0 / factorial));
   }
   // 2^n = 2^h * 2^(n - h), h = n / 2: each factor a normal number.
@@ -123,23 +123,6 @@ llvm::Value* emit_integer(llvm::IRBuilder<>& b, ElemOp op, llvm::Value* x, llvm:
 
 llvm::Value* emit_elementwise(llvm::IRBuilder<>& b, ElemOp op, DType type, llvm::Value* x, llvm::Value* y) {
   return is_float(type) ? emit_float(b, op, x, y) : emit_integer(b, op, x, y);
-}
-
-const std::vector<LibmSymbol>& libm_symbols() {
-  static const std::vector<LibmSymbol> symbols{
-      {"tanhf", reinterpret_cast<void*>(static_cast<float (*)(float)>(&::tanhf))},
-      {"tanh", reinterpret_cast<void*>(static_cast<double (*)(double)>(&::tanh))},
-      {"erff", reinterpret_cast<void*>(static_cast<float (*)(float)>(&::erff))},
-      {"erf", reinterpret_cast<void*>(static_cast<double (*)(double)>(&::erf))},
-      // What LLVM lowers its intrinsics to where the target has no instruction.
-      {"expf", reinterpret_cast<void*>(static_cast<float (*)(float)>(&::expf))},
-      {"exp", reinterpret_cast<void*>(static_cast<double (*)(double)>(&::exp))},
-      {"logf", reinterpret_cast<void*>(static_cast<float (*)(float)>(&::logf))},
-      {"log", reinterpret_cast<void*>(static_cast<double (*)(double)>(&::log))},
-      {"powf", reinterpret_cast<void*>(static_cast<float (*)(float, float)>(&::powf))},
-      {"pow", reinterpret_cast<void*>(static_cast<double (*)(double, double)>(&::pow))},
-  };
-  return symbols;
 }
 
 }  // namespace tcc::codegen

@@ -1,7 +1,7 @@
 // The process-wide ORC LLJIT that links kernel objects and hands out their entry points.
-#include "codegen/emit_elementwise.h"
 #include "codegen/llvm_internal.h"
 
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <string>
@@ -17,14 +17,26 @@ struct RuntimeSymbol {
   void* address;
 };
 
-// What generated code may call: libc functions LLVM turns zero-fill and copy loops into, and
-// the runtime's own functions registered with define_runtime_symbol.
+// What generated code may call: libc functions LLVM turns zero-fill and copy loops into, the C
+// library's math functions element-wise kernels call (emit_elementwise.cpp, and what LLVM lowers
+// llvm.log and llvm.pow to), and the runtime's own functions registered with
+// define_runtime_symbol.
 std::mutex g_symbols_mutex;
 std::vector<RuntimeSymbol>& runtime_symbols() {
   static std::vector<RuntimeSymbol> symbols{
       {"memset", reinterpret_cast<void*>(&std::memset)},
       {"memcpy", reinterpret_cast<void*>(&std::memcpy)},
       {"memmove", reinterpret_cast<void*>(&std::memmove)},
+      {"tanhf", reinterpret_cast<void*>(static_cast<float (*)(float)>(&::tanhf))},
+      {"tanh", reinterpret_cast<void*>(static_cast<double (*)(double)>(&::tanh))},
+      {"erff", reinterpret_cast<void*>(static_cast<float (*)(float)>(&::erff))},
+      {"erf", reinterpret_cast<void*>(static_cast<double (*)(double)>(&::erf))},
+      {"expf", reinterpret_cast<void*>(static_cast<float (*)(float)>(&::expf))},
+      {"exp", reinterpret_cast<void*>(static_cast<double (*)(double)>(&::exp))},
+      {"logf", reinterpret_cast<void*>(static_cast<float (*)(float)>(&::logf))},
+      {"log", reinterpret_cast<void*>(static_cast<double (*)(double)>(&::log))},
+      {"powf", reinterpret_cast<void*>(static_cast<float (*)(float, float)>(&::powf))},
+      {"pow", reinterpret_cast<void*>(static_cast<double (*)(double, double)>(&::pow))},
   };
   return symbols;
 }
@@ -81,8 +93,6 @@ class Jit {
     auto flags = llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable;
     std::lock_guard<std::mutex> lock(g_symbols_mutex);
     for (const RuntimeSymbol& s : runtime_symbols())
-      symbols[jit_->mangleAndIntern(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address), flags};
-    for (const LibmSymbol& s : libm_symbols())
       symbols[jit_->mangleAndIntern(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address), flags};
     if (auto err = jit_->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(symbols))))
       throw CompileError("cannot export runtime symbols to the JIT: " + error_text(std::move(err)));

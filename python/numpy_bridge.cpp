@@ -231,7 +231,7 @@ py::object to_ndarray(py::handle object) {
   return py::reinterpret_steal<py::object>(array);
 }
 
-bool readable_in_place(PyArrayObject* array) { return dense_native(array) && PyArray_ISALIGNED(array); }
+bool readable_in_place(PyArrayObject* array) { return PyArray_IS_C_CONTIGUOUS(array) && native_aligned(array); }
 
 // An array's strides in elements when kernels can read it through them in place (those of
 // 1-long axes, never stepped along, as 0), else nullopt.

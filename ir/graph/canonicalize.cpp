@@ -193,9 +193,7 @@ class Canonicalizer {
     const Node& n = g_.node(id);
     if (!root && !inlined_.count(id)) {
       const View& v = views_.at(id);
-      std::vector<int64_t> strides(c.dims.size(), 0);
-      for (size_t a = 0; a < v.shape.size(); ++a)
-        if (axis_dims[a] != IndexSpec::kBroadcast && v.shape[a] != 1) strides[axis_dims[a]] += v.strides[a];
+      std::vector<int64_t> strides = loop_strides(v, axis_dims, c.dims.size());
       for (size_t i = 0; i < c.program.size(); ++i) {
         const int o = c.program[i].operand;
         if (o >= 0 && c.operands[o].buffer == v.buffer && c.operands[o].strides == strides) return static_cast<int>(i);

@@ -44,18 +44,15 @@ std::vector<int64_t> KernelSpec::out_strides() const {
 
 double KernelSpec::flops() const {
   if (kind == StepKind::copy) return 0;
-  if (kind == StepKind::elementwise) {
-    double points = 1;
-    for (const KernelDim& d : dims) points *= static_cast<double>(d.extent);
-    return points * static_cast<double>(std::count_if(program.begin(), program.end(),
-                                                      [](const ElemInstr& i) { return i.operand < 0; }));
-  }
   double points = 1;
   bool sums = false;
   for (const KernelDim& d : dims) {
     points *= static_cast<double>(d.extent);
     sums = sums || d.role == DimRole::K;
   }
+  if (kind == StepKind::elementwise)  // one per function applied
+    return points * static_cast<double>(std::count_if(program.begin(), program.end(),
+                                                      [](const ElemInstr& i) { return i.operand < 0; }));
   return points * static_cast<double>(operands.size() - 1 + (sums ? 1 : 0));
 }
 
@@ -197,14 +194,12 @@ void verify_program(const KernelProgram& p) {
     }
     if (written[c.out_buffer]) fail(fmt::format("%b{} written twice", c.out_buffer));
     if (p.buffers[c.out_buffer].dtype != c.out_dtype) fail("output dtype differs from its buffer's");
-    if (c.kind == StepKind::copy &&
-        (c.operands.size() != 1 || std::any_of(c.dims.begin(), c.dims.end(), [](const KernelDim& d) { return d.role == DimRole::K; })))
-      fail("a copy has one operand and sums nothing");
+    const bool sums = std::any_of(c.dims.begin(), c.dims.end(), [](const KernelDim& d) { return d.role == DimRole::K; });
+    if (c.kind == StepKind::copy && (c.operands.size() != 1 || sums)) fail("a copy has one operand and sums nothing");
     if (c.combine != ElemOp::add && (c.kind != StepKind::contraction || c.operands.size() != 1 || reduction_name(c.combine).empty()))
       fail("only a one-operand contraction combines by max or min");
     if (c.kind == StepKind::elementwise) {
-      if (std::any_of(c.dims.begin(), c.dims.end(), [](const KernelDim& d) { return d.role == DimRole::K; }))
-        fail("an element-wise step sums nothing");
+      if (sums) fail("an element-wise step sums nothing");
       if (c.program.empty()) fail("an element-wise step without an expression");
       for (size_t i = 0; i < c.program.size(); ++i) {
         const ElemInstr& in = c.program[i];
