@@ -59,8 +59,8 @@ class GraphEntryEmitter {
     llvm::Value* scratch = scratch_bytes > 0 ? allocate(b_.getInt64(scratch_bytes)) : nullptr;
     for (size_t s = 0; s < p_.program.steps.size(); ++s) {
       const ir::KernelSpec& c = p_.program.steps[s];
-      std::vector<llvm::Value*> args{storage[c.out_buffer]};
-      for (const ir::StridedOperand& op : c.operands) args.push_back(storage[op.buffer]);
+      std::vector<llvm::Value*> args;
+      for (int b : c.arg_buffers()) args.push_back(storage[b]);
       for (const std::string& symbol : c.scalar_params()) args.push_back(symbol_value(tcc::dim(symbol)));
       if (p_.kernels[p_.step_kernel[s]].schedule.scratch_bytes() > 0) args.push_back(scratch);
       b_.CreateCall(kernels[p_.step_kernel[s]], args);

@@ -8,8 +8,15 @@ namespace {
 
 using ir::ElemOp;
 
-// A call of the C library's float or double function `name` ("tanh": tanhf for f32).
+// A call of the C library's float or double function `name` ("tanh": tanhf for f32), one per
+// lane of a vector.
 llvm::Value* libm_call(llvm::IRBuilder<>& b, const char* name, llvm::Value* x) {
+  if (auto* vec = llvm::dyn_cast<llvm::FixedVectorType>(x->getType())) {
+    llvm::Value* result = llvm::PoisonValue::get(vec);
+    for (unsigned l = 0; l < vec->getNumElements(); ++l)
+      result = b.CreateInsertElement(result, libm_call(b, name, b.CreateExtractElement(x, l)), l);
+    return result;
+  }
   llvm::Type* t = x->getType();
   const std::string symbol = std::string(name) + (t->isFloatTy() ? "f" : "");
   llvm::Module& m = *b.GetInsertBlock()->getModule();
@@ -35,9 +42,10 @@ llvm::Value* fast_exp(llvm::IRBuilder<>& b, llvm::Value* x) {
   llvm::FastMathFlags contract_only;
   contract_only.setAllowContract(true);
   b.setFastMathFlags(contract_only);
-  const bool f32 = x->getType()->isFloatTy();
+  const bool f32 = x->getType()->getScalarType()->isFloatTy();
   const int mantissa = f32 ? 23 : 52, bias = f32 ? 127 : 1023;
   llvm::Type* int_type = f32 ? b.getInt32Ty() : b.getInt64Ty();
+  if (auto* vec = llvm::dyn_cast<llvm::FixedVectorType>(x->getType())) int_type = llvm::FixedVectorType::get(int_type, vec->getNumElements());
   // Beyond these e^x is inf or 0 in the type; inside, n stays within two exponents' range.
   const double high = f32 ? 88.72283935546875 : 709.782712893384, low = f32 ? -103.972084045410 : -745.1332191019412;
   const double ln2_hi = f32 ? 0.693145751953125 : 0.6931471803691238, ln2_lo = f32 ? 1.428606765330187e-06 : 1.9082149292705877e-10;

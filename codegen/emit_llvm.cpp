@@ -3,6 +3,7 @@
 
 #include <tcc/error.h>
 
+#include <functional>
 #include <optional>
 #include <unordered_map>
 
@@ -377,39 +378,64 @@ class KernelEmitter {
       }
     }
 
-    // C update, only where the tile exists: C = acc, or C += acc when accumulating. The
-    // overwriting variant never reads C (no extra memory traffic on the first K block).
-    auto update = [&](int r, int v, llvm::Value* mask, bool accumulating) {
+    // C update, only where the tile exists: C = acc, or C += acc when accumulating, then the
+    // epilogue when finishing. The overwriting variant never reads C (no extra memory traffic
+    // on the first K block).
+    std::vector<llvm::Value*> epilogue_origins;
+    for (const TileOperand& o : mk.epilogue_operands) epilogue_origins.push_back(address(o.buffer, o.offset));
+    auto epilogue = [&](llvm::Value* sum, int r, int v, llvm::Value* mask) {
+      std::vector<llvm::Value*> values;
+      for (const ir::ElemInstr& in : mk.epilogue) {
+        if (in.operand == 0) {
+          values.push_back(sum);
+        } else if (in.operand > 0) {
+          const TileOperand& o = mk.epilogue_operands[in.operand - 1];
+          llvm::Value* p = element_ptr(o, epilogue_origins[in.operand - 1], b_.getInt64(r), b_.getInt64(int64_t(v) * lanes));
+          values.push_back(o.stride_j == 0 ? b_.CreateVectorSplat(lanes, b_.CreateAlignedLoad(elem, p, elem_align))
+                                           : load_vector(vec, p, elem_align, mask));
+        } else {
+          values.push_back(emit_elementwise(b_, in.op, t, values[in.args[0]], in.args.size() > 1 ? values[in.args[1]] : nullptr));
+        }
+      }
+      return values.back();
+    };
+    auto update = [&](int r, int v, llvm::Value* mask, bool accumulating, bool finishing) {
       llvm::Value* p = element_ptr(mk.c, c_origin, b_.getInt64(r), b_.getInt64(int64_t(v) * lanes));
       llvm::Value* sum = acc[r * nv + v];
       if (accumulating) {
         llvm::Value* old = load_vector(vec, p, elem_align, mask);
         sum = is_float(t) ? b_.CreateFAdd(sum, old) : b_.CreateAdd(sum, old);
       }
+      if (finishing) sum = epilogue(sum, r, v, mask);
       if (mask) b_.CreateMaskedStore(sum, p, elem_align, mask);
       else b_.CreateAlignedStore(sum, p, elem_align);
     };
-    auto store_full = [&](bool accumulating) {
+    auto store_full = [&](bool accumulating, bool finishing) {
       for (int r = 0; r < mk.rows; ++r)
-        for (int v = 0; v < nv; ++v) update(r, v, b_mask(v), accumulating);
+        for (int v = 0; v < nv; ++v) update(r, v, b_mask(v), accumulating, finishing);
     };
-    // One variant when `accumulate` is a constant, else a branch to an accumulating and an
-    // overwriting one.
-    if (mk.accumulate->kind == ExprKind::int_imm) {
-      store_full(mk.accumulate->int_value != 0);
-      return;
-    }
-    auto* add_bb = llvm::BasicBlock::Create(ctx_, "mk.accumulate", f);
-    auto* set_bb = llvm::BasicBlock::Create(ctx_, "mk.overwrite", f);
-    auto* end_bb = llvm::BasicBlock::Create(ctx_, "mk.stored", f);
-    b_.CreateCondBr(b_.CreateICmpNE(expr(mk.accumulate), b_.getInt64(0)), add_bb, set_bb);
-    b_.SetInsertPoint(add_bb);
-    store_full(true);
-    b_.CreateBr(end_bb);
-    b_.SetInsertPoint(set_bb);
-    store_full(false);
-    b_.CreateBr(end_bb);
-    b_.SetInsertPoint(end_bb);
+    // One variant when a condition is a constant, else a branch to both.
+    auto variants = [&](const Expr& condition, const char* name, const std::function<void(bool)>& body) {
+      if (!condition || condition->kind == ExprKind::int_imm) {
+        body(condition && condition->int_value != 0);
+        return;
+      }
+      auto* yes_bb = llvm::BasicBlock::Create(ctx_, std::string(name), f);
+      auto* no_bb = llvm::BasicBlock::Create(ctx_, std::string(name) + ".not", f);
+      auto* end_bb = llvm::BasicBlock::Create(ctx_, std::string(name) + ".done", f);
+      b_.CreateCondBr(b_.CreateICmpNE(expr(condition), b_.getInt64(0)), yes_bb, no_bb);
+      b_.SetInsertPoint(yes_bb);
+      body(true);
+      b_.CreateBr(end_bb);
+      b_.SetInsertPoint(no_bb);
+      body(false);
+      b_.CreateBr(end_bb);
+      b_.SetInsertPoint(end_bb);
+    };
+    const Expr finish = mk.epilogue.empty() ? nullptr : mk.finish;
+    variants(mk.accumulate, "mk.accumulate", [&](bool accumulating) {
+      variants(finish, "mk.finish", [&](bool finishing) { store_full(accumulating, finishing); });
+    });
   }
 
   // A parallel task (outline_parallel): `i32 NAME(ptr closure, i64 i)` runs one iteration; its

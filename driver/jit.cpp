@@ -82,8 +82,7 @@ runtime::Executable link_plan(Plan plan, const ir::GraphIR& graph, const std::ve
     const ir::KernelSpec& c = p.steps[s];
     stats.flops += c.flops();
     const ir::LoweredKernel& k = lowered.kernels[lowered.step_kernel[s]];
-    runtime::Executable::Step step{entries[lowered.step_kernel[s]], {c.out_buffer}, {}, false};
-    for (const ir::StridedOperand& op : c.operands) step.args.push_back(op.buffer);
+    runtime::Executable::Step step{entries[lowered.step_kernel[s]], c.arg_buffers(), {}, false};
     for (const std::string& name : c.scalar_params()) step.symbols.push_back(symbol_index(exe, tcc::dim(name)));
     step.flops = c.flops();
     for (const ir::KernelDim& d : c.dims)

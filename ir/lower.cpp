@@ -142,7 +142,7 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const sc
     if (symbols.changed) p.node = symbols.resolved.origin.at(p.node);
   }
   out.program = run_pass("canonicalize_contractions",
-                         [&] { return canonicalize_contractions(planned.graph, planned.outputs); },
+                         [&] { return canonicalize_contractions(planned.graph, planned.outputs, target.fuse_epilogues); },
                          [](const KernelProgram& p) { return p.str(); });
   out.program = run_pass("coalesce_dims", [&] { return coalesce_dims(std::move(out.program)); },
                          [](const KernelProgram& p) { return p.str(); });

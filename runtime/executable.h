@@ -14,15 +14,16 @@
 
 namespace tcc::runtime {
 
-// Every kernel's ABI: args[0] the output buffer, then the operands, then the values of its
+// Every kernel's ABI: args[0] the output buffer, then the operands (KernelSpec::arg_buffers:
+// the epilogue's last), then the values of its
 // symbols (each slot holds the int64 itself), then (when the kernel needs one) the scratch block.
 using KernelEntry = void (*)(void* const* args);
 
 struct Executable {
   struct Step {
-    static constexpr std::size_t kMaxArgs = 8;
+    static constexpr std::size_t kMaxArgs = 16;
     KernelEntry entry = nullptr;
-    std::vector<int> args;     // buffer ids in the kernel's argument order: output, operands
+    std::vector<int> args;     // buffer ids in the kernel's argument order (KernelSpec::arg_buffers)
     std::vector<int> symbols;  // then these symbols' values (indices into Executable::symbols)
     bool scratch = false;      // the scratch block follows
     // Arithmetic of one call: `flops` times the value of each symbol in `flop_symbols` (one

@@ -3,7 +3,9 @@
 // reshape of a strided view, a strided graph output) becomes a copy step. A chain of
 // element-wise ops becomes one elementwise step: an element-wise node used once, by another
 // element-wise node that does not stretch it (broadcast it over more elements), is computed
-// inside its user's expression, with no buffer of its own.
+// inside its user's expression, with no buffer of its own. An element-wise expression of a
+// contraction's result, the only use of it, becomes the contraction's epilogue (the bias and
+// activation of a Dense layer run in the GEMM's store).
 #include "ir/graph/canonicalize.h"
 
 #include "ir/symbolic_extents.h"
@@ -13,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -53,15 +56,23 @@ KernelDim kernel_dim(int64_t extent, DimRole role) {
   return {extent, role, {}};
 }
 
+// The most buffers one fused expression reads (the runtime's argument block holds them with
+// the output, a contraction's two operands and the symbols).
+constexpr int kMaxFusedOperands = 8;
+
 class Canonicalizer {
  public:
-  explicit Canonicalizer(const GraphIR& g) : g_(g) {}
+  Canonicalizer(const GraphIR& g, bool fuse_epilogues) : g_(g), fuse_epilogues_(fuse_epilogues) {}
 
   KernelProgram run(const std::vector<int>& outputs) {
     const std::vector<int> order = reachable_nodes(g_, outputs);
     find_inlined(order, outputs);
     for (int id : order)
-      if (!inlined_.count(id)) views_[id] = lower_node(g_.node(id));
+      if (!inlined_.count(id)) {
+        node_ = id;
+        views_[id] = lower_node(g_.node(id));
+      }
+    node_ = -1;
     for (int o : outputs) {
       View v = views_.at(o);
       const BufferInfo& b = p_.buffers[v.buffer];
@@ -164,15 +175,20 @@ class Canonicalizer {
     return emit(std::move(c));
   }
 
-  // The element-wise nodes computed inside their one user's expression (fusion).
+  // The element-wise nodes computed inside their one user's expression (fusion), as long as
+  // an expression reads at most kMaxFusedOperands values; the nodes used once (candidates for
+  // an epilogue).
   void find_inlined(const std::vector<int>& order, const std::vector<int>& outputs) {
     std::unordered_map<int, int> uses;
-    for (int o : outputs) ++uses[o];
+    for (int o : outputs) uses[o] += 2;  // an output is a use the program cannot fuse away
     for (int id : order)
       for (int in : g_.node(id).inputs) ++uses[in];
+    std::unordered_map<int, int> leaves;  // values an element-wise node's expression reads (at most)
     for (int id : order) {
       const Node& user = g_.node(id);
+      if (uses[id] == 1) used_once_.insert(id);
       if (!is_elementwise(user.op)) continue;
+      int reads = static_cast<int>(user.inputs.size());
       for (size_t k = 0; k < user.inputs.size(); ++k) {
         const Node& p = g_.node(user.inputs[k]);
         if (!is_elementwise(p.op) || uses[p.id] != 1) continue;
@@ -181,8 +197,12 @@ class Canonicalizer {
           const int d = user.spec.operands[k][a];
           stretched = stretched || d == IndexSpec::kBroadcast || user.spec.extents[d] != p.shape[a];
         }
-        if (!stretched) inlined_.insert(p.id);
+        if (!stretched && reads - 1 + leaves[p.id] <= kMaxFusedOperands) {
+          inlined_.insert(p.id);
+          reads += leaves[p.id] - 1;
+        }
       }
+      leaves[id] = reads;
     }
   }
 
@@ -222,7 +242,53 @@ class Canonicalizer {
     for (int64_t e : n.spec.extents) c.dims.push_back(kernel_dim(e, DimRole::M));
     c.out_axes = n.spec.out;
     elementwise_value(n.id, n.spec.out, c, /*root=*/true);
+    if (fuse_epilogues_)
+      if (std::optional<View> fused = fuse_as_epilogue(c)) return *fused;
     return emit(std::move(c));
+  }
+
+  // Makes element-wise step `e` the epilogue of the contraction whose result it reads, when
+  // that result is read nowhere else, element for element (not broadcast, not transposed), in
+  // the same dtype. The contraction moves to the end of the steps so far: every buffer the
+  // epilogue reads is written before it.
+  std::optional<View> fuse_as_epilogue(const KernelSpec& e) {
+    if (e.operands.size() > kMaxFusedOperands + 1) return std::nullopt;
+    const std::vector<int64_t> dense = e.out_strides();
+    for (size_t o = 0; o < e.operands.size(); ++o) {
+      const int buffer = e.operands[o].buffer;
+      auto producer = std::find_if(p_.steps.begin(), p_.steps.end(), [&](const KernelSpec& s) { return s.out_buffer == buffer; });
+      // Element for element: e's strides are the dense ones (a size-1 dim's does not matter).
+      bool elementwise_read = true;
+      for (size_t d = 0; d < e.dims.size(); ++d)
+        elementwise_read = elementwise_read && (e.dims[d].extent == 1 || e.operands[o].strides[d] == dense[d]);
+      if (producer == p_.steps.end() || producer->kind != StepKind::contraction || !producer->epilogue.empty() ||
+          !fusable_buffers_.count(buffer) || producer->out_dtype != e.out_dtype || !elementwise_read ||
+          producer->out_shape() != e.out_shape())
+        continue;
+      const bool read_twice = std::count_if(e.operands.begin(), e.operands.end(), [&](const StridedOperand& op) { return op.buffer == buffer; }) > 1;
+      if (read_twice) continue;
+      KernelSpec c = std::move(*producer);
+      p_.steps.erase(producer);
+      // Operand i of e becomes epilogue operand 0 (the result) or the next one; each loop dim of
+      // e is the contraction's dim of the same output axis.
+      std::vector<int> renumbered(e.operands.size());
+      for (size_t i = 0; i < e.operands.size(); ++i) {
+        if (i == o) continue;
+        StridedOperand op{e.operands[i].buffer, std::vector<int64_t>(c.dims.size(), 0), e.operands[i].dtype};
+        for (size_t a = 0; a < e.out_axes.size(); ++a) op.strides[c.out_axes[a]] = e.operands[i].strides[e.out_axes[a]];
+        c.epilogue_operands.push_back(std::move(op));
+        renumbered[i] = static_cast<int>(c.epilogue_operands.size());
+      }
+      c.epilogue = e.program;
+      for (ElemInstr& in : c.epilogue)
+        if (in.operand >= 0) in.operand = renumbered[in.operand];
+      // The buffer now holds the epilogue's value: no other contraction may reuse it.
+      for (auto it = computed_.begin(); it != computed_.end();)
+        it = it->second == buffer ? computed_.erase(it) : std::next(it);
+      p_.steps.push_back(std::move(c));
+      return dense_view(buffer, e.out_shape());
+    }
+    return std::nullopt;
   }
 
   // Adds a step, or reuses the buffer of an identical one (same kernel, same operands): graph
@@ -231,11 +297,15 @@ class Canonicalizer {
     Shape shape = c.out_shape();
     std::string key = c.descriptor();
     for (const StridedOperand& op : c.operands) key += fmt::format(" %b{}", op.buffer);
-    if (auto it = computed_.find(key); it != computed_.end()) return dense_view(it->second, shape);
+    if (auto it = computed_.find(key); it != computed_.end()) {
+      fusable_buffers_.erase(it->second);  // read by two nodes now
+      return dense_view(it->second, shape);
+    }
     c.out_buffer = new_buffer({BufferInfo::Kind::temp, c.out_dtype, 0, "", {}}, shape,
                               [&] { return fmt::format("a result of type {}", type_str(c.out_dtype, shape)); });
     computed_.emplace(std::move(key), c.out_buffer);
     int buffer = c.out_buffer;
+    if (node_ >= 0 && used_once_.count(node_)) fusable_buffers_.insert(buffer);
     p_.steps.push_back(std::move(c));
     return dense_view(buffer, shape);
   }
@@ -254,16 +324,20 @@ class Canonicalizer {
   }
 
   const GraphIR& g_;
+  const bool fuse_epilogues_;
   KernelProgram p_;
   std::unordered_map<int, View> views_;
   std::unordered_map<std::string, int> computed_;  // step key -> its buffer
   std::unordered_set<int> inlined_;                 // element-wise nodes fused into their user
+  std::unordered_set<int> used_once_;               // nodes one other node reads, not outputs
+  std::unordered_set<int> fusable_buffers_;         // results of steps of such nodes, read by no other
+  int node_ = -1;                                   // the node being lowered
 };
 
 }  // namespace
 
-KernelProgram canonicalize_contractions(const GraphIR& g, const std::vector<int>& outputs) {
-  return Canonicalizer(g).run(outputs);
+KernelProgram canonicalize_contractions(const GraphIR& g, const std::vector<int>& outputs, bool fuse_epilogues) {
+  return Canonicalizer(g, fuse_epilogues).run(outputs);
 }
 
 }  // namespace tcc::ir

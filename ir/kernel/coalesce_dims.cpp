@@ -9,7 +9,7 @@ namespace {
 // Removes dim `d`: its strides and its place in the output.
 void erase_dim(KernelSpec& c, int d) {
   c.dims.erase(c.dims.begin() + d);
-  for (StridedOperand& op : c.operands) op.strides.erase(op.strides.begin() + d);
+  c.for_each_read([&](StridedOperand& op) { op.strides.erase(op.strides.begin() + d); });
   c.out_axes.erase(std::remove(c.out_axes.begin(), c.out_axes.end(), d), c.out_axes.end());
   for (int& a : c.out_axes)
     if (a > d) --a;
@@ -22,9 +22,9 @@ bool mergeable(const KernelSpec& c, const std::vector<int64_t>& out_strides, int
   // In the output, adjacent and in this order (dense row-major makes the stride test enough
   // for output dims; summed dims have stride 0 in both), and likewise in every operand.
   if (out_strides[outer] != out_strides[inner] * i.extent) return false;
-  for (const StridedOperand& op : c.operands)
-    if (op.strides[outer] != op.strides[inner] * i.extent) return false;
-  return true;
+  bool same = true;
+  c.for_each_read([&](const StridedOperand& op) { same = same && op.strides[outer] == op.strides[inner] * i.extent; });
+  return same;
 }
 
 }  // namespace

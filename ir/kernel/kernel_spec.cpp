@@ -53,32 +53,42 @@ double KernelSpec::flops() const {
   if (kind == StepKind::elementwise)  // one per function applied
     return points * static_cast<double>(std::count_if(program.begin(), program.end(),
                                                       [](const ElemInstr& i) { return i.operand < 0; }));
-  return points * static_cast<double>(operands.size() - 1 + (sums ? 1 : 0));
+  double per_output = 1;
+  for (int d : out_axes) per_output *= static_cast<double>(dims[d].extent);
+  const double epilogue_ops = static_cast<double>(std::count_if(epilogue.begin(), epilogue.end(),
+                                                                [](const ElemInstr& i) { return i.operand < 0; }));
+  return points * static_cast<double>(operands.size() - 1 + (sums ? 1 : 0)) + per_output * epilogue_ops;
 }
 
 double KernelSpec::bytes() const {
   double out = static_cast<double>(dtype_size(out_dtype));
   for (int d : out_axes) out *= static_cast<double>(dims[d].extent);
-  for (const StridedOperand& op : operands) {
+  for_each_read([&](const StridedOperand& op) {
     double elems = 1;
     for (size_t d = 0; d < dims.size(); ++d)
       if (op.strides[d] != 0) elems *= static_cast<double>(dims[d].extent);
     out += elems * static_cast<double>(dtype_size(op.dtype));
-  }
+  });
   return out;
 }
 
 std::optional<DType> KernelSpec::uniform_dtype() const {
-  for (const StridedOperand& op : operands)
-    if (op.dtype != out_dtype) return std::nullopt;
+  bool uniform = true;
+  for_each_read([&](const StridedOperand& op) { uniform = uniform && op.dtype == out_dtype; });
+  if (!uniform) return std::nullopt;
   if (kind == StepKind::contraction && acc_dtype != out_dtype) return std::nullopt;
   return out_dtype;
 }
 
 std::string unsupported_by_lowering(const KernelSpec& c) {
   if (!c.uniform_dtype()) return "operands, accumulator and output of different dtypes";
-  if (!c.epilogue.empty()) return "an epilogue";
   return "";
+}
+
+std::vector<int> KernelSpec::arg_buffers() const {
+  std::vector<int> buffers{out_buffer};
+  for_each_read([&](const StridedOperand& op) { buffers.push_back(op.buffer); });
+  return buffers;
 }
 
 std::vector<std::string> KernelSpec::scalar_params() const {
@@ -114,9 +124,9 @@ std::vector<std::pair<std::string, std::string>> KernelSpec::descriptor_fields()
   if (kind == StepKind::elementwise) fields.emplace_back("expr", elem_program_str(program));
   if (combine != ElemOp::add) fields.emplace_back("combine", std::string(reduction_name(combine)));
   if (!epilogue.empty()) {
-    std::string ops;
-    for (const EpilogueOp& e : epilogue) ops += fmt::format("{}{}", ops.empty() ? "" : ",", e.op);
-    fields.emplace_back("epilogue", ops);
+    std::string reads;
+    for (const StridedOperand& op : epilogue_operands) reads += fmt::format(" [{}]", fmt::join(op.strides, ","));
+    fields.emplace_back("epilogue", elem_program_str(epilogue) + reads);
   }
   return fields;
 }
@@ -148,8 +158,13 @@ std::string KernelProgram::str() const {
     s += fmt::format(") out({})", fmt::join(outs, ","));
     for (const StridedOperand& op : c.operands)
       s += fmt::format(" %b{}[strides {}]", op.buffer, fmt::join(op.strides, ","));
-    if (c.kind == StepKind::elementwise) s += " " + elem_program_str(c.program);
+    if (c.kind == StepKind::elementwise) s += fmt::format(" {}", elem_program_str(c.program));
     if (c.combine != ElemOp::add) s += fmt::format(" combine={}", reduction_name(c.combine));
+    if (!c.epilogue.empty()) {
+      s += fmt::format(" epilogue({}", elem_program_str(c.epilogue));
+      for (const StridedOperand& op : c.epilogue_operands) s += fmt::format(" %b{}[strides {}]", op.buffer, fmt::join(op.strides, ","));
+      s += ")";
+    }
     s += "\n";
   }
   for (size_t o = 0; o < outputs.size(); ++o)
@@ -173,7 +188,7 @@ void verify_program(const KernelProgram& p) {
   for (size_t b = 0; b < p.buffers.size(); ++b) written[b] = p.buffers[b].kind != BufferInfo::Kind::temp;
   auto fail = [](const std::string& why) { throw InternalError("verify_program: " + why); };
   for (const KernelSpec& c : p.steps) {
-    for (const StridedOperand& op : c.operands) {
+    c.for_each_read([&](const StridedOperand& op) {
       if (op.buffer < 0 || op.buffer >= static_cast<int>(p.buffers.size())) fail("operand buffer out of range");
       if (!written[op.buffer]) fail(fmt::format("%b{} read before written", op.buffer));
       if (op.strides.size() != c.dims.size()) fail("stride count differs from dim count");
@@ -191,23 +206,35 @@ void verify_program(const KernelProgram& p) {
       if (!any_empty && (origin + first < 0 || origin + last >= p.buffers[op.buffer].planned_numel()))
         fail(fmt::format("%b{} accessed from {} to {} but holds {}", op.buffer, origin + first, origin + last,
                          p.buffers[op.buffer].planned_numel()));
-    }
+    });
     if (written[c.out_buffer]) fail(fmt::format("%b{} written twice", c.out_buffer));
     if (p.buffers[c.out_buffer].dtype != c.out_dtype) fail("output dtype differs from its buffer's");
     const bool sums = std::any_of(c.dims.begin(), c.dims.end(), [](const KernelDim& d) { return d.role == DimRole::K; });
     if (c.kind == StepKind::copy && (c.operands.size() != 1 || sums)) fail("a copy has one operand and sums nothing");
     if (c.combine != ElemOp::add && (c.kind != StepKind::contraction || c.operands.size() != 1 || reduction_name(c.combine).empty()))
       fail("only a one-operand contraction combines by max or min");
+    // Each step of an expression reads an operand below `operands` or earlier steps.
+    auto check_expression = [&](const std::vector<ElemInstr>& program, size_t operands) {
+      for (size_t i = 0; i < program.size(); ++i) {
+        const ElemInstr& in = program[i];
+        const bool bad_operand = in.operand >= static_cast<int>(operands);
+        const bool bad_args = in.operand < 0 && (static_cast<int>(in.args.size()) != elem_op_info(in.op).arity ||
+                                                 std::any_of(in.args.begin(), in.args.end(), [&](int a) { return a < 0 || a >= static_cast<int>(i); }));
+        if (bad_operand || bad_args) fail(fmt::format("a malformed element-wise expression: {}", elem_program_str(program)));
+      }
+    };
     if (c.kind == StepKind::elementwise) {
       if (sums) fail("an element-wise step sums nothing");
       if (c.program.empty()) fail("an element-wise step without an expression");
-      for (size_t i = 0; i < c.program.size(); ++i) {
-        const ElemInstr& in = c.program[i];
-        const bool bad_operand = in.operand >= static_cast<int>(c.operands.size());
-        const bool bad_args = in.operand < 0 && (static_cast<int>(in.args.size()) != elem_op_info(in.op).arity ||
-                                                 std::any_of(in.args.begin(), in.args.end(), [&](int a) { return a < 0 || a >= static_cast<int>(i); }));
-        if (bad_operand || bad_args) fail("a malformed element-wise expression: " + elem_program_str(c.program));
-      }
+      check_expression(c.program, c.operands.size());
+    }
+    if (!c.epilogue.empty() || !c.epilogue_operands.empty()) {
+      if (c.kind != StepKind::contraction) fail("only a contraction has an epilogue");
+      if (c.epilogue.empty()) fail("epilogue operands without an epilogue");
+      check_expression(c.epilogue, c.epilogue_operands.size() + 1);
+      for (const StridedOperand& op : c.epilogue_operands)
+        for (size_t d = 0; d < c.dims.size(); ++d)
+          if (c.dims[d].role == DimRole::K && op.strides[d] != 0) fail("an epilogue operand indexed by a summed dim");
     }
     if (!fits(c.out_shape(), p.buffers[c.out_buffer])) fail("output size differs from its buffer");
     written[c.out_buffer] = true;

@@ -1,10 +1,10 @@
 // The kernel form: what one kernel computes, whatever op the user wrote. A step is a
 // contraction over loop dims with roles B/M/N/K and per-operand strides (broadcasting is
 // stride 0, transposes and diagonals are strides, never copies), or a copy of a strided view
-// into a dense buffer; element-wise steps come next. A dim may carry a symbol (its extent a
-// runtime parameter); operands, accumulator and output each have a dtype; an epilogue of
-// element-wise ops may follow the store. Today's programs use none of the widening: one
-// dtype, static extents, no epilogue.
+// into a dense buffer, or an element-wise expression. A dim may carry a symbol (its extent a
+// runtime parameter); operands, accumulator and output each have a dtype; a contraction may
+// end in an epilogue, an element-wise expression of each result applied as it is stored (a
+// fused bias and activation).
 #pragma once
 #include <tcc/dtype.h>
 #include <tcc/tensor.h>
@@ -46,14 +46,6 @@ enum class StepKind {
   elementwise,  // out = program(operands' elements) (no K dim): a fused element-wise expression
 };
 
-// An element-wise op applied to each output element as it is stored (bias, activation ...),
-// reading `operands` (buffer ids) besides the element. The slot of the kernel form that fusion
-// fills; no pass makes one yet, and lowering refuses a spec that has one.
-struct EpilogueOp {
-  std::string op;
-  std::vector<int> operands;
-};
-
 struct KernelSpec {
   StepKind kind = StepKind::contraction;
   DType acc_dtype = DType::f32;  // what products are summed in
@@ -61,8 +53,11 @@ struct KernelSpec {
   std::vector<KernelDim> dims;
   std::vector<int> out_axes;  // loop dim of each output axis; the output is dense row-major
   std::vector<StridedOperand> operands;
-  std::vector<EpilogueOp> epilogue;
   std::vector<ElemInstr> program;  // elementwise: the expression, over the operands' elements
+  // contraction: what is stored instead of each result r (empty: r itself). Its operand 0 is
+  // r, operand i >= 1 the element of epilogue_operands[i - 1] (stride 0 along K dims).
+  std::vector<ElemInstr> epilogue;
+  std::vector<StridedOperand> epilogue_operands;
   // contraction: how the products over K dims combine (add: a sum; maximum, minimum: the max
   // and min reductions, of one operand).
   ElemOp combine = ElemOp::add;
@@ -70,6 +65,19 @@ struct KernelSpec {
 
   // The one dtype of operands, accumulator and output, or nullopt when they differ.
   std::optional<DType> uniform_dtype() const;
+  // The buffers a kernel is passed, in its argument order: output, operands, epilogue operands.
+  std::vector<int> arg_buffers() const;
+  // Calls f(op) for every strided read: the operands, then the epilogue's.
+  template <typename F>
+  void for_each_read(F&& f) {
+    for (StridedOperand& op : operands) f(op);
+    for (StridedOperand& op : epilogue_operands) f(op);
+  }
+  template <typename F>
+  void for_each_read(F&& f) const {
+    for (const StridedOperand& op : operands) f(op);
+    for (const StridedOperand& op : epilogue_operands) f(op);
+  }
   // The symbols of symbolic dims, in dim order without repeats: the kernel's scalar parameters.
   std::vector<std::string> scalar_params() const;
 
@@ -117,8 +125,7 @@ struct KernelProgram {
   std::string str() const;
 };
 
-// Why today's loop lowering cannot take this spec (mixed dtypes, an epilogue), or empty when
-// it can.
+// Why today's loop lowering cannot take this spec (mixed dtypes), or empty when it can.
 std::string unsupported_by_lowering(const KernelSpec& c);
 
 // Strides in range of their buffers, buffers written once before they are read.

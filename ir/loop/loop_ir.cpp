@@ -96,6 +96,18 @@ Stmt transpose_block(const Buffer& dst, Expr dst_offset, int64_t dst_stride, con
                     .transpose = {.lanes = lanes, .dst_stride = dst_stride, .src_stride = src_stride}});
 }
 
+std::vector<Expr*> MicroKernel::exprs() {
+  std::vector<Expr*> all{&kc, &accumulate, &a.offset, &b.offset, &c.offset, &place.tile_row, &place.tile_col, &place.b_matrix, &finish};
+  for (PrefetchStream& p : prefetch) all.push_back(&p.offset);
+  for (TileOperand& o : epilogue_operands) all.push_back(&o.offset);
+  return all;
+}
+
+std::vector<const Expr*> MicroKernel::exprs() const {
+  std::vector<Expr*> all = const_cast<MicroKernel*>(this)->exprs();
+  return {all.begin(), all.end()};
+}
+
 Stmt micro_kernel(MicroKernel mk) {
   return make_stmt({.kind = StmtKind::micro_kernel, .micro = std::make_shared<const MicroKernel>(std::move(mk))});
 }
@@ -136,13 +148,8 @@ void IRVisitor::visit(const Stmt& s) {
   if (s->otherwise) visit(s->otherwise);
   for (const Stmt& c : s->stmts) visit(c);
   if (s->micro)
-    for (const Expr& e : {s->micro->kc, s->micro->accumulate, s->micro->a.offset, s->micro->b.offset, s->micro->c.offset})
-      visit(e);
-  if (s->micro)
-    for (const PrefetchStream& p : s->micro->prefetch) visit(p.offset);
-  if (s->micro)
-    for (const Expr& e : {s->micro->place.tile_row, s->micro->place.tile_col, s->micro->place.b_matrix})
-      if (e) visit(e);
+    for (const Expr* e : s->micro->exprs())
+      if (*e) visit(*e);
   if (s->pack)
     for (const Expr& e : {s->pack->src_offset, s->pack->first_panel, s->pack->panels, s->pack->k_block, s->pack->kc})
       visit(e);
@@ -174,21 +181,13 @@ Stmt IRMutator::mutate(const Stmt& s) {
   std::shared_ptr<const MicroKernel> micro = s->micro;
   if (micro) {
     MicroKernel mk = *micro;
-    mk.kc = mutate(mk.kc), mk.accumulate = mutate(mk.accumulate);
-    mk.a.offset = mutate(mk.a.offset), mk.b.offset = mutate(mk.b.offset), mk.c.offset = mutate(mk.c.offset);
-    bool prefetch_changed = false;
-    for (PrefetchStream& p : mk.prefetch) {
-      Expr offset = mutate(p.offset);
-      prefetch_changed = prefetch_changed || offset != p.offset;
-      p.offset = offset;
-    }
-    for (Expr* e : {&mk.place.tile_row, &mk.place.tile_col, &mk.place.b_matrix}) {
+    bool micro_changed = false;
+    for (Expr* e : mk.exprs()) {
       Expr m = *e ? mutate(*e) : nullptr;
-      prefetch_changed = prefetch_changed || m != *e;
+      micro_changed = micro_changed || m != *e;
       *e = m;
     }
-    if (prefetch_changed || mk.kc != micro->kc || mk.accumulate != micro->accumulate || mk.a.offset != micro->a.offset ||
-        mk.b.offset != micro->b.offset || mk.c.offset != micro->c.offset) {
+    if (micro_changed) {
       micro = std::make_shared<const MicroKernel>(std::move(mk));
       changed = true;
     }
@@ -325,6 +324,12 @@ class Printer {
                                 ? fmt::format(" kc_multiple={}", mk.kc_multiple) : "",
                             mk.prefetch_c ? " prefetch_c" : "",
                             pad, operand(mk.c), operand(mk.a), operand(mk.b), prefetch);
+        if (!mk.epilogue.empty()) {
+          std::vector<std::string> reads;
+          for (size_t i = 0; i < mk.epilogue_operands.size(); ++i) reads.push_back(fmt::format("x{}={}", i + 1, operand(mk.epilogue_operands[i])));
+          out_ += fmt::format("{}  epilogue when {}: {}{}{}\n", pad, expr(mk.finish), elem_program_str(mk.epilogue),
+                              reads.empty() ? "" : " ", fmt::join(reads, " "));
+        }
         break;
       }
       case StmtKind::transpose_block:
@@ -434,6 +439,9 @@ class Verifier : public IRVisitor {
         if (mk.a.buffer->dtype != mk.c.buffer->dtype || mk.b.buffer->dtype != mk.c.buffer->dtype)
           fail("micro_kernel operand types differ");
         if (mk.kc->type != DType::i64 || mk.accumulate->type != DType::i64) fail("micro_kernel kc/accumulate not i64");
+        if (!mk.epilogue.empty() && (!mk.finish || mk.finish->type != DType::i64)) fail("micro_kernel epilogue without an i64 finish");
+        for (const TileOperand& o : mk.epilogue_operands)
+          if (o.stride_j != 0 && o.stride_j != 1) fail("micro_kernel epilogue operand neither per row nor contiguous");
         if (mk.k_steps < 1) fail("micro_kernel k_steps must be at least 1");
         if (mk.kc_multiple < 1) fail("micro_kernel kc_multiple must be at least 1");
         if (mk.kc->kind == ExprKind::int_imm && mk.kc->int_value % mk.kc_multiple != 0)

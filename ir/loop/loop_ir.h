@@ -99,8 +99,10 @@ struct PrefetchStream {
 };
 
 // The register-tiled micro-kernel, expanded by codegen into explicit vector FMAs:
-//   C[r, c] = (accumulate ? C[r, c] : 0) + sum_{k < kc} A[r, k] * B[k, c]   r < rows, c < cols
-// rows/cols are compile-time (the tile or its edge); kc and accumulate are i64 expressions.
+//   s[r, c] = (accumulate ? C[r, c] : 0) + sum_{k < kc} A[r, k] * B[k, c]   r < rows, c < cols
+//   C[r, c] = finish ? epilogue(s[r, c], E0[r, c], E1[r, c] ...) : s[r, c]
+// rows/cols are compile-time (the tile or its edge); kc, accumulate and finish are i64
+// expressions (finish: on the last K block).
 struct MicroKernel {
   int rows = 0, cols = 0;  // this tile; cols may end in a partial vector (masked)
   int lanes = 1;           // vector width in elements
@@ -124,6 +126,15 @@ struct MicroKernel {
   struct Place {
     Expr tile_row, tile_col, b_matrix;
   } place;
+  // The kernel spec's epilogue (operand 0: the sum; operand i: epilogue_operands[i - 1], whose
+  // stride_j is 0, a value per row, or 1, a row of values), applied where `finish` is nonzero.
+  std::vector<ElemInstr> epilogue;
+  std::vector<TileOperand> epilogue_operands;
+  Expr finish;
+
+  // Every expression the tile holds (null ones included), for visitors and mutators.
+  std::vector<const Expr*> exprs() const;
+  std::vector<Expr*> exprs();
 };
 
 // A lanes x lanes block copied transposed, in vector registers (codegen: lanes vector loads,

@@ -6,9 +6,12 @@
 //             micro-kernel over kc; the packing is a pack_panels statement the pack pass
 //             expands; A is packed only when strided along k (else read in place)
 //             (BLIS's five loops with A and B exchanged: C's rows are the vectors.)
-// Prefetches are the prefetch pass's.
+// Prefetches are the prefetch pass's. An epilogue runs in the micro-kernel's store on the last
+// K block; where it cannot (an outer summed dim, an epilogue operand gathered along C's rows),
+// in a pass over C after the GEMM.
 #include "ir/loop/lower_gemm.h"
 
+#include "ir/loop/epilogue.h"
 #include "ir/loop/extents.h"
 #include "ir/loop/index_math.h"
 
@@ -33,23 +36,30 @@ class GemmLowering {
     k_.params.push_back(param("out", 0));
     k_.params.push_back(param("in0", 1));
     k_.params.push_back(param("in1", 2));
+    epilogue_params_ = add_epilogue_params(c, k_);
     out_strides_ = c.out_strides();
     const sched::GemmSizes sizes = sched::gemm_sizes(c, p);
     M_ = sizes.M, N_ = sizes.N, K_ = sizes.K;
     symbolic_m_ = p.m >= 0 && c.dims[p.m].symbolic();
     M_rows_ = symbolic_m_ ? extent_(p.m) : c64(M_);
+    epilogue_in_store_ = !c.epilogue.empty() && !p.outer_reduction;
+    for (const StridedOperand& op : c.epilogue_operands)
+      epilogue_in_store_ = epilogue_in_store_ && (op.strides[p.n] == 0 || op.strides[p.n] == 1);
   }
 
   LoopKernel run() {
     // Offsets of the current outer iteration in A, B and C.
     std::vector<Var> outer_vars;
     Expr a0 = c64(0), b0 = c64(0), c0 = c64(0);
+    epilogue_base_.assign(c_.epilogue_operands.size(), c64(0));
     for (int d : p_.outer) {
       Var var = new_var(fmt::format("o{}", d));
       outer_vars.push_back(var);
       a0 = plus(a0, times(v(var), strides(p_.a)[d]));
       b0 = plus(b0, times(v(var), strides(p_.b)[d]));
       c0 = plus(c0, times(v(var), out_strides_[d]));
+      for (size_t i = 0; i < epilogue_base_.size(); ++i)
+        epilogue_base_[i] = plus(epilogue_base_[i], times(v(var), c_.epilogue_operands[i].strides[d]));
     }
     Stmt body = p_.pack ? packed(a0, b0, c0) : in_place(a0, b0, c0);
     // Parallel over the batch, each task packs into blocks of its own (GemmPlan::packs_on_stack).
@@ -65,6 +75,7 @@ class GemmLowering {
       body = loop;
     }
     if (p_.outer_reduction) body = block({zero_output(), body});
+    if (!c_.epilogue.empty() && !epilogue_in_store_) body = block({body, epilogue_over_output(c_, C(), extent_, epilogue_params_)});
     if (p_.pack && !per_task_blocks) body = allocate_packed(body);
     k_.body = body;
     k_.scratch_bytes = p_.scratch.bytes;
@@ -93,6 +104,19 @@ class GemmLowering {
     return for_loop(i, extent_.product(c_.out_axes), ForKind::vectorized, store(C(), v(i), zero(dtype_)));
   }
 
+  // The epilogue of the tile whose first element is C's (row0, col0), applied where `finish`.
+  void add_epilogue(MicroKernel& mk, const Expr& row0, const Expr& col0, Expr finish) const {
+    if (!epilogue_in_store_) return;
+    mk.epilogue = c_.epilogue;
+    mk.finish = std::move(finish);
+    for (size_t i = 0; i < c_.epilogue_operands.size(); ++i) {
+      const std::vector<int64_t>& s = c_.epilogue_operands[i].strides;
+      const int64_t row_stride = p_.m < 0 ? 0 : s[p_.m];
+      mk.epilogue_operands.push_back(
+          {epilogue_params_[i], plus(epilogue_base_[i], plus(times(row0, row_stride), times(col0, s[p_.n]))), row_stride, s[p_.n]});
+    }
+  }
+
   MicroKernel tile(int rows, int cols) const {
     MicroKernel mk;
     mk.rows = rows, mk.cols = cols, mk.lanes = p_.lanes;
@@ -111,7 +135,10 @@ class GemmLowering {
     mk.kc = c64(K_);
     mk.accumulate = accumulate_always();
     Expr a_k0 = c64(0), b_k0 = c64(0);  // where the k range starts (k sweeps)
+    Expr finish = c64(1);
     if (k_sweep_) {
+      const int64_t sweeps = (K_ + p_.sweep_kc - 1) / p_.sweep_kc;
+      if (sweeps > 1) finish = select_lt(v(k_sweep_), c64(sweeps - 1), c64(0), c64(1));
       mk.kc = min(c64(p_.sweep_kc), sub(c64(K_), times(v(k_sweep_), p_.sweep_kc)));
       mk.kc_multiple = std::gcd(p_.sweep_kc, K_);
       if (!p_.outer_reduction) mk.accumulate = select_lt(c64(0), v(k_sweep_), c64(1), c64(0));
@@ -122,6 +149,7 @@ class GemmLowering {
     mk.b = {B(), plus(plus(b0, b_k0), times(col0, stride(p_.b, p_.n))), stride(p_.b, p_.k), 1};
     mk.c = {C(), plus(c0, plus(times(row0, rs_c()), col0)), rs_c(), 1};
     mk.place = {row_tile, nullptr, b0};
+    add_epilogue(mk, row0, col0, finish);
     return micro_kernel(std::move(mk));
   }
 
@@ -213,6 +241,8 @@ class GemmLowering {
     Expr n_full = min(c64(p_.nc / p_.nr), sub(c64(N_ / p_.nr), times(v(jc), p_.nc / p_.nr)));
     const int edge_rows = static_cast<int>(M_ % p_.mr), edge_cols = static_cast<int>(N_ % p_.nr);
     Expr accumulate = p_.outer_reduction ? c64(1) : select_lt(c64(0), v(pc), c64(1), c64(0));
+    // The results are final on the last K block.
+    Expr finish = pc_blocks == 1 ? c64(1) : select_lt(v(pc), c64(pc_blocks - 1), c64(0), c64(1));
     // A tile whose rows start at row0, `panel_row` its row panel in the block.
     auto packed_tile = [&](const Expr& panel_row, const Expr& row0, const Expr& panel_col, int rows, int cols) {
       Expr col0 = plus(times(v(jc), p_.nc), times(panel_col, p_.nr));
@@ -225,6 +255,7 @@ class GemmLowering {
       mk.b = {packed_b_, times(panel_col, p_.kc * p_.nr), p_.nr, 1};
       mk.c = {C(), plus(c0, plus(times(row0, rs_c()), col0)), rs_c(), 1};
       mk.place = {panel_row, panel_col, b0};
+      add_epilogue(mk, row0, col0, finish);
       return micro_kernel(std::move(mk));
     };
     // One A micro-panel (L1) meets every B micro-panel of the block (L2) along a row of tiles.
@@ -273,6 +304,9 @@ class GemmLowering {
   Expr M_rows_;  // the rows: M_, or the symbol's parameter
   Buffer packed_a_, packed_b_;
   Var k_sweep_;  // set while lowering the body of a k sweep
+  std::vector<Buffer> epilogue_params_;
+  bool epilogue_in_store_ = false;  // else a pass over C after the GEMM
+  std::vector<Expr> epilogue_base_;  // each epilogue operand's offset in the current outer iteration
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "ir/loop/lower_to_loops.h"
 
+#include "ir/loop/epilogue.h"
 #include "ir/loop/extents.h"
 #include "ir/loop/index_math.h"
 
@@ -92,6 +93,7 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
   k.dtype = dtype;
   k.params.push_back(param("out", dtype, 0));
   for (size_t i = 0; i < c.operands.size(); ++i) k.params.push_back(param(fmt::format("in{}", i), dtype, int(i) + 1));
+  const std::vector<Buffer> epilogue_params = add_epilogue_params(c, k);
   const DimExtents extent(c, k);
 
   std::vector<Var> vars;
@@ -125,6 +127,11 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
   const Expr start = is_float(dtype) ? float_imm(dtype, identity.value) : int_imm(dtype, identity.int_value);
   auto combine = [&](Expr acc, Expr value) { return c.combine == ElemOp::add ? add(acc, value) : elem(c.combine, acc, value); };
   const Buffer& out = k.params[0];
+  // The epilogue of a result stored at the loop vars (dim `replaced`'s index `with`).
+  auto finish = [&](Expr value, int replaced = -1, Expr with = nullptr) {
+    return epilogue_value(c, epilogue_params, std::move(value),
+                          [&](const std::vector<int64_t>& strides) { return offset(vars, strides, replaced, with); });
+  };
   const std::vector<int64_t> out_strides = c.out_strides();
   Expr out_index = offset(vars, out_strides);
   const ForKind inner = s.vectorize_innermost ? ForKind::vectorized : ForKind::serial;
@@ -152,7 +159,7 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
         Expr r = row < 0 ? nullptr : plus(r0, c64(j));
         init.push_back(store(acc, c64(j), start));
         update.push_back(store(acc, c64(j), combine(load(acc, c64(j)), product_at(row, r))));
-        stores.push_back(store(out, offset(vars, out_strides, row, r), load(acc, c64(j))));
+        stores.push_back(store(out, offset(vars, out_strides, row, r), finish(load(acc, c64(j)), row, r)));
       }
       Stmt sum = nest(extent, vars, s.loop_order, first_k, s.loop_order.size(), inner, block(std::move(update)));
       std::vector<Stmt> body = std::move(init);
@@ -176,12 +183,14 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
     }
   } else if (!has_k) {
     // Every output element is written exactly once.
-    k.body = nest(extent, vars, s.loop_order, 0, s.loop_order.size(), inner, store(out, out_index, product));
+    k.body = nest(extent, vars, s.loop_order, 0, s.loop_order.size(), inner, store(out, out_index, finish(product)));
   } else {
     Var i = std::make_shared<const VarDecl>(VarDecl{"i"});
     Stmt zero_fill = for_loop(i, extent.product(c.out_axes), ForKind::vectorized, store(out, var_ref(i), start));
     Stmt update = store(out, out_index, combine(load(out, out_index), product));
     k.body = block({zero_fill, nest(extent, vars, s.loop_order, 0, s.loop_order.size(), inner, update)});
+    // Sums finish only after the whole loop nest: the epilogue is a pass of its own.
+    if (!c.epilogue.empty()) k.body = block({k.body, epilogue_over_output(c, out, extent, epilogue_params)});
   }
   return k;
 }

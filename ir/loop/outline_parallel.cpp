@@ -52,6 +52,7 @@ class FreeNames : public IRVisitor {
       case StmtKind::micro_kernel:
         for (const TileOperand* o : {&s->micro->a, &s->micro->b, &s->micro->c}) use(o->buffer);
         for (const PrefetchStream& p : s->micro->prefetch) use(p.buffer);
+        for (const TileOperand& o : s->micro->epilogue_operands) use(o.buffer);
         break;
       default:
         break;

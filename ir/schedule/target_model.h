@@ -121,9 +121,12 @@ struct TargetModel {
   // The largest intermediate a contraction path may create, in bytes; 0: the largest operand
   // or result of the contraction being planned (NumPy's einsum_path rule).
   int64_t max_intermediate_bytes = 0;
-  // The most operands one kernel call takes (the runtime's argument block less the output
-  // and scratch); a contraction with more is always split into a path.
+  // The most operands one contraction kernel takes; a contraction with more is always split
+  // into a path.
   int max_kernel_operands = 6;
+  // Whether an element-wise tail becomes its contraction's epilogue (off: the unfused form,
+  // for A/B measurements; TCC_FUSE_EPILOGUES=0).
+  bool fuse_epilogues = true;
   std::string str() const;
 };
 

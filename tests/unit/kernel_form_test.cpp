@@ -56,9 +56,10 @@ TEST(KernelForm, WiderSpecsSayWhatTheyAreAndWhyTheyCannotBeLoweredYet) {
   EXPECT_EQ(ir::unsupported_by_lowering(symbolic), "");  // symbolic extents lower (runtime loop bounds)
 
   KernelSpec fused = matmul_spec(4, 8, 3);
-  fused.epilogue.push_back({"relu", {}});
-  EXPECT_NE(fused.descriptor().find("epilogue=relu"), std::string::npos);
-  EXPECT_EQ(ir::unsupported_by_lowering(fused), "an epilogue");
+  fused.epilogue = {{0, {}, {}}, {-1, ir::ElemOp::relu, {0}}};
+  EXPECT_NE(fused.descriptor().find("epilogue=%0=x0 %1=relu(%0)"), std::string::npos) << fused.descriptor();
+  EXPECT_NE(fused.descriptor(), matmul_spec(4, 8, 3).descriptor());
+  EXPECT_EQ(ir::unsupported_by_lowering(fused), "");
 }
 
 // A strided graph output is materialised by a copy step, not by a one-operand contraction.
