@@ -82,6 +82,11 @@ llvm::Value* emit_float(llvm::IRBuilder<>& b, ElemOp op, llvm::Value* x, llvm::V
     case ElemOp::maximum: return b.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, x, y);  // NaN in, NaN out
     case ElemOp::minimum: return b.CreateBinaryIntrinsic(llvm::Intrinsic::minimum, x, y);
     case ElemOp::pow: return b.CreateBinaryIntrinsic(llvm::Intrinsic::pow, x, y);
+    case ElemOp::logaddexp: {  // max + log1p(exp(-|x - y|)); equal values (infinities too): x + log 2
+      llvm::Value* high = b.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, x, y);
+      llvm::Value* tail = libm_call(b, "log1p", fast_exp(b, b.CreateFNeg(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, b.CreateFSub(x, y)))));
+      return b.CreateSelect(b.CreateFCmpOEQ(x, y), b.CreateFAdd(x, constant(x, 0.69314718055994530942)), b.CreateFAdd(high, tail));
+    }
     case ElemOp::neg: return b.CreateFNeg(x);
     case ElemOp::abs: return b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x);
     case ElemOp::square: return b.CreateFMul(x, x);

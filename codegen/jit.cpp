@@ -31,6 +31,8 @@ std::vector<RuntimeSymbol>& runtime_symbols() {
       {"tanh", reinterpret_cast<void*>(static_cast<double (*)(double)>(&::tanh))},
       {"erff", reinterpret_cast<void*>(static_cast<float (*)(float)>(&::erff))},
       {"erf", reinterpret_cast<void*>(static_cast<double (*)(double)>(&::erf))},
+      {"log1pf", reinterpret_cast<void*>(static_cast<float (*)(float)>(&::log1pf))},
+      {"log1p", reinterpret_cast<void*>(static_cast<double (*)(double)>(&::log1p))},
       {"expf", reinterpret_cast<void*>(static_cast<float (*)(float)>(&::expf))},
       {"exp", reinterpret_cast<void*>(static_cast<double (*)(double)>(&::exp))},
       {"logf", reinterpret_cast<void*>(static_cast<float (*)(float)>(&::logf))},

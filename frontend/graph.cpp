@@ -225,7 +225,7 @@ Value add_reduction(ir::ElemOp combine, const Value& x, const Axes& axis, bool k
   Graph& g = operands_graph(label, {x}, {"x"});
   rules::RuleResult r = rules::reduce_rule(label, x.shape(), axis, keepdims);
   const std::vector<bool> reduced = reduced_axes(r.spec);
-  if (combine != ir::ElemOp::add)
+  if (combine == ir::ElemOp::maximum || combine == ir::ElemOp::minimum)
     for (size_t a = 0; a < x.shape().size(); ++a) {
       if (reduced[a] && x.shape()[a] == 0)
         throw ShapeError(fmt::format("{}: x axis {} has size 0, and the {} of no elements has no value (NumPy: a "
@@ -270,9 +270,14 @@ Value mean(const Value& x, const Axes& axis, bool keepdims) {
 Value softmax(const Value& x, int64_t axis) {
   if (!is_float(x.dtype()))
     throw DTypeError(fmt::format("softmax: takes float tensors (f32, f64), not {}; cast first", dtype_name(x.dtype())));
-  Value shifted = x - max(x, Axes(axis), /*keepdims=*/true);  // exp never overflows
-  Value e = exp(shifted);
-  return e / sum(e, Axes(axis), /*keepdims=*/true);
+  // Two sweeps over x: logsumexp per row (its max, then the sum from cache), then e^(x - lse).
+  return exp(x - logsumexp(x, Axes(axis), /*keepdims=*/true));
+}
+
+Value logsumexp(const Value& x, const Axes& axis, bool keepdims) {
+  if (!is_float(x.dtype()))
+    throw DTypeError(fmt::format("logsumexp: takes float tensors (f32, f64), not {}; cast first", dtype_name(x.dtype())));
+  return add_reduction(ir::ElemOp::logaddexp, x, axis, keepdims);
 }
 
 Value bias_add(const Value& x, const Value& bias) {
@@ -336,6 +341,7 @@ Value maximum(const Value& x, const Value& y) { return add_elementwise(ir::ElemO
 Value minimum(const Value& x, const Value& y) { return add_elementwise(ir::ElemOp::minimum, {x, y}); }
 Value pow(const Value& x, const Value& y) { return add_elementwise(ir::ElemOp::pow, {x, y}); }
 Value pow(const Value& x, double y) { return pow(x, scalar_like(x, y)); }
+Value logaddexp(const Value& x, const Value& y) { return add_elementwise(ir::ElemOp::logaddexp, {x, y}); }
 Value neg(const Value& x) { return add_elementwise(ir::ElemOp::neg, {x}); }
 Value abs(const Value& x) { return add_elementwise(ir::ElemOp::abs, {x}); }
 Value square(const Value& x) { return add_elementwise(ir::ElemOp::square, {x}); }

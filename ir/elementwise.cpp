@@ -20,6 +20,11 @@ double gelu_tanh(double x, double) { return 0.5 * x * (1.0 + std::tanh(kSqrtTwoO
 // NumPy's maximum and minimum propagate NaN.
 double maximum(double a, double b) { return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b); }
 double minimum(double a, double b) { return std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b); }
+// NumPy's logaddexp: log(e^a + e^b) without overflow; equal infinities give themselves.
+double logaddexp(double a, double b) {
+  if (a == b) return a + std::log(2.0);
+  return std::max(a, b) + std::log1p(std::exp(-std::fabs(a - b)));
+}
 
 }  // namespace
 
@@ -33,6 +38,7 @@ const std::vector<ElemOpInfo>& elem_op_table() {
         {ElemOp::maximum, "maximum", "", 2, true, maximum},
         {ElemOp::minimum, "minimum", "", 2, true, minimum},
         {ElemOp::pow, "pow", "", 2, false, [](double a, double b) { return std::pow(a, b); }},
+        {ElemOp::logaddexp, "logaddexp", "", 2, false, logaddexp},
         {ElemOp::neg, "neg", "-", 1, true, [](double a, double) { return -a; }},
         {ElemOp::abs, "abs", "", 1, true, [](double a, double) { return std::fabs(a); }},
         {ElemOp::square, "square", "", 1, true, [](double a, double) { return a * a; }},
@@ -71,6 +77,7 @@ std::string_view reduction_name(ElemOp combine) {
     case ElemOp::add: return "sum";
     case ElemOp::maximum: return "max";
     case ElemOp::minimum: return "min";
+    case ElemOp::logaddexp: return "logsumexp";
     default: return "";
   }
 }
@@ -79,7 +86,7 @@ ReductionIdentity reduction_identity(ElemOp combine, DType dtype) {
   if (reduction_name(combine).empty())
     throw InternalError("reduction_identity: " + std::string(elem_op_name(combine)) + " is no reduction");
   if (combine == ElemOp::add) return {};
-  const bool highest = combine == ElemOp::minimum;
+  const bool highest = combine == ElemOp::minimum;  // logsumexp: -inf, as max
   return visit_dtype(dtype, [&](auto zero) {
     using T = decltype(zero);
     if constexpr (std::numeric_limits<T>::has_infinity)

@@ -13,7 +13,7 @@
 namespace tcc::ir {
 
 enum class ElemOp : uint8_t {
-  add, sub, mul, div, maximum, minimum, pow,                                 // binary
+  add, sub, mul, div, maximum, minimum, pow, logaddexp,                      // binary
   neg, abs, square, sqrt, rsqrt, exp, log, tanh, sigmoid, relu, gelu, gelu_tanh,  // unary
 };
 
@@ -33,8 +33,9 @@ std::string_view elem_op_spelling(ElemOp op);
 // The function of this name (binary operators by name too: "add"), or nullopt.
 std::optional<ElemOp> find_elem_op(std::string_view name);
 
-// A reduction's name by the function combining its elements: "sum", "max", "min"; empty for
-// functions that are not one (they must be associative and have an identity).
+// A reduction's name by the function combining its elements: "sum", "max", "min",
+// "logsumexp"; empty for functions that are not one (they must be associative and have an
+// identity).
 std::string_view reduction_name(ElemOp combine);
 // The identity of a reduction in `dtype`: 0, the lowest value (-inf) or the highest (+inf),
 // in `value` for a float dtype and `int_value` for an integer one.

@@ -292,7 +292,8 @@ py::object elementwise_op(const std::string& name, py::args operands, py::handle
 py::object reduce_op(const std::string& name, py::handle x, py::handle axis, bool keepdims) {
   const Axes axes = axes_from_python(axis);
   using Reduce = Value (*)(const Value&, const Axes&, bool);
-  static const std::map<std::string, Reduce> reductions{{"sum", &sum}, {"mean", &mean}, {"max", &max}, {"min", &min}};
+  static const std::map<std::string, Reduce> reductions{{"sum", &sum}, {"mean", &mean}, {"max", &max}, {"min", &min},
+                                                           {"logsumexp", &logsumexp}};
   const Reduce reduce = reductions.at(name);
   return apply(name, name + " " + axes.str() + (keepdims ? " keepdims" : ""), std::array{x}, py::none(),
                [&](const std::vector<Value>& v) { return reduce(v[0], axes, keepdims); });

@@ -110,18 +110,22 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
     return product;
   };
   // An element-wise step's expression, each operand read at the loop vars' offset.
-  auto elementwise_value = [&] {
+  auto elementwise_value = [&](int replaced, Expr with) {
     std::vector<Expr> values;
     for (const ElemInstr& in : c.program) {
       if (in.operand >= 0) {
-        values.push_back(load(k.params[in.operand + 1], offset(vars, c.operands[in.operand].strides)));
+        values.push_back(load(k.params[in.operand + 1], offset(vars, c.operands[in.operand].strides, replaced, with)));
       } else {
         values.push_back(elem(in.op, values[in.args[0]], in.args.size() > 1 ? values[in.args[1]] : nullptr));
       }
     }
     return values.back();
   };
-  Expr product = c.kind == StepKind::elementwise ? elementwise_value() : product_at(-1, nullptr);
+  // The value at the loop vars, dim `replaced`'s index `with` (as offset()).
+  auto value_at = [&](int replaced, Expr with) {
+    return c.kind == StepKind::elementwise ? elementwise_value(replaced, with) : product_at(replaced, with);
+  };
+  Expr product = value_at(-1, nullptr);
   // A reduction starts from its identity and combines each product into the accumulator.
   const ReductionIdentity identity = reduction_identity(c.combine, dtype);
   const Expr start = is_float(dtype) ? float_imm(dtype, identity.value) : int_imm(dtype, identity.int_value);
@@ -161,9 +165,30 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
         update.push_back(store(acc, c64(j), combine(load(acc, c64(j)), product_at(row, r))));
         stores.push_back(store(out, offset(vars, out_strides, row, r), finish(load(acc, c64(j)), row, r)));
       }
-      Stmt sum = nest(extent, vars, s.loop_order, first_k, s.loop_order.size(), inner, block(std::move(update)));
+      auto k_loops = [&](std::vector<Stmt> body) {
+        return nest(extent, vars, s.loop_order, first_k, s.loop_order.size(), inner, block(std::move(body)));
+      };
       std::vector<Stmt> body = std::move(init);
-      body.push_back(sum);
+      body.push_back(k_loops(std::move(update)));
+      if (c.combine == ElemOp::logaddexp) {
+        // logsumexp in two sweeps, the second from cache: the max m, then m + log(sum e^(x - m)),
+        // with m clamped to the finite range (all -inf: log 0 = -inf; an inf: inf; NaN stays).
+        Buffer total = std::make_shared<const BufferDecl>(BufferDecl{"total", dtype, BufferDecl::Scope::stack, -1});
+        const double big = dtype == DType::f32 ? 3.4028234663852886e38 : 1.7976931348623157e308;
+        std::vector<Stmt> zero_totals, add_exps;
+        stores.clear();
+        for (int64_t j = 0; j < rows; ++j) {
+          Expr r = row < 0 ? nullptr : plus(r0, c64(j));
+          Expr shift = elem(ElemOp::minimum, elem(ElemOp::maximum, load(acc, c64(j)), float_imm(dtype, -big)), float_imm(dtype, big));
+          zero_totals.push_back(store(total, c64(j), zero(dtype)));
+          add_exps.push_back(store(total, c64(j), add(load(total, c64(j)), elem(ElemOp::exp, sub(product_at(row, r), shift)))));
+          stores.push_back(store(out, offset(vars, out_strides, row, r), finish(add(shift, elem(ElemOp::log, load(total, c64(j)))), row, r)));
+        }
+        body.insert(body.end(), zero_totals.begin(), zero_totals.end());
+        body.push_back(k_loops(std::move(add_exps)));
+        body.insert(body.end(), stores.begin(), stores.end());
+        return allocate(acc, c64(rows), allocate(total, c64(rows), block(std::move(body))));
+      }
       body.insert(body.end(), stores.begin(), stores.end());
       return allocate(acc, c64(rows), block(std::move(body)));
     };
@@ -181,9 +206,19 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
     } else {
       k.body = nest(extent, vars, s.loop_order, 0, first_k, ForKind::serial, sums(-1, nullptr, 1));
     }
+  } else if (!has_k && s.parallel_outer && s.parallel_block > 0) {
+    // One loop on threads, in blocks.
+    const int d = s.loop_order.front();
+    const int64_t block_size = s.parallel_block;
+    Var blk = new_var("blk"), i = new_var("i");
+    Expr index = plus(times(v(blk), block_size), v(i));
+    Stmt body = store(out, offset(vars, out_strides, d, index), finish(value_at(d, index), d, index));
+    body = for_loop(i, min(c64(block_size), sub(extent(d), times(v(blk), block_size))), inner, body);
+    k.body = for_loop(blk, over_rounding_up(extent(d), block_size), ForKind::parallel, body);
   } else if (!has_k) {
     // Every output element is written exactly once.
-    k.body = nest(extent, vars, s.loop_order, 0, s.loop_order.size(), inner, store(out, out_index, finish(product)));
+    k.body = nest(extent, vars, s.loop_order, s.parallel_outer ? 1 : 0, s.loop_order.size(), inner, store(out, out_index, finish(product)));
+    if (s.parallel_outer) k.body = for_loop(vars[s.loop_order.front()], extent(s.loop_order.front()), ForKind::parallel, k.body);
   } else {
     Var i = std::make_shared<const VarDecl>(VarDecl{"i"});
     Stmt zero_fill = for_loop(i, extent.product(c.out_axes), ForKind::vectorized, store(out, var_ref(i), start));

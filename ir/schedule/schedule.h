@@ -97,6 +97,10 @@ struct Schedule {
   // summed side by side (Tuning::dot_product_rows); 1: one at a time.
   int dot_rows = 1;
   bool parallel_rows = false;  // dot products: the blocks of dot_rows rows on threads
+  // Nothing summed: the outermost loop on threads; a single loop in blocks of this many
+  // elements (0: the outermost of several loops as it is).
+  bool parallel_outer = false;
+  int64_t parallel_block = 0;
   std::optional<GemmPlan> gemm;         // set: the GEMM schedule replaces the simple one
   std::optional<TransposeCopy> transpose;  // set: a copy by register transposes (the rest of loop_order outside)
   // Bytes of scratch the kernel needs from its caller (GemmPlan::scratch), 0 for none.

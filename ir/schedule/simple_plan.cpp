@@ -26,9 +26,11 @@ std::string Schedule::str() const {
   if (gemm) return gemm->str();
   if (transpose)
     return fmt::format("order(d{}){}", fmt::join(loop_order, ",d"), transpose->str());
-  return fmt::format("order(d{}){}{}{}", fmt::join(loop_order, ",d"), accumulate_in_register ? " accumulate=register" : "",
+  return fmt::format("order(d{}){}{}{}{}", fmt::join(loop_order, ",d"), accumulate_in_register ? " accumulate=register" : "",
                      vectorize_innermost ? " vectorize=innermost" : "",
-                     dot_rows > 1 ? fmt::format(" rows={}{}", dot_rows, parallel_rows ? " parallel=rows" : "") : "");
+                     dot_rows > 1 ? fmt::format(" rows={}{}", dot_rows, parallel_rows ? " parallel=rows" : "") : "",
+                     parallel_outer ? (parallel_block > 0 ? fmt::format(" parallel=blocks({})", parallel_block) : std::string(" parallel=outer"))
+                                    : "");
 }
 
 namespace {
@@ -66,8 +68,9 @@ Schedule plan_simple_schedule(const KernelSpec& c, const TargetModel& target) {
     if (inner_k >= 0) break;
   }
   Schedule s;
-  const bool reduce_inner =
-      !k_dims.empty() && (inner_out < 0 || k_score >= contiguous_accesses(c, inner_out, true));
+  // logsumexp sweeps each output's elements twice (max, then sum): its K loops innermost.
+  const bool reduce_inner = !k_dims.empty() && (c.combine == ElemOp::logaddexp || inner_out < 0 ||
+                                                k_score >= contiguous_accesses(c, inner_out, true));
   if (reduce_inner) {
     s.accumulate_in_register = true;
     s.loop_order = out_dims;
@@ -92,6 +95,18 @@ Schedule plan_simple_schedule(const KernelSpec& c, const TargetModel& target) {
     for (const KernelDim& d : c.dims) points *= static_cast<double>(d.extent);
     s.parallel_rows = s.dot_rows > 1 && enough_work_for_threads(target, 2 * points, c.out_dtype) &&
                       c.dims[row].extent / s.dot_rows >= 2;
+  }
+  // Streams (nothing summed) on threads once they move enough memory: the outermost loop, or
+  // a single loop in blocks.
+  if (k_dims.empty() && !s.loop_order.empty() && target.threads && target.pool_threads > 1 &&
+      c.bytes() >= static_cast<double>(target.tuning.stream_parallel_min_bytes)) {
+    const KernelDim& outer = c.dims[s.loop_order.front()];
+    if (s.loop_order.size() == 1 && outer.extent >= 2 * target.tuning.stream_block_elements) {
+      s.parallel_outer = true;
+      s.parallel_block = target.tuning.stream_block_elements;
+    } else if (s.loop_order.size() > 1 && (outer.symbolic() || outer.extent >= 2)) {
+      s.parallel_outer = true;
+    }
   }
   return s;
 }

@@ -64,7 +64,11 @@ struct Tuning {
   // -- dot products --
   int dot_product_rows = 8;  // rows a dot-product kernel sums side by side (TUNING.md#dot-products)
 
-  // -- copies --
+  // -- element-wise steps and copies --
+  // Bytes moved (read and written) from which an element-wise step or a plain copy runs its
+  // outermost loop on threads (a one-dim loop in blocks of stream_block_elements).
+  int64_t stream_parallel_min_bytes = 1 << 20;
+  int64_t stream_block_elements = 1 << 15;
   int64_t transpose_tile_bytes = 512;  // a transposing copy's tile side (TUNING.md#transpose)
   // A GEMM whose operand no GEMM dim is contiguous in gets that operand copied into a GEMM
   // layout when it does at least this many flops per element copied (TUNING.md#layout-copies).

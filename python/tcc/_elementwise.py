@@ -49,6 +49,7 @@ maximum = _binary('maximum', 'The larger of x and y, NaN if either is NaN.' + _B
 minimum = _binary('minimum', 'The smaller of x and y, NaN if either is NaN.' + _BROADCAST)
 power = _binary('pow', 'x ** y (float arrays).' + _BROADCAST)
 pow = power  # noqa: A001  (Keras' name)
+logaddexp = _binary('logaddexp', 'log(exp(x) + exp(y)) without overflow (float arrays), as NumPy\'s.' + _BROADCAST)
 negative = _unary('neg', '-x.')
 neg = negative
 abs = _unary('abs', '|x| (integers: abs of the lowest value wraps, as NumPy\'s).')  # noqa: A001
@@ -79,6 +80,8 @@ sum = _reduction('sum', 'NumPy sum over axis (int, tuple or None), keepdims as N
 mean = _reduction('mean', 'NumPy mean over axis (float arrays).')
 max = _reduction('max', 'NumPy max over axis; NaN if any element is NaN; an empty axis is a tcc.ShapeError.')  # noqa: A001
 min = _reduction('min', 'NumPy min over axis; NaN if any element is NaN; an empty axis is a tcc.ShapeError.')  # noqa: A001
+logsumexp = _reduction('logsumexp', 'log(sum(exp(x))) over axis without overflow (float arrays; scipy.special.logsumexp); '
+                                     'of no elements -inf.')
 softmax = _tcc.softmax
 bias_add = _tcc.bias_add
 
@@ -100,6 +103,7 @@ def _install_operators(value_type):
 
 _install_operators(_tcc.Value)
 
-__all__ = ['abs', 'add', 'bias_add', 'divide', 'exp', 'gelu', 'log', 'max', 'maximum', 'mean', 'min', 'minimum',
+__all__ = ['abs', 'add', 'bias_add', 'divide', 'exp', 'gelu', 'log', 'logaddexp', 'logsumexp', 'max', 'maximum', 'mean',
+           'min', 'minimum',
            'multiply', 'neg', 'negative', 'pow', 'power', 'relu', 'rsqrt', 'sigmoid', 'softmax', 'sqrt', 'square',
            'subtract', 'sum', 'tanh']

@@ -137,6 +137,23 @@ def test_softmax_and_bias_add(rng, dtype):
         tcc.bias_add(x, b[:5])
 
 
+@pytest.mark.parametrize('dtype', FLOATS)
+def test_logsumexp_and_logaddexp_as_numpy(rng, dtype):
+    x = random_array(rng, (5, 7, 30), dtype) * 40  # e^120 overflows float32
+    for axis in (-1, 0, (0, 2), None):
+        for keepdims in (False, True):
+            want = np.logaddexp.reduce(x.astype(np.float64), axis=axis, keepdims=keepdims)
+            got = tcc.logsumexp(x, axis=axis, keepdims=keepdims)
+            np.testing.assert_allclose(got, want, rtol=TRANSCENDENTAL_RTOL[dtype] * 10)
+    y = random_array(rng, (7, 30), dtype) * 40
+    np.testing.assert_allclose(tcc.logaddexp(x, y), np.logaddexp(x.astype(np.float64), y), rtol=TRANSCENDENTAL_RTOL[dtype] * 10)
+    edges = np.array([[-np.inf, -np.inf], [np.inf, 1], [np.nan, 1]], dtype=dtype)
+    np.testing.assert_array_equal(tcc.logsumexp(edges, axis=1), np.array([-np.inf, np.inf, np.nan], dtype=dtype))
+    np.testing.assert_array_equal(tcc.logsumexp(np.zeros((2, 0), dtype), axis=1), np.full(2, -np.inf, dtype))
+    with pytest.raises(tcc.DTypeError, match='logsumexp'):
+        tcc.logsumexp(np.arange(3))
+
+
 def test_shape_errors_name_the_operands():
     with pytest.raises(tcc.ShapeError) as raised:
         tcc.add(np.zeros((3, 4), np.float32), np.zeros(5, np.float32))

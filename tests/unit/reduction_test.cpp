@@ -168,6 +168,66 @@ TEST(Reduction, SoftmaxRowsSumToOneAndMatchTheFormula) {
   EXPECT_THROW(tcc::softmax(g.input("i", tcc::i64, {3})), tcc::DTypeError);
 }
 
+// logsumexp against the shifted formula on every axis choice, its edges as NumPy's
+// logaddexp.reduce gives them (all -inf: -inf; an inf: inf; NaN: NaN; no elements: -inf), and
+// softmax as two kernels (logsumexp, then exp(x - lse)).
+TEST(Reduction, LogsumexpIsStableAndSoftmaxIsTwoKernels) {
+  for (tcc::DType dtype : {tcc::f32, tcc::f64}) {
+    const Shape s{4, 6, 33};
+    std::vector<double> xv = random_values(4 * 6 * 33, 21, false);
+    for (double& v : xv) v *= 10;  // e^90 overflows f32: only the shifted form survives
+    for (const std::vector<bool>& reduced : {std::vector<bool>{false, false, true}, {true, false, false}, {false, true, true}}) {
+      std::vector<Axes> list;
+      for (int a = 0; a < 3; ++a)
+        if (reduced[a]) list.push_back(Axes(a - 3));  // negative axes
+      tcc::Graph g;
+      auto x = g.input("x", dtype, s);
+      auto got = g.compile({tcc::logsumexp(x, Axes::list(list), /*keepdims=*/true)})({{"x", filled(dtype, s, xv)}})[0];
+      std::vector<double> m = reduce3(xv, s, reduced, [](double a, double b) { return std::max(a, b); }, -INFINITY);
+      std::vector<double> shifted(xv.size());
+      Shape out;
+      for (int a = 0; a < 3; ++a) out.push_back(reduced[a] ? 1 : s[a]);
+      for (int64_t i = 0; i < 4; ++i)
+        for (int64_t j = 0; j < 6; ++j)
+          for (int64_t k = 0; k < 33; ++k) {
+            const int64_t o = ((reduced[0] ? 0 : i) * out[1] + (reduced[1] ? 0 : j)) * out[2] + (reduced[2] ? 0 : k);
+            shifted[(i * 6 + j) * 33 + k] = std::exp(xv[(i * 6 + j) * 33 + k] - m[o]);
+          }
+      std::vector<double> sums = reduce3(shifted, s, reduced, [](double a, double b) { return a + b; }, 0.0);
+      ASSERT_EQ(got.shape(), out);
+      for (size_t o = 0; o < sums.size(); ++o)
+        EXPECT_NEAR(element(got, static_cast<int64_t>(o)), m[o] + std::log(sums[o]), dtype == tcc::f32 ? 2e-5 : 1e-12) << o;
+    }
+    tcc::Graph g;
+    auto edges = g.input("e", dtype, {5, 2});
+    auto empty = g.input("z", dtype, {3, 0});
+    auto a = g.input("a", dtype, {5});
+    auto b = g.input("b", dtype, {5});
+    auto fn = g.compile({tcc::logsumexp(edges, 1), tcc::logsumexp(empty, 1), tcc::logaddexp(a, b)});
+    const std::vector<double> first{-INFINITY, INFINITY, kNaN, 1, 1000}, second{-INFINITY, 1, 1, 2, 1000};
+    std::vector<double> pairs;
+    for (int i = 0; i < 5; ++i) pairs.push_back(first[i]), pairs.push_back(second[i]);
+    auto r = fn({{"e", filled(dtype, {5, 2}, pairs)}, {"z", filled(dtype, {3, 0}, {})}, {"a", filled(dtype, {5}, first)},
+                 {"b", filled(dtype, {5}, second)}});
+    const std::vector<double> want{-INFINITY, INFINITY, kNaN, 2 + std::log1p(std::exp(-1.0)), 1000 + std::log(2.0)};
+    for (const Tensor& t : {r[0], r[2]})
+      for (int i = 0; i < 5; ++i) {
+        if (std::isnan(want[i])) EXPECT_TRUE(std::isnan(element(t, i))) << i;
+        else if (std::isinf(want[i])) EXPECT_EQ(element(t, i), want[i]) << i;
+        else EXPECT_NEAR(element(t, i), want[i], 1e-5 * want[i]) << i;
+      }
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(element(r[1], i), -INFINITY);
+
+    tcc::Graph h;
+    auto x = h.input("x", dtype, {64, 100});
+    auto softmax = h.compile({tcc::softmax(x)});
+    EXPECT_EQ(softmax.stats().kernels, 2);
+  }
+  tcc::Graph g;
+  EXPECT_THROW(tcc::logsumexp(g.input("i", tcc::i32, {3})), tcc::DTypeError);
+  EXPECT_THROW(tcc::logaddexp(g.input("j", tcc::i32, {3}), g.input("k", tcc::i32, {3})), tcc::DTypeError);
+}
+
 TEST(Reduction, BiasAddAsKerasChecksTheBias) {
   tcc::Graph g;
   auto x = g.input("x", tcc::f32, {2, 3, 4});

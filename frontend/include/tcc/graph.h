@@ -191,6 +191,8 @@ Value maximum(const Value& x, const Value& y);
 Value minimum(const Value& x, const Value& y);
 Value pow(const Value& x, const Value& y);
 Value pow(const Value& x, double y);
+// log(exp(x) + exp(y)) without overflow, as NumPy's (floats).
+Value logaddexp(const Value& x, const Value& y);
 Value neg(const Value& x);
 Value abs(const Value& x);
 Value square(const Value& x);
@@ -214,8 +216,12 @@ Value sum(const Value& x, const Axes& axis = {}, bool keepdims = false);
 Value mean(const Value& x, const Axes& axis = {}, bool keepdims = false);
 Value max(const Value& x, const Axes& axis = {}, bool keepdims = false);
 Value min(const Value& x, const Axes& axis = {}, bool keepdims = false);
-// Keras softmax: exp(x - max(x)) / sum(exp(x - max(x))) along `axis` (floats).
+// Keras softmax: exp(x - max(x)) / sum(exp(x - max(x))) along `axis` (floats), computed as
+// exp(x - logsumexp(x)): two sweeps over x.
 Value softmax(const Value& x, int64_t axis = -1);
+// log(sum(exp(x))) over `axis`, without overflow (scipy.special.logsumexp; floats only). Of no
+// elements: -inf.
+Value logsumexp(const Value& x, const Axes& axis = {}, bool keepdims = false);
 // Keras bias_add (channels last): x + bias, bias of shape (C,) for x's last dim C, or of x's
 // shape without its first axis.
 Value bias_add(const Value& x, const Value& bias);
