@@ -129,7 +129,9 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
   // A reduction starts from its identity and combines each product into the accumulator.
   const ReductionIdentity identity = reduction_identity(c.combine, dtype);
   const Expr start = is_float(dtype) ? float_imm(dtype, identity.value) : int_imm(dtype, identity.int_value);
-  auto combine = [&](Expr acc, Expr value) { return c.combine == ElemOp::add ? add(acc, value) : elem(c.combine, acc, value); };
+  // logsumexp's first sweep takes the max (its second, in the register schedule, the sum).
+  const ElemOp first_sweep = c.combine == ElemOp::logaddexp && s.accumulate_in_register ? ElemOp::maximum : c.combine;
+  auto combine = [&](Expr acc, Expr value) { return first_sweep == ElemOp::add ? add(acc, value) : elem(first_sweep, acc, value); };
   const Buffer& out = k.params[0];
   // The epilogue of a result stored at the loop vars (dim `replaced`'s index `with`).
   auto finish = [&](Expr value, int replaced = -1, Expr with = nullptr) {
