@@ -21,18 +21,11 @@ using tcc::Shape;
 using tcc::Tensor;
 using tcc::test::element;
 using tcc::test::filled;
+using tcc::test::random_values;
 using tcc::Value;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-std::vector<double> random_values(int64_t n, double lo, double hi, uint32_t seed, bool integers) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  std::vector<double> v(n);
-  for (double& x : v) x = integers ? std::round(u(rng)) : u(rng);
-  return v;
-}
 
 int64_t numel(const Shape& s) {
   int64_t n = 1;

@@ -24,12 +24,9 @@ using tcc::Tensor;
 using tcc::test::element;
 using tcc::test::filled;
 
+// Values uniform in [-2, 2), whole for integer dtypes.
 std::vector<double> random_values(int64_t n, uint32_t seed, bool integers) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> u(-2, 2);
-  std::vector<double> v(n);
-  for (double& x : v) x = integers ? std::round(u(rng)) : u(rng);
-  return v;
+  return tcc::test::random_values(n, -2, 2, seed, integers);
 }
 
 // x (M x K) times w (K x N), in float64.

@@ -24,12 +24,9 @@ using tcc::Value;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// Values uniform in [-9, 9), whole for integer dtypes.
 std::vector<double> random_values(int64_t n, uint32_t seed, bool integers) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> u(-9, 9);
-  std::vector<double> v(n);
-  for (double& x : v) x = integers ? std::round(u(rng)) : u(rng);
-  return v;
+  return tcc::test::random_values(n, -9, 9, seed, integers);
 }
 
 // Reduces a (A, B, C) array over the axes in `reduced` (flags), with `combine` from `start`.
