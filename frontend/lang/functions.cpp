@@ -28,7 +28,52 @@ ir::OpInfo elementwise_row(const ir::ElemOpInfo& info) {
   return row;
 }
 
+// A reduction's row: f(x, axis=none, keepdims=false).
+ir::OpInfo reduction_row(std::string_view name) {
+  return {.kind = ir::OpKind::reduce, .name = name, .op_class = ir::OpClass::reduction, .callable = true, .tensors = {"x"},
+          .attrs = {{"axis", ir::AttrKind::axes_or_none, "none"}, {"keepdims", ir::AttrKind::boolean, "false"}}};
+}
+
 }  // namespace
+
+const std::vector<LibraryFunction>& library_functions() {
+  static const std::vector<LibraryFunction> functions = [] {
+    std::vector<LibraryFunction> f;
+    // The reductions by the table's combining functions (sum, max, min, logsumexp), and mean.
+    for (const ir::ElemOpInfo& info : ir::elem_op_table()) {
+      if (ir::reduction_name(info.op).empty()) continue;
+      Value (*build)(const std::vector<Value>&, const std::optional<Axes>&, bool) = nullptr;
+      switch (info.op) {
+        case ir::ElemOp::add: build = [](const std::vector<Value>& t, const std::optional<Axes>& a, bool k) { return tcc::sum(t[0], a.value_or(Axes()), k); }; break;
+        case ir::ElemOp::maximum: build = [](const std::vector<Value>& t, const std::optional<Axes>& a, bool k) { return tcc::max(t[0], a.value_or(Axes()), k); }; break;
+        case ir::ElemOp::minimum: build = [](const std::vector<Value>& t, const std::optional<Axes>& a, bool k) { return tcc::min(t[0], a.value_or(Axes()), k); }; break;
+        case ir::ElemOp::logaddexp:
+          build = [](const std::vector<Value>& t, const std::optional<Axes>& a, bool k) { return tcc::logsumexp(t[0], a.value_or(Axes()), k); };
+          break;
+        default: throw InternalError("tc language: no builder for the reduction " + std::string(ir::reduction_name(info.op)));
+      }
+      f.push_back({reduction_row(ir::reduction_name(info.op)), build});
+    }
+    f.push_back({reduction_row("mean"), [](const std::vector<Value>& t, const std::optional<Axes>& a, bool k) { return tcc::mean(t[0], a.value_or(Axes()), k); }});
+    ir::OpInfo softmax{.kind = ir::OpKind::reduce, .name = "softmax", .op_class = ir::OpClass::reduction, .callable = true,
+                       .tensors = {"x"}, .attrs = {{"axis", ir::AttrKind::axes, "-1"}}};
+    f.push_back({softmax, [](const std::vector<Value>& t, const std::optional<Axes>& a, bool) {
+                   if (a && !a->is_int()) throw ArgumentError("softmax: axis must be an integer, got " + a->str());
+                   return tcc::softmax(t[0], a ? a->value() : -1);
+                 }});
+    ir::OpInfo bias_add{.kind = ir::OpKind::elementwise, .name = "bias_add", .op_class = ir::OpClass::other,
+                        .callable = true, .tensors = {"x", "b"}};
+    f.push_back({bias_add, [](const std::vector<Value>& t, const std::optional<Axes>&, bool) { return tcc::bias_add(t[0], t[1]); }});
+    return f;
+  }();
+  return functions;
+}
+
+const LibraryFunction* find_library_function(std::string_view name) {
+  for (const LibraryFunction& fn : library_functions())
+    if (fn.row.name == name) return &fn;
+  return nullptr;
+}
 
 const std::vector<ir::OpInfo>& tc_functions() {
   static const std::vector<ir::OpInfo> functions = [] {
@@ -37,6 +82,7 @@ const std::vector<ir::OpInfo>& tc_functions() {
       if (op.callable) f.push_back(op);
     for (const ir::ElemOpInfo& info : ir::elem_op_table())
       if (!is_variant_target(info.op)) f.push_back(elementwise_row(info));
+    for (const LibraryFunction& fn : library_functions()) f.push_back(fn.row);
     return f;
   }();
   return functions;

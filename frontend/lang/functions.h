@@ -4,6 +4,8 @@
 // row type so that sema checks every call's arguments and keywords alike. Nothing here lists
 // functions by hand except keyword_variants().
 #pragma once
+#include <tcc/graph.h>
+
 #include "ir/elementwise.h"
 #include "ir/graph/ops.h"
 
@@ -22,7 +24,18 @@ struct KeywordVariant {
 };
 const std::vector<KeywordVariant>& keyword_variants();
 
-// Every function of the language, in table order (graph ops, then element-wise functions).
+// A function the C++ API builds from graph ops (the reductions, softmax, bias_add): its .tc
+// signature (tensors, then `axis` and `keepdims` where it takes them) and its builder, which
+// gets the tensors, the axis as written (nullopt: left out, the builder's default) and keepdims.
+struct LibraryFunction {
+  ir::OpInfo row;
+  Value (*build)(const std::vector<Value>& tensors, const std::optional<Axes>& axis, bool keepdims);
+};
+const std::vector<LibraryFunction>& library_functions();
+const LibraryFunction* find_library_function(std::string_view name);
+
+// Every function of the language, in table order (graph ops, element-wise functions, library
+// functions).
 const std::vector<ir::OpInfo>& tc_functions();
 const ir::OpInfo* find_tc_function(std::string_view name);
 

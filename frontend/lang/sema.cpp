@@ -469,7 +469,7 @@ class Analyzer {
 
     bool ok = true;
     // An element-wise function takes numbers for tensors too: pow(x, 2), maximum(x, 0).
-    const bool numbers_ok = op->kind == ir::OpKind::elementwise;
+    const bool numbers_ok = op->kind == ir::OpKind::elementwise && !find_library_function(op->name);
     auto is_operand = [&](const Expr& arg) { return arg.is_tensor_syntax() || (numbers_ok && arg.is_number()); };
     const std::size_t n_tensors = op->tensors.size();
     std::vector<const Expr*> attr_exprs(op->attrs.size(), nullptr);
@@ -563,6 +563,15 @@ class Analyzer {
     const ir::OpKind kind = op->kind;
     std::vector<std::pair<std::string_view, const Expr*>> named;
     for (std::size_t i = 0; i < tensor_args.size() && i < op->tensors.size(); ++i) named.emplace_back(op->tensors[i], tensor_args[i]);
+    if (const LibraryFunction* lib = find_library_function(op->name)) {
+      std::vector<Value> tensors;
+      for (const auto& o : operands) tensors.push_back(*o->tensor);
+      // axis (when the row has one) comes first, keepdims second.
+      std::optional<Axes> axis;
+      if (!op->attrs.empty() && attrs[0].present) axis = attrs[0].axes;
+      const bool keepdims = op->attrs.size() > 1 && attrs[1].present && attrs[1].boolean;
+      return apply(e.span, [&]() -> Value { return lib->build(tensors, axis, keepdims); }, operand_names_note(named));
+    }
     if (kind == ir::OpKind::elementwise) return elementwise_call(e, *op, operands, attrs, operand_names_note(named));
     return apply(e.span, [&]() -> Value {
       const Value& x = *operands[0]->tensor;
