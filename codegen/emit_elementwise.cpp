@@ -111,6 +111,7 @@ llvm::Value* emit_float(llvm::IRBuilder<>& b, ElemOp op, llvm::Value* x, llvm::V
                                         b.CreateFAdd(x, b.CreateFMul(constant(x, 0.044715), cube)));
       return b.CreateFMul(b.CreateFMul(constant(x, 0.5), x), b.CreateFAdd(constant(x, 1.0), libm_call(b, "tanh", inner)));
     }
+    case ElemOp::cast: return x;  // to its own dtype (emit_convert converts between dtypes)
   }
   throw InternalError("codegen: no float emitter for " + std::string(ir::elem_op_name(op)));
 }
@@ -127,6 +128,7 @@ llvm::Value* emit_integer(llvm::IRBuilder<>& b, ElemOp op, llvm::Value* x, llvm:
     case ElemOp::abs: return b.CreateBinaryIntrinsic(llvm::Intrinsic::abs, x, b.getFalse());  // abs(MIN) = MIN
     case ElemOp::square: return b.CreateMul(x, x);
     case ElemOp::relu: return b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, x, llvm::ConstantInt::get(x->getType(), 0));
+    case ElemOp::cast: return x;
     default: break;
   }
   throw InternalError("codegen: " + std::string(ir::elem_op_name(op)) + " of integers (the graph refuses it)");
@@ -134,7 +136,22 @@ llvm::Value* emit_integer(llvm::IRBuilder<>& b, ElemOp op, llvm::Value* x, llvm:
 
 }  // namespace
 
+llvm::Value* emit_convert(llvm::IRBuilder<>& b, llvm::Value* x, DType from, DType to, llvm::Type* to_type) {
+  if (from == to) return x;
+  if (is_float(from) && is_float(to)) return b.CreateFPCast(x, to_type);
+  if (!is_float(from) && !is_float(to)) return b.CreateIntCast(x, to_type, /*isSigned=*/true);
+  if (!is_float(from)) return b.CreateSIToFP(x, to_type);
+  // fptosi is poison out of range; the saturating form is defined everywhere.
+  return b.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {to_type, x->getType()}, {x});
+}
+
 llvm::Value* emit_elementwise(llvm::IRBuilder<>& b, ElemOp op, DType type, llvm::Value* x, llvm::Value* y) {
+  // NumPy's meaning exactly: the kernels' reassociation (for sums) would fold (x - y) + y to x,
+  // and no-signed-zeros x + 0 to x, where inf, NaN or -0 give another answer.
+  llvm::IRBuilderBase::FastMathFlagGuard keep_flags(b);
+  llvm::FastMathFlags contract_only;
+  contract_only.setAllowContract(true);
+  b.setFastMathFlags(contract_only);
   return is_float(type) ? emit_float(b, op, x, y) : emit_integer(b, op, x, y);
 }
 

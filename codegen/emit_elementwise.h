@@ -10,6 +10,10 @@
 
 namespace tcc::codegen {
 
+// x of dtype `from` as dtype `to` (ElemOp::cast): integers wrap (truncate or sign-extend),
+// floats round to nearest, floats to integers truncate toward zero and saturate (NaN: 0).
+llvm::Value* emit_convert(llvm::IRBuilder<>& b, llvm::Value* x, DType from, DType to, llvm::Type* to_type);
+
 // op(a, b) of values (scalars or vectors) of dtype `type` (b null for a unary op).
 llvm::Value* emit_elementwise(llvm::IRBuilder<>& b, ir::ElemOp op, DType type, llvm::Value* x, llvm::Value* y);
 

@@ -133,6 +133,7 @@ class KernelEmitter {
       case ExprKind::load:
         return b_.CreateAlignedLoad(type_of(e->type), address(e->buffer, e->index), llvm::Align(dtype_size(e->type)));
       case ExprKind::elem:
+        if (e->elem == ir::ElemOp::cast) return emit_convert(b_, expr(e->a), e->a->type, e->type, type_of(e->type));
         return emit_elementwise(b_, e->elem, e->type, expr(e->a), e->b ? expr(e->b) : nullptr);
     }
     throw InternalError("codegen: unknown expression");

@@ -186,7 +186,8 @@ Value transpose(const Value& x, std::optional<std::vector<int64_t>> perm) {
 
 namespace {
 
-Value add_elementwise(ir::ElemOp op, const std::vector<Value>& operands) {
+// `result`: the result's dtype when it is not the operands' (cast).
+Value add_elementwise(ir::ElemOp op, const std::vector<Value>& operands, std::optional<DType> result = std::nullopt) {
   const ir::ElemOpInfo& info = ir::elem_op_info(op);
   const std::string label(ir::elem_op_spelling(op));
   const std::vector<std::string> names = info.arity == 1 ? std::vector<std::string>{"x"} : std::vector<std::string>{"x", "y"};
@@ -202,7 +203,8 @@ Value add_elementwise(ir::ElemOp op, const std::vector<Value>& operands) {
   n.op = OpKind::elementwise;
   n.elem = op;
   for (const Value& v : operands) n.inputs.push_back(v.id());
-  n.dtype = dtype;
+  n.dtype = result.value_or(dtype);
+  if (result) n.attrs = fmt::format("to={}", dtype_name(*result));
   n.shape = r.shape;
   n.spec = std::move(r.spec);
   n.constraints = std::move(r.constraints);
@@ -271,7 +273,10 @@ Value softmax(const Value& x, int64_t axis) {
   if (!is_float(x.dtype()))
     throw DTypeError(fmt::format("softmax: takes float tensors (f32, f64), not {}; cast first", dtype_name(x.dtype())));
   // Two sweeps over x: logsumexp per row (its max, then the sum from cache), then e^(x - lse).
-  return exp(x - logsumexp(x, Axes(axis), /*keepdims=*/true));
+  // lse - lse adds 0, or NaN where lse is not finite: a row holding inf (or only -inf) is NaN
+  // throughout, as Keras' exp(x - max) / sum gives it.
+  Value lse = logsumexp(x, Axes(axis), /*keepdims=*/true);
+  return exp(x - lse) + (lse - lse);
 }
 
 Value logsumexp(const Value& x, const Axes& axis, bool keepdims) {
@@ -341,6 +346,11 @@ Value maximum(const Value& x, const Value& y) { return add_elementwise(ir::ElemO
 Value minimum(const Value& x, const Value& y) { return add_elementwise(ir::ElemOp::minimum, {x, y}); }
 Value pow(const Value& x, const Value& y) { return add_elementwise(ir::ElemOp::pow, {x, y}); }
 Value pow(const Value& x, double y) { return pow(x, scalar_like(x, y)); }
+Value cast(const Value& x, DType dtype) {
+  if (dtype == x.dtype()) return x;  // NumPy's astype copies; a graph value need not
+  return add_elementwise(ir::ElemOp::cast, {x}, dtype);
+}
+
 Value logaddexp(const Value& x, const Value& y) { return add_elementwise(ir::ElemOp::logaddexp, {x, y}); }
 Value neg(const Value& x) { return add_elementwise(ir::ElemOp::neg, {x}); }
 Value abs(const Value& x) { return add_elementwise(ir::ElemOp::abs, {x}); }

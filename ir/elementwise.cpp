@@ -51,6 +51,8 @@ const std::vector<ElemOpInfo>& elem_op_table() {
         {ElemOp::relu, "relu", "", 1, true, [](double a, double) { return std::isnan(a) ? a : a > 0 ? a : 0.0; }},
         {ElemOp::gelu, "gelu", "", 1, false, gelu_erf},
         {ElemOp::gelu_tanh, "gelu_tanh", "gelu(approximate=true)", 1, false, gelu_tanh},
+        // The value itself: what converting it means depends on the dtypes (semantics.md, cast).
+        {ElemOp::cast, "cast", "", 1, true, [](double a, double) { return a; }},
     };
     for (size_t i = 0; i < t.size(); ++i)
       if (static_cast<size_t>(t[i].op) != i) throw InternalError("element-wise op table rows are not in ElemOp order");
@@ -106,7 +108,8 @@ std::string elem_program_str(const std::vector<ElemInstr>& program) {
     } else {
       std::string args;
       for (int a : in.args) args += fmt::format("{}%{}", args.empty() ? "" : ",", a);
-      s += fmt::format("{}({})", elem_op_name(in.op), args);
+      if (in.op == ElemOp::cast) s += fmt::format("cast<{}>({})", dtype_name(in.to), args);
+      else s += fmt::format("{}({})", elem_op_name(in.op), args);
     }
   }
   return s;

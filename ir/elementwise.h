@@ -15,6 +15,7 @@ namespace tcc::ir {
 enum class ElemOp : uint8_t {
   add, sub, mul, div, maximum, minimum, pow, logaddexp,                      // binary
   neg, abs, square, sqrt, rsqrt, exp, log, tanh, sigmoid, relu, gelu, gelu_tanh,  // unary
+  cast,  // unary: to ElemInstr::to (NumPy's astype; floats to integers truncate and saturate)
 };
 
 struct ElemOpInfo {
@@ -51,6 +52,7 @@ struct ElemInstr {
   int operand = -1;
   ElemOp op = ElemOp::add;
   std::vector<int> args;
+  DType to = DType::f32;  // cast: the dtype converted to
 };
 // "%0=x0 %1=x1 %2=add(%0,%1) %3=relu(%2)": printed IR and kernel descriptors.
 std::string elem_program_str(const std::vector<ElemInstr>& program);

@@ -304,6 +304,12 @@ py::object softmax_op(py::handle x, int64_t axis) {
                [&](const std::vector<Value>& v) { return softmax(v[0], axis); });
 }
 
+py::object cast_op(py::handle x, py::handle dtype_like) {
+  const DType dtype = dtype_from_object(dtype_like);
+  return apply("cast", std::string(dtype_name(dtype)), std::array{x}, py::none(),
+               [&](const std::vector<Value>& v) { return cast(v[0], dtype); });
+}
+
 py::object bias_add_op(py::handle x, py::handle bias) {
   return apply("bias_add", {}, std::array{x, bias}, py::none(), [](const std::vector<Value>& v) { return bias_add(v[0], v[1]); });
 }
@@ -530,6 +536,8 @@ void bind_ops(py::module_& m) {
   m.def("_reduce", &reduce_op, "name"_a, "x"_a, "axis"_a = py::none(), "keepdims"_a = false);
   m.def("softmax", &softmax_op, "x"_a, "axis"_a = -1, "Keras softmax along axis (floats).");
   m.def("bias_add", &bias_add_op, "x"_a, "bias"_a, "Keras bias_add: bias of shape (C,) for x's last dim C.");
+  m.def("cast", &cast_op, "x"_a, "dtype"_a,
+        "x converted to dtype, as NumPy's astype (floats to integers truncate and saturate, NaN to 0).");
   py::module_ np_ops = m.def_submodule("np", "NumPy's spellings of ops that differ from Keras / TensorFlow's.");
   add_vectorcall_function(np_ops, np_matmul_method);
 }

@@ -71,6 +71,10 @@ class Canonicalizer {
       if (!inlined_.count(id)) {
         node_ = id;
         views_[id] = lower_node(g_.node(id));
+        // A view of another node's result (a transpose, a sum over no axis, a reshape) is one
+        // more reader of that buffer: the result can no longer take an epilogue.
+        if (auto it = emitted_by_.find(views_[id].buffer); it != emitted_by_.end() && it->second != id)
+          fusable_buffers_.erase(views_[id].buffer);
       }
     node_ = -1;
     for (int o : outputs) {
@@ -225,7 +229,7 @@ class Canonicalizer {
     // The node's loop dims are its output axes: dim spec.out[a] is axis a.
     std::vector<int> dim_axis(n.spec.extents.size(), -1);
     for (size_t a = 0; a < n.spec.out.size(); ++a) dim_axis[n.spec.out[a]] = static_cast<int>(a);
-    ElemInstr instr{-1, n.elem, {}};
+    ElemInstr instr{-1, n.elem, {}, n.dtype};
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       std::vector<int> input_dims;
       for (int e : n.spec.operands[k]) input_dims.push_back(e == IndexSpec::kBroadcast ? e : axis_dims[dim_axis[e]]);
@@ -252,7 +256,9 @@ class Canonicalizer {
   // the same dtype. The contraction moves to the end of the steps so far: every buffer the
   // epilogue reads is written before it.
   std::optional<View> fuse_as_epilogue(const KernelSpec& e) {
-    if (e.operands.size() > kMaxFusedOperands + 1) return std::nullopt;
+    if (e.operands.size() > kMaxFusedOperands + 1 || !e.uniform_dtype()) return std::nullopt;  // casts stay out
+    for (const ElemInstr& in : e.program)
+      if (in.operand < 0 && in.op == ElemOp::cast) return std::nullopt;
     const std::vector<int64_t> dense = e.out_strides();
     for (size_t o = 0; o < e.operands.size(); ++o) {
       const int buffer = e.operands[o].buffer;
@@ -306,6 +312,7 @@ class Canonicalizer {
     computed_.emplace(std::move(key), c.out_buffer);
     int buffer = c.out_buffer;
     if (node_ >= 0 && used_once_.count(node_)) fusable_buffers_.insert(buffer);
+    emitted_by_[buffer] = node_;
     p_.steps.push_back(std::move(c));
     return dense_view(buffer, shape);
   }
@@ -331,6 +338,7 @@ class Canonicalizer {
   std::unordered_set<int> inlined_;                 // element-wise nodes fused into their user
   std::unordered_set<int> used_once_;               // nodes one other node reads, not outputs
   std::unordered_set<int> fusable_buffers_;         // results of steps of such nodes, read by no other
+  std::unordered_map<int, int> emitted_by_;         // buffer -> the node whose step wrote it
   int node_ = -1;                                   // the node being lowered
 };
 

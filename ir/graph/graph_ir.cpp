@@ -83,7 +83,8 @@ void verify_graph(const GraphIR& g, const std::vector<int>& outputs) {
     std::vector<Shape> in_shapes;
     for (int in : n.inputs) {
       if (in < 0 || in >= id) fail("input does not precede its user");
-      if (g.node(in).dtype != n.dtype) fail("operand dtype differs from result dtype");
+      const bool cast = is_elementwise(n.op) && n.elem == ElemOp::cast;
+      if (g.node(in).dtype != n.dtype && !cast) fail("operand dtype differs from result dtype");
       in_shapes.push_back(g.node(in).shape);
     }
     if (is_elementwise(n.op) && n.spec.out.size() != n.spec.extents.size()) fail("an element-wise node sums a dim");

@@ -81,7 +81,8 @@ std::optional<DType> KernelSpec::uniform_dtype() const {
 }
 
 std::string unsupported_by_lowering(const KernelSpec& c) {
-  if (!c.uniform_dtype()) return "operands, accumulator and output of different dtypes";
+  // An element-wise expression converts where it says (cast); other steps take one dtype.
+  if (!c.uniform_dtype() && c.kind != StepKind::elementwise) return "operands, accumulator and output of different dtypes";
   return "";
 }
 

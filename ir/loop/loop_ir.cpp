@@ -69,6 +69,9 @@ Expr elem(ElemOp op, Expr a, Expr b) {
   DType t = a->type;
   return make_expr({.kind = ExprKind::elem, .type = t, .a = std::move(a), .b = std::move(b), .elem = op});
 }
+Expr convert(Expr a, DType to) {
+  return make_expr({.kind = ExprKind::elem, .type = to, .a = std::move(a), .elem = ElemOp::cast});
+}
 Expr load(const Buffer& buffer, Expr index) {
   return make_expr({.kind = ExprKind::load, .type = buffer->dtype, .buffer = buffer, .index = std::move(index)});
 }
@@ -265,6 +268,7 @@ class Printer {
       case ExprKind::div: return fmt::format("({} / {})", expr(e->a), expr(e->b));
       case ExprKind::load: return fmt::format("{}[{}]", name(e->buffer), expr(e->index));
       case ExprKind::elem:
+        if (e->elem == ElemOp::cast) return fmt::format("cast<{}>({})", dtype_name(e->type), expr(e->a));
         return e->b ? fmt::format("{}({}, {})", elem_op_name(e->elem), expr(e->a), expr(e->b))
                     : fmt::format("{}({})", elem_op_name(e->elem), expr(e->a));
     }

@@ -55,6 +55,7 @@ struct ExprNode {
 Expr int_imm(int64_t v);
 Expr zero(DType type);  // 0 of a dtype (float_imm or int_imm)
 Expr float_imm(DType type, double v);  // a float dtype's constant
+Expr convert(Expr a, DType to);         // a's value in dtype `to` (ElemOp::cast)
 Expr int_imm(DType type, int64_t v);   // an integer dtype's constant
 Expr var_ref(const Var& v);
 Expr add(Expr a, Expr b);

@@ -92,7 +92,7 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
   k.name = name;
   k.dtype = dtype;
   k.params.push_back(param("out", dtype, 0));
-  for (size_t i = 0; i < c.operands.size(); ++i) k.params.push_back(param(fmt::format("in{}", i), dtype, int(i) + 1));
+  for (size_t i = 0; i < c.operands.size(); ++i) k.params.push_back(param(fmt::format("in{}", i), c.operands[i].dtype, int(i) + 1));
   const std::vector<Buffer> epilogue_params = add_epilogue_params(c, k);
   const DimExtents extent(c, k);
 
@@ -115,6 +115,8 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
     for (const ElemInstr& in : c.program) {
       if (in.operand >= 0) {
         values.push_back(load(k.params[in.operand + 1], offset(vars, c.operands[in.operand].strides, replaced, with)));
+      } else if (in.op == ElemOp::cast) {
+        values.push_back(convert(values[in.args[0]], in.to));
       } else {
         values.push_back(elem(in.op, values[in.args[0]], in.args.size() > 1 ? values[in.args[1]] : nullptr));
       }

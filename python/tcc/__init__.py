@@ -31,9 +31,9 @@ from ._tcc import (ArgumentError, CompiledGraph, CompileError, ConventionWarning
                    InputError, InternalError, ParseError, ShapeError, Value, __version__, batch_dot, clear_cache, dot,
                    einsum, is_zero_copy, matmul, np, num_threads, reshape, set_num_threads, stats, tensordot,
                    transpose)
-from ._elementwise import (abs, add, bias_add, divide, exp, gelu, log, logaddexp, logsumexp, max, maximum, mean, min,
-                           minimum, multiply, neg, negative, pow, power, relu, rsqrt, sigmoid, softmax, sqrt, square,
-                           subtract, sum, tanh)
+from ._elementwise import (abs, add, bias_add, cast, divide, exp, gelu, log, logaddexp, logsumexp, max, maximum,
+                           mean, min, minimum, multiply, neg, negative, pow, power, relu, rsqrt, sigmoid, softmax,
+                           sqrt, square, subtract, sum, tanh)
 from ._elementwise import __all__ as _elementwise_all
 
 # Not tcc.np (NumPy's spellings: tcc.np.matmul): `from tcc import *` would shadow numpy's np.

@@ -83,6 +83,7 @@ min = _reduction('min', 'NumPy min over axis; NaN if any element is NaN; an empt
 logsumexp = _reduction('logsumexp', 'log(sum(exp(x))) over axis without overflow (float arrays; scipy.special.logsumexp); '
                                      'of no elements -inf.')
 softmax = _tcc.softmax
+cast = _tcc.cast
 bias_add = _tcc.bias_add
 
 
@@ -103,7 +104,7 @@ def _install_operators(value_type):
 
 _install_operators(_tcc.Value)
 
-__all__ = ['abs', 'add', 'bias_add', 'divide', 'exp', 'gelu', 'log', 'logaddexp', 'logsumexp', 'max', 'maximum', 'mean',
+__all__ = ['abs', 'add', 'bias_add', 'cast', 'divide', 'exp', 'gelu', 'log', 'logaddexp', 'logsumexp', 'max', 'maximum', 'mean',
            'min', 'minimum',
            'multiply', 'neg', 'negative', 'pow', 'power', 'relu', 'rsqrt', 'sigmoid', 'softmax', 'sqrt', 'square',
            'subtract', 'sum', 'tanh']

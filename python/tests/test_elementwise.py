@@ -154,6 +154,20 @@ def test_logsumexp_and_logaddexp_as_numpy(rng, dtype):
         tcc.logsumexp(np.arange(3))
 
 
+def test_cast_as_astype(rng):
+    f = np.array([1.5, -2.7, 255.9, -0.5], np.float32)
+    np.testing.assert_array_equal(tcc.cast(f, 'int32'), f.astype(np.int32))
+    i = np.array([300, -129, 2**32 + 1, -5], np.int64)
+    np.testing.assert_array_equal(tcc.cast(i, np.int32), i.astype(np.int32))
+    np.testing.assert_array_equal(tcc.cast(i, 'float64'), i.astype(np.float64))
+    d = rng.standard_normal(100)
+    np.testing.assert_array_equal(tcc.cast(d, np.float32), d.astype(np.float32))
+    g = tcc.Graph()
+    a = g.input('a', 'int32', (4,))
+    fn = g.compile([tcc.sqrt(tcc.cast(a, 'float32')) * 2.0])
+    np.testing.assert_allclose(fn({'a': np.array([1, 4, 9, 16], np.int32)})[0], [2, 4, 6, 8])
+
+
 def test_shape_errors_name_the_operands():
     with pytest.raises(tcc.ShapeError) as raised:
         tcc.add(np.zeros((3, 4), np.float32), np.zeros(5, np.float32))

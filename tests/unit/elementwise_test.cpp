@@ -306,3 +306,37 @@ TEST(Elementwise, ExpIsWithinTwoUlpsOverItsWholeRange) {
 }
 
 }  // namespace
+
+namespace {
+
+// cast as NumPy's astype: float to integer truncates toward zero (saturating, NaN to 0, where
+// NumPy's result is undefined), integers wrap to narrower ones, floats round; inside a chain
+// of mixed dtypes it is one kernel.
+TEST(Elementwise, CastConvertsAsAstype) {
+  tcc::Graph g;
+  auto f = g.input("f", tcc::f32, {6});
+  auto i = g.input("i", tcc::i64, {4});
+  auto a = g.input("a", tcc::i32, {4});
+  auto b = g.input("b", tcc::f32, {4});
+  auto chain = tcc::relu(tcc::cast(a, tcc::f32) * 0.5 + b);
+  auto fn = g.compile({tcc::cast(f, tcc::i32), tcc::cast(i, tcc::i32), tcc::cast(i, tcc::f64), tcc::cast(f, tcc::f64), chain});
+  auto r = fn({{"f", filled(tcc::f32, {6}, {1.5, -2.7, 3e10, -3e10, kNaN, 255.9})},
+               {"i", filled(tcc::i64, {4}, {300, -129, 4294967297.0, -5})},
+               {"a", filled(tcc::i32, {4}, {1, 2, -3, 4})},
+               {"b", filled(tcc::f32, {4}, {1, 1, 1, 1})}});
+  const std::vector<double> to_i32{1, -2, 2147483647, -2147483648.0, 0, 255};
+  for (int k = 0; k < 6; ++k) EXPECT_EQ(element(r[0], k), to_i32[k]) << k;
+  const std::vector<double> wrapped{300, -129, 1, -5};  // 2^32 + 1 wraps to 1
+  for (int k = 0; k < 4; ++k) EXPECT_EQ(element(r[1], k), wrapped[k]) << k;
+  EXPECT_EQ(r[2].dtype(), tcc::f64);
+  EXPECT_EQ(element(r[2], 2), 4294967297.0);
+  EXPECT_EQ(element(r[3], 1), static_cast<double>(-2.7f));
+  const std::vector<double> want{1.5, 2, 0, 3};
+  for (int k = 0; k < 4; ++k) EXPECT_EQ(element(r[4], k), want[k]) << k;
+  tcc::Graph h;
+  auto x = h.input("x", tcc::i32, {64, 256});
+  EXPECT_EQ(h.compile({tcc::sqrt(tcc::cast(x, tcc::f32)) + 1.0}).stats().kernels, 1);
+  EXPECT_EQ(tcc::cast(x, tcc::i32).id(), x.id());  // to its own dtype: the value itself
+}
+
+}  // namespace

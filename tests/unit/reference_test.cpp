@@ -380,4 +380,160 @@ TEST(Reference, CompareUsesPerElementMagnitudes) {
   EXPECT_FALSE(ref::compare(tcc::Tensor::from<int32_t>({1}, {11}), k).ok);
 }
 
+
+// ---- element-wise functions, reductions, softmax, bias_add ----
+
+std::vector<double> floats(const RefTensor& r) {
+  std::vector<double> v;
+  for (int64_t i = 0; i < r.numel(); ++i) v.push_back(ref::float_at(r, i));
+  return v;
+}
+
+TEST(Reference, ElementwiseBroadcastsAsNumpy) {
+  RefTensor s = ref::elementwise("add", {F64({2, 1}, {10, 20}), F64({3}, {1, 2, 3})});
+  EXPECT_EQ(s.shape, (Shape{2, 3}));
+  EXPECT_EQ(floats(s), (std::vector<double>{11, 12, 13, 21, 22, 23}));
+  expect(ref::elementwise("multiply", {I64({2, 2}, {1, 2, 3, 4}), ref::scalar(tcc::i64, -3)}), {2, 2}, {-3, -6, -9, -12});
+  expect(ref::elementwise("subtract", {ref::scalar(tcc::i64, 1), I64({0, 3}, {})}), {0, 3}, {});
+  EXPECT_THROW(ref::elementwise("add", {F64({2, 3}, {1, 2, 3, 4, 5, 6}), F64({2}, {1, 2})}), tcc::ShapeError);
+  EXPECT_THROW(ref::elementwise("add", {F64({2}, {1, 2}), F32({2}, {1, 2})}), tcc::DTypeError);
+  EXPECT_THROW(ref::elementwise("cube", {F64({1}, {1})}), tcc::ArgumentError);
+  EXPECT_THROW(ref::elementwise("exp", {F64({1}, {1}), F64({1}, {1})}), tcc::ArgumentError);
+  EXPECT_THROW(ref::scalar(tcc::i32, 2.5), tcc::ArgumentError);
+  EXPECT_THROW(ref::scalar(tcc::i32, 2147483648.0), tcc::ArgumentError);
+}
+
+TEST(Reference, ElementwiseIntegersWrapAndRefuseFloatFunctions) {
+  const int64_t lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max();
+  const RefTensor x = I32({4}, {lo, hi, -5, 65536});
+  expect(ref::elementwise("add", {x, ref::scalar(tcc::i32, 1)}), {4}, {lo + 1, lo, -4, 65537});
+  expect(ref::elementwise("abs", {x}), {4}, {lo, hi, 5, 65536});
+  expect(ref::elementwise("neg", {x}), {4}, {lo, -hi, 5, -65536});
+  expect(ref::elementwise("square", {x}), {4}, {0, 1, 25, 0});
+  expect(ref::elementwise("relu", {x}), {4}, {0, hi, 0, 65536});
+  // maximum compares the wrapped values: hi + 1 is the least i32.
+  expect(ref::elementwise("maximum", {ref::elementwise("add", {x, ref::scalar(tcc::i32, 1)}), ref::scalar(tcc::i32, 0)}),
+         {4}, {0, 0, 0, 65537});
+  expect(ref::elementwise("multiply", {I64({1}, {std::numeric_limits<int64_t>::max()}), ref::scalar(tcc::i64, 2)}), {1}, {-2});
+  for (const char* f : {"sqrt", "rsqrt", "exp", "log", "tanh", "sigmoid", "gelu", "gelu_tanh"})
+    EXPECT_THROW(ref::elementwise(f, {x}), tcc::DTypeError) << f;
+  EXPECT_THROW(ref::elementwise("divide", {x, x}), tcc::DTypeError);
+  EXPECT_THROW(ref::elementwise("pow", {x, x}), tcc::DTypeError);
+}
+
+TEST(Reference, ElementwiseFloatMeanings) {
+  const RefTensor x = F64({4}, {-2, 0, 0.5, 3});
+  auto near = [](const RefTensor& r, const std::vector<double>& want) {
+    ASSERT_EQ(r.numel(), static_cast<int64_t>(want.size()));
+    for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(ref::float_at(r, i), want[i], 1e-12) << i;
+  };
+  near(ref::elementwise("sigmoid", {x}), {1 / (1 + std::exp(2.0)), 0.5, 1 / (1 + std::exp(-0.5)), 1 / (1 + std::exp(-3.0))});
+  near(ref::elementwise("rsqrt", {F64({2}, {4, 0.25})}), {0.5, 2});
+  // gelu(x) = x Phi(x); its tanh form is within 1e-3 of it.
+  near(ref::elementwise("gelu", {x}), {-2 * 0.022750131948179, 0, 0.5 * 0.691462461274013, 3 * 0.998650101968370});
+  const RefTensor g = ref::elementwise("gelu", {x}), gt = ref::elementwise("gelu_tanh", {x});
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(ref::float_at(gt, i), ref::float_at(g, i), 1e-3);
+  near(ref::elementwise("pow", {F64({3}, {2, 9, 0}), F64({3}, {10, 0.5, 0})}), {1024, 3, 1});
+}
+
+TEST(Reference, NaNAndInfinitiesAreExactAndPropagate) {
+  const RefTensor x = F32({5}, {NAN, INFINITY, -INFINITY, 0, -1});
+  const RefTensor m = ref::elementwise("maximum", {x, ref::scalar(tcc::f32, 1)});
+  EXPECT_TRUE(std::isnan(m.values[0]));
+  EXPECT_EQ(m.values[1], INFINITY);
+  EXPECT_EQ(m.values[2], 1);
+  EXPECT_TRUE(std::isnan(ref::elementwise("relu", {x}).values[0]));
+  const RefTensor l = ref::elementwise("log", {x});
+  EXPECT_EQ(l.values[3], -INFINITY);
+  EXPECT_TRUE(std::isnan(l.values[4]));
+  // NaN and inf compare exactly: the same NaN or the same infinity.
+  EXPECT_TRUE(ref::compare(tcc::Tensor::from<float>({5}, {NAN, INFINITY, NAN, -INFINITY, NAN}), l).ok);
+  EXPECT_FALSE(ref::compare(tcc::Tensor::from<float>({5}, {NAN, INFINITY, NAN, -INFINITY, 0}), l).ok);
+  EXPECT_FALSE(ref::compare(tcc::Tensor::from<float>({5}, {NAN, -INFINITY, NAN, -INFINITY, NAN}), l).ok);
+  EXPECT_FALSE(ref::compare(tcc::Tensor::from<float>({5}, {NAN, INFINITY, NAN, -3e38f, NAN}), l).ok);
+  // max of a row with a NaN is NaN; an axis of size 0 has no max.
+  const RefTensor r = ref::max(F64({2, 2}, {1, NAN, 3, 2}), Axes(1));
+  EXPECT_TRUE(std::isnan(r.values[0]));
+  EXPECT_EQ(r.values[1], 3);
+  EXPECT_THROW(ref::max(F64({2, 0}, {}), Axes(1)), tcc::ShapeError);
+  EXPECT_EQ(ref::max(F64({0, 2}, {}), Axes(1)).shape, (Shape{0}));
+  // x / 0 of exact zeros; 0 / 0 and the mean of nothing are NaN.
+  const RefTensor d = ref::elementwise("divide", {F64({3}, {1, -1, 0}), F64({1}, {0})});
+  EXPECT_EQ(d.values[0], INFINITY);
+  EXPECT_EQ(d.values[1], -INFINITY);
+  EXPECT_TRUE(std::isnan(d.values[2]));
+  EXPECT_TRUE(std::isnan(ref::mean(F64({2, 0}, {}), Axes(1)).values[0]));
+}
+
+TEST(Reference, IllConditionedElementsAreUnknown) {
+  // 1e8 + 1 - 1e8 in f32 is 1 give or take about 20: log, 1 / x and sqrt of it may be anything
+  // from NaN to a number, so the reference does not say.
+  const RefTensor x = ref::dot(F32({3}, {1e8, 1, -1e8}), F32({3}, {1, 1, 1}));
+  for (const char* f : {"log", "sqrt", "rsqrt"}) {
+    const RefTensor r = ref::elementwise(f, {x});
+    EXPECT_TRUE(std::isnan(r.magnitudes[0])) << f;
+    ref::Comparison c = ref::compare(tcc::Tensor::from<float>({}, {NAN}), r);
+    EXPECT_TRUE(c.ok) << f;
+    EXPECT_EQ(c.unchecked, 1) << f;
+  }
+  const RefTensor q = ref::elementwise("divide", {ref::scalar(tcc::f32, 1), x});
+  EXPECT_TRUE(std::isnan(q.magnitudes[0]));
+  // Unknown stays unknown through later ops, contractions included.
+  EXPECT_TRUE(std::isnan(ref::dot(ref::reshape(q, {1}), F32({1}, {0})).magnitudes[0]));
+  // exp of it is known, within a bound that grows with exp's slope: x / 1000 is 0.001 give or
+  // take about 0.08.
+  const RefTensor e = ref::elementwise("exp", {ref::elementwise("multiply", {x, ref::scalar(tcc::f32, 1e-3)})});
+  EXPECT_FALSE(std::isnan(e.magnitudes[0]));
+  EXPECT_TRUE(ref::compare(tcc::Tensor::from<float>({}, {1.05f}), e).ok);
+  EXPECT_FALSE(ref::compare(tcc::Tensor::from<float>({}, {1.25f}), e).ok);
+  // A sum of products that is 0 may be +0 or -0: 1 / it is unknown, 1 / an input's 0 is not.
+  const RefTensor z = ref::dot(F32({2}, {1, -1}), F32({2}, {1, 1}));
+  EXPECT_TRUE(std::isnan(ref::elementwise("divide", {ref::scalar(tcc::f32, 1), z}).magnitudes[0]));
+  EXPECT_EQ(ref::elementwise("divide", {ref::scalar(tcc::f32, 1), F32({}, {-0.0})}).values[0], -INFINITY);
+}
+
+TEST(Reference, TranscendentalFunctionsWithinTheirUlps) {
+  const RefTensor e = ref::elementwise("exp", {F32({}, {1})});
+  const float want = std::exp(1.0f);
+  EXPECT_TRUE(ref::compare(tcc::Tensor::from<float>({}, {want}), e).ok);
+  float off = want;
+  for (int i = 0; i < 10; ++i) off = std::nextafter(off, 10.f);
+  EXPECT_TRUE(ref::compare(tcc::Tensor::from<float>({}, {off}), e).ok);  // 10 ulps
+  for (int i = 0; i < 40; ++i) off = std::nextafter(off, 10.f);
+  EXPECT_FALSE(ref::compare(tcc::Tensor::from<float>({}, {off}), e).ok);  // 50 ulps
+  // Exact functions are exact: relu, abs, maximum of inputs allow only the final rounding.
+  const RefTensor r = ref::elementwise("relu", {F64({}, {0.1})});
+  EXPECT_FALSE(ref::compare(tcc::Tensor::from<double>({}, {std::nextafter(0.1, 1.0)}), r).ok);
+}
+
+TEST(Reference, Reductions) {
+  const RefTensor x = I64({2, 3}, {1, -2, 3, 4, 5, -6});
+  expect(ref::sum(x), {}, {5});
+  expect(ref::sum(x, Axes(0)), {3}, {5, 3, -3});
+  expect(ref::sum(x, Axes(-1), true), {2, 1}, {2, 3});
+  expect(ref::max(x, Axes(1)), {2}, {3, 5});
+  expect(ref::min(x, Axes::list({Axes(1), Axes(0)}), true), {1, 1}, {-6});
+  expect(ref::sum(x, Axes::list({})), {2, 3}, {1, -2, 3, 4, 5, -6});
+  expect(ref::sum(I64({0, 3}, {}), Axes(0)), {3}, {0, 0, 0});
+  EXPECT_EQ(floats(ref::mean(F64({2, 3}, {1, 2, 3, 4, 5, 6}), Axes(1))), (std::vector<double>{2, 5}));
+  EXPECT_THROW(ref::mean(x), tcc::DTypeError);
+  EXPECT_THROW(ref::sum(x, Axes(2)), tcc::ShapeError);
+  EXPECT_THROW(ref::sum(x, Axes{Axes(1), Axes(-1)}), tcc::ArgumentError);
+  EXPECT_THROW(ref::min(I64({3, 0}, {}), Axes()), tcc::ShapeError);
+}
+
+TEST(Reference, SoftmaxAndBiasAdd) {
+  const RefTensor s = ref::softmax(F64({2, 2}, {0, std::log(3.0), 1000, 1000}));
+  const std::vector<double> v = floats(s);
+  EXPECT_NEAR(v[0], 0.25, 1e-15);
+  EXPECT_NEAR(v[1], 0.75, 1e-15);
+  EXPECT_NEAR(v[2], 0.5, 1e-15);  // no overflow: the row's max is subtracted first
+  EXPECT_THROW(ref::softmax(I32({2}, {1, 2})), tcc::DTypeError);
+  const RefTensor x = I64({2, 2, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+  expect(ref::bias_add(x, I64({3}, {100, 200, 300})), {2, 2, 3}, {101, 202, 303, 104, 205, 306, 107, 208, 309, 110, 211, 312});
+  expect(ref::bias_add(x, I64({2, 3}, {0, 0, 0, 1, 1, 1})), {2, 2, 3}, {1, 2, 3, 5, 6, 7, 7, 8, 9, 11, 12, 13});
+  EXPECT_THROW(ref::bias_add(x, I64({2}, {1, 2})), tcc::ShapeError);
+  EXPECT_THROW(ref::bias_add(x, I64({1, 3}, {1, 2, 3})), tcc::ShapeError);
+}
+
 }  // namespace

@@ -191,6 +191,9 @@ Value maximum(const Value& x, const Value& y);
 Value minimum(const Value& x, const Value& y);
 Value pow(const Value& x, const Value& y);
 Value pow(const Value& x, double y);
+// x converted to `dtype`, as NumPy's x.astype(dtype): integers wrap to a narrower integer, floats
+// round to nearest, floats to integers truncate toward zero and saturate (NaN: 0).
+Value cast(const Value& x, DType dtype);
 // log(exp(x) + exp(y)) without overflow, as NumPy's (floats).
 Value logaddexp(const Value& x, const Value& y);
 Value neg(const Value& x);
