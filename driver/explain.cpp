@@ -7,6 +7,7 @@
 
 #include "frontend/graph_access.h"
 #include "ir/graph/contraction_path.h"
+#include "ir/loop/lower_gemm.h"
 #include "ir/symbolic_extents.h"
 
 #include <fmt/format.h>
@@ -42,7 +43,7 @@ class Explainer {
     std::vector<std::string> args;
     for (int in : n.inputs) args.push_back(name(in));
     if (ir::op_spelling(n.op) == "@") return fmt::format("{} @ {}", args.at(0), args.at(1));
-    return fmt::format("{}({}){}", ir::op_spelling(n.op), fmt::join(args, ", "), n.attrs.empty() ? "" : " " + n.attrs);
+    return fmt::format("{}({}){}", ir::node_op_name(n), fmt::join(args, ", "), n.attrs.empty() ? "" : " " + n.attrs);
   }
 
   // Where each output axis of a contraction node comes from, and what it sums.
@@ -101,7 +102,16 @@ class Explainer {
 
 constexpr const char* kGenericLoopNest = "generic loop nest";
 
+// What a contraction's epilogue is and where it runs ("" without one).
+std::string epilogue_text(const ir::KernelSpec& c, const ir::sched::Schedule& s) {
+  if (c.epilogue.empty()) return "";
+  const bool in_store = s.gemm && ir::loop::epilogue_in_store(c, *s.gemm);
+  return fmt::format(", then {} {}", ir::elem_program_str(c.epilogue),
+                     in_store ? "in the micro-kernel's store" : s.gemm ? "in a pass over the result" : "as each result is stored");
+}
+
 std::string kernel_kind(const ir::KernelSpec& c, const ir::sched::Schedule& s) {
+  if (c.kind == ir::StepKind::elementwise) return fmt::format("element-wise expression {}", ir::elem_program_str(c.program));
   if (c.kind == ir::StepKind::copy)
     return s.transpose ? "copy by register transposes (a layout change)" : "copy (a strided view made dense)";
   bool sums = false;
@@ -176,17 +186,22 @@ std::string explain(const Graph& graph, const std::vector<std::pair<std::string,
       const ir::LoweredKernel& k = p.lowered.kernels[p.lowered.step_kernel[s]];
       flops += c.flops();
       const std::string kind = kernel_kind(c, k.schedule);
+      const std::string combine = c.combine == ir::ElemOp::add || c.kind != ir::StepKind::contraction
+                                      ? "" : fmt::format(" ({} reduction)", ir::reduction_name(c.combine));
       std::string at;  // costs of a symbolic kernel are those of its planning extent
       for (const std::string& symbol : c.scalar_params())
         at += fmt::format("{}{} = {}", at.empty() ? " at " : ", ", symbol, ir::kSymbolPlanningExtent);
-      text += fmt::format("  kernel {}: {}  flops={} bytes={}{}\n    schedule: {}\n", s + 1, kind, quantity(c.flops()),
-                          quantity(c.bytes()), at, k.schedule.str());
+      text += fmt::format("  kernel {}: {}{}{}  flops={} bytes={}{}\n    schedule: {}\n", s + 1, kind, combine,
+                          epilogue_text(c, k.schedule), quantity(c.flops()), quantity(c.bytes()), at, k.schedule.str());
       if (kind == kGenericLoopNest) {
         std::string why;
         ir::sched::plan_gemm(c, p.model, &why);
         text += fmt::format("    warning: runs on a generic loop nest, not a GEMM/GEMV/dot-product kernel: {}\n", why);
       }
     }
+    for (const ir::FusionNote& f : prog.fusion)
+      text += fmt::format("  fusion: {} ({}) {}{}\n", ex.name(f.node), ir::node_op_name(g.node(f.node)), f.text,
+                          f.other >= 0 ? fmt::format(" {} ({})", ex.name(f.other), ir::node_op_name(g.node(f.other))) : "");
     text += fmt::format("  total: {} kernel steps, {} flops\n", prog.steps.size(), quantity(flops));
   }
   return text;

@@ -144,6 +144,12 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const sc
   out.program = run_pass("canonicalize_contractions",
                          [&] { return canonicalize_contractions(planned.graph, planned.outputs, target.fuse_epilogues); },
                          [](const KernelProgram& p) { return p.str(); });
+  for (FusionNote& f : out.program.fusion)  // the caller's nodes
+    for (int* id : {&f.node, &f.other}) {
+      if (*id < 0) continue;
+      *id = split.origin.at(merged.origin.at(planned.origin.at(*id)));
+      if (symbols.changed) *id = symbols.resolved.origin.at(*id);
+    }
   out.program = run_pass("coalesce_dims", [&] { return coalesce_dims(std::move(out.program)); },
                          [](const KernelProgram& p) { return p.str(); });
   out.program = run_pass("layout_copies", [&] { return sched::layout_copies(std::move(out.program), target); },

@@ -195,16 +195,23 @@ class Canonicalizer {
       int reads = static_cast<int>(user.inputs.size());
       for (size_t k = 0; k < user.inputs.size(); ++k) {
         const Node& p = g_.node(user.inputs[k]);
-        if (!is_elementwise(p.op) || uses[p.id] != 1) continue;
+        if (!is_elementwise(p.op)) continue;
         bool stretched = false;
         for (size_t a = 0; a < p.shape.size(); ++a) {
           const int d = user.spec.operands[k][a];
           stretched = stretched || d == IndexSpec::kBroadcast || user.spec.extents[d] != p.shape[a];
         }
-        if (!stretched && reads - 1 + leaves[p.id] <= kMaxFusedOperands) {
-          inlined_.insert(p.id);
-          reads += leaves[p.id] - 1;
+        std::string why_not;
+        if (uses[p.id] > 1) why_not = uses[p.id] >= 2 && std::count(outputs.begin(), outputs.end(), p.id) ? "is an output" : "is read by several nodes";
+        else if (stretched) why_not = "is broadcast by its reader (computed once, not per element)";
+        else if (reads - 1 + leaves[p.id] > kMaxFusedOperands) why_not = fmt::format("would make one expression read more than {} buffers", kMaxFusedOperands);
+        if (!why_not.empty()) {
+          note(p.id, "is not computed inside its reader's expression: it " + why_not);
+          continue;
         }
+        inlined_.insert(p.id);
+        note(p.id, "is computed inside the expression of", id);
+        reads += leaves[p.id] - 1;
       }
       leaves[id] = reads;
     }
@@ -256,23 +263,32 @@ class Canonicalizer {
   // the same dtype. The contraction moves to the end of the steps so far: every buffer the
   // epilogue reads is written before it.
   std::optional<View> fuse_as_epilogue(const KernelSpec& e) {
-    if (e.operands.size() > kMaxFusedOperands + 1 || !e.uniform_dtype()) return std::nullopt;  // casts stay out
-    for (const ElemInstr& in : e.program)
-      if (in.operand < 0 && in.op == ElemOp::cast) return std::nullopt;
+    bool casts = !e.uniform_dtype();
+    for (const ElemInstr& in : e.program) casts = casts || (in.operand < 0 && in.op == ElemOp::cast);
     const std::vector<int64_t> dense = e.out_strides();
     for (size_t o = 0; o < e.operands.size(); ++o) {
       const int buffer = e.operands[o].buffer;
       auto producer = std::find_if(p_.steps.begin(), p_.steps.end(), [&](const KernelSpec& s) { return s.out_buffer == buffer; });
+      // A contraction with an epilogue already holds that expression's value, not its own.
+      if (producer == p_.steps.end() || producer->kind != StepKind::contraction || !producer->epilogue.empty()) continue;
       // Element for element: e's strides are the dense ones (a size-1 dim's does not matter).
       bool elementwise_read = true;
       for (size_t d = 0; d < e.dims.size(); ++d)
         elementwise_read = elementwise_read && (e.dims[d].extent == 1 || e.operands[o].strides[d] == dense[d]);
-      if (producer == p_.steps.end() || producer->kind != StepKind::contraction || !producer->epilogue.empty() ||
-          !fusable_buffers_.count(buffer) || producer->out_dtype != e.out_dtype || !elementwise_read ||
-          producer->out_shape() != e.out_shape())
-        continue;
       const bool read_twice = std::count_if(e.operands.begin(), e.operands.end(), [&](const StridedOperand& op) { return op.buffer == buffer; }) > 1;
-      if (read_twice) continue;
+      std::string why_not;
+      if (!fusable_buffers_.count(buffer)) why_not = "is read by another node too, or is an output";
+      else if (casts || producer->out_dtype != e.out_dtype) why_not = "is read by an expression that converts dtypes (cast)";
+      else if (!elementwise_read || producer->out_shape() != e.out_shape()) why_not = "is read broadcast or transposed, not element for element";
+      else if (read_twice) why_not = "is read twice by the expression";
+      else if (e.operands.size() > kMaxFusedOperands + 1) why_not = fmt::format("would take more than {} epilogue operands", kMaxFusedOperands);
+      const auto by = emitted_by_.find(buffer);
+      const int contraction = by == emitted_by_.end() ? -1 : by->second;
+      if (!why_not.empty()) {
+        if (contraction >= 0) note(contraction, "takes no epilogue: its result " + why_not);
+        continue;
+      }
+      if (contraction >= 0) note(node_, "is the epilogue (computed in its kernel, see above) of", contraction);
       KernelSpec c = std::move(*producer);
       p_.steps.erase(producer);
       // Operand i of e becomes epilogue operand 0 (the result) or the next one; each loop dim of
@@ -295,6 +311,12 @@ class Canonicalizer {
       return dense_view(buffer, e.out_shape());
     }
     return std::nullopt;
+  }
+
+  void note(int node, std::string text, int other = -1) {
+    for (const FusionNote& n : p_.fusion)
+      if (n.node == node && n.text == text && n.other == other) return;
+    p_.fusion.push_back({node, std::move(text), other});
   }
 
   // Adds a step, or reuses the buffer of an identical one (same kernel, same operands): graph

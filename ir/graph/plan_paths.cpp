@@ -10,11 +10,17 @@ PlannedGraph plan_contraction_paths(const GraphIR& g, const std::vector<int>& ou
                                     const std::vector<int64_t>& min_cap_bytes) {
   PlannedGraph out;
   std::unordered_map<int, int> new_id;
+  // Adds a node computing (part of) input node `source`.
+  auto add = [&](Node n, int source) {
+    const int id = out.graph.add(std::move(n));
+    if (id == static_cast<int>(out.origin.size())) out.origin.push_back(source);
+    return id;
+  };
   for (int id : reachable_nodes(g, outputs)) {
     Node n = g.node(id);
     for (int& in : n.inputs) in = new_id.at(in);
     if (!is_contraction(n.op) || n.inputs.size() < 3) {
-      new_id[id] = out.graph.add(std::move(n));
+      new_id[id] = add(std::move(n), id);
       continue;
     }
     std::vector<Shape> shapes;
@@ -22,7 +28,7 @@ PlannedGraph plan_contraction_paths(const GraphIR& g, const std::vector<int>& ou
     const int64_t min_cap = id < static_cast<int>(min_cap_bytes.size()) ? min_cap_bytes[id] : 0;
     PlannedContraction planned{id, -1, plan_contraction_path(n.spec, shapes, n.dtype, target, min_cap)};
     if (planned.path.steps.empty()) {
-      new_id[id] = out.graph.add(std::move(n));
+      new_id[id] = add(std::move(n), id);
     } else {
       std::vector<int> made = n.inputs;  // operands, then each step's result
       for (const PathStep& s : planned.path.steps) {
@@ -33,7 +39,7 @@ PlannedGraph plan_contraction_paths(const GraphIR& g, const std::vector<int>& ou
         step.shape = s.shape;
         step.attrs = fmt::format("\"{}\"", s.einsum);
         step.spec = s.spec;
-        made.push_back(out.graph.add(std::move(step)));
+        made.push_back(add(std::move(step), id));
       }
       new_id[id] = made.back();
     }

@@ -19,6 +19,7 @@ struct PlannedGraph {
   GraphIR graph;
   std::vector<int> outputs;
   std::vector<PlannedContraction> paths;  // one per contraction of three or more operands
+  std::vector<int> origin;                 // for each node: the node of the input graph it computes (or helps compute)
   std::string str() const;                // the graph, then each path
 };
 

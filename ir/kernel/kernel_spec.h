@@ -118,10 +118,19 @@ struct OutputView {
   Shape shape;
 };
 
+// What fusion did with a graph node, and why (tcc explain): "`node` <text> `other`" (other -1:
+// "`node` <text>").
+struct FusionNote {
+  int node = -1;
+  std::string text;
+  int other = -1;
+};
+
 struct KernelProgram {
   std::vector<BufferInfo> buffers;
   std::vector<KernelSpec> steps;  // in execution order; each writes a fresh temp buffer
   std::vector<OutputView> outputs;
+  std::vector<FusionNote> fusion;  // canonicalize's decisions, in node order
   std::string str() const;
 };
 

@@ -42,9 +42,7 @@ class GemmLowering {
     M_ = sizes.M, N_ = sizes.N, K_ = sizes.K;
     symbolic_m_ = p.m >= 0 && c.dims[p.m].symbolic();
     M_rows_ = symbolic_m_ ? extent_(p.m) : c64(M_);
-    epilogue_in_store_ = !c.epilogue.empty() && !p.outer_reduction;
-    for (const StridedOperand& op : c.epilogue_operands)
-      epilogue_in_store_ = epilogue_in_store_ && (op.strides[p.n] == 0 || op.strides[p.n] == 1);
+    epilogue_in_store_ = epilogue_in_store(c, p);
   }
 
   LoopKernel run() {
@@ -310,6 +308,12 @@ class GemmLowering {
 };
 
 }  // namespace
+
+bool epilogue_in_store(const KernelSpec& c, const sched::GemmPlan& plan) {
+  bool in_store = !c.epilogue.empty() && !plan.outer_reduction;
+  for (const StridedOperand& op : c.epilogue_operands) in_store = in_store && (op.strides[plan.n] == 0 || op.strides[plan.n] == 1);
+  return in_store;
+}
 
 LoopKernel lower_gemm(const KernelSpec& c, const sched::GemmPlan& plan, const std::string& name) {
   return GemmLowering(c, plan, name).run();
