@@ -42,28 +42,31 @@ const std::vector<LibraryFunction>& library_functions() {
     // The reductions by the table's combining functions (sum, max, min, logsumexp), and mean.
     for (const ir::ElemOpInfo& info : ir::elem_op_table()) {
       if (ir::reduction_name(info.op).empty()) continue;
-      Value (*build)(const std::vector<Value>&, const std::optional<Axes>&, bool) = nullptr;
+      Value (*build)(const std::vector<Value>&, const LibraryArgs&) = nullptr;
       switch (info.op) {
-        case ir::ElemOp::add: build = [](const std::vector<Value>& t, const std::optional<Axes>& a, bool k) { return tcc::sum(t[0], a.value_or(Axes()), k); }; break;
-        case ir::ElemOp::maximum: build = [](const std::vector<Value>& t, const std::optional<Axes>& a, bool k) { return tcc::max(t[0], a.value_or(Axes()), k); }; break;
-        case ir::ElemOp::minimum: build = [](const std::vector<Value>& t, const std::optional<Axes>& a, bool k) { return tcc::min(t[0], a.value_or(Axes()), k); }; break;
+        case ir::ElemOp::add: build = [](const std::vector<Value>& t, const LibraryArgs& a) { return tcc::sum(t[0], a.axis.value_or(Axes()), a.keepdims); }; break;
+        case ir::ElemOp::maximum: build = [](const std::vector<Value>& t, const LibraryArgs& a) { return tcc::max(t[0], a.axis.value_or(Axes()), a.keepdims); }; break;
+        case ir::ElemOp::minimum: build = [](const std::vector<Value>& t, const LibraryArgs& a) { return tcc::min(t[0], a.axis.value_or(Axes()), a.keepdims); }; break;
         case ir::ElemOp::logaddexp:
-          build = [](const std::vector<Value>& t, const std::optional<Axes>& a, bool k) { return tcc::logsumexp(t[0], a.value_or(Axes()), k); };
+          build = [](const std::vector<Value>& t, const LibraryArgs& a) { return tcc::logsumexp(t[0], a.axis.value_or(Axes()), a.keepdims); };
           break;
         default: throw InternalError("tc language: no builder for the reduction " + std::string(ir::reduction_name(info.op)));
       }
       f.push_back({reduction_row(ir::reduction_name(info.op)), build});
     }
-    f.push_back({reduction_row("mean"), [](const std::vector<Value>& t, const std::optional<Axes>& a, bool k) { return tcc::mean(t[0], a.value_or(Axes()), k); }});
+    f.push_back({reduction_row("mean"), [](const std::vector<Value>& t, const LibraryArgs& a) { return tcc::mean(t[0], a.axis.value_or(Axes()), a.keepdims); }});
     ir::OpInfo softmax{.kind = ir::OpKind::reduce, .name = "softmax", .op_class = ir::OpClass::reduction, .callable = true,
                        .tensors = {"x"}, .attrs = {{"axis", ir::AttrKind::axes, "-1"}}};
-    f.push_back({softmax, [](const std::vector<Value>& t, const std::optional<Axes>& a, bool) {
-                   if (a && !a->is_int()) throw ArgumentError("softmax: axis must be an integer, got " + a->str());
-                   return tcc::softmax(t[0], a ? a->value() : -1);
+    f.push_back({softmax, [](const std::vector<Value>& t, const LibraryArgs& a) {
+                   if (a.axis && !a.axis->is_int()) throw ArgumentError("softmax: axis must be an integer, got " + a.axis->str());
+                   return tcc::softmax(t[0], a.axis ? a.axis->value() : -1);
                  }});
     ir::OpInfo bias_add{.kind = ir::OpKind::elementwise, .name = "bias_add", .op_class = ir::OpClass::other,
                         .callable = true, .tensors = {"x", "b"}};
-    f.push_back({bias_add, [](const std::vector<Value>& t, const std::optional<Axes>&, bool) { return tcc::bias_add(t[0], t[1]); }});
+    f.push_back({bias_add, [](const std::vector<Value>& t, const LibraryArgs&) { return tcc::bias_add(t[0], t[1]); }});
+    ir::OpInfo cast{.kind = ir::OpKind::elementwise, .name = "cast", .op_class = ir::OpClass::other, .callable = true,
+                    .tensors = {"x"}, .attrs = {{"dtype", ir::AttrKind::dtype, ""}}};
+    f.push_back({cast, [](const std::vector<Value>& t, const LibraryArgs& a) { return tcc::cast(t[0], *a.dtype); }});
     return f;
   }();
   return functions;

@@ -25,11 +25,17 @@ struct KeywordVariant {
 const std::vector<KeywordVariant>& keyword_variants();
 
 // A function the C++ API builds from graph ops (the reductions, softmax, bias_add): its .tc
-// signature (tensors, then `axis` and `keepdims` where it takes them) and its builder, which
-// gets the tensors, the axis as written (nullopt: left out, the builder's default) and keepdims.
+// signature (tensors, then `axis`, `keepdims` or `dtype` where it takes them) and its builder,
+// which gets the tensors and those attributes as written (nullopt: left out, the builder's
+// default).
+struct LibraryArgs {
+  std::optional<Axes> axis;
+  bool keepdims = false;
+  std::optional<DType> dtype;
+};
 struct LibraryFunction {
   ir::OpInfo row;
-  Value (*build)(const std::vector<Value>& tensors, const std::optional<Axes>& axis, bool keepdims);
+  Value (*build)(const std::vector<Value>& tensors, const LibraryArgs& args);
 };
 const std::vector<LibraryFunction>& library_functions();
 const LibraryFunction* find_library_function(std::string_view name);

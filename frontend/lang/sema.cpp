@@ -52,6 +52,7 @@ std::string expected_kind(AttrKind kind) {
     case AttrKind::boolean: return "true or false";
     case AttrKind::perm: return "none or a tuple/list of integers";
     case AttrKind::shape: return "a tuple/list of integers such as (2, -1)";
+    case AttrKind::dtype: return "a dtype (f32, f64, i32, i64)";
   }
   return "a value";
 }
@@ -140,6 +141,7 @@ struct AttrValue {
   Axes axes;
   bool boolean = false;
   std::optional<std::vector<int64_t>> ints;
+  DType dtype = DType::f32;
 };
 
 // ---- The analyzer ----
@@ -566,11 +568,14 @@ class Analyzer {
     if (const LibraryFunction* lib = find_library_function(op->name)) {
       std::vector<Value> tensors;
       for (const auto& o : operands) tensors.push_back(*o->tensor);
-      // axis (when the row has one) comes first, keepdims second.
-      std::optional<Axes> axis;
-      if (!op->attrs.empty() && attrs[0].present) axis = attrs[0].axes;
-      const bool keepdims = op->attrs.size() > 1 && attrs[1].present && attrs[1].boolean;
-      return apply(e.span, [&]() -> Value { return lib->build(tensors, axis, keepdims); }, operand_names_note(named));
+      LibraryArgs args;
+      for (size_t j = 0; j < op->attrs.size(); ++j) {
+        if (!attrs[j].present) continue;
+        if (op->attrs[j].name == "axis") args.axis = attrs[j].axes;
+        if (op->attrs[j].name == "keepdims") args.keepdims = attrs[j].boolean;
+        if (op->attrs[j].kind == AttrKind::dtype) args.dtype = attrs[j].dtype;
+      }
+      return apply(e.span, [&]() -> Value { return lib->build(tensors, args); }, operand_names_note(named));
     }
     if (kind == ir::OpKind::elementwise) return elementwise_call(e, *op, operands, attrs, operand_names_note(named));
     return apply(e.span, [&]() -> Value {
@@ -727,6 +732,12 @@ class Analyzer {
         if (e.kind == ExprKind::integer) shape.push_back(e.integer);  // reshape(x, 6), as NumPy
         else if (!to_ints(op, attr, e, shape)) return false;
         out.ints = std::move(shape);
+        return true;
+      }
+      case AttrKind::dtype: {
+        const std::optional<DType> dtype = e.kind == ExprKind::name ? parse_dtype(e.text) : std::nullopt;
+        if (!dtype) return kind_error(op, attr, e);
+        out.dtype = *dtype;
         return true;
       }
     }

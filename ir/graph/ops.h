@@ -29,7 +29,7 @@ enum class OpKind {
 enum class OpClass { other, source, contraction, view, elementwise, reduction };
 
 // The value kinds of attributes in the .tc language.
-enum class AttrKind { axes_or_none, axes, boolean, perm, shape };
+enum class AttrKind { axes_or_none, axes, boolean, perm, shape, dtype };
 
 struct AttrSpec {
   std::string_view name;
