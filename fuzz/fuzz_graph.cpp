@@ -89,14 +89,20 @@ Value op(FuzzedDataProvider& in, const std::vector<Value>& values) {
     case 9: {
       const tcc::Axes a = in.ConsumeBool() ? tcc::Axes() : tcc::Axes(in.ConsumeIntegralInRange<int64_t>(-6, 6));
       const bool keepdims = in.ConsumeBool();
-      switch (in.ConsumeIntegralInRange(0, 3)) {
+      switch (in.ConsumeIntegralInRange(0, 4)) {
         case 0: return tcc::sum(x, a, keepdims);
         case 1: return tcc::max(x, a, keepdims);
         case 2: return tcc::min(x, a, keepdims);
+        case 3: return tcc::logsumexp(x, a, keepdims);
         default: return tcc::mean(x, a, keepdims);
       }
     }
-    case 10: return tcc::softmax(x, in.ConsumeIntegralInRange<int64_t>(-6, 6));
+    case 10:
+      if (in.ConsumeBool()) {
+        const tcc::DType to[] = {tcc::f32, tcc::f64, tcc::i32, tcc::i64};
+        return tcc::cast(x, to[in.ConsumeIntegralInRange(0, 3)]);
+      }
+      return tcc::softmax(x, in.ConsumeIntegralInRange<int64_t>(-6, 6));
     case 11: return tcc::bias_add(x, y);
     default: return tcc::einsum(in.ConsumeRandomLengthString(24), {x, y});
   }
