@@ -192,7 +192,7 @@ struct Item {
 class RandomGraph {
  public:
   RandomGraph(uint64_t seed, DType dtype, Mode mode = {})
-      : rng_(seed * 0x9E3779B97F4A7C15ULL + 12345), seed_(seed), dtype_(dtype), mode_(mode) {
+      : rng_(seed * 0x9E3779B97F4A7C15ULL + 12345), dtype_(dtype), mode_(mode) {
     chain_mode_ = chance(0.4);
     wide_ints_ = chance(0.3);
     positive_floats_ = chance(0.25);
@@ -1419,7 +1419,6 @@ class RandomGraph {
   }
 
   std::mt19937_64 rng_;
-  uint64_t seed_;
   DType dtype_;
   Mode mode_;
   std::optional<size_t> forced_;
