@@ -385,20 +385,17 @@ class KernelEmitter {
     std::vector<llvm::Value*> epilogue_origins;
     for (const TileOperand& o : mk.epilogue_operands) epilogue_origins.push_back(address(o.buffer, o.offset));
     auto epilogue = [&](llvm::Value* sum, int r, int v, llvm::Value* mask) {
-      std::vector<llvm::Value*> values;
-      for (const ir::ElemInstr& in : mk.epilogue) {
-        if (in.operand == 0) {
-          values.push_back(sum);
-        } else if (in.operand > 0) {
-          const TileOperand& o = mk.epilogue_operands[in.operand - 1];
-          llvm::Value* p = element_ptr(o, epilogue_origins[in.operand - 1], b_.getInt64(r), b_.getInt64(int64_t(v) * lanes));
-          values.push_back(o.stride_j == 0 ? b_.CreateVectorSplat(lanes, b_.CreateAlignedLoad(elem, p, elem_align))
-                                           : load_vector(vec, p, elem_align, mask));
-        } else {
-          values.push_back(emit_elementwise(b_, in.op, t, values[in.args[0]], in.args.size() > 1 ? values[in.args[1]] : nullptr));
-        }
-      }
-      return values.back();
+      auto operand = [&](int i) -> llvm::Value* {
+        if (i == 0) return sum;
+        const TileOperand& o = mk.epilogue_operands[i - 1];
+        llvm::Value* p = element_ptr(o, epilogue_origins[i - 1], b_.getInt64(r), b_.getInt64(int64_t(v) * lanes));
+        return o.stride_j == 0 ? b_.CreateVectorSplat(lanes, b_.CreateAlignedLoad(elem, p, elem_align))
+                               : load_vector(vec, p, elem_align, mask);
+      };
+      // An epilogue never converts (canonicalize keeps casts out): every value is of dtype t.
+      return ir::evaluate_program<llvm::Value*>(mk.epilogue, operand, [&](const ir::ElemInstr& in, llvm::Value* a, llvm::Value* b) {
+        return emit_elementwise(b_, in.op, t, a, b);
+      });
     };
     auto update = [&](int r, int v, llvm::Value* mask, bool accumulating, bool finishing) {
       llvm::Value* p = element_ptr(mk.c, c_origin, b_.getInt64(r), b_.getInt64(int64_t(v) * lanes));

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -96,6 +97,10 @@ ReductionIdentity reduction_identity(ElemOp combine, DType dtype) {
     else
       return ReductionIdentity{0, highest ? int64_t(std::numeric_limits<T>::max()) : int64_t(std::numeric_limits<T>::lowest())};
   });
+}
+
+int64_t function_count(const std::vector<ElemInstr>& program) {
+  return std::count_if(program.begin(), program.end(), [](const ElemInstr& i) { return i.operand < 0; });
 }
 
 std::string elem_program_str(const std::vector<ElemInstr>& program) {

@@ -56,5 +56,18 @@ struct ElemInstr {
 };
 // "%0=x0 %1=x1 %2=add(%0,%1) %3=relu(%2)": printed IR and kernel descriptors.
 std::string elem_program_str(const std::vector<ElemInstr>& program);
+// How many functions the expression applies (its flops per point).
+int64_t function_count(const std::vector<ElemInstr>& program);
+
+// The expression's value over values of any kind (loop IR, LLVM): operand(i) for an operand
+// step, apply(step, a, b) for a function step (b a default Value when unary).
+template <typename Value, typename Operand, typename Apply>
+Value evaluate_program(const std::vector<ElemInstr>& program, Operand&& operand, Apply&& apply) {
+  std::vector<Value> values;
+  for (const ElemInstr& in : program)
+    values.push_back(in.operand >= 0 ? operand(in.operand)
+                                     : apply(in, values[in.args[0]], in.args.size() > 1 ? values[in.args[1]] : Value{}));
+  return values.back();
+}
 
 }  // namespace tcc::ir

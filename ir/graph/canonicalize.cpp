@@ -202,7 +202,7 @@ class Canonicalizer {
           stretched = stretched || d == IndexSpec::kBroadcast || user.spec.extents[d] != p.shape[a];
         }
         std::string why_not;
-        if (uses[p.id] > 1) why_not = uses[p.id] >= 2 && std::count(outputs.begin(), outputs.end(), p.id) ? "is an output" : "is read by several nodes";
+        if (uses[p.id] > 1) why_not = std::count(outputs.begin(), outputs.end(), p.id) ? "is an output" : "is read by several nodes";
         else if (stretched) why_not = "is broadcast by its reader (computed once, not per element)";
         else if (reads - 1 + leaves[p.id] > kMaxFusedOperands) why_not = fmt::format("would make one expression read more than {} buffers", kMaxFusedOperands);
         if (!why_not.empty()) {

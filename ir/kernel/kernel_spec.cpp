@@ -50,14 +50,11 @@ double KernelSpec::flops() const {
     points *= static_cast<double>(d.extent);
     sums = sums || d.role == DimRole::K;
   }
-  if (kind == StepKind::elementwise)  // one per function applied
-    return points * static_cast<double>(std::count_if(program.begin(), program.end(),
-                                                      [](const ElemInstr& i) { return i.operand < 0; }));
+  if (kind == StepKind::elementwise) return points * static_cast<double>(function_count(program));
   double per_output = 1;
   for (int d : out_axes) per_output *= static_cast<double>(dims[d].extent);
-  const double epilogue_ops = static_cast<double>(std::count_if(epilogue.begin(), epilogue.end(),
-                                                                [](const ElemInstr& i) { return i.operand < 0; }));
-  return points * static_cast<double>(operands.size() - 1 + (sums ? 1 : 0)) + per_output * epilogue_ops;
+  return points * static_cast<double>(operands.size() - 1 + (sums ? 1 : 0)) +
+         per_output * static_cast<double>(function_count(epilogue));
 }
 
 double KernelSpec::bytes() const {

@@ -19,13 +19,10 @@ std::vector<Buffer> add_epilogue_params(const KernelSpec& c, LoopKernel& k) {
 Expr epilogue_value(const KernelSpec& c, const std::vector<Buffer>& params, Expr value,
                     const std::function<Expr(const std::vector<int64_t>&)>& offset_of) {
   if (c.epilogue.empty()) return value;
-  std::vector<Expr> values;
-  for (const ElemInstr& in : c.epilogue) {
-    if (in.operand == 0) values.push_back(value);
-    else if (in.operand > 0) values.push_back(load(params[in.operand - 1], offset_of(c.epilogue_operands[in.operand - 1].strides)));
-    else values.push_back(elem(in.op, values[in.args[0]], in.args.size() > 1 ? values[in.args[1]] : nullptr));
-  }
-  return values.back();
+  return evaluate_program<Expr>(
+      c.epilogue,
+      [&](int i) { return i == 0 ? value : load(params[i - 1], offset_of(c.epilogue_operands[i - 1].strides)); },
+      apply_instr);
 }
 
 Stmt epilogue_over_output(const KernelSpec& c, const Buffer& out, const DimExtents& extent, const std::vector<Buffer>& params) {

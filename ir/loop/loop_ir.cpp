@@ -72,6 +72,9 @@ Expr elem(ElemOp op, Expr a, Expr b) {
 Expr convert(Expr a, DType to) {
   return make_expr({.kind = ExprKind::elem, .type = to, .a = std::move(a), .elem = ElemOp::cast});
 }
+Expr apply_instr(const ElemInstr& in, Expr a, Expr b) {
+  return in.op == ElemOp::cast ? convert(std::move(a), in.to) : elem(in.op, std::move(a), std::move(b));
+}
 Expr load(const Buffer& buffer, Expr index) {
   return make_expr({.kind = ExprKind::load, .type = buffer->dtype, .buffer = buffer, .index = std::move(index)});
 }

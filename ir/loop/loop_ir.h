@@ -56,6 +56,8 @@ Expr int_imm(int64_t v);
 Expr zero(DType type);  // 0 of a dtype (float_imm or int_imm)
 Expr float_imm(DType type, double v);  // a float dtype's constant
 Expr convert(Expr a, DType to);         // a's value in dtype `to` (ElemOp::cast)
+// A function step of an element-wise expression (ElemInstr) of a and b (null when unary).
+Expr apply_instr(const ElemInstr& in, Expr a, Expr b);
 Expr int_imm(DType type, int64_t v);   // an integer dtype's constant
 Expr var_ref(const Var& v);
 Expr add(Expr a, Expr b);

@@ -102,6 +102,11 @@ class GemmLowering {
     return for_loop(i, extent_.product(c_.out_axes), ForKind::vectorized, store(C(), v(i), zero(dtype_)));
   }
 
+  // 1 on the last iteration of `block` (of `blocks`), else 0: where results are final.
+  static Expr on_last(const Var& block, int64_t blocks) {
+    return blocks <= 1 ? c64(1) : select_lt(v(block), c64(blocks - 1), c64(0), c64(1));
+  }
+
   // The epilogue of the tile whose first element is C's (row0, col0), applied where `finish`.
   void add_epilogue(MicroKernel& mk, const Expr& row0, const Expr& col0, Expr finish) const {
     if (!epilogue_in_store_) return;
@@ -135,8 +140,7 @@ class GemmLowering {
     Expr a_k0 = c64(0), b_k0 = c64(0);  // where the k range starts (k sweeps)
     Expr finish = c64(1);
     if (k_sweep_) {
-      const int64_t sweeps = (K_ + p_.sweep_kc - 1) / p_.sweep_kc;
-      if (sweeps > 1) finish = select_lt(v(k_sweep_), c64(sweeps - 1), c64(0), c64(1));
+      finish = on_last(k_sweep_, (K_ + p_.sweep_kc - 1) / p_.sweep_kc);
       mk.kc = min(c64(p_.sweep_kc), sub(c64(K_), times(v(k_sweep_), p_.sweep_kc)));
       mk.kc_multiple = std::gcd(p_.sweep_kc, K_);
       if (!p_.outer_reduction) mk.accumulate = select_lt(c64(0), v(k_sweep_), c64(1), c64(0));
@@ -240,7 +244,7 @@ class GemmLowering {
     const int edge_rows = static_cast<int>(M_ % p_.mr), edge_cols = static_cast<int>(N_ % p_.nr);
     Expr accumulate = p_.outer_reduction ? c64(1) : select_lt(c64(0), v(pc), c64(1), c64(0));
     // The results are final on the last K block.
-    Expr finish = pc_blocks == 1 ? c64(1) : select_lt(v(pc), c64(pc_blocks - 1), c64(0), c64(1));
+    Expr finish = on_last(pc, pc_blocks);
     // A tile whose rows start at row0, `panel_row` its row panel in the block.
     auto packed_tile = [&](const Expr& panel_row, const Expr& row0, const Expr& panel_col, int rows, int cols) {
       Expr col0 = plus(times(v(jc), p_.nc), times(panel_col, p_.nr));

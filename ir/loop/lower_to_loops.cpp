@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 namespace tcc::ir::loop {
 
@@ -111,17 +112,9 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
   };
   // An element-wise step's expression, each operand read at the loop vars' offset.
   auto elementwise_value = [&](int replaced, Expr with) {
-    std::vector<Expr> values;
-    for (const ElemInstr& in : c.program) {
-      if (in.operand >= 0) {
-        values.push_back(load(k.params[in.operand + 1], offset(vars, c.operands[in.operand].strides, replaced, with)));
-      } else if (in.op == ElemOp::cast) {
-        values.push_back(convert(values[in.args[0]], in.to));
-      } else {
-        values.push_back(elem(in.op, values[in.args[0]], in.args.size() > 1 ? values[in.args[1]] : nullptr));
-      }
-    }
-    return values.back();
+    return evaluate_program<Expr>(
+        c.program, [&](int i) { return load(k.params[i + 1], offset(vars, c.operands[i].strides, replaced, with)); },
+        apply_instr);
   };
   // The value at the loop vars, dim `replaced`'s index `with` (as offset()).
   auto value_at = [&](int replaced, Expr with) {
@@ -161,40 +154,40 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
     Buffer acc = std::make_shared<const BufferDecl>(BufferDecl{"acc", dtype, BufferDecl::Scope::stack, -1});
     // Sums `rows` outputs side by side (rows r0 + j of dim `row`), each in its accumulator;
     // rows == 1 with no row dim: the output the loop vars index.
+    // logsumexp sums in two sweeps, the second from cache: the max m, then m + log(sum
+    // e^(x - m)), with m clamped to the finite range (all -inf: log 0 = -inf; an inf: inf; NaN
+    // stays). `total` holds the second sweep's sums.
+    const bool logsumexp = c.combine == ElemOp::logaddexp;
+    Buffer total = std::make_shared<const BufferDecl>(BufferDecl{"total", dtype, BufferDecl::Scope::stack, -1});
+    const double finite_max = is_float(dtype) ? visit_dtype(dtype, [](auto zero) { return double(std::numeric_limits<decltype(zero)>::max()); }) : 0;
+    // Sums `rows` outputs side by side (rows r0 + j of dim `row`), each in its accumulator;
+    // rows == 1 with no row dim: the output the loop vars index.
     auto sums = [&](int row, Expr r0, int64_t rows) {
-      std::vector<Stmt> init, update, stores;
+      std::vector<Stmt> body, update, second_sweep, stores;
       for (int64_t j = 0; j < rows; ++j) {
         Expr r = row < 0 ? nullptr : plus(r0, c64(j));
-        init.push_back(store(acc, c64(j), start));
+        body.push_back(store(acc, c64(j), start));
         update.push_back(store(acc, c64(j), combine(load(acc, c64(j)), product_at(row, r))));
-        stores.push_back(store(out, offset(vars, out_strides, row, r), finish(load(acc, c64(j)), row, r)));
-      }
-      auto k_loops = [&](std::vector<Stmt> body) {
-        return nest(extent, vars, s.loop_order, first_k, s.loop_order.size(), inner, block(std::move(body)));
-      };
-      std::vector<Stmt> body = std::move(init);
-      body.push_back(k_loops(std::move(update)));
-      if (c.combine == ElemOp::logaddexp) {
-        // logsumexp in two sweeps, the second from cache: the max m, then m + log(sum e^(x - m)),
-        // with m clamped to the finite range (all -inf: log 0 = -inf; an inf: inf; NaN stays).
-        Buffer total = std::make_shared<const BufferDecl>(BufferDecl{"total", dtype, BufferDecl::Scope::stack, -1});
-        const double big = dtype == DType::f32 ? 3.4028234663852886e38 : 1.7976931348623157e308;
-        std::vector<Stmt> zero_totals, add_exps;
-        stores.clear();
-        for (int64_t j = 0; j < rows; ++j) {
-          Expr r = row < 0 ? nullptr : plus(r0, c64(j));
-          Expr shift = elem(ElemOp::minimum, elem(ElemOp::maximum, load(acc, c64(j)), float_imm(dtype, -big)), float_imm(dtype, big));
-          zero_totals.push_back(store(total, c64(j), zero(dtype)));
-          add_exps.push_back(store(total, c64(j), add(load(total, c64(j)), elem(ElemOp::exp, sub(product_at(row, r), shift)))));
-          stores.push_back(store(out, offset(vars, out_strides, row, r), finish(add(shift, elem(ElemOp::log, load(total, c64(j)))), row, r)));
+        Expr result = load(acc, c64(j));
+        if (logsumexp) {
+          Expr shift = elem(ElemOp::minimum, elem(ElemOp::maximum, result, float_imm(dtype, -finite_max)), float_imm(dtype, finite_max));
+          second_sweep.push_back(store(total, c64(j), add(load(total, c64(j)), elem(ElemOp::exp, sub(product_at(row, r), shift)))));
+          result = add(shift, elem(ElemOp::log, load(total, c64(j))));
         }
-        body.insert(body.end(), zero_totals.begin(), zero_totals.end());
-        body.push_back(k_loops(std::move(add_exps)));
-        body.insert(body.end(), stores.begin(), stores.end());
-        return allocate(acc, c64(rows), allocate(total, c64(rows), block(std::move(body))));
+        stores.push_back(store(out, offset(vars, out_strides, row, r), finish(result, row, r)));
+      }
+      auto k_loops = [&](std::vector<Stmt> sweep) {
+        return nest(extent, vars, s.loop_order, first_k, s.loop_order.size(), inner, block(std::move(sweep)));
+      };
+      body.push_back(k_loops(std::move(update)));
+      if (logsumexp) {
+        for (int64_t j = 0; j < rows; ++j) body.push_back(store(total, c64(j), zero(dtype)));
+        body.push_back(k_loops(std::move(second_sweep)));
       }
       body.insert(body.end(), stores.begin(), stores.end());
-      return allocate(acc, c64(rows), block(std::move(body)));
+      Stmt sums_of_rows = block(std::move(body));
+      if (logsumexp) sums_of_rows = allocate(total, c64(rows), sums_of_rows);
+      return allocate(acc, c64(rows), sums_of_rows);
     };
     if (s.dot_rows > 1 && first_k >= 1) {
       // Several rows at once: each operand streams that many rows side by side (more misses
