@@ -38,11 +38,12 @@ ir::sched::TargetModel target_model(const codegen::TargetInfo& target, const Opt
     m.pool_threads = options.threads > 0 ? options.threads : num_threads();
   }
   m.max_intermediate_bytes = options.max_intermediate_bytes;
-  if (const char* env = std::getenv("TCC_FUSE_EPILOGUES")) {
-    const std::string v = env;
-    if (v != "0" && v != "1") throw ArgumentError("TCC_FUSE_EPILOGUES must be 0 or 1, got '" + v + "'");
-    m.fuse_epilogues = v == "1";
-  }
+  for (auto [name, flag] : {std::pair{"TCC_FUSE_EPILOGUES", &m.fusion.epilogues}, std::pair{"TCC_FUSE_ATTENTION", &m.fusion.attention}})
+    if (const char* env = std::getenv(name)) {
+      const std::string v = env;
+      if (v != "0" && v != "1") throw ArgumentError(std::string(name) + " must be 0 or 1, got '" + v + "'");
+      *flag = v == "1";
+    }
   if (const char* env = std::getenv("TCC_MAX_INTERMEDIATE"); env && options.max_intermediate_bytes == 0) {
     char* end = nullptr;
     const long long v = std::strtoll(env, &end, 10);

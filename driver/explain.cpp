@@ -112,6 +112,16 @@ std::string epilogue_text(const ir::KernelSpec& c, const ir::sched::Schedule& s)
 
 std::string kernel_kind(const ir::KernelSpec& c, const ir::sched::Schedule& s) {
   if (c.kind == ir::StepKind::elementwise) return fmt::format("element-wise expression {}", ir::elem_program_str(c.program));
+  if (c.kind == ir::StepKind::attention) {
+    const ir::AttentionDims a = c.attention_dims();
+    int64_t batch = 1;
+    for (int d = 0; d < a.i; ++d) batch *= c.dims[d].extent;
+    return fmt::format("flash attention {} x softmax(score({}x{} · ({}x{})ᵀ)) · {}x{}, score {}, in blocks of {}x{} scores "
+                       "(the score matrix is never stored)",
+                       batch, c.dims[a.i].extent, c.dims[a.e].extent, c.dims[a.j].extent, c.dims[a.e].extent,
+                       c.dims[a.j].extent, c.dims[a.d].extent, ir::elem_program_str(c.program),
+                       s.attention ? s.attention->block_rows : 0, s.attention ? s.attention->block_cols : 0);
+  }
   if (c.kind == ir::StepKind::copy)
     return s.transpose ? "copy by register transposes (a layout change)" : "copy (a strided view made dense)";
   bool sums = false;

@@ -5,6 +5,7 @@
 #include "ir/graph/split_reshaped_dims.h"
 #include "ir/kernel/coalesce_dims.h"
 #include "ir/schedule/layout_copies.h"
+#include "ir/loop/lower_attention.h"
 #include "ir/loop/lower_gemm.h"
 #include "ir/loop/lower_to_loops.h"
 #include "ir/loop/outline_parallel.h"
@@ -90,7 +91,8 @@ const std::vector<std::string_view>& pass_names() {
       "verify_graph",     "resolve_symbols",  "split_reshaped_dims",       "merge_contraction_chains",
       "plan_contraction_paths",               "canonicalize_contractions", "coalesce_dims",
       "layout_copies",    "verify_program",   "plan_schedule",             "lower_gemm",
-      "tails",            "pack",             "prefetch",                  "lower_to_loops",
+      "tails",            "pack",             "prefetch",                  "lower_attention",
+      "lower_to_loops",
       "verify_kernel",    "outline_parallel"};
   return names;
 }
@@ -142,7 +144,7 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const sc
     if (symbols.changed) p.node = symbols.resolved.origin.at(p.node);
   }
   out.program = run_pass("canonicalize_contractions",
-                         [&] { return canonicalize_contractions(planned.graph, planned.outputs, target.fuse_epilogues); },
+                         [&] { return canonicalize_contractions(planned.graph, planned.outputs, target.fusion); },
                          [](const KernelProgram& p) { return p.str(); });
   for (FusionNote& f : out.program.fusion)  // the caller's nodes
     for (int* id : {&f.node, &f.other}) {
@@ -186,6 +188,9 @@ const loop::LoopKernel& kernel_loops(LoweredKernel& k) {
       k.loops = run_pass("pack", [&] { return loop::expand_packing(std::move(*k.loops), k.spec, *k.schedule.gemm); }, print_loops);
       k.loops = run_pass("prefetch",
                          [&] { return loop::add_prefetches(std::move(*k.loops), k.spec, *k.schedule.gemm); }, print_loops);
+    } else if (k.schedule.attention) {
+      k.loops = run_pass("lower_attention", [&] { return loop::lower_attention(k.spec, *k.schedule.attention, k.name); }, print_loops);
+      k.loops = run_pass("tails", [&] { return loop::split_tails(std::move(*k.loops)); }, print_loops);
     } else {
       k.loops = run_pass("lower_to_loops", [&] { return loop::lower_to_loops(k.spec, k.schedule, k.name); }, print_loops);
     }

@@ -8,6 +8,7 @@
 // activation of a Dense layer run in the GEMM's store).
 #include "ir/graph/canonicalize.h"
 
+#include "ir/graph/match_attention.h"
 #include "ir/symbolic_extents.h"
 
 #include <tcc/error.h>
@@ -62,13 +63,18 @@ constexpr int kMaxFusedOperands = 8;
 
 class Canonicalizer {
  public:
-  Canonicalizer(const GraphIR& g, bool fuse_epilogues) : g_(g), fuse_epilogues_(fuse_epilogues) {}
+  Canonicalizer(const GraphIR& g, const Fusion& fusion) : g_(g), fusion_(fusion) {}
 
   KernelProgram run(const std::vector<int>& outputs) {
     const std::vector<int> order = reachable_nodes(g_, outputs);
-    find_inlined(order, outputs);
+    std::unordered_map<int, int> uses;
+    for (int o : outputs) uses[o] += 2;  // an output is a use the program cannot fuse away
     for (int id : order)
-      if (!inlined_.count(id)) {
+      for (int in : g_.node(id).inputs) ++uses[in];
+    find_attention(order, uses);
+    find_inlined(order, uses, outputs);
+    for (int id : order)
+      if (!inlined_.count(id) && !absorbed_.count(id)) {
         node_ = id;
         views_[id] = lower_node(g_.node(id));
         // A view of another node's result (a transpose, a sum over no axis, a reshape) is one
@@ -127,6 +133,7 @@ class Canonicalizer {
       case OpKind::reduce:
         return lower_contraction(n);
       default:
+        if (auto m = attention_.find(n.id); m != attention_.end()) return lower_attention(m->second);
         if (is_contraction(n.op)) return lower_contraction(n);
         throw InternalError(fmt::format("canonicalize_contractions: no lowering for op {}", op_name(n.op)));
     }
@@ -182,16 +189,12 @@ class Canonicalizer {
   // The element-wise nodes computed inside their one user's expression (fusion), as long as
   // an expression reads at most kMaxFusedOperands values; the nodes used once (candidates for
   // an epilogue).
-  void find_inlined(const std::vector<int>& order, const std::vector<int>& outputs) {
-    std::unordered_map<int, int> uses;
-    for (int o : outputs) uses[o] += 2;  // an output is a use the program cannot fuse away
-    for (int id : order)
-      for (int in : g_.node(id).inputs) ++uses[in];
+  void find_inlined(const std::vector<int>& order, std::unordered_map<int, int>& uses, const std::vector<int>& outputs) {
     std::unordered_map<int, int> leaves;  // values an element-wise node's expression reads (at most)
     for (int id : order) {
       const Node& user = g_.node(id);
       if (uses[id] == 1) used_once_.insert(id);
-      if (!is_elementwise(user.op)) continue;
+      if (!is_elementwise(user.op) || absorbed_.count(id)) continue;
       int reads = static_cast<int>(user.inputs.size());
       for (size_t k = 0; k < user.inputs.size(); ++k) {
         const Node& p = g_.node(user.inputs[k]);
@@ -246,6 +249,80 @@ class Canonicalizer {
     return static_cast<int>(c.program.size()) - 1;
   }
 
+  // The products of a softmax that become one attention step (flash attention), and the
+  // nodes that step computes inside.
+  void find_attention(const std::vector<int>& order, const std::unordered_map<int, int>& uses) {
+    for (int id : order) {
+      std::string why_not;
+      std::optional<AttentionMatch> m = match_attention(g_, id, uses, &why_not);
+      if (m && !fusion_.attention) why_not = "attention fusion is off (TCC_FUSE_ATTENTION=0)";
+      if (!why_not.empty()) {
+        note(id, "is not one attention step with its softmax and scores: " + why_not);
+        continue;
+      }
+      if (!m) continue;
+      note(m->scores, "is computed block by block inside the attention step of", id);
+      note(g_.node(id).inputs[0], "is a softmax, computed online (a running max and sum per row) inside the attention step of", id);
+      absorbed_.insert(m->absorbed.begin(), m->absorbed.end());
+      attention_.emplace(id, std::move(*m));
+    }
+  }
+
+  // The attention step of a match: dims batch.., i, j, e, d (KernelSpec::attention_dims).
+  View lower_attention(const AttentionMatch& m) {
+    const Node &s = g_.node(m.scores), &o = g_.node(m.output);
+    const size_t nb = m.batch.size();
+    KernelSpec c;
+    c.kind = StepKind::attention;
+    c.acc_dtype = c.out_dtype = o.dtype;
+    // Each graph dim's attention dim, for the scores' spec and the result's.
+    std::vector<int> from_scores(s.spec.extents.size(), -1), from_out(o.spec.extents.size(), -1);
+    for (size_t t = 0; t < nb; ++t) {
+      c.dims.push_back(kernel_dim(o.spec.extents[m.out_batch[t]], DimRole::B));
+      from_scores[m.batch[t]] = from_out[m.out_batch[t]] = static_cast<int>(t);
+    }
+    c.dims.push_back(kernel_dim(s.spec.extents[m.i], DimRole::M));
+    c.dims.push_back(kernel_dim(s.spec.extents[m.j], DimRole::K));
+    c.dims.push_back(kernel_dim(s.spec.extents[m.e], DimRole::K));
+    c.dims.push_back(kernel_dim(o.spec.extents[m.out_d], DimRole::N));
+    const AttentionDims a = c.attention_dims();
+    from_scores[m.i] = from_out[m.out_i] = a.i;
+    from_scores[m.j] = from_out[m.out_j] = a.j;
+    from_scores[m.e] = a.e;
+    from_out[m.out_d] = a.d;
+    for (int d : o.spec.out) c.out_axes.push_back(from_out[d]);
+    auto operand = [&](const View& v, const std::vector<int>& axes, const std::vector<int>& to) {
+      const std::vector<int64_t> graph_strides = loop_strides(v, axes, to.size());
+      StridedOperand op{v.buffer, std::vector<int64_t>(c.dims.size(), 0), o.dtype};
+      for (size_t d = 0; d < to.size(); ++d)
+        if (graph_strides[d] != 0) op.strides[to[d]] += graph_strides[d];
+      return op;
+    };
+    c.operands = {operand(views_.at(m.q), s.spec.operands[0], from_scores),
+                  operand(views_.at(m.k), s.spec.operands[1], from_scores),
+                  operand(views_.at(m.v), o.spec.operands[1], from_out)};
+    // The step reads rows of v as vectors: a v strided along them is copied dense first.
+    if (c.operands[2].strides[a.d] != 1 && c.dims[a.d].extent > 1) c.operands[2] = operand(copy(views_.at(m.v), o.dtype), o.spec.operands[1], from_out);
+    // score(): operand 0 the dot product, the chain's functions, its scalars as operands 1...
+    std::unordered_map<int, int> value{{m.scores, 0}};
+    c.program.push_back({0, {}, {}});
+    for (int id : m.score_chain) {
+      const Node& n = g_.node(id);
+      ElemInstr instr{-1, n.elem, {}, n.dtype};
+      for (int in : n.inputs) {
+        if (!value.count(in)) {
+          c.operands.push_back({views_.at(in).buffer, std::vector<int64_t>(c.dims.size(), 0), g_.node(in).dtype});
+          c.program.push_back({static_cast<int>(c.operands.size()) - 3, {}, {}});
+          value[in] = static_cast<int>(c.program.size()) - 1;
+        }
+        instr.args.push_back(value.at(in));
+      }
+      c.program.push_back(std::move(instr));
+      value[id] = static_cast<int>(c.program.size()) - 1;
+    }
+    return emit(std::move(c));
+  }
+
   View lower_elementwise(const Node& n) {
     KernelSpec c;
     c.kind = StepKind::elementwise;
@@ -253,7 +330,7 @@ class Canonicalizer {
     for (int64_t e : n.spec.extents) c.dims.push_back(kernel_dim(e, DimRole::M));
     c.out_axes = n.spec.out;
     elementwise_value(n.id, n.spec.out, c, /*root=*/true);
-    if (fuse_epilogues_)
+    if (fusion_.epilogues)
       if (std::optional<View> fused = fuse_as_epilogue(c)) return *fused;
     return emit(std::move(c));
   }
@@ -353,11 +430,13 @@ class Canonicalizer {
   }
 
   const GraphIR& g_;
-  const bool fuse_epilogues_;
+  const Fusion fusion_;
   KernelProgram p_;
   std::unordered_map<int, View> views_;
   std::unordered_map<std::string, int> computed_;  // step key -> its buffer
   std::unordered_set<int> inlined_;                 // element-wise nodes fused into their user
+  std::unordered_map<int, AttentionMatch> attention_;  // product node -> its attention step
+  std::unordered_set<int> absorbed_;                // nodes an attention step computes inside
   std::unordered_set<int> used_once_;               // nodes one other node reads, not outputs
   std::unordered_set<int> fusable_buffers_;         // results of steps of such nodes, read by no other
   std::unordered_map<int, int> emitted_by_;         // buffer -> the node whose step wrote it
@@ -366,8 +445,8 @@ class Canonicalizer {
 
 }  // namespace
 
-KernelProgram canonicalize_contractions(const GraphIR& g, const std::vector<int>& outputs, bool fuse_epilogues) {
-  return Canonicalizer(g, fuse_epilogues).run(outputs);
+KernelProgram canonicalize_contractions(const GraphIR& g, const std::vector<int>& outputs, const Fusion& fusion) {
+  return Canonicalizer(g, fusion).run(outputs);
 }
 
 }  // namespace tcc::ir

@@ -32,13 +32,16 @@ bool mergeable(const KernelSpec& c, const std::vector<int64_t>& out_strides, int
 KernelSpec coalesce_dims(KernelSpec c) {
   for (const KernelDim& d : c.dims)
     if (d.extent == 0) return c;  // nothing runs; keep the spec as written
-  for (int d = static_cast<int>(c.dims.size()) - 1; d >= 0; --d)
+  // An attention step's last four dims have fixed places (attention_dims): only its batch
+  // dims merge.
+  const size_t fixed = c.kind == StepKind::attention ? 4 : 0;
+  for (int d = static_cast<int>(c.dims.size() - fixed) - 1; d >= 0; --d)
     if (c.dims[d].extent == 1 && !c.dims[d].symbolic() && c.dims.size() > 1) erase_dim(c, d);
   for (bool changed = true; changed;) {
     changed = false;
     const std::vector<int64_t> out_strides = c.out_strides();
-    for (size_t outer = 0; outer < c.dims.size() && !changed; ++outer)
-      for (size_t inner = 0; inner < c.dims.size() && !changed; ++inner) {
+    for (size_t outer = 0; outer + fixed < c.dims.size() && !changed; ++outer)
+      for (size_t inner = 0; inner + fixed < c.dims.size() && !changed; ++inner) {
         if (outer == inner || !mergeable(c, out_strides, static_cast<int>(outer), static_cast<int>(inner))) continue;
         c.dims[inner].extent *= c.dims[outer].extent;
         erase_dim(c, static_cast<int>(outer));

@@ -51,6 +51,14 @@ double KernelSpec::flops() const {
     sums = sums || d.role == DimRole::K;
   }
   if (kind == StepKind::elementwise) return points * static_cast<double>(function_count(program));
+  if (kind == StepKind::attention) {
+    // Both products (a multiply and an add each), the score expression and the softmax's max,
+    // subtract, exp and sum per score.
+    const AttentionDims a = attention_dims();
+    const double scores = points / static_cast<double>(dims[a.e].extent * dims[a.d].extent);
+    return 2 * scores * static_cast<double>(dims[a.e].extent + dims[a.d].extent) +
+           scores * static_cast<double>(function_count(program) + 4);
+  }
   double per_output = 1;
   for (int d : out_axes) per_output *= static_cast<double>(dims[d].extent);
   return points * static_cast<double>(operands.size() - 1 + (sums ? 1 : 0)) +
@@ -73,7 +81,7 @@ std::optional<DType> KernelSpec::uniform_dtype() const {
   bool uniform = true;
   for_each_read([&](const StridedOperand& op) { uniform = uniform && op.dtype == out_dtype; });
   if (!uniform) return std::nullopt;
-  if (kind == StepKind::contraction && acc_dtype != out_dtype) return std::nullopt;
+  if (kind != StepKind::elementwise && acc_dtype != out_dtype) return std::nullopt;
   return out_dtype;
 }
 
@@ -108,6 +116,7 @@ std::vector<std::pair<std::string, std::string>> KernelSpec::descriptor_fields()
   std::vector<std::pair<std::string, std::string>> fields;
   if (kind == StepKind::copy) fields.emplace_back("kind", "copy");
   if (kind == StepKind::elementwise) fields.emplace_back("kind", "elementwise");
+  if (kind == StepKind::attention) fields.emplace_back("kind", "attention");
   if (std::optional<DType> one = uniform_dtype()) {
     fields.emplace_back("dtype", std::string(dtype_name(*one)));
   } else {
@@ -120,6 +129,7 @@ std::vector<std::pair<std::string, std::string>> KernelSpec::descriptor_fields()
   fields.emplace_back("out", fmt::format("{}", fmt::join(out_axes, ",")));
   fields.emplace_back("strides", strides);
   if (kind == StepKind::elementwise) fields.emplace_back("expr", elem_program_str(program));
+  if (kind == StepKind::attention) fields.emplace_back("score", elem_program_str(program));
   if (combine != ElemOp::add) fields.emplace_back("combine", std::string(reduction_name(combine)));
   if (!epilogue.empty()) {
     std::string reads;
@@ -147,7 +157,10 @@ std::string KernelProgram::str() const {
                      info.symbol ? dim_str(info.symbol) + "x" : "", info.numel);
   }
   for (const KernelSpec& c : steps) {
-    const char* kind = c.kind == StepKind::copy ? "copy" : c.kind == StepKind::elementwise ? "elementwise" : "contraction";
+    const char* kind = c.kind == StepKind::copy          ? "copy"
+                       : c.kind == StepKind::elementwise ? "elementwise"
+                       : c.kind == StepKind::attention   ? "attention"
+                                                         : "contraction";
     s += fmt::format("%b{} = {} {} dims(", c.out_buffer, kind, dtype_name(c.out_dtype));
     for (size_t d = 0; d < c.dims.size(); ++d)
       s += fmt::format("{}d{}:{}{}", d ? ", " : "", d, role_letter(c.dims[d].role), dim_str(c.dims[d].shape_extent()));
@@ -157,6 +170,7 @@ std::string KernelProgram::str() const {
     for (const StridedOperand& op : c.operands)
       s += fmt::format(" %b{}[strides {}]", op.buffer, fmt::join(op.strides, ","));
     if (c.kind == StepKind::elementwise) s += fmt::format(" {}", elem_program_str(c.program));
+    if (c.kind == StepKind::attention) s += fmt::format(" score({})", elem_program_str(c.program));
     if (c.combine != ElemOp::add) s += fmt::format(" combine={}", reduction_name(c.combine));
     if (!c.epilogue.empty()) {
       s += fmt::format(" epilogue({}", elem_program_str(c.epilogue));
@@ -225,6 +239,15 @@ void verify_program(const KernelProgram& p) {
       if (sums) fail("an element-wise step sums nothing");
       if (c.program.empty()) fail("an element-wise step without an expression");
       check_expression(c.program, c.operands.size());
+    }
+    if (c.kind == StepKind::attention) {
+      static constexpr DimRole roles[] = {DimRole::M, DimRole::K, DimRole::K, DimRole::N};
+      if (c.dims.size() < 4 || c.operands.size() < 3 || c.program.empty())
+        fail("an attention step has dims i, j, e, d, operands q, k, v and a score expression");
+      for (size_t t = 0; t < c.dims.size(); ++t)
+        if (c.dims[t].role != (t + 4 < c.dims.size() ? DimRole::B : roles[t + 4 - c.dims.size()]))
+          fail("an attention step's dims are the batch dims, then i, j, e, d");
+      check_expression(c.program, c.operands.size() - 2);
     }
     if (!c.epilogue.empty() || !c.epilogue_operands.empty()) {
       if (c.kind != StepKind::contraction) fail("only a contraction has an epilogue");

@@ -44,6 +44,17 @@ enum class StepKind {
   contraction,  // out = sum over K dims of the product of the operands
   copy,         // out = operands[0] (one operand, no K dim): a strided view made dense
   elementwise,  // out = program(operands' elements) (no K dim): a fused element-wise expression
+  // out[b.., i, d] = sum_j softmax_j(score(sum_e q[b.., i, e] k[b.., j, e])) v[b.., j, d]:
+  // `softmax(score(q @ kᵀ)) @ v` as one step that never stores the score matrix. Dims: the
+  // batch dims (B), then i (M), j (K), e (K), d (N), in that order (attention_dims()).
+  // Operands q, k, v, then the score expression's: `program` is score(), its operand 0 the
+  // dot product and operand i >= 1 operands[2 + i].
+  attention,
+};
+
+// Where an attention step's dims are: the last four of its dims.
+struct AttentionDims {
+  int i, j, e, d;
 };
 
 struct KernelSpec {
@@ -63,6 +74,10 @@ struct KernelSpec {
   ElemOp combine = ElemOp::add;
   int out_buffer = -1;
 
+  AttentionDims attention_dims() const {
+    const int n = static_cast<int>(dims.size());
+    return {n - 4, n - 3, n - 2, n - 1};
+  }
   // The one dtype of operands, accumulator and output, or nullopt when they differ.
   std::optional<DType> uniform_dtype() const;
   // The buffers a kernel is passed, in its argument order: output, operands, epilogue operands.
@@ -132,6 +147,13 @@ struct KernelProgram {
   std::vector<OutputView> outputs;
   std::vector<FusionNote> fusion;  // canonicalize's decisions, in node order
   std::string str() const;
+};
+
+// What canonicalize_contractions may fuse into one step (off: the unfused forms, for A/B
+// measurements).
+struct Fusion {
+  bool epilogues = true;  // an element-wise tail becomes its contraction's epilogue
+  bool attention = true;  // softmax(score(q @ kᵀ)) @ v becomes one attention step
 };
 
 // Why today's loop lowering cannot take this spec (mixed dtypes), or empty when it can.

@@ -22,17 +22,15 @@ std::string GemmPlan::str() const {
          (scratch.bytes ? fmt::format(" scratch={}", scratch.bytes) : packs_on_stack ? " packs_on_stack" : "");
 }
 
-namespace {
-
-// Register tile for `nr_vectors` vectors per row: rows that keep every accumulator, the B
-// row and one broadcast in registers, capped (Tuning::max_tile_rows_*).
-int rows_for(int nr_vectors, const TargetModel& target) {
+int register_tile_rows(int nr_vectors, const TargetModel& target) {
   const int registers = target.hw.vector_registers;
   int rows = (registers - nr_vectors - 1) / nr_vectors;
   const auto& caps = registers >= 32 ? target.tuning.max_tile_rows_32_registers : target.tuning.max_tile_rows_16_registers;
   int cap = caps[std::min(nr_vectors, 4) - 1];
   return std::max(1, std::min(rows, cap));
 }
+
+namespace {
 
 int64_t round_down(int64_t v, int64_t multiple) { return std::max(multiple, v / multiple * multiple); }
 
@@ -140,7 +138,7 @@ std::optional<GemmPlan> plan_gemm_rows(const KernelSpec& c, const TargetModel& t
     max_vectors = narrow;
   const int nr_vectors = static_cast<int>(std::min<int64_t>(max_vectors, row_vectors));
   p.nr = nr_vectors * p.lanes;
-  p.mr = M == 1 ? 1 : static_cast<int>(std::min<int64_t>(rows_for(nr_vectors, target), M));
+  p.mr = M == 1 ? 1 : static_cast<int>(std::min<int64_t>(register_tile_rows(nr_vectors, target), M));
   // In place, a row tile height that divides M, if it costs at most one more row tile: every
   // row block is then the same tile in one loop, with no edge tile of another height
   // (bench/TUNING.md#tiles).
@@ -276,6 +274,11 @@ GemmSizes gemm_sizes(const KernelSpec& c, const GemmPlan& p) {
 }
 
 Schedule plan_schedule(const KernelSpec& c, const TargetModel& target) {
+  if (c.kind == StepKind::attention) {
+    Schedule s;
+    s.attention = plan_attention(c, target);
+    return s;
+  }
   Schedule s = plan_simple_schedule(c, target);
   s.gemm = plan_gemm(c, target);
   s.transpose = plan_transpose_copy(c, target);

@@ -87,6 +87,27 @@ struct TransposeCopy {
   std::string str() const;
 };
 
+// An attention step (StepKind::attention) as flash attention: each task takes `block_rows` q
+// rows of one batch matrix (q's block copied transposed to its stack) and sweeps k and v in
+// blocks of `block_cols` rows: the scores' block, transposed (k rows x q rows, micro-kernel
+// tile score_mr x score_nr, the score expression in its store), the online softmax over it
+// (a running max and sum per q row, vectorised along q rows), then out += P v (tile value_mr
+// x value_nr, accumulating in the output, divided by the sum on the last block).
+struct AttentionPlan {
+  int lanes = 1;
+  int score_mr = 1, score_nr = 1;
+  int value_mr = 1, value_nr = 1;
+  int64_t block_rows = 1, block_cols = 1;
+  bool parallel = false;  // the (batch, q block) tasks on the thread pool
+  int k_steps = 1;
+  int64_t full_unroll_max_k = 0;
+  std::string str() const;
+};
+
+// Register tile rows for `nr_vectors` vectors per row: every accumulator, the B row and one
+// broadcast in registers, capped (Tuning::max_tile_rows_*).
+int register_tile_rows(int nr_vectors, const TargetModel& target);
+
 struct Schedule {
   std::vector<int> loop_order;          // simple schedule: contraction dims, outermost first
   // True: every K dim is innermost and the sum lives in a scalar, stored once per output.
@@ -103,6 +124,7 @@ struct Schedule {
   int64_t parallel_block = 0;
   std::optional<GemmPlan> gemm;         // set: the GEMM schedule replaces the simple one
   std::optional<TransposeCopy> transpose;  // set: a copy by register transposes (the rest of loop_order outside)
+  std::optional<AttentionPlan> attention;  // set: an attention step
   // Bytes of scratch the kernel needs from its caller (GemmPlan::scratch), 0 for none.
   int64_t scratch_bytes() const { return gemm ? gemm->scratch.bytes : 0; }
   std::string str() const;
@@ -117,6 +139,8 @@ std::optional<GemmPlan> plan_gemm(const KernelSpec& c, const TargetModel& target
 // The transposing copy when the step is a copy whose output's unit-stride dim the input
 // strides and another dim the input walks contiguously, both at least a vector long.
 std::optional<TransposeCopy> plan_transpose_copy(const KernelSpec& c, const TargetModel& target);
+// The flash-attention schedule of an attention step.
+AttentionPlan plan_attention(const KernelSpec& c, const TargetModel& target);
 // The GEMM schedule where it applies, else the simple one.
 Schedule plan_schedule(const KernelSpec& c, const TargetModel& target = {});
 

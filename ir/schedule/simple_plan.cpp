@@ -24,6 +24,7 @@ std::optional<TransposeCopy> plan_transpose_copy(const KernelSpec& c, const Targ
 
 std::string Schedule::str() const {
   if (gemm) return gemm->str();
+  if (attention) return attention->str();
   if (transpose)
     return fmt::format("order(d{}){}", fmt::join(loop_order, ",d"), transpose->str());
   return fmt::format("order(d{}){}{}{}{}", fmt::join(loop_order, ",d"), accumulate_in_register ? " accumulate=register" : "",

@@ -8,6 +8,8 @@
 #pragma once
 #include <tcc/dtype.h>
 
+#include "ir/kernel/kernel_spec.h"
+
 #include <array>
 #include <cstdint>
 #include <string>
@@ -74,6 +76,10 @@ struct Tuning {
   // layout when it does at least this many flops per element copied (TUNING.md#layout-copies).
   double layout_copy_min_flops_per_element = 8;
 
+  // -- attention (flash) --
+  int64_t attention_block_rows = 64;           // q rows per task (TUNING.md#attention)
+  int64_t attention_scores_block_bytes = 32 << 10;  // a task's block of scores (q rows x k rows), in L1
+
   // -- micro-kernel code --
   int k_steps = 4;        // k steps per k-loop iteration (TUNING.md#k-steps)
   int edge_k_steps = 1;   // for edge tiles: a small share of the work, each step costs compile time
@@ -128,9 +134,9 @@ struct TargetModel {
   // The most operands one contraction kernel takes; a contraction with more is always split
   // into a path.
   int max_kernel_operands = 6;
-  // Whether an element-wise tail becomes its contraction's epilogue (off: the unfused form,
-  // for A/B measurements; TCC_FUSE_EPILOGUES=0).
-  bool fuse_epilogues = true;
+  // What canonicalize fuses (off: the unfused forms, for A/B measurements;
+  // TCC_FUSE_EPILOGUES=0, TCC_FUSE_ATTENTION=0).
+  Fusion fusion;
   std::string str() const;
 };
 
