@@ -27,9 +27,12 @@ AttentionPlan plan_attention(const KernelSpec& c, const TargetModel& target) {
   // Never a block of q rows much longer than q.
   const int64_t q_rows = c.dims[a.i].extent;
   while (p.block_rows > p.score_nr && p.block_rows / 2 >= q_rows) p.block_rows /= 2;
-  const int64_t cols = tune.attention_scores_block_bytes / (p.block_rows * elem);
-  p.block_cols = std::max<int64_t>(p.score_mr, cols / p.score_mr * p.score_mr);
-  p.block_cols = std::min(p.block_cols, (c.dims[a.j].extent + p.score_mr - 1) / p.score_mr * p.score_mr);
+  // k rows per block: as many as fill the scores' block, in blocks of equal size (the last
+  // may be shorter), so that no block is a small remainder.
+  const int64_t keys = c.dims[a.j].extent;
+  const int64_t most = std::max<int64_t>(p.score_mr, tune.attention_scores_block_bytes / (p.block_rows * elem));
+  const int64_t blocks = (keys + most - 1) / most;
+  p.block_cols = std::min(most, (keys + blocks - 1) / blocks);
   // out += P v: rows are q rows, columns v's (up to two vectors).
   const int value_vectors = static_cast<int>(std::clamp<int64_t>((c.dims[a.d].extent + p.lanes - 1) / p.lanes, 1, 2));
   p.value_nr = value_vectors * p.lanes;

@@ -131,3 +131,19 @@ def test_outputs_that_share_a_buffer_stay_valid_on_their_own(rng):
     gc.collect()
     assert_matches(outs[0], want.reshape(6, 4))  # the view keeps the shared memory alive
     assert_matches(outs[1], want)
+
+
+def test_attention_is_one_kernel_with_a_symbolic_batch(rng):
+    """softmax(q kᵀ / 8) v compiles to one flash-attention kernel, for every batch size."""
+    g = tcc.Graph()
+    q, k, v = (g.input(name, 'float32', ('N', 70, 64)) for name in 'qkv')
+    fn = g.compile([tcc.matmul(tcc.softmax(tcc.matmul(q, k, transpose_b=True) / 8.0), v)])
+    assert fn.stats['kernels'] == 1
+    for n in (0, 1, 5):
+        qa, ka, va = (random_array(rng, (n, 70, 64), 'float32') for _ in range(3))
+        s = qa.astype(np.float64) @ np.swapaxes(ka, -1, -2) / 8
+        e = np.exp(s - s.max(-1, keepdims=True))
+        want = (e / e.sum(-1, keepdims=True)) @ va
+        got = fn({'q': qa, 'k': ka, 'v': va})[0]
+        assert got.shape == (n, 70, 64)
+        np.testing.assert_allclose(got, want, atol=2e-5)
