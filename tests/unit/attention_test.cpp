@@ -227,3 +227,55 @@ TEST(Attention, ScoresUsedElsewhereAreNotFused) {
 }
 
 }  // namespace
+
+namespace {
+
+// Layouts and spellings at the edges of the pattern, each against the reference: q and v
+// given transposed (strided views), k shared by every batch matrix (broadcast), and a result
+// whose axes put v's columns first (not fused: the step writes rows of v's columns).
+TEST(Attention, StridedBroadcastAndReorderedOperands) {
+  const Sizes s{3, 37, 75, 20, 28};
+  const double scale = 0.3;
+  const auto qv = tcc::test::random_values(s.batch * s.q_rows * s.head, -2, 2, 13, false);
+  const auto kv = tcc::test::random_values(s.k_rows * s.head, -2, 2, 14, false);
+  const auto vv = tcc::test::random_values(s.batch * s.k_rows * s.width, -2, 2, 15, false);
+  // The reference's inputs: k repeated per batch matrix.
+  std::vector<double> k_all;
+  for (int64_t b = 0; b < s.batch; ++b) k_all.insert(k_all.end(), kv.begin(), kv.end());
+  const std::vector<double> want = attention_reference(qv, k_all, vv, s, scale);
+  // q and v stored transposed: qt[b, e, i] = q[b, i, e], vt[b, d, j] = v[b, j, d].
+  std::vector<double> qt(qv.size()), vt(vv.size());
+  for (int64_t b = 0; b < s.batch; ++b) {
+    for (int64_t i = 0; i < s.q_rows; ++i)
+      for (int64_t e = 0; e < s.head; ++e) qt[(b * s.head + e) * s.q_rows + i] = qv[(b * s.q_rows + i) * s.head + e];
+    for (int64_t j = 0; j < s.k_rows; ++j)
+      for (int64_t d = 0; d < s.width; ++d) vt[(b * s.width + d) * s.k_rows + j] = vv[(b * s.k_rows + j) * s.width + d];
+  }
+  tcc::Graph g;
+  auto q = tcc::transpose(g.input("qt", tcc::f32, {s.batch, s.head, s.q_rows}), std::vector<int64_t>{0, 2, 1});
+  auto k = g.input("k", tcc::f32, {1, s.k_rows, s.head});
+  auto v = tcc::transpose(g.input("vt", tcc::f32, {s.batch, s.width, s.k_rows}), std::vector<int64_t>{0, 2, 1});
+  auto weights = tcc::softmax(tcc::matmul(q, k, {.transpose_b = true}) * scale);
+  auto fused = tcc::matmul(weights, v);
+  auto reordered = tcc::einsum("bij,bjd->bdi", weights, v);  // v's columns before q's rows
+  const tcc::Feeds feeds{{"qt", filled(tcc::f32, {s.batch, s.head, s.q_rows}, qt)},
+                         {"k", filled(tcc::f32, {1, s.k_rows, s.head}, kv)},
+                         {"vt", filled(tcc::f32, {s.batch, s.width, s.k_rows}, vt)}};
+  auto fn = g.compile({fused});
+  auto out = fn(feeds)[0];
+  expect_close(out, want, s, "q and v transposed, k broadcast");
+  // One attention step (and the copy that makes v's rows contiguous).
+  EXPECT_LE(fn.stats().kernels, 2);
+  auto fn2 = g.compile({reordered});
+  EXPECT_GT(fn2.stats().kernels, 2);  // not fused
+  auto out2 = fn2(feeds)[0];
+  ASSERT_EQ(out2.shape(), (Shape{s.batch, s.width, s.q_rows}));
+  std::vector<double> want2(want.size());
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t i = 0; i < s.q_rows; ++i)
+      for (int64_t d = 0; d < s.width; ++d)
+        want2[(b * s.width + d) * s.q_rows + i] = want[(b * s.q_rows + i) * s.width + d];
+  expect_close(out2, want2, s, "result reordered (unfused)");
+}
+
+}  // namespace
