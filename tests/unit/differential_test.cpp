@@ -7,8 +7,9 @@
 //       maximum, minimum, pow, neg, abs, square, sqrt, rsqrt, exp, log, tanh, sigmoid, relu,
 //       gelu of both forms; operators, named functions and elementwise(); NumPy broadcasting
 //       and scalars), sum / mean / max / min (int, tuple and None axes, negative axes,
-//       keepdims), softmax and bias_add, and contractions with element-wise tails (fused as
-//       their epilogues), results read twice, outputs read by other nodes, extents 0 and 1;
+//       keepdims), softmax and bias_add, contractions with element-wise tails (fused as
+//       their epilogues), attention softmax(q kᵀ s) v (one flash-attention step; floats,
+//       not with special values: see gen_attention), results read twice, outputs read by other nodes, extents 0 and 1;
 //       plus ops both sides must reject (float-only functions of integers, max / min over an
 //       empty axis, shapes that do not broadcast, bad biases and axes). 70 graphs each.
 //   MixedGraphsWithSpecialValues{...}  the same with about 6% NaN, ±inf, ±0 among float
@@ -989,6 +990,7 @@ class RandomGraph {
     if (kind < 85) return gen_reduction();
     if (kind < 89) return gen_softmax();
     if (kind < 94) return gen_bias_add();
+    if (kind < 97) return gen_attention();
     gen_rejected();
     return false;
   }
@@ -1292,6 +1294,39 @@ class RandomGraph {
     // Keras returns the empty array: left out.
     if (xs[a] == 0 || 4 * numel(xs) > work_left_) return false;
     return apply(expr, 4 * numel(xs), {xi, xi}, tcc_op, ref_op);  // x - max(x): two reads
+  }
+
+  // Attention, softmax(q · kᵀ · scale) · v over q's batch (one flash-attention step when
+  // nothing else reads the scores), in its Keras and NumPy spellings. Not with special values:
+  // an exp that underflows in the dtype (0 · inf = NaN) where float64's does not (inf) would
+  // make such elements differ by the dtype's range, not by the kernel.
+  bool gen_attention() {
+    if (!is_float_dtype() || mode_.specials) return false;
+    const size_t qi = first_operand(3, 3);
+    forced_.reset();
+    const Shape q = at(qi).ref.shape;
+    const Shape k{q[0], pick_size(97, false), q[2]}, v{q[0], k[1], pick_size()};
+    const Shape out{q[0], q[1], v[2]};
+    const int64_t work = numel(Shape{q[0], q[1], k[1]}) * (q[2] + v[2] + 8);
+    if (numel(k) > kMaxElements || numel(v) > kMaxElements || numel(out) > kMaxElements || work > work_left_) return false;
+    const size_t ki = operand_with_shape(k), vi = operand_with_shape(v);
+    const double scale = std::vector<double>{0.125, 1.0, -0.5}[uniform(0, 2)];
+    const bool keras = chance(0.5);
+    const std::string qn = at(qi).name, kn = at(ki).name, vn = at(vi).name, sn = number(scale);
+    const std::string expr = keras ? "matmul(softmax(batch_dot(" + qn + ", " + kn + ", axes=(2, 2)) * " + sn + "), " + vn + ")"
+                                   : "matmul(softmax(matmul(" + qn + ", " + kn + ", transpose_b=true) * " + sn + "), " + vn + ")";
+    auto tcc_op = [&] {
+      const tcc::Value scores = keras ? tcc::batch_dot(at(qi).value, at(ki).value, tcc::Axes({2, 2}))
+                                      : tcc::matmul(at(qi).value, at(ki).value, {.transpose_b = true});
+      return tcc::matmul(tcc::softmax(scores * scale), at(vi).value);
+    };
+    auto ref_op = [&] {
+      const RefTensor scores = ref::batch_dot(at(qi).ref, at(ki).ref, tcc::Axes({2, 2}));
+      return ref::matmul(ref::softmax(ref::elementwise("multiply", {scores, ref::scalar(dtype_, scale)})), at(vi).ref);
+    };
+    if (!apply(expr, work, {qi, ki, vi}, tcc_op, ref_op)) return false;
+    ++kinds_["(attention)"];  // counted as its outer matmul too
+    return true;
   }
 
   bool gen_bias_add() {
