@@ -185,7 +185,7 @@ class GemmLowering {
   }
 
   Stmt in_place(const Expr& a0, const Expr& b0, const Expr& c0) {
-    if (p_.sweep_kc > 0 && !k_sweep_) {
+    if (p_.sweep_kc > 0 && !k_sweep_ && !p_.columns_outer) {
       // K swept in blocks, every column tile per block: neighbouring tiles read neighbouring
       // pieces of the same B rows, which the hardware prefetcher can follow.
       k_sweep_ = new_var("ks");
@@ -208,6 +208,24 @@ class GemmLowering {
       Stmt parallel = for_loop(it, over_rounding_up(M_rows_, p_.mr), ForKind::parallel,
                                if_lt(v(it), full, row, edge));
       return p_.min_parallel > 0 ? if_lt(full, c64(p_.min_parallel), serial, parallel) : parallel;
+    }
+    if (p_.columns_outer) {
+      // Each column of tiles top to bottom: its B panel comes from memory once and stays in L2
+      // for the row tiles below the first. On threads, the column edge is the parallel loop's
+      // last iteration.
+      const bool columns_on_threads = p_.parallel == GemmPlan::Parallel::column_tiles;
+      const int64_t full_rows = M_ / p_.mr, edge_rows = M_ % p_.mr, full_cols = N_ / p_.nr, edge_cols = N_ % p_.nr;
+      Var jt = new_var("jt");
+      // K in blocks (sweep_kc), each through every row tile: a whole panel of B rows 4 KiB
+      // apart would not stay in L2 (they share too few of its sets).
+      if (p_.sweep_kc > 0) k_sweep_ = new_var("ks");
+      Stmt column = tile_loop(it, c64(full_rows + (edge_rows > 0 ? 1 : 0)), ForKind::serial,
+                              {TileSplit::Axis::rows, TileSplit::Style::peel, c64(full_rows), static_cast<int>(edge_rows)},
+                              in_place_tile(a0, b0, c0, v(it), times(v(it), p_.mr), times(v(jt), p_.nr), p_.mr, p_.nr));
+      if (k_sweep_) column = for_loop(k_sweep_, c64((K_ + p_.sweep_kc - 1) / p_.sweep_kc), ForKind::serial, column);
+      const auto style = columns_on_threads && full_cols > 0 ? TileSplit::Style::branch : TileSplit::Style::peel;
+      return tile_loop(jt, c64(full_cols + (edge_cols > 0 ? 1 : 0)), columns_on_threads ? ForKind::parallel : ForKind::serial,
+                       {TileSplit::Axis::cols, style, c64(full_cols), static_cast<int>(edge_cols)}, column);
     }
     const int64_t full = M_ / p_.mr, edge = M_ % p_.mr;
     // On threads the edge row block is the parallel loop's last iteration, not a serial tail.

@@ -13,7 +13,7 @@ std::string GemmPlan::str() const {
                                          " parallel=row_panels"};
   return fmt::format("gemm(a=in{} b=in{} m=d{} n=d{} k=d{} outer=[{}]{}) tile={}x{} lanes={} blocks(mc={} kc={} nc={}) {}{}{}{}{}",
                      a, b, m, n, k, fmt::join(outer, ","), outer_reduction ? " outer_sum" : "", mr, nr, lanes, mc, kc,
-                     nc, pack ? (pack_a ? "packed" : "packed_b") : "in_place", sweep_kc ? fmt::format(" sweep_kc={}", sweep_kc) : "",
+                     nc, pack ? (pack_a ? "packed" : "packed_b") : columns_outer ? "in_place columns_outer" : "in_place", sweep_kc ? fmt::format(" sweep_kc={}", sweep_kc) : "",
                      parallel_names[static_cast<int>(parallel)],
                      min_parallel ? fmt::format(" from={}", min_parallel) : "", prefetch_next ? " prefetch_next" : "") +
          fmt::format(" code(k_steps={} edge_k_steps={} unroll_k<={}{}{} locality={})", k_steps, edge_k_steps,
@@ -113,9 +113,14 @@ std::optional<GemmPlan> plan_gemm_rows(const KernelSpec& c, const TargetModel& t
   // in place needs unit-stride B rows. But B rows a page apart are packed from many rows on:
   // every k step of a tile would read a new page, which the prefetchers do not follow.
   const bool paged_b_rows = M >= tune.paged_b_min_rows && N * elem >= tune.paged_b_row_bytes;
-  const bool in_place =
-      (K * N * elem <= hw.l2_bytes / tune.in_place_b_l2_divisor && !paged_b_rows) || M <= tune.in_place_max_rows;
+  // Few rows (A small enough to stay in L2) with a B that is not: in place with the column
+  // tiles outermost, each B panel read once (bench/TUNING.md#few-rows).
+  const bool b_in_l2 = K * N * elem <= hw.l2_bytes / tune.in_place_b_l2_divisor;
+  const bool few_rows = M > 1 && !symbolic_m && M <= tune.columns_outer_max_rows &&
+                        M * K * elem <= hw.l2_bytes / tune.in_place_b_l2_divisor;
+  const bool in_place = (b_in_l2 && !paged_b_rows) || M <= tune.in_place_max_rows || few_rows;
   p.pack = limits.force_packing || !(in_place && sb[p.n] == 1);
+  p.columns_outer = !p.pack && few_rows && !b_in_l2;
   p.pack_a = p.pack && sa[p.k] != 1;
   // Packing A's panels needs their count: plan symbolic rows as an outer loop instead.
   if (symbolic_m && p.pack_a) return plan_gemm_rows(c, target, why_not, false);
@@ -174,6 +179,7 @@ std::optional<GemmPlan> plan_gemm_rows(const KernelSpec& c, const TargetModel& t
   p.mc = round_down(cap(limits.max_mc, block_rows), p.mr);
   p.nc = round_down(cap(limits.max_nc, std::min(hw.l2_bytes / tune.packed_b_l2_divisor / (p.kc * elem), cols_padded)), p.nr);
   if (!p.pack && M == 1 && K > tune.gemv_sweep_kc && N > p.nr) p.sweep_kc = tune.gemv_sweep_kc;
+  if (p.columns_outer && K > tune.columns_outer_kc) p.sweep_kc = tune.columns_outer_kc;
   p.packs_on_stack = p.pack && (p.kc * p.nc + (p.pack_a ? p.mc * p.kc : 0)) * elem <= tune.max_stack_pack_bytes;
 
   // Threads only for enough work, over independent output tiles, so that every thread count
@@ -204,6 +210,8 @@ std::optional<GemmPlan> plan_gemm_rows(const KernelSpec& c, const TargetModel& t
       p.parallel = GemmPlan::Parallel::outer;
     else if (p.pack)
       p.parallel = GemmPlan::Parallel::row_panels;
+    else if (p.columns_outer && N / p.nr >= 2)
+      p.parallel = GemmPlan::Parallel::column_tiles;
     else if (M / p.mr >= 2)
       p.parallel = GemmPlan::Parallel::row_tiles;
     else if (N / p.nr >= 2)

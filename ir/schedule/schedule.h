@@ -25,6 +25,10 @@ struct GemmPlan {
   // the tiles of its row sweep the B block.
   int64_t mc = 0, kc = 0, nc = 0;
   bool pack = false;         // pack B (and maybe A) for large problems, or read both in place
+  // In place with few rows and a B past L2: the column tiles outermost, so that each B panel
+  // (K x nr) comes from memory once and every row tile reuses it from L2 (A, small, stays
+  // there); else the row tiles outermost.
+  bool columns_outer = false;
   // Packed, with A's rows contiguous along k: A micro-panels are read in place (broadcasts
   // need no layout) and only B is packed.
   bool pack_a = false;

@@ -55,6 +55,8 @@ struct Tuning {
   // -- packing --
   int64_t in_place_b_l2_divisor = 2;  // B read in place while it fits L2 / this
   int64_t in_place_max_rows = 16;     // or while M is this small (too few rows to pay for packing)
+  int64_t columns_outer_max_rows = 64;  // or, column tiles outermost, while A fits L2 (TUNING.md#few-rows)
+  int64_t columns_outer_kc = 256;       // their K blocks: B panel rows that stay in L2 (TUNING.md#few-rows)
   // B rows this far apart, from this many rows on, are packed: each k step would read a new
   // page the prefetchers do not follow (TUNING.md#paged-b).
   int64_t paged_b_min_rows = 1024;

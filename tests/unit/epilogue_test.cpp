@@ -66,6 +66,7 @@ TEST(Epilogue, DenseLayerIsOneKernelOnEveryGemmPath) {
       {256, 512, 512, false},// packed on threads
       {37, 64, 100, true},   // symbolic rows: full tiles and the runtime edge
       {3, 5, 17, false},
+      {37, 1000, 300, false}, // few rows, B past L2: column tiles outermost, K blocks (last: the epilogue)
   };
   for (tcc::DType dtype : {tcc::f32, tcc::f64, tcc::i32}) {
     for (const DenseCase& c : cases) {

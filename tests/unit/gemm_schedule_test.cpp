@@ -142,6 +142,10 @@ std::vector<Case> edge_cases() {
   // A batch of transposed B past L2, packed one block per matrix: the tiles prefetch the next
   // matrix's B (with an edge row and an edge column panel).
   cases.push_back({600, 13, 17, 9, false, true});
+  // Few rows and a B past L2: in place, column tiles outermost, K in blocks through every row
+  // tile (edge rows, edge columns, a short last K block; a batch of two).
+  cases.push_back({1, 37, 300, 1000});
+  cases.push_back({2, 30, 97, 1500, false, false, true});
   return cases;
 }
 
@@ -151,7 +155,8 @@ TEST_P(GemmSchedule, F32MatchesReferenceAtEveryEdge) {
   for (const Case& cs : edge_cases()) check_case<float>(cs, GetParam());
 }
 TEST_P(GemmSchedule, F64MatchesReference) {
-  for (const Case& cs : {Case{1, 9, 17, 10}, Case{2, 13, 25, 33, true, true}, Case{1, 1, 9, 8}, Case{400, 7, 9, 20}})
+  for (const Case& cs : {Case{1, 9, 17, 10}, Case{2, 13, 25, 33, true, true}, Case{1, 1, 9, 8}, Case{400, 7, 9, 20},
+                         Case{1, 20, 130, 600}})
     check_case<double>(cs, GetParam());
 }
 TEST_P(GemmSchedule, IntegersAreExact) {
@@ -300,6 +305,21 @@ TEST(GemmPlan, InPlaceRowTilesOfOneHeightWhenItCostsAtMostOneTile) {
   EXPECT_EQ(plan(f32, {96, 128, 64}, {96, 64, 128}).mr, 6);
   EXPECT_EQ(plan(f64, {32, 32}, {32, 32}).mr, 6);  // 4-row tiles would take 8 instead of 6
   EXPECT_EQ(plan(f32, {36, 32}, {32, 32}).mr, 12);  // 12 divides 36 already
+}
+
+// A few rows against a B past L2: in place with the column tiles outermost (on threads), K in
+// blocks; with many rows, or a B that fits L2, as before.
+TEST(GemmPlan, FewRowsAgainstALargeBReadItInPlaceColumnByColumn) {
+  TargetModel target;
+  target.hw.vector_bits = 512, target.hw.vector_registers = 32, target.hw.l2_bytes = 2 << 20;
+  const auto few = plan_matmul(target, f32, {32, 1024}, {1024, 1024});
+  EXPECT_FALSE(few.pack);
+  EXPECT_TRUE(few.columns_outer);
+  EXPECT_EQ(few.sweep_kc, target.tuning.columns_outer_kc);
+  EXPECT_EQ(few.parallel, ir::sched::GemmPlan::Parallel::column_tiles);
+  EXPECT_TRUE(plan_matmul(target, f32, {256, 1024}, {1024, 1024}).pack);
+  EXPECT_FALSE(plan_matmul(target, f32, {32, 256}, {256, 256}).columns_outer);  // B fits L2
+  EXPECT_FALSE(plan_matmul(target, f32, {1, 1024}, {1024, 1024}).columns_outer);  // one row: a GEMV sweep
 }
 
 // Work from parallel_min_flops (f64 counting double) runs on the threads: f64 64^3 is exactly
