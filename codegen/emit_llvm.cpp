@@ -57,7 +57,7 @@ class KernelEmitter {
     auto* entry = llvm::BasicBlock::Create(ctx_, "entry", impl);
     b_.SetInsertPoint(entry);
     alloca_point_ = entry;
-    stmt(k.body);
+    stmt_then_store_fence(k.body);
     b_.CreateRetVoid();
     if (!with_entry) return impl;
 
@@ -191,7 +191,8 @@ class KernelEmitter {
         if (s->tiles) throw InternalError("codegen: a tile loop reached codegen (the tails pass splits it)");
         if (s->for_kind == ForKind::parallel)
           throw InternalError("codegen: a parallel loop reached codegen (the outline_parallel pass makes it a task)");
-        emit_loop(s);
+        if (s->for_kind == ForKind::streaming) emit_streaming_loop(s);
+        else emit_loop(s);
         return;
       case StmtKind::parallel_task:
         emit_parallel_task(s);
@@ -477,7 +478,7 @@ class KernelEmitter {
     for (const Buffer& buf : captures.buffers) buffers_[buf.get()] = get();
     if (scratch_block_) scratch_block_ = get();
     vars_[s->var.get()] = task->getArg(1);
-    stmt(s->body);
+    stmt_then_store_fence(s->body);
     b_.CreateRet(b_.getInt32(0));
 
     b_.restoreIP(saved_ip);
@@ -530,6 +531,145 @@ class KernelEmitter {
     return latch;
   }
 
+  // ---- Streaming loops: vectors written past the caches ----
+
+  // A function's body; after it, when it wrote non-temporal stores, the fence that makes them
+  // visible before the function returns (they are not ordered with the stores, locked
+  // instructions included, that hand the result to the caller or another thread).
+  void stmt_then_store_fence(const Stmt& body) {
+    const int before = streaming_loops_;
+    stmt(body);
+    if (streaming_loops_ == before) return;
+    if (llvm::Triple(m_.getTargetTriple()).isX86())
+      b_.CreateCall(llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::x86_sse_sfence));
+    else
+      b_.CreateFence(llvm::AtomicOrdering::SequentiallyConsistent);
+  }
+
+  // How an index moves per step of `var`: a constant, or nullopt when it is not affine in it.
+  static std::optional<int64_t> step_of(const Expr& e, const Var& var) {
+    switch (e->kind) {
+      case ExprKind::int_imm: return 0;
+      case ExprKind::var: return e->var == var ? 1 : 0;
+      case ExprKind::add:
+      case ExprKind::sub: {
+        auto a = step_of(e->a, var), b = step_of(e->b, var);
+        if (!a || !b) return std::nullopt;
+        return e->kind == ExprKind::add ? *a + *b : *a - *b;
+      }
+      case ExprKind::mul: {
+        auto a = step_of(e->a, var), b = step_of(e->b, var);
+        if (!a || !b) return std::nullopt;
+        if (e->b->kind == ExprKind::int_imm) return *a * e->b->int_value;
+        if (e->a->kind == ExprKind::int_imm) return *b * e->a->int_value;
+        return *a == 0 && *b == 0 ? std::optional<int64_t>(0) : std::nullopt;
+      }
+      default: {  // anything else must not depend on var at all
+        for (const Expr* sub : {&e->a, &e->b, &e->t, &e->f, &e->index})
+          if (*sub && step_of(*sub, var) != std::optional<int64_t>(0)) return std::nullopt;
+        return e->kind == ExprKind::var ? std::nullopt : std::optional<int64_t>(0);
+      }
+    }
+  }
+
+  // Whether an element value can be computed as a vector of consecutive steps of `var`:
+  // functions of loads that are contiguous along it or do not move, and constants.
+  static bool vector_value(const Expr& e, const Var& var) {
+    switch (e->kind) {
+      case ExprKind::int_imm:
+      case ExprKind::float_imm: return true;
+      case ExprKind::load: {
+        auto step = step_of(e->index, var);
+        return step && (*step == 0 || *step == 1);
+      }
+      case ExprKind::elem: return vector_value(e->a, var) && (!e->b || vector_value(e->b, var));
+      case ExprKind::add:
+      case ExprKind::sub:
+      case ExprKind::mul: return vector_value(e->a, var) && vector_value(e->b, var);
+      default: return false;
+    }
+  }
+
+  // The vector of `lanes` consecutive values of e from var = first (vector_value(e)).
+  llvm::Value* vector_expr(const Expr& e, const Var& var, llvm::Value* first, int lanes) {
+    auto splat = [&](llvm::Value* v) { return b_.CreateVectorSplat(lanes, v); };
+    switch (e->kind) {
+      case ExprKind::int_imm:
+      case ExprKind::float_imm: return splat(expr(e));
+      case ExprKind::load: {
+        vars_[var.get()] = first;
+        llvm::Value* p = address(e->buffer, e->index);
+        vars_.erase(var.get());
+        const llvm::Align align(dtype_size(e->type));
+        if (step_of(e->index, var) == std::optional<int64_t>(0)) return splat(b_.CreateAlignedLoad(type_of(e->type), p, align));
+        return b_.CreateAlignedLoad(llvm::FixedVectorType::get(type_of(e->type), lanes), p, align);
+      }
+      case ExprKind::elem: {
+        llvm::Value* a = vector_expr(e->a, var, first, lanes);
+        if (e->elem == ir::ElemOp::cast)
+          return emit_convert(b_, a, e->a->type, e->type, llvm::FixedVectorType::get(type_of(e->type), lanes));
+        return emit_elementwise(b_, e->elem, e->type, a, e->b ? vector_expr(e->b, var, first, lanes) : nullptr);
+      }
+      default: {
+        llvm::Value *a = vector_expr(e->a, var, first, lanes), *b = vector_expr(e->b, var, first, lanes);
+        const bool f = is_float(e->type);
+        if (e->kind == ExprKind::add) return f ? b_.CreateFAdd(a, b) : b_.CreateAdd(a, b);
+        if (e->kind == ExprKind::sub) return f ? b_.CreateFSub(a, b) : b_.CreateSub(a, b);
+        return f ? b_.CreateFMul(a, b) : b_.CreateMul(a, b);
+      }
+    }
+  }
+
+  // A loop of one store, contiguous along it, of a vector_value: element by element up to the
+  // first whole vector of the output, then whole vectors written with non-temporal stores,
+  // then the rest element by element; an sfence orders the stores before whatever follows
+  // (a parallel task's end). Anything else is a plain vectorised loop.
+  void emit_streaming_loop(const Stmt& s) {
+    const StmtNode& st = *s->body;
+    const int elem_bytes = st.kind == StmtKind::store ? static_cast<int>(dtype_size(st.buffer->dtype)) : 0;
+    const int lanes = elem_bytes ? target_.vector_bits / 8 / elem_bytes : 0;
+    if (st.kind != StmtKind::store || lanes < 2 || step_of(st.index, s->var) != std::optional<int64_t>(1) ||
+        !vector_value(st.value, s->var)) {
+      emit_loop(s);
+      return;
+    }
+    llvm::Value* extent = expr(s->extent);
+    // Elements before the first vector-aligned one (all of them when the output is not even
+    // aligned to its elements, which a view of bytes can be).
+    vars_[s->var.get()] = b_.getInt64(0);
+    llvm::Value* start = b_.CreatePtrToInt(address(st.buffer, st.index), b_.getInt64Ty());
+    vars_.erase(s->var.get());
+    const int64_t vector_bytes = int64_t(lanes) * elem_bytes;
+    llvm::Value* to_boundary = b_.CreateUDiv(b_.CreateAnd(b_.CreateSub(b_.getInt64(0), start), b_.getInt64(vector_bytes - 1)),
+                                             b_.getInt64(elem_bytes));
+    llvm::Value* element_aligned = b_.CreateICmpEQ(b_.CreateAnd(start, b_.getInt64(elem_bytes - 1)), b_.getInt64(0));
+    llvm::Value* head = b_.CreateSelect(element_aligned, to_boundary, extent);
+    head = b_.CreateSelect(b_.CreateICmpSLT(head, extent), head, extent);
+    auto element_range = [&](const char* name, llvm::Value* from, llvm::Value* count) {
+      CountedLoop l = open_loop(name);
+      enter_body(l, count);
+      vars_[s->var.get()] = b_.CreateAdd(from, l.index);
+      stmt(s->body);
+      vars_.erase(s->var.get());
+      close_loop(l, loop_metadata(false, true));
+    };
+    element_range("stream.head", b_.getInt64(0), head);
+    llvm::Value* vectors = b_.CreateSDiv(b_.CreateSub(extent, head), b_.getInt64(lanes));
+    CountedLoop l = open_loop("stream");
+    enter_body(l, vectors);
+    llvm::Value* first = b_.CreateAdd(head, b_.CreateMul(l.index, b_.getInt64(lanes)));
+    llvm::Value* value = vector_expr(st.value, s->var, first, lanes);
+    vars_[s->var.get()] = first;
+    llvm::StoreInst* store = b_.CreateAlignedStore(value, address(st.buffer, st.index), llvm::Align(vector_bytes));
+    vars_.erase(s->var.get());
+    store->setMetadata(llvm::LLVMContext::MD_nontemporal,
+                       llvm::MDNode::get(ctx_, {llvm::ConstantAsMetadata::get(b_.getInt32(1))}));
+    close_loop(l, loop_metadata(false));
+    llvm::Value* done = b_.CreateAdd(head, b_.CreateMul(vectors, b_.getInt64(lanes)));
+    element_range("stream.tail", done, b_.CreateSub(extent, done));
+    ++streaming_loops_;
+  }
+
   void emit_loop(const Stmt& s) {
     llvm::Value* extent = expr(s->extent);
     CountedLoop l = open_loop(s->var->name);
@@ -565,6 +705,7 @@ class KernelEmitter {
   TargetInfo target_;
   std::unordered_map<const void*, llvm::Value*> buffers_;
   std::unordered_map<const void*, llvm::Value*> vars_;
+  int streaming_loops_ = 0;  // emitted so far (stmt_then_store_fence)
 };
 
 }  // namespace

@@ -38,7 +38,8 @@ ir::sched::TargetModel target_model(const codegen::TargetInfo& target, const Opt
     m.pool_threads = options.threads > 0 ? options.threads : num_threads();
   }
   m.max_intermediate_bytes = options.max_intermediate_bytes;
-  for (auto [name, flag] : {std::pair{"TCC_FUSE_EPILOGUES", &m.fusion.epilogues}, std::pair{"TCC_FUSE_ATTENTION", &m.fusion.attention}})
+  for (auto [name, flag] : {std::pair{"TCC_FUSE_EPILOGUES", &m.fusion.epilogues}, std::pair{"TCC_FUSE_ATTENTION", &m.fusion.attention},
+                            std::pair{"TCC_STREAM_STORES", &m.stream_stores}})
     if (const char* env = std::getenv(name)) {
       const std::string v = env;
       if (v != "0" && v != "1") throw ArgumentError(std::string(name) + " must be 0 or 1, got '" + v + "'");

@@ -285,6 +285,7 @@ class Printer {
       case StmtKind::for_loop:
         out_ += fmt::format("{}for{} {} in 0..{} {{{}\n", pad,
                             s->for_kind == ForKind::vectorized ? ".vectorized"
+                            : s->for_kind == ForKind::streaming ? ".streaming"
                             : s->for_kind == ForKind::parallel ? ".parallel"
                             : s->for_kind == ForKind::scalar   ? ".scalar"
                                                                : "",

@@ -79,7 +79,10 @@ enum class StmtKind {
 // one and should be vectorised at the host width. Parallel: iterations are independent and
 // run on the runtime's thread pool (the outline_parallel pass makes the body a task). Scalar: a cold loop (edges)
 // LLVM must not vectorise or unroll: it would only add compile time.
-enum class ForKind { serial, vectorized, parallel, scalar };
+// Streaming: vectorized, and its one store, contiguous along the loop, bypasses the caches
+// (non-temporal: an output far larger than they are, which the next reader would not find
+// there anyway); codegen writes its vectors itself, the store aligned to a whole vector.
+enum class ForKind { serial, vectorized, parallel, scalar, streaming };
 
 struct StmtNode;
 using Stmt = std::shared_ptr<const StmtNode>;

@@ -135,7 +135,7 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
   };
   const std::vector<int64_t> out_strides = c.out_strides();
   Expr out_index = offset(vars, out_strides);
-  const ForKind inner = s.vectorize_innermost ? ForKind::vectorized : ForKind::serial;
+  const ForKind inner = s.stream_stores ? ForKind::streaming : s.vectorize_innermost ? ForKind::vectorized : ForKind::serial;
   const bool has_k = std::any_of(c.dims.begin(), c.dims.end(), [](const KernelDim& d) { return d.role == DimRole::K; });
 
   if (s.transpose) {

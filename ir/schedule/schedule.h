@@ -126,6 +126,9 @@ struct Schedule {
   // elements (0: the outermost of several loops as it is).
   bool parallel_outer = false;
   int64_t parallel_block = 0;
+  // Nothing summed, an output past the caches (Tuning::stream_store_min_bytes): the innermost
+  // loop's stores bypass them (ForKind::streaming).
+  bool stream_stores = false;
   std::optional<GemmPlan> gemm;         // set: the GEMM schedule replaces the simple one
   std::optional<TransposeCopy> transpose;  // set: a copy by register transposes (the rest of loop_order outside)
   std::optional<AttentionPlan> attention;  // set: an attention step

@@ -31,7 +31,8 @@ std::string Schedule::str() const {
                      vectorize_innermost ? " vectorize=innermost" : "",
                      dot_rows > 1 ? fmt::format(" rows={}{}", dot_rows, parallel_rows ? " parallel=rows" : "") : "",
                      parallel_outer ? (parallel_block > 0 ? fmt::format(" parallel=blocks({})", parallel_block) : std::string(" parallel=outer"))
-                                    : "");
+                                    : "") +
+         (stream_stores ? " stores=streaming" : "");
 }
 
 namespace {
@@ -109,6 +110,10 @@ Schedule plan_simple_schedule(const KernelSpec& c, const TargetModel& target) {
       s.parallel_outer = true;
     }
   }
+  double out_bytes = static_cast<double>(dtype_size(c.out_dtype));
+  for (int d : c.out_axes) out_bytes *= static_cast<double>(c.dims[d].extent);
+  s.stream_stores = target.stream_stores && k_dims.empty() && s.vectorize_innermost &&
+                    out_bytes >= static_cast<double>(target.tuning.stream_store_min_bytes);
   return s;
 }
 

@@ -80,8 +80,9 @@ std::string Tuning::str() const {
 }
 
 std::string TargetModel::str() const {
-  return fmt::format("{} tuning({}) threads={} pool_threads={}{}{}", hw.str(), tuning.str(), threads ? "on" : "off",
-                     pool_threads, fusion.epilogues ? "" : " fuse_epilogues=off", fusion.attention ? "" : " fuse_attention=off");
+  return fmt::format("{} tuning({}) threads={} pool_threads={}{}{}{}", hw.str(), tuning.str(), threads ? "on" : "off",
+                     pool_threads, fusion.epilogues ? "" : " fuse_epilogues=off", fusion.attention ? "" : " fuse_attention=off",
+                     stream_stores ? "" : " stream_stores=off");
 }
 
 }  // namespace tcc::ir::sched

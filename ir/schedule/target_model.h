@@ -73,6 +73,9 @@ struct Tuning {
   // outermost loop on threads (a one-dim loop in blocks of stream_block_elements).
   int64_t stream_parallel_min_bytes = 1 << 20;
   int64_t stream_block_elements = 1 << 15;
+  // Outputs from this size are written past the caches (non-temporal stores): no read for
+  // ownership of each line (TUNING.md#streaming-stores).
+  int64_t stream_store_min_bytes = 16 << 20;
   int64_t transpose_tile_bytes = 512;  // a transposing copy's tile side (TUNING.md#transpose)
   // A GEMM whose operand no GEMM dim is contiguous in gets that operand copied into a GEMM
   // layout when it does at least this many flops per element copied (TUNING.md#layout-copies).
@@ -139,6 +142,9 @@ struct TargetModel {
   // What canonicalize fuses (off: the unfused forms, for A/B measurements;
   // TCC_FUSE_EPILOGUES=0, TCC_FUSE_ATTENTION=0).
   Fusion fusion;
+  // Whether outputs past the caches are written with non-temporal stores (off: for A/B runs;
+  // TCC_STREAM_STORES=0).
+  bool stream_stores = true;
   std::string str() const;
 };
 
