@@ -144,7 +144,9 @@ size_t block_size(uint64_t bytes, const Shape& shape) {
 // Freed blocks kept for the next block of the same size: an op called again reuses the memory
 // of its last result and input copies instead of asking malloc for large blocks every time
 // (which also makes glibc consolidate its free lists every time). A few blocks of up to 1 MiB,
-// taken and given back under the GIL.
+// and two of up to 256 MiB: a fresh large block is mapped anew and every page of it faulted in
+// and zeroed by the kernel on first write, which took longer than a streaming kernel writing
+// it (bench/elementwise). Taken and given back under the GIL.
 class BlockPool {
  public:
   void* take(size_t size) {
@@ -153,22 +155,34 @@ class BlockPool {
     return nullptr;
   }
   void give_back(void* block, size_t size) {
-    if (size <= kMaxBlockBytes)
-      for (Slot& s : slots_)
-        if (!s.block) {
-          s = {block, size};
+    if (size <= kMaxLargeBytes) {
+      // Slots [0, kSmall) hold blocks up to kMaxSmallBytes, the rest larger ones.
+      const bool large = size > kMaxSmallBytes;
+      Slot* first = slots_.data() + (large ? kSmall : 0);
+      Slot* last = large ? slots_.data() + slots_.size() : slots_.data() + kSmall;
+      for (Slot* s = first; s != last; ++s)
+        if (!s->block) {
+          *s = {block, size};
           return;
         }
+      if (large) {  // the oldest large block goes: the newest is likelier reused
+        std::free(first->block);
+        std::move(first + 1, last, first);
+        *(last - 1) = {block, size};
+        return;
+      }
+    }
     std::free(block);
   }
 
  private:
-  static constexpr size_t kMaxBlockBytes = size_t{1} << 20;
+  static constexpr size_t kMaxSmallBytes = size_t{1} << 20, kMaxLargeBytes = size_t{256} << 20;
+  static constexpr size_t kSmall = 8;
   struct Slot {
     void* block = nullptr;
     size_t size = 0;
   };
-  std::array<Slot, 8> slots_{};
+  std::array<Slot, kSmall + 2> slots_{};
 };
 
 BlockPool& block_pool() {

@@ -243,3 +243,19 @@ def test_results_alive_at_once_never_share_memory(rng):
     for r in results + more:
         assert_matches(r, want)
     assert not any(np.shares_memory(x, y) for i, x in enumerate(results + more) for y in (results + more)[i + 1:])
+
+
+def test_a_large_result_reuses_the_memory_of_the_last_one_freed(rng):
+    """Blocks up to 256 MiB are kept for the next result of the same size (two of them): a
+    fresh large block would be faulted in page by page."""
+    a, b = random_array(rng, (1 << 20,), 'float32'), random_array(rng, (1 << 20,), 'float32')  # 4 MiB
+    first = tcc.add(a, b)
+    address = first.ctypes.data
+    del first
+    gc.collect()
+    second = tcc.add(a, b)
+    assert second.ctypes.data == address
+    assert_matches(second, a + b)
+    third = tcc.add(a, b)  # the second is alive: a block of its own
+    assert not np.shares_memory(second, third)
+    assert_matches(third, a + b)
