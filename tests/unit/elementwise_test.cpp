@@ -344,6 +344,41 @@ TEST(Elementwise, TanhIsWithinFourUlpsEverywhere) {
   expect_tanh_matches_libm<double>(20001);
 }
 
+// gelu's erf is tcc's own vector code for f32 (computed in f64): gelu(x) = x/2 (1 + erf(x/√2))
+// within 4 ulps of the float64 value, plus the rounding of 1 + erf in the dtype, which is all
+// there is where the two cancel (x < 0); ±inf and NaN as the formula gives them.
+TEST(Elementwise, GeluIsWithinItsRoundingEverywhere) {
+  std::vector<double> xs;
+  const int64_t samples = 40001;
+  for (int64_t i = 0; i < samples; ++i) {
+    const double u = -1 + 2 * static_cast<double>(i) / (samples - 1);
+    xs.push_back(static_cast<float>(u * 12));
+    xs.push_back(static_cast<float>(std::copysign(std::pow(10.0, -38 * std::fabs(u)), u)));
+  }
+  const double inf = std::numeric_limits<double>::infinity();
+  for (double special : {0.0, -0.0, 5.656, -5.656, 1e30, -1e30, inf, -inf, std::numeric_limits<double>::quiet_NaN()})
+    xs.push_back(special);
+  tcc::Graph g;
+  auto x = g.input("x", tcc::f32, {static_cast<int64_t>(xs.size())});
+  auto got = g.compile({tcc::gelu(x)})({{"x", filled(tcc::f32, {static_cast<int64_t>(xs.size())}, xs)}})[0];
+  const float* out = got.data_as<float>();
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double want = 0.5 * xs[i] * (1 + std::erf(xs[i] / std::sqrt(2.0)));
+    const float have = out[i];
+    if (std::isnan(xs[i]) || xs[i] == -inf) {  // -inf * 0 is NaN, as the formula gives it
+      EXPECT_TRUE(std::isnan(have)) << "gelu(" << xs[i] << ")";
+      continue;
+    }
+    if (std::isinf(want) || want == 0) {
+      EXPECT_EQ(have, static_cast<float>(want)) << "gelu(" << xs[i] << ")";
+      continue;
+    }
+    const double ulp = std::nextafter(std::fabs(static_cast<float>(want)), INFINITY) - std::fabs(static_cast<float>(want));
+    const double cancellation = 0.5 * std::fabs(xs[i]) * std::numeric_limits<float>::epsilon() * 2;
+    EXPECT_LE(std::fabs(have - want), 4 * ulp + cancellation) << "gelu(" << xs[i] << "): " << have << " vs " << want;
+  }
+}
+
 TEST(Elementwise, ExpIsWithinTwoUlpsOverItsWholeRange) {
   expect_exp_matches_libm<float>(-110, 95, 20011);
   expect_exp_matches_libm<double>(-760, 720, 20011);
