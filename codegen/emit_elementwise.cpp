@@ -32,6 +32,19 @@ llvm::Value* libm_call(llvm::IRBuilder<>& b, const char* name, llvm::Value* x) {
 
 llvm::Value* constant(llvm::Value* like, double v) { return llvm::ConstantFP::get(like->getType(), v); }
 
+// sum of r^(k - first) / k! for k = first .. last, by Horner's rule from the last term down:
+// e^r's Taylor polynomial (first = 0), or (e^r - 1) / r's (first = 1).
+llvm::Value* exp_taylor(llvm::IRBuilder<>& b, llvm::Value* r, int first, int last) {
+  double factorial = 1;
+  for (int k = 2; k <= last; ++k) factorial *= k;
+  llvm::Value* p = constant(r, 1.0 / factorial);
+  for (int k = last - 1; k >= first; --k) {
+    factorial /= k + 1;  // now k!
+    p = b.CreateFAdd(b.CreateFMul(p, r), constant(r, 1.0 / factorial));
+  }
+  return p;
+}
+
 // e^x in straight-line IR the loop vectoriser widens (LLVM lowers llvm.exp to a libm call per
 // lane). x = n ln2 + r with n = rint(x / ln2) and |r| <= ln2/2 (ln2 in two parts, so r is
 // exact), e^r by its Taylor polynomial to r^7 (f32) or r^13 (f64), whose remainder is below half
@@ -54,14 +67,7 @@ llvm::Value* fast_exp(llvm::IRBuilder<>& b, llvm::Value* x) {
                                                  constant(x, high));
   llvm::Value* n = b.CreateUnaryIntrinsic(llvm::Intrinsic::rint, b.CreateFMul(clamped, constant(x, 1.4426950408889634)));
   llvm::Value* r = b.CreateFSub(b.CreateFSub(clamped, b.CreateFMul(n, constant(x, ln2_hi))), b.CreateFMul(n, constant(x, ln2_lo)));
-  const int terms = f32 ? 7 : 13;
-  double factorial = 1;
-  for (int k = 2; k <= terms; ++k) factorial *= k;
-  llvm::Value* p = constant(x, 1.0 / factorial);  // Horner, from r^terms / terms! down
-  for (int k = terms - 1; k >= 0; --k) {
-    factorial /= k + 1;  // now k!
-    p = b.CreateFAdd(b.CreateFMul(p, r), constant(x, 1.0 / factorial));
-  }
+  llvm::Value* p = exp_taylor(b, r, 0, f32 ? 7 : 13);
   // 2^n = 2^h * 2^(n - h), h = n / 2: each factor a normal number.
   llvm::Value* ni = b.CreateFPToSI(n, int_type);
   llvm::Value* half = b.CreateAShr(ni, 1);
@@ -82,15 +88,7 @@ llvm::Value* fast_exp(llvm::IRBuilder<>& b, llvm::Value* x) {
 llvm::Value* fast_tanh(llvm::IRBuilder<>& b, llvm::Value* x) {
   const bool f32 = x->getType()->getScalarType()->isFloatTy();
   llvm::Value* z = b.CreateFMul(constant(x, -2.0), b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x));
-  const int terms = f32 ? 10 : 17;
-  double factorial = 1;
-  for (int k = 2; k <= terms; ++k) factorial *= k;
-  llvm::Value* p = constant(x, 1.0 / factorial);  // Horner: z (1 + z/2 (1 + z/3 (...)))
-  for (int k = terms - 1; k >= 1; --k) {
-    factorial /= k + 1;  // now k!
-    p = b.CreateFAdd(b.CreateFMul(p, z), constant(x, 1.0 / factorial));
-  }
-  llvm::Value* near_zero = b.CreateFMul(p, z);
+  llvm::Value* near_zero = b.CreateFMul(exp_taylor(b, z, 1, f32 ? 10 : 17), z);
   llvm::Value* beyond = b.CreateFSub(fast_exp(b, z), constant(x, 1.0));
   llvm::Value* m = b.CreateSelect(b.CreateFCmpOGE(z, constant(x, -0.7)), near_zero, beyond);
   llvm::Value* t = b.CreateFDiv(b.CreateFNeg(m), b.CreateFAdd(constant(x, 2.0), m));

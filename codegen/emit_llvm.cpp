@@ -108,18 +108,9 @@ class KernelEmitter {
       case ExprKind::int_imm: return llvm::ConstantInt::get(type_of(e->type), e->int_value, true);
       case ExprKind::float_imm: return llvm::ConstantFP::get(type_of(e->type), e->float_value);
       case ExprKind::var: return var_value(e->var);
-      case ExprKind::add: {
-        llvm::Value *a = expr(e->a), *b = expr(e->b);
-        return is_float(e->type) ? b_.CreateFAdd(a, b) : b_.CreateAdd(a, b);  // integers wrap, as NumPy's
-      }
-      case ExprKind::mul: {
-        llvm::Value *a = expr(e->a), *b = expr(e->b);
-        return is_float(e->type) ? b_.CreateFMul(a, b) : b_.CreateMul(a, b);
-      }
-      case ExprKind::sub: {
-        llvm::Value *a = expr(e->a), *b = expr(e->b);
-        return is_float(e->type) ? b_.CreateFSub(a, b) : b_.CreateSub(a, b);
-      }
+      case ExprKind::add:
+      case ExprKind::sub:
+      case ExprKind::mul: return arithmetic(*e, expr(e->a), expr(e->b));
       case ExprKind::div:  // both non-negative (loop_ir.h): unsigned division is exact and cheaper
         return b_.CreateUDiv(expr(e->a), expr(e->b));
       case ExprKind::min: {
@@ -132,11 +123,23 @@ class KernelEmitter {
       }
       case ExprKind::load:
         return b_.CreateAlignedLoad(type_of(e->type), address(e->buffer, e->index), llvm::Align(dtype_size(e->type)));
-      case ExprKind::elem:
-        if (e->elem == ir::ElemOp::cast) return emit_convert(b_, expr(e->a), e->a->type, e->type, type_of(e->type));
-        return emit_elementwise(b_, e->elem, e->type, expr(e->a), e->b ? expr(e->b) : nullptr);
+      case ExprKind::elem: return function(*e, expr(e->a), e->b ? expr(e->b) : nullptr, type_of(e->type));
     }
     throw InternalError("codegen: unknown expression");
+  }
+
+  // e's add, sub or mul of the values a and b (scalars or vectors); integers wrap, as NumPy's.
+  llvm::Value* arithmetic(const ExprNode& e, llvm::Value* a, llvm::Value* b) {
+    const bool f = is_float(e.type);
+    if (e.kind == ExprKind::add) return f ? b_.CreateFAdd(a, b) : b_.CreateAdd(a, b);
+    if (e.kind == ExprKind::sub) return f ? b_.CreateFSub(a, b) : b_.CreateSub(a, b);
+    return f ? b_.CreateFMul(a, b) : b_.CreateMul(a, b);
+  }
+
+  // e's element-wise function of a (and b) (scalars or vectors); a cast converts to `to_type`.
+  llvm::Value* function(const ExprNode& e, llvm::Value* a, llvm::Value* b, llvm::Type* to_type) {
+    if (e.elem == ir::ElemOp::cast) return emit_convert(b_, a, e.a->type, e.type, to_type);
+    return emit_elementwise(b_, e.elem, e.type, a, b);
   }
 
   void stmt(const Stmt& s) {
@@ -567,7 +570,7 @@ class KernelEmitter {
       default: {  // anything else must not depend on var at all
         for (const Expr* sub : {&e->a, &e->b, &e->t, &e->f, &e->index})
           if (*sub && step_of(*sub, var) != std::optional<int64_t>(0)) return std::nullopt;
-        return e->kind == ExprKind::var ? std::nullopt : std::optional<int64_t>(0);
+        return 0;
       }
     }
   }
@@ -604,19 +607,10 @@ class KernelEmitter {
         if (step_of(e->index, var) == std::optional<int64_t>(0)) return splat(b_.CreateAlignedLoad(type_of(e->type), p, align));
         return b_.CreateAlignedLoad(llvm::FixedVectorType::get(type_of(e->type), lanes), p, align);
       }
-      case ExprKind::elem: {
-        llvm::Value* a = vector_expr(e->a, var, first, lanes);
-        if (e->elem == ir::ElemOp::cast)
-          return emit_convert(b_, a, e->a->type, e->type, llvm::FixedVectorType::get(type_of(e->type), lanes));
-        return emit_elementwise(b_, e->elem, e->type, a, e->b ? vector_expr(e->b, var, first, lanes) : nullptr);
-      }
-      default: {
-        llvm::Value *a = vector_expr(e->a, var, first, lanes), *b = vector_expr(e->b, var, first, lanes);
-        const bool f = is_float(e->type);
-        if (e->kind == ExprKind::add) return f ? b_.CreateFAdd(a, b) : b_.CreateAdd(a, b);
-        if (e->kind == ExprKind::sub) return f ? b_.CreateFSub(a, b) : b_.CreateSub(a, b);
-        return f ? b_.CreateFMul(a, b) : b_.CreateMul(a, b);
-      }
+      case ExprKind::elem:
+        return function(*e, vector_expr(e->a, var, first, lanes), e->b ? vector_expr(e->b, var, first, lanes) : nullptr,
+                        llvm::FixedVectorType::get(type_of(e->type), lanes));
+      default: return arithmetic(*e, vector_expr(e->a, var, first, lanes), vector_expr(e->b, var, first, lanes));
     }
   }
 
