@@ -138,20 +138,19 @@ LoweredProgram lower(const GraphIR& g, const std::vector<int>& outputs, const sc
   PlannedGraph planned =
       run_pass("plan_contraction_paths", [&] { return plan_contraction_paths(merged.graph, merged.outputs, target, merged.folded_bytes); },
                [](const PlannedGraph& p) { return p.str(); });
+  // A node of the merged graph as the caller's: back through every graph pass's origin.
+  auto caller_node = [&](int merged_node) {
+    const int id = split.origin.at(merged.origin.at(merged_node));
+    return symbols.changed ? symbols.resolved.origin.at(id) : id;
+  };
   out.paths = std::move(planned.paths);
-  for (PlannedContraction& p : out.paths) {  // the caller's node
-    p.node = split.origin.at(merged.origin.at(p.node));
-    if (symbols.changed) p.node = symbols.resolved.origin.at(p.node);
-  }
+  for (PlannedContraction& p : out.paths) p.node = caller_node(p.node);
   out.program = run_pass("canonicalize_contractions",
                          [&] { return canonicalize_contractions(planned.graph, planned.outputs, target.fusion); },
                          [](const KernelProgram& p) { return p.str(); });
-  for (FusionNote& f : out.program.fusion)  // the caller's nodes
-    for (int* id : {&f.node, &f.other}) {
-      if (*id < 0) continue;
-      *id = split.origin.at(merged.origin.at(planned.origin.at(*id)));
-      if (symbols.changed) *id = symbols.resolved.origin.at(*id);
-    }
+  for (FusionNote& f : out.program.fusion)
+    for (int* id : {&f.node, &f.other})
+      if (*id >= 0) *id = caller_node(planned.origin.at(*id));
   out.program = run_pass("coalesce_dims", [&] { return coalesce_dims(std::move(out.program)); },
                          [](const KernelProgram& p) { return p.str(); });
   out.program = run_pass("layout_copies", [&] { return sched::layout_copies(std::move(out.program), target); },

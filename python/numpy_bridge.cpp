@@ -165,7 +165,7 @@ class BlockPool {
           *s = {block, size};
           return;
         }
-      if (large) {  // the oldest large block goes: the newest is likelier reused
+      if (large) {  // a kept large block makes room: the one given back now is likelier reused
         std::free(first->block);
         std::move(first + 1, last, first);
         *(last - 1) = {block, size};

@@ -1,5 +1,7 @@
 #include "ir/loop/loop_ir.h"
 
+#include <limits>
+
 #include <tcc/error.h>
 
 #include <fmt/format.h>
@@ -74,6 +76,11 @@ Expr convert(Expr a, DType to) {
 }
 Expr apply_instr(const ElemInstr& in, Expr a, Expr b) {
   return in.op == ElemOp::cast ? convert(std::move(a), in.to) : elem(in.op, std::move(a), std::move(b));
+}
+Expr clamp_to_finite(Expr a) {
+  const DType t = a->type;
+  const double most = visit_dtype(t, [](auto zero) { return double(std::numeric_limits<decltype(zero)>::max()); });
+  return elem(ElemOp::minimum, elem(ElemOp::maximum, std::move(a), float_imm(t, -most)), float_imm(t, most));
 }
 Expr load(const Buffer& buffer, Expr index) {
   return make_expr({.kind = ExprKind::load, .type = buffer->dtype, .buffer = buffer, .index = std::move(index)});

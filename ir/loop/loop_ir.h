@@ -58,6 +58,9 @@ Expr float_imm(DType type, double v);  // a float dtype's constant
 Expr convert(Expr a, DType to);         // a's value in dtype `to` (ElemOp::cast)
 // A function step of an element-wise expression (ElemInstr) of a and b (null when unary).
 Expr apply_instr(const ElemInstr& in, Expr a, Expr b);
+// a within the finite range of its float dtype (±inf to the largest finite value; NaN stays):
+// a max made safe to subtract (logsumexp, softmax).
+Expr clamp_to_finite(Expr a);
 Expr int_imm(DType type, int64_t v);   // an integer dtype's constant
 Expr var_ref(const Var& v);
 Expr add(Expr a, Expr b);

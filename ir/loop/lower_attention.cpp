@@ -32,7 +32,6 @@ class AttentionLowering {
       k_.params.push_back(std::make_shared<const BufferDecl>(
           BufferDecl{i < 4 ? names[i] : fmt::format("s{}", i - 4), dtype_, BufferDecl::Scope::param, static_cast<int>(i)}));
     out_strides_ = c.out_strides();
-    finite_max_ = visit_dtype(dtype_, [](auto zero) { return double(std::numeric_limits<decltype(zero)>::max()); });
   }
 
   LoopKernel run() {
@@ -78,10 +77,6 @@ class AttentionLowering {
   }
   Buffer stack(const char* name) const {
     return std::make_shared<const BufferDecl>(BufferDecl{name, dtype_, BufferDecl::Scope::stack, -1});
-  }
-  Expr clamp(Expr x) const {
-    return elem(ElemOp::minimum, elem(ElemOp::maximum, std::move(x), float_imm(dtype_, -finite_max_)),
-                float_imm(dtype_, finite_max_));
   }
 
   // The task's `rows` q rows from row i0: its whole sweep over k and v.
@@ -142,7 +137,7 @@ class AttentionLowering {
       mk.kc = c64(head);
       mk.kc_multiple = head;
       mk.accumulate = c64(0);
-      mk.a = {param(2), plus(bases_[2], plus(times(plus(j0, row0), stride(2, a_.j)), c64(0))), stride(2, a_.j), stride(2, a_.e)};
+      mk.a = {param(2), plus(bases_[2], times(plus(j0, row0), stride(2, a_.j))), stride(2, a_.j), stride(2, a_.e)};
       mk.b = {qt_, col0, width_q, 1};
       mk.c = {scores_, plus(times(row0, width_q), col0), width_q, 1};
       mk.place = {v(jt), v(it), nullptr};
@@ -170,8 +165,8 @@ class AttentionLowering {
                                         store(new_max_, v(r), elem(ElemOp::maximum, load(new_max_, v(r)), load(scores_, score_at(j, r)))))));
     }
     parts.push_back(over_rows([&](const Var& r) {
-      return block({store(shift_, v(r), clamp(load(new_max_, v(r)))),
-                    store(scale_, v(r), elem(ElemOp::exp, sub(clamp(load(max_, v(r))), load(shift_, v(r))))),
+      return block({store(shift_, v(r), clamp_to_finite(load(new_max_, v(r)))),
+                    store(scale_, v(r), elem(ElemOp::exp, sub(clamp_to_finite(load(max_, v(r))), load(shift_, v(r))))),
                     store(sum_, v(r), mul(load(sum_, v(r)), load(scale_, v(r)))),
                     store(max_, v(r), load(new_max_, v(r)))});
     }));
@@ -218,7 +213,6 @@ class AttentionLowering {
   LoopKernel k_;
   DimExtents extent_;  // declares k_'s scalar parameters
   std::vector<int64_t> out_strides_;
-  double finite_max_ = 0;
   std::vector<Expr> bases_;  // per param: its offset in the task's batch matrix
   Buffer qt_, scores_, max_, sum_, shift_, scale_, new_max_;
 };

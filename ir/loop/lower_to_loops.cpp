@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <limits>
 
 namespace tcc::ir::loop {
 
@@ -152,14 +151,11 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
   } else if (s.accumulate_in_register) {
     size_t first_k = c.out_axes.size();
     Buffer acc = std::make_shared<const BufferDecl>(BufferDecl{"acc", dtype, BufferDecl::Scope::stack, -1});
-    // Sums `rows` outputs side by side (rows r0 + j of dim `row`), each in its accumulator;
-    // rows == 1 with no row dim: the output the loop vars index.
     // logsumexp sums in two sweeps, the second from cache: the max m, then m + log(sum
     // e^(x - m)), with m clamped to the finite range (all -inf: log 0 = -inf; an inf: inf; NaN
     // stays). `total` holds the second sweep's sums.
     const bool logsumexp = c.combine == ElemOp::logaddexp;
     Buffer total = std::make_shared<const BufferDecl>(BufferDecl{"total", dtype, BufferDecl::Scope::stack, -1});
-    const double finite_max = is_float(dtype) ? visit_dtype(dtype, [](auto zero) { return double(std::numeric_limits<decltype(zero)>::max()); }) : 0;
     // Sums `rows` outputs side by side (rows r0 + j of dim `row`), each in its accumulator;
     // rows == 1 with no row dim: the output the loop vars index.
     auto sums = [&](int row, Expr r0, int64_t rows) {
@@ -170,7 +166,7 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
         update.push_back(store(acc, c64(j), combine(load(acc, c64(j)), product_at(row, r))));
         Expr result = load(acc, c64(j));
         if (logsumexp) {
-          Expr shift = elem(ElemOp::minimum, elem(ElemOp::maximum, result, float_imm(dtype, -finite_max)), float_imm(dtype, finite_max));
+          Expr shift = clamp_to_finite(result);
           second_sweep.push_back(store(total, c64(j), add(load(total, c64(j)), elem(ElemOp::exp, sub(product_at(row, r), shift)))));
           result = add(shift, elem(ElemOp::log, load(total, c64(j))));
         }
