@@ -1713,23 +1713,11 @@ class CheckedGraph {
 
   // A float input holding `values` (rounded to the dtype).
   std::pair<Value, RefTensor> input(const std::string& name, const Shape& shape, const std::vector<double>& values) {
-    tcc::Tensor t(dtype_, shape);
-    for (int64_t i = 0; i < t.numel(); ++i) {
-      if (dtype_ == DType::f32) t.data_as<float>()[i] = static_cast<float>(values[i]);
-      else t.data_as<double>()[i] = values[i];
-    }
-    feeds_[name] = t;
-    return {g_.input(name, dtype_, shape), ref::from_tensor(t)};
+    return input_of(name, shape, values);
   }
   // An integer input (int64 values: the extremes do not survive a double).
   std::pair<Value, RefTensor> input_ints(const std::string& name, const Shape& shape, const std::vector<int64_t>& values) {
-    tcc::Tensor t(dtype_, shape);
-    for (int64_t i = 0; i < t.numel(); ++i) {
-      if (dtype_ == DType::i32) t.data_as<int32_t>()[i] = static_cast<int32_t>(values[i]);
-      else t.data_as<int64_t>()[i] = values[i];
-    }
-    feeds_[name] = t;
-    return {g_.input(name, dtype_, shape), ref::from_tensor(t)};
+    return input_of(name, shape, values);
   }
 
   void check(const std::string& what, const Value& v, RefTensor r) {
@@ -1757,6 +1745,16 @@ class CheckedGraph {
   double worst() const { return worst_; }
 
  private:
+  // An input holding `values`, each converted to the dtype as static_cast does.
+  template <typename V>
+  std::pair<Value, RefTensor> input_of(const std::string& name, const Shape& shape, const std::vector<V>& values) {
+    tcc::Tensor t(dtype_, shape);
+    for (int64_t i = 0; i < t.numel(); ++i)
+      tcc::visit_dtype(dtype_, [&](auto zero) { t.data_as<decltype(zero)>()[i] = static_cast<decltype(zero)>(values[i]); });
+    feeds_[name] = t;
+    return {g_.input(name, dtype_, shape), ref::from_tensor(t)};
+  }
+
   double worst_ = 0;
   DType dtype_;
   tcc::Graph g_;

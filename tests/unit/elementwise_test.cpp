@@ -272,6 +272,15 @@ TEST(Elementwise, SymbolicBatchRunsAtAnySize) {
 
 namespace {
 
+// f(x) compiled by tcc over the elements `xs` (rounded to `dtype`), as one tensor.
+template <typename F>
+tcc::Tensor compiled_over(tcc::DType dtype, const std::vector<double>& xs, F f) {
+  const tcc::Shape shape{static_cast<int64_t>(xs.size())};
+  tcc::Graph g;
+  auto x = g.input("x", dtype, shape);
+  return g.compile({f(x)})({{"x", filled(dtype, shape, xs)}})[0];
+}
+
 // exp is tcc's own vector code (codegen/emit_elementwise.cpp): over its whole range, within 2
 // ulps of the C library's where the result is normal, and within 2 of the smallest subnormal
 // below; inf above the largest finite result, 0 below the smallest subnormal.
@@ -283,9 +292,7 @@ void expect_exp_matches_libm(double lo, double hi, int64_t samples) {
   for (double special : {0.0, -0.0, 1e-30, -1e-30, 1.0, -1.0, 0.5, static_cast<double>(std::numeric_limits<T>::max()),
                          static_cast<double>(std::numeric_limits<T>::lowest())})
     xs.push_back(special);
-  tcc::Graph g;
-  auto x = g.input("x", dtype, {static_cast<int64_t>(xs.size())});
-  auto got = g.compile({tcc::exp(x)})({{"x", filled(dtype, {static_cast<int64_t>(xs.size())}, xs)}})[0];
+  const tcc::Tensor got = compiled_over(dtype, xs, [](const tcc::Value& x) { return tcc::exp(x); });
   const T* out = got.data_as<T>();
   for (size_t i = 0; i < xs.size(); ++i) {
     const T want = std::exp(static_cast<T>(xs[i]));
@@ -317,9 +324,7 @@ void expect_tanh_matches_libm(int64_t samples) {
                          static_cast<double>(std::numeric_limits<T>::denorm_min()), static_cast<double>(std::numeric_limits<T>::max()),
                          inf, -inf, std::numeric_limits<double>::quiet_NaN()})
     xs.push_back(special);
-  tcc::Graph g;
-  auto x = g.input("x", dtype, {static_cast<int64_t>(xs.size())});
-  auto got = g.compile({tcc::tanh(x)})({{"x", filled(dtype, {static_cast<int64_t>(xs.size())}, xs)}})[0];
+  const tcc::Tensor got = compiled_over(dtype, xs, [](const tcc::Value& x) { return tcc::tanh(x); });
   const T* out = got.data_as<T>();
   for (size_t i = 0; i < xs.size(); ++i) {
     const T want = std::tanh(static_cast<T>(xs[i]));
@@ -358,9 +363,7 @@ TEST(Elementwise, GeluIsWithinItsRoundingEverywhere) {
   const double inf = std::numeric_limits<double>::infinity();
   for (double special : {0.0, -0.0, 5.656, -5.656, 1e30, -1e30, inf, -inf, std::numeric_limits<double>::quiet_NaN()})
     xs.push_back(special);
-  tcc::Graph g;
-  auto x = g.input("x", tcc::f32, {static_cast<int64_t>(xs.size())});
-  auto got = g.compile({tcc::gelu(x)})({{"x", filled(tcc::f32, {static_cast<int64_t>(xs.size())}, xs)}})[0];
+  const tcc::Tensor got = compiled_over(tcc::f32, xs, [](const tcc::Value& x) { return tcc::gelu(x); });
   const float* out = got.data_as<float>();
   for (size_t i = 0; i < xs.size(); ++i) {
     const double want = 0.5 * xs[i] * (1 + std::erf(xs[i] / std::sqrt(2.0)));
