@@ -339,12 +339,18 @@ class KernelEmitter {
       }
       return out;
     };
+    llvm::Value* out_origin = mk.out.buffer ? tile_origin(mk.out) : c_origin;
     if (mk.prefetch_c) {
-      // C is only touched after the k loop: ask for its lines (for writing) before it starts.
-      const int64_t line = 64 / static_cast<int64_t>(dtype_size(t));
+      // C is only touched after the k loop: ask for its lines (for writing) before it starts,
+      // or the output's, when every store is a finishing one into it.
+      auto constant = [](const Expr& e, bool nonzero) { return e && e->kind == ExprKind::int_imm && (e->int_value != 0) == nonzero; };
+      const bool into_out = mk.out.buffer && constant(mk.finish, true) && constant(mk.accumulate, false);
+      const TileOperand& written = into_out ? mk.out : mk.c;
+      const int64_t line = 64 / static_cast<int64_t>(dtype_size(written.buffer->dtype));
       for (int r = 0; r < mk.rows; ++r)
         for (int64_t col = 0; col < mk.cols; col += line)
-          prefetch_line(element_ptr(mk.c, c_origin, b_.getInt64(r), b_.getInt64(col)), /*write=*/true, mk.prefetch_locality);
+          prefetch_line(element_ptr(written, into_out ? out_origin : c_origin, b_.getInt64(r), b_.getInt64(col)),
+                        /*write=*/true, mk.prefetch_locality);
     }
     std::vector<llvm::Value*> acc(static_cast<size_t>(mk.rows * nv), llvm::Constant::getNullValue(vec));
     if (mk.kc->kind == ExprKind::int_imm && mk.kc->int_value <= mk.full_unroll_max_k) {
@@ -384,21 +390,34 @@ class KernelEmitter {
     }
 
     // C update, only where the tile exists: C = acc, or C += acc when accumulating, then the
-    // epilogue when finishing. The overwriting variant never reads C (no extra memory traffic
+    // epilogue when finishing, stored into C or, when it converts the sums to another dtype,
+    // into the output (mk.out). The overwriting variant never reads C (no extra memory traffic
     // on the first K block).
     std::vector<llvm::Value*> epilogue_origins;
     for (const TileOperand& o : mk.epilogue_operands) epilogue_origins.push_back(address(o.buffer, o.offset));
+    const TileOperand& out = mk.out.buffer ? mk.out : mk.c;
+    // The dtype of each of the epilogue's values: the sums', an operand's, or a cast's.
+    std::vector<DType> value_types;
+    for (const ir::ElemInstr& in : mk.epilogue)
+      value_types.push_back(in.operand == 0  ? t
+                            : in.operand > 0 ? mk.epilogue_operands[in.operand - 1].buffer->dtype
+                            : in.op == ir::ElemOp::cast ? in.to
+                                                        : value_types[in.args[0]]);
+    auto vector_of = [&](DType d) { return llvm::FixedVectorType::get(type_of(d), lanes); };
     auto epilogue = [&](llvm::Value* sum, int r, int v, llvm::Value* mask) {
       auto operand = [&](int i) -> llvm::Value* {
         if (i == 0) return sum;
         const TileOperand& o = mk.epilogue_operands[i - 1];
+        const DType d = o.buffer->dtype;
+        const llvm::Align align(dtype_size(d));
         llvm::Value* p = element_ptr(o, epilogue_origins[i - 1], b_.getInt64(r), b_.getInt64(int64_t(v) * lanes));
-        return o.stride_j == 0 ? b_.CreateVectorSplat(lanes, b_.CreateAlignedLoad(elem, p, elem_align))
-                               : load_vector(vec, p, elem_align, mask);
+        return o.stride_j == 0 ? b_.CreateVectorSplat(lanes, b_.CreateAlignedLoad(type_of(d), p, align))
+                               : load_vector(vector_of(d), p, align, mask);
       };
-      // An epilogue never converts (canonicalize keeps casts out): every value is of dtype t.
       return ir::evaluate_program<llvm::Value*>(mk.epilogue, operand, [&](const ir::ElemInstr& in, llvm::Value* a, llvm::Value* b) {
-        return emit_elementwise(b_, in.op, t, a, b);
+        const DType from = value_types[in.args[0]];
+        if (in.op == ir::ElemOp::cast) return emit_convert(b_, a, from, in.to, vector_of(in.to));
+        return emit_elementwise(b_, in.op, from, a, b);
       });
     };
     auto update = [&](int r, int v, llvm::Value* mask, bool accumulating, bool finishing) {
@@ -408,9 +427,14 @@ class KernelEmitter {
         llvm::Value* old = load_vector(vec, p, elem_align, mask);
         sum = is_float(t) ? b_.CreateFAdd(sum, old) : b_.CreateAdd(sum, old);
       }
-      if (finishing) sum = epilogue(sum, r, v, mask);
-      if (mask) b_.CreateMaskedStore(sum, p, elem_align, mask);
-      else b_.CreateAlignedStore(sum, p, elem_align);
+      llvm::Align align = elem_align;
+      if (finishing) {
+        sum = epilogue(sum, r, v, mask);
+        p = element_ptr(out, out_origin, b_.getInt64(r), b_.getInt64(int64_t(v) * lanes));
+        align = llvm::Align(dtype_size(out.buffer->dtype));
+      }
+      if (mask) b_.CreateMaskedStore(sum, p, align, mask);
+      else b_.CreateAlignedStore(sum, p, align);
     };
     auto store_full = [&](bool accumulating, bool finishing) {
       for (int r = 0; r < mk.rows; ++r)

@@ -336,12 +336,11 @@ class Canonicalizer {
   }
 
   // Makes element-wise step `e` the epilogue of the contraction whose result it reads, when
-  // that result is read nowhere else, element for element (not broadcast, not transposed), in
-  // the same dtype. The contraction moves to the end of the steps so far: every buffer the
-  // epilogue reads is written before it.
+  // that result is read nowhere else, element for element (not broadcast, not transposed).
+  // The contraction moves to the end of the steps so far: every buffer the epilogue reads is
+  // written before it. An epilogue that converts the sums to another dtype (a cast) stores
+  // into a new buffer of that dtype; the contraction's own buffer holds the partial sums.
   std::optional<View> fuse_as_epilogue(const KernelSpec& e) {
-    bool casts = !e.uniform_dtype();
-    for (const ElemInstr& in : e.program) casts = casts || (in.operand < 0 && in.op == ElemOp::cast);
     const std::vector<int64_t> dense = e.out_strides();
     for (size_t o = 0; o < e.operands.size(); ++o) {
       const int buffer = e.operands[o].buffer;
@@ -355,7 +354,6 @@ class Canonicalizer {
       const bool read_twice = std::count_if(e.operands.begin(), e.operands.end(), [&](const StridedOperand& op) { return op.buffer == buffer; }) > 1;
       std::string why_not;
       if (!fusable_buffers_.count(buffer)) why_not = "is read by another node too, or is an output";
-      else if (casts || producer->out_dtype != e.out_dtype) why_not = "is read by an expression that converts dtypes (cast)";
       else if (!elementwise_read || producer->out_shape() != e.out_shape()) why_not = "is read broadcast or transposed, not element for element";
       else if (read_twice) why_not = "is read twice by the expression";
       else if (e.operands.size() > kMaxFusedOperands + 1) why_not = fmt::format("would take more than {} epilogue operands", kMaxFusedOperands);
@@ -381,11 +379,22 @@ class Canonicalizer {
       c.epilogue = e.program;
       for (ElemInstr& in : c.epilogue)
         if (in.operand >= 0) in.operand = renumbered[in.operand];
-      // The buffer now holds the epilogue's value: no other contraction may reuse it.
+      // The buffer now holds the epilogue's value (or partial sums): no other contraction may
+      // reuse it.
       for (auto it = computed_.begin(); it != computed_.end();)
         it = it->second == buffer ? computed_.erase(it) : std::next(it);
+      int result = buffer;
+      if (e.out_dtype != c.acc_dtype) {
+        const Shape shape = e.out_shape();
+        result = new_buffer({BufferInfo::Kind::temp, e.out_dtype, 0, "", {}}, shape,
+                            [&] { return fmt::format("a result of type {}", type_str(e.out_dtype, shape)); });
+        c.acc_buffer = buffer;
+        c.out_buffer = result;
+        c.out_dtype = e.out_dtype;
+        emitted_by_[result] = node_;
+      }
       p_.steps.push_back(std::move(c));
-      return dense_view(buffer, e.out_shape());
+      return dense_view(result, e.out_shape());
     }
     return std::nullopt;
   }

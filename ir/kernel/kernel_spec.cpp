@@ -86,14 +86,22 @@ std::optional<DType> KernelSpec::uniform_dtype() const {
 }
 
 std::string unsupported_by_lowering(const KernelSpec& c) {
-  // An element-wise expression converts where it says (cast); other steps take one dtype.
-  if (!c.uniform_dtype() && c.kind != StepKind::elementwise) return "operands, accumulator and output of different dtypes";
+  // An element-wise expression converts where it says (cast), and so does a contraction's
+  // epilogue, with an accumulator buffer when the output's dtype is not the sums'. Otherwise
+  // operands, accumulator and output have one dtype.
+  if (c.kind == StepKind::elementwise) return "";
+  const bool operands_uniform =
+      std::all_of(c.operands.begin(), c.operands.end(), [&](const StridedOperand& op) { return op.dtype == c.acc_dtype; });
+  const bool converts = c.kind == StepKind::contraction && !c.epilogue.empty() && c.acc_buffer >= 0;
+  if (!operands_uniform || (c.out_dtype != c.acc_dtype && !converts))
+    return "operands, accumulator and output of different dtypes";
   return "";
 }
 
 std::vector<int> KernelSpec::arg_buffers() const {
   std::vector<int> buffers{out_buffer};
   for_each_read([&](const StridedOperand& op) { buffers.push_back(op.buffer); });
+  if (acc_buffer >= 0) buffers.push_back(acc_buffer);
   return buffers;
 }
 
@@ -177,6 +185,7 @@ std::string KernelProgram::str() const {
       for (const StridedOperand& op : c.epilogue_operands) s += fmt::format(" %b{}[strides {}]", op.buffer, fmt::join(op.strides, ","));
       s += ")";
     }
+    if (c.acc_buffer >= 0) s += fmt::format(" acc(%b{})", c.acc_buffer);
     s += "\n";
   }
   for (size_t o = 0; o < outputs.size(); ++o)
@@ -259,6 +268,14 @@ void verify_program(const KernelProgram& p) {
     }
     if (!fits(c.out_shape(), p.buffers[c.out_buffer])) fail("output size differs from its buffer");
     written[c.out_buffer] = true;
+    if (c.acc_buffer >= 0) {
+      if (c.kind != StepKind::contraction || c.epilogue.empty() || c.acc_dtype == c.out_dtype)
+        fail("only a contraction whose epilogue converts its sums has an accumulator buffer");
+      if (written[c.acc_buffer]) fail(fmt::format("%b{} written twice", c.acc_buffer));
+      if (p.buffers[c.acc_buffer].dtype != c.acc_dtype) fail("accumulator dtype differs from its buffer's");
+      if (!fits(c.out_shape(), p.buffers[c.acc_buffer])) fail("accumulator size differs from the output's");
+      written[c.acc_buffer] = true;
+    }
   }
   for (const OutputView& o : p.outputs)
     if (!written[o.buffer] || !fits(o.shape, p.buffers[o.buffer])) fail("bad output view");

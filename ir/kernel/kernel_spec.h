@@ -73,6 +73,10 @@ struct KernelSpec {
   // and min reductions, of one operand).
   ElemOp combine = ElemOp::add;
   int out_buffer = -1;
+  // contraction whose epilogue converts its sums to another dtype (out_dtype != acc_dtype): a
+  // temp of acc_dtype, the output's size, that holds partial sums until the last K block
+  // (a plan that sums K in one block never touches it).
+  int acc_buffer = -1;
 
   AttentionDims attention_dims() const {
     const int n = static_cast<int>(dims.size());
@@ -80,7 +84,8 @@ struct KernelSpec {
   }
   // The one dtype of operands, accumulator and output, or nullopt when they differ.
   std::optional<DType> uniform_dtype() const;
-  // The buffers a kernel is passed, in its argument order: output, operands, epilogue operands.
+  // The buffers a kernel is passed, in its argument order: output, operands, epilogue
+  // operands, the accumulator (acc_buffer, when there is one).
   std::vector<int> arg_buffers() const;
   // Calls f(op) for every strided read: the operands, then the epilogue's.
   template <typename F>

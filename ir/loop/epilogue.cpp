@@ -16,6 +16,13 @@ std::vector<Buffer> add_epilogue_params(const KernelSpec& c, LoopKernel& k) {
   return params;
 }
 
+Buffer add_accumulator_param(const KernelSpec& c, LoopKernel& k) {
+  if (c.acc_buffer < 0) return nullptr;
+  k.params.push_back(std::make_shared<const BufferDecl>(
+      BufferDecl{"acc", c.acc_dtype, BufferDecl::Scope::param, static_cast<int>(k.params.size())}));
+  return k.params.back();
+}
+
 Expr epilogue_value(const KernelSpec& c, const std::vector<Buffer>& params, Expr value,
                     const std::function<Expr(const std::vector<int64_t>&)>& offset_of) {
   if (c.epilogue.empty()) return value;
@@ -25,7 +32,8 @@ Expr epilogue_value(const KernelSpec& c, const std::vector<Buffer>& params, Expr
       apply_instr);
 }
 
-Stmt epilogue_over_output(const KernelSpec& c, const Buffer& out, const DimExtents& extent, const std::vector<Buffer>& params) {
+Stmt epilogue_over_output(const KernelSpec& c, const Buffer& sums, const Buffer& out, const DimExtents& extent,
+                          const std::vector<Buffer>& params) {
   std::vector<Var> vars(c.dims.size());
   for (int d : c.out_axes) vars[d] = new_var(fmt::format("p{}", d));
   auto offset_of = [&](const std::vector<int64_t>& strides) {
@@ -34,7 +42,7 @@ Stmt epilogue_over_output(const KernelSpec& c, const Buffer& out, const DimExten
     return e;
   };
   const Expr index = offset_of(c.out_strides());
-  Stmt body = store(out, index, epilogue_value(c, params, load(out, index), offset_of));
+  Stmt body = store(out, index, epilogue_value(c, params, load(sums, index), offset_of));
   for (size_t a = c.out_axes.size(); a-- > 0;) {
     const int d = c.out_axes[a];
     body = for_loop(vars[d], extent(d), a + 1 == c.out_axes.size() ? ForKind::vectorized : ForKind::serial, body);

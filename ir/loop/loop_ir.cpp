@@ -113,6 +113,7 @@ std::vector<Expr*> MicroKernel::exprs() {
   std::vector<Expr*> all{&kc, &accumulate, &a.offset, &b.offset, &c.offset, &place.tile_row, &place.tile_col, &place.b_matrix, &finish};
   for (PrefetchStream& p : prefetch) all.push_back(&p.offset);
   for (TileOperand& o : epilogue_operands) all.push_back(&o.offset);
+  all.push_back(&out.offset);
   return all;
 }
 
@@ -342,8 +343,8 @@ class Printer {
         if (!mk.epilogue.empty()) {
           std::vector<std::string> reads;
           for (size_t i = 0; i < mk.epilogue_operands.size(); ++i) reads.push_back(fmt::format("x{}={}", i + 1, operand(mk.epilogue_operands[i])));
-          out_ += fmt::format("{}  epilogue when {}: {}{}{}\n", pad, expr(mk.finish), elem_program_str(mk.epilogue),
-                              reads.empty() ? "" : " ", fmt::join(reads, " "));
+          out_ += fmt::format("{}  epilogue when {}: {}{}{}{}\n", pad, expr(mk.finish), elem_program_str(mk.epilogue),
+                              reads.empty() ? "" : " ", fmt::join(reads, " "), mk.out.buffer ? " into " + operand(mk.out) : "");
         }
         break;
       }
@@ -457,6 +458,11 @@ class Verifier : public IRVisitor {
         if (!mk.epilogue.empty() && (!mk.finish || mk.finish->type != DType::i64)) fail("micro_kernel epilogue without an i64 finish");
         for (const TileOperand& o : mk.epilogue_operands)
           if (o.stride_j != 0 && o.stride_j != 1) fail("micro_kernel epilogue operand neither per row nor contiguous");
+        if (mk.out.buffer) {
+          if (mk.epilogue.empty()) fail("micro_kernel output other than C without an epilogue");
+          check_access(mk.out.buffer, mk.out.offset);
+          if (mk.out.stride_i != mk.c.stride_i || mk.out.stride_j != mk.c.stride_j) fail("micro_kernel output strides differ from C's");
+        }
         if (mk.k_steps < 1) fail("micro_kernel k_steps must be at least 1");
         if (mk.kc_multiple < 1) fail("micro_kernel kc_multiple must be at least 1");
         if (mk.kc->kind == ExprKind::int_imm && mk.kc->int_value % mk.kc_multiple != 0)

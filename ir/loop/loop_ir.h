@@ -140,6 +140,9 @@ struct MicroKernel {
   std::vector<ElemInstr> epilogue;
   std::vector<TileOperand> epilogue_operands;
   Expr finish;
+  // Where `finish` stores the epilogue's value when that is not C: an epilogue converting to
+  // another dtype, C then holding the partial sums (same strides as C). Null buffer: C.
+  TileOperand out;
 
   // Every expression the tile holds (null ones included), for visitors and mutators.
   std::vector<const Expr*> exprs() const;

@@ -30,13 +30,14 @@ namespace {
 class GemmLowering {
  public:
   GemmLowering(const KernelSpec& c, const GemmPlan& p, const std::string& name)
-      : c_(c), p_(p), dtype_(c.out_dtype), extent_(c, k_) {
+      : c_(c), p_(p), dtype_(c.acc_dtype), extent_(c, k_) {
     k_.name = name;
     k_.dtype = dtype_;
-    k_.params.push_back(param("out", 0));
+    k_.params.push_back(std::make_shared<const BufferDecl>(BufferDecl{"out", c.out_dtype, BufferDecl::Scope::param, 0}));
     k_.params.push_back(param("in0", 1));
     k_.params.push_back(param("in1", 2));
     epilogue_params_ = add_epilogue_params(c, k_);
+    accumulator_ = add_accumulator_param(c, k_);
     out_strides_ = c.out_strides();
     const sched::GemmSizes sizes = sched::gemm_sizes(c, p);
     M_ = sizes.M, N_ = sizes.N, K_ = sizes.K;
@@ -73,7 +74,8 @@ class GemmLowering {
       body = loop;
     }
     if (p_.outer_reduction) body = block({zero_output(), body});
-    if (!c_.epilogue.empty() && !epilogue_in_store_) body = block({body, epilogue_over_output(c_, C(), extent_, epilogue_params_)});
+    if (!c_.epilogue.empty() && !epilogue_in_store_)
+      body = block({body, epilogue_over_output(c_, C(), Out(), extent_, epilogue_params_)});
     if (p_.pack && !per_task_blocks) body = allocate_packed(body);
     k_.body = body;
     k_.scratch_bytes = p_.scratch.bytes;
@@ -93,7 +95,9 @@ class GemmLowering {
   int64_t stride(int operand, int dim) const { return sched::plan_stride(c_, operand, dim); }
   const Buffer& A() const { return k_.params[1 + p_.a]; }
   const Buffer& B() const { return k_.params[1 + p_.b]; }
-  const Buffer& C() const { return k_.params[0]; }
+  // The sums: the output, or the accumulator when the epilogue converts them to another dtype.
+  const Buffer& C() const { return accumulator_ ? accumulator_ : k_.params[0]; }
+  const Buffer& Out() const { return k_.params[0]; }
   int64_t rs_c() const { return p_.m < 0 ? 0 : out_strides_[p_.m]; }
   Expr accumulate_always() const { return c64(p_.outer_reduction ? 1 : 0); }
 
@@ -107,11 +111,16 @@ class GemmLowering {
     return blocks <= 1 ? c64(1) : select_lt(v(block), c64(blocks - 1), c64(0), c64(1));
   }
 
-  // The epilogue of the tile whose first element is C's (row0, col0), applied where `finish`.
+  // The epilogue of the tile whose first element is C's (row0, col0), applied where `finish`
+  // (stored into the output, at C's place, when C is the accumulator).
   void add_epilogue(MicroKernel& mk, const Expr& row0, const Expr& col0, Expr finish) const {
     if (!epilogue_in_store_) return;
     mk.epilogue = c_.epilogue;
     mk.finish = std::move(finish);
+    if (accumulator_) {
+      mk.out = mk.c;
+      mk.out.buffer = Out();
+    }
     for (size_t i = 0; i < c_.epilogue_operands.size(); ++i) {
       const std::vector<int64_t>& s = c_.epilogue_operands[i].strides;
       const int64_t row_stride = p_.m < 0 ? 0 : s[p_.m];
@@ -315,7 +324,7 @@ class GemmLowering {
 
   const KernelSpec& c_;
   const GemmPlan& p_;
-  const DType dtype_;  // of operands, accumulator and output alike (unsupported_by_lowering)
+  const DType dtype_;  // of operands and sums (the output's too, unless the epilogue converts)
   LoopKernel k_;
   DimExtents extent_;  // declares k_'s scalar parameters
   std::vector<int64_t> out_strides_;
@@ -325,6 +334,7 @@ class GemmLowering {
   Buffer packed_a_, packed_b_;
   Var k_sweep_;  // set while lowering the body of a k sweep
   std::vector<Buffer> epilogue_params_;
+  Buffer accumulator_;  // the accumulator parameter, or null (sums in the output)
   bool epilogue_in_store_ = false;  // else a pass over C after the GEMM
   std::vector<Expr> epilogue_base_;  // each epilogue operand's offset in the current outer iteration
 };

@@ -87,13 +87,14 @@ Stmt transpose_plane(const KernelSpec& c, const sched::TransposeCopy& t, const B
 LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const std::string& name) {
   if (s.loop_order.size() != c.dims.size()) throw InternalError("lower_to_loops: schedule does not cover every dim");
   if (std::string why = unsupported_by_lowering(c); !why.empty()) throw InternalError("lower_to_loops: cannot lower " + why);
-  const DType dtype = c.out_dtype;
+  const DType dtype = c.acc_dtype;  // of the sums (the output's, unless an epilogue converts)
   LoopKernel k;
   k.name = name;
   k.dtype = dtype;
-  k.params.push_back(param("out", dtype, 0));
+  k.params.push_back(param("out", c.out_dtype, 0));
   for (size_t i = 0; i < c.operands.size(); ++i) k.params.push_back(param(fmt::format("in{}", i), c.operands[i].dtype, int(i) + 1));
   const std::vector<Buffer> epilogue_params = add_epilogue_params(c, k);
+  const Buffer accumulator = add_accumulator_param(c, k);
   const DimExtents extent(c, k);
 
   std::vector<Var> vars;
@@ -213,12 +214,14 @@ LoopKernel lower_to_loops(const KernelSpec& c, const sched::Schedule& s, const s
     k.body = nest(extent, vars, s.loop_order, s.parallel_outer ? 1 : 0, s.loop_order.size(), inner, store(out, out_index, finish(product)));
     if (s.parallel_outer) k.body = for_loop(vars[s.loop_order.front()], extent(s.loop_order.front()), ForKind::parallel, k.body);
   } else {
+    // Sums in the output, or in the accumulator when the epilogue converts them.
+    const Buffer& sums = accumulator ? accumulator : out;
     Var i = std::make_shared<const VarDecl>(VarDecl{"i"});
-    Stmt zero_fill = for_loop(i, extent.product(c.out_axes), ForKind::vectorized, store(out, var_ref(i), start));
-    Stmt update = store(out, out_index, combine(load(out, out_index), product));
+    Stmt zero_fill = for_loop(i, extent.product(c.out_axes), ForKind::vectorized, store(sums, var_ref(i), start));
+    Stmt update = store(sums, out_index, combine(load(sums, out_index), product));
     k.body = block({zero_fill, nest(extent, vars, s.loop_order, 0, s.loop_order.size(), inner, update)});
     // Sums finish only after the whole loop nest: the epilogue is a pass of its own.
-    if (!c.epilogue.empty()) k.body = block({k.body, epilogue_over_output(c, out, extent, epilogue_params)});
+    if (!c.epilogue.empty()) k.body = block({k.body, epilogue_over_output(c, sums, out, extent, epilogue_params)});
   }
   return k;
 }

@@ -53,6 +53,7 @@ class FreeNames : public IRVisitor {
         for (const TileOperand* o : {&s->micro->a, &s->micro->b, &s->micro->c}) use(o->buffer);
         for (const PrefetchStream& p : s->micro->prefetch) use(p.buffer);
         for (const TileOperand& o : s->micro->epilogue_operands) use(o.buffer);
+        if (s->micro->out.buffer) use(s->micro->out.buffer);
         break;
       default:
         break;

@@ -14,7 +14,7 @@ using sched::GemmPlan;
 
 class Packer : public IRMutator {
  public:
-  Packer(const KernelSpec& c, const GemmPlan& p) : c_(c), p_(p), dtype_(c.out_dtype) {
+  Packer(const KernelSpec& c, const GemmPlan& p) : c_(c), p_(p), dtype_(c.acc_dtype) {
     const sched::GemmSizes sizes = sched::gemm_sizes(c, p);
     M_ = sizes.M, N_ = sizes.N, K_ = sizes.K;
   }

@@ -65,7 +65,7 @@ class Prefetcher : public IRMutator {
   void next_b_share(MicroKernel& mk) const {
     const int64_t b_next = stride(p_.b, next_matrix_dim());
     if (b_next == 0) return;
-    const int64_t line = 64 / static_cast<int64_t>(dtype_size(c_.out_dtype));
+    const int64_t line = 64 / static_cast<int64_t>(dtype_size(c_.acc_dtype));
     const int64_t lines = (K_ * N_ + line - 1) / line;
     const int64_t col_panels = (N_ + p_.nr - 1) / p_.nr, tiles = (M_ + p_.mr - 1) / p_.mr * col_panels;
     const int64_t share = (lines + tiles - 1) / tiles;

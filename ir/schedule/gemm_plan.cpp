@@ -98,7 +98,7 @@ std::optional<GemmPlan> plan_gemm_rows(const KernelSpec& c, const TargetModel& t
   // would read it twice; dot products along B's rows stream it once (the simple schedule).
   if (M == 1 && sb[p.k] == 1 && sb[p.n] != 1)
     return fail("one row times a B contiguous along k: dot products along B's rows");
-  const int elem = static_cast<int>(dtype_size(c.out_dtype));
+  const int elem = static_cast<int>(dtype_size(c.acc_dtype));
   const HardwareFacts& hw = target.hw;
   const Tuning& tune = target.tuning;
   const PlanLimits& limits = target.limits;
@@ -194,15 +194,15 @@ std::optional<GemmPlan> plan_gemm_rows(const KernelSpec& c, const TargetModel& t
   const bool symbolic_batch = !p.outer.empty() && c.dims[p.outer[0]].symbolic() && c.dims[p.outer[0]].role != DimRole::K;
   const double per_outer = symbolic_batch ? flops / static_cast<double>(c.dims[p.outer[0]].extent) : flops;
   if (symbolic_batch && target.threads && (!p.pack || p.packs_on_stack) &&
-      !enough_work_for_threads(target, per_outer, c.out_dtype)) {
+      !enough_work_for_threads(target, per_outer, c.acc_dtype)) {
     p.parallel = GemmPlan::Parallel::outer;
-    p.min_parallel = fewest_worth_threads(target, per_outer, c.out_dtype);
+    p.min_parallel = fewest_worth_threads(target, per_outer, c.acc_dtype);
   } else if (symbolic_m && !symbolic_batch && target.threads && !p.pack &&
-             !enough_work_for_threads(target, flops, c.out_dtype)) {
+             !enough_work_for_threads(target, flops, c.acc_dtype)) {
     // Symbolic rows: the row tiles on threads from the number of them that is enough work.
     p.parallel = GemmPlan::Parallel::row_tiles;
-    p.min_parallel = fewest_worth_threads(target, flops / static_cast<double>(M) * p.mr, c.out_dtype);
-  } else if (enough_work_for_threads(target, per_outer, c.out_dtype)) {
+    p.min_parallel = fewest_worth_threads(target, flops / static_cast<double>(M) * p.mr, c.acc_dtype);
+  } else if (enough_work_for_threads(target, per_outer, c.acc_dtype)) {
     // Packed kernels share one scratch block, so their outer iterations cannot run at once,
     // unless the packed blocks are small enough to live on each task's stack.
     if ((!p.pack || p.packs_on_stack) && !symbolic_batch && !p.outer.empty() && c.dims[p.outer[0]].role != DimRole::K &&

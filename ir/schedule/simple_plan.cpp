@@ -95,7 +95,7 @@ Schedule plan_simple_schedule(const KernelSpec& c, const TargetModel& target) {
     // same sums for every thread count).
     double points = 1;
     for (const KernelDim& d : c.dims) points *= static_cast<double>(d.extent);
-    s.parallel_rows = s.dot_rows > 1 && enough_work_for_threads(target, 2 * points, c.out_dtype) &&
+    s.parallel_rows = s.dot_rows > 1 && enough_work_for_threads(target, 2 * points, c.acc_dtype) &&
                       c.dims[row].extent / s.dot_rows >= 2;
   }
   // Streams (nothing summed) on threads once they move enough memory: the outermost loop, or

@@ -209,3 +209,23 @@ def test_any_strides_are_read_in_place(rng):
         assert_matches(tcc.exp(view), np.exp(view))
         assert_matches(tcc.sum(view, axis=-1), view.sum(axis=-1))
         assert tcc.stats()['inputs_copied'] == before
+
+
+def test_a_dense_layer_cast_to_another_dtype_is_one_kernel(rng):
+    # The cast is part of the GEMM's epilogue: the f32 sums, their bias and relu, then f64
+    # (several K blocks: the partial sums wait in f32). NumPy's astype of the f32 layer.
+    g = tcc.Graph()
+    x = g.input('x', 'float32', (48, 900))
+    w = g.input('w', 'float32', (900, 200))
+    b = g.input('b', 'float32', (200,))
+    f = g.compile([tcc.cast(tcc.relu(x @ w + b), 'float64')])
+    to_int = g.compile([tcc.cast(x @ w, 'int32')])
+    assert f.stats['kernels'] == 1 and to_int.stats['kernels'] == 1
+    xv, wv, bv = (random_array(rng, s, 'float32') for s in [(48, 900), (900, 200), (200,)])
+    got, = f(x=xv, w=wv, b=bv)
+    got_int, = to_int(x=xv, w=wv)
+    assert got.dtype == np.float64 and got_int.dtype == np.int32
+    want = np.maximum(xv @ wv + bv, 0).astype(np.float64)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    # Truncation toward zero of sums that may round across an integer differently: off by one at most.
+    assert np.abs(got_int.astype(np.int64) - (xv @ wv).astype(np.int32)).max() <= 1

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/scoped_env.h"
 #include "support/tensor_values.h"
 
 #include <algorithm>
@@ -85,14 +86,7 @@ tcc::Value einsum_attention(const tcc::Value& q, const tcc::Value& k, const tcc:
   return tcc::einsum("bij,bjd->bid", tcc::softmax(scale * tcc::einsum("bie,bje->bij", q, k)), v);
 }
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
-  ~ScopedEnv() { unsetenv(name_); }
-
- private:
-  const char* name_;
-};
+using tcc::test::ScopedEnv;
 
 TEST(Attention, IsOneKernelAndMatchesTheReference) {
   const std::vector<Sizes> sizes{

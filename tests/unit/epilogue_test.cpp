@@ -8,11 +8,15 @@
 
 #include <gtest/gtest.h>
 
+#include "support/scoped_env.h"
 #include "support/tensor_values.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
+#include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -198,6 +202,128 @@ TEST(Epilogue, AResultReadTwiceIsNotFused) {
   expect_matches(out[1], relu_p, K, "relu(x@w)");
   expect_matches(fn2({{"x", filled(tcc::f32, {M, K}, xv)}, {"w", filled(tcc::f32, {K, N}, wv)}})[0], both, K,
                  "relu(dot(x, w)) + exp(matmul(x, w))");
+}
+
+}  // namespace
+
+namespace {
+
+// The tensors' bytes are the same (NaNs of one payload compare equal, as they should here).
+void expect_same_bytes(const Tensor& got, const Tensor& want, const std::string& what) {
+  ASSERT_EQ(got.dtype(), want.dtype()) << what;
+  ASSERT_EQ(got.numel(), want.numel()) << what;
+  const size_t bytes = static_cast<size_t>(got.numel()) * tcc::dtype_size(got.dtype());
+  int64_t first_difference = -1;
+  for (int64_t i = 0; i < got.numel() && first_difference < 0; ++i)
+    if (element(got, i) != element(want, i)) first_difference = i;
+  EXPECT_EQ(std::memcmp(got.data(), want.data(), bytes), 0)
+      << what << ": first differing element " << first_difference << ", "
+      << (first_difference < 0 ? 0.0 : element(got, first_difference)) << " vs "
+      << (first_difference < 0 ? 0.0 : element(want, first_difference));
+}
+
+// A graph of `from`-dtype inputs whose result is cast to `to`; feeds per input name.
+struct CastCase {
+  std::string what;
+  std::function<tcc::Value(tcc::Graph&, tcc::DType from, tcc::DType to)> build;
+  std::vector<std::pair<std::string, Shape>> inputs;  // of dtype `from`, but "s" of dtype `to`
+  std::vector<int64_t> symbol_values;  // sizes of the symbol N (x's rows) to run at, or none
+};
+
+// Runs the case fused and unfused (TCC_FUSE_EPILOGUES=0); returns the kernel counts and results.
+struct CastRuns {
+  int fused_kernels = 0, unfused_kernels = 0;
+  std::vector<Tensor> fused, unfused;
+};
+CastRuns run_cast_case(const CastCase& c, tcc::DType from, tcc::DType to) {
+  CastRuns runs;
+  for (bool fuse : {true, false}) {
+    std::optional<tcc::test::ScopedEnv> off;
+    if (!fuse) off.emplace("TCC_FUSE_EPILOGUES", "0");
+    tcc::Graph g;
+    auto fn = g.compile({c.build(g, from, to)});
+    (fuse ? runs.fused_kernels : runs.unfused_kernels) = fn.stats().kernels;
+    const std::vector<int64_t> sizes = c.symbol_values.empty() ? std::vector<int64_t>{-1} : c.symbol_values;
+    for (int64_t n : sizes) {
+      std::map<std::string, Tensor> feeds;
+      uint32_t seed = 20;
+      for (const auto& [name, shape] : c.inputs) {
+        Shape concrete = shape;
+        if (n >= 0 && name == "x") concrete[0] = n;
+        const tcc::DType dtype = name == "s" ? to : from;
+        feeds[name] = filled(dtype, concrete, random_values(tcc::checked_numel(concrete), seed++, !tcc::is_float(dtype)));
+      }
+      (fuse ? runs.fused : runs.unfused).push_back(fn(feeds)[0]);
+    }
+  }
+  return runs;
+}
+
+// An epilogue that converts the sums to another dtype (cast) runs in the contraction's store,
+// on every GEMM path and the simple schedules, every pair of dtypes, with operands of both
+// dtypes: one kernel whose result is bit for bit the unfused graph's (sums, then a cast step).
+TEST(Epilogue, CastsToAnotherDtypeInTheStore) {
+  using tcc::Value;
+  auto dense = [](int64_t M, int64_t K, int64_t N, bool symbolic) {
+    return CastCase{"cast(relu(x@w + b)) * s " + std::to_string(M) + "x" + std::to_string(K) + "x" + std::to_string(N) +
+                        (symbolic ? " (rows N)" : ""),
+                    [=](tcc::Graph& g, tcc::DType from, tcc::DType to) {
+                      auto x = g.input("x", from, {symbolic ? tcc::dim("N") : M, K});
+                      auto w = g.input("w", from, {K, N});
+                      auto b = g.input("b", from, {N});
+                      auto s = g.input("s", to, {N});
+                      return tcc::cast(tcc::relu(tcc::bias_add(tcc::dot(x, w), b)), to) * s;
+                    },
+                    {{"x", {M, K}}, {"w", {K, N}}, {"b", {N}}, {"s", {N}}},
+                    symbolic ? std::vector<int64_t>{0, 1, M} : std::vector<int64_t>{}};
+  };
+  auto reduction = [](const std::string& what, int axis, bool max) {
+    return CastCase{what, [=](tcc::Graph& g, tcc::DType from, tcc::DType to) {
+                      auto x = g.input("x", from, {40, 300});
+                      return tcc::cast(max ? tcc::max(x, axis) : tcc::sum(x, axis), to);
+                    },
+                    {{"x", {40, 300}}}, {}};
+  };
+  const std::vector<CastCase> cases{
+      dense(7, 33, 45, false),    // in place, edge tiles
+      dense(1, 1024, 256, false), // one row: a K sweep, the cast on its last block
+      dense(64, 700, 300, false), // packed, several K blocks: partial sums in the accumulator
+      dense(256, 512, 512, false),// packed on threads
+      dense(37, 64, 100, true),   // symbolic rows (an accumulator sized per call)
+      dense(37, 1000, 300, false),// few rows, column tiles outermost, K blocks
+      reduction("cast(sum(x, 1))", 1, false),  // sums in a register
+      reduction("cast(sum(x, 0))", 0, false),  // sums in memory, then a pass
+      reduction("cast(max(x, 0))", 0, true),
+      {"cast(x@w + transpose(rt))",  // the epilogue in a pass after the GEMM
+       [](tcc::Graph& g, tcc::DType from, tcc::DType to) {
+         auto x = g.input("x", from, {20, 30});
+         auto w = g.input("w", from, {30, 40});
+         auto rt = g.input("rt", from, {40, 20});
+         return tcc::cast(tcc::dot(x, w) + tcc::transpose(rt), to);
+       },
+       {{"x", {20, 30}}, {"w", {30, 40}}, {"rt", {40, 20}}}, {}},
+      {"cast(einsum(bik,bkj->ij))",  // a batch summed outside the GEMM
+       [](tcc::Graph& g, tcc::DType from, tcc::DType to) {
+         auto x = g.input("x", from, {3, 20, 30});
+         auto w = g.input("w", from, {3, 30, 40});
+         return tcc::cast(tcc::einsum("bik,bkj->ij", x, w), to);
+       },
+       {{"x", {3, 20, 30}}, {"w", {3, 30, 40}}}, {}},
+  };
+  const std::vector<tcc::DType> dtypes{tcc::f32, tcc::f64, tcc::i32, tcc::i64};
+  for (size_t k = 0; k < cases.size(); ++k)
+    for (tcc::DType from : dtypes)
+      for (tcc::DType to : dtypes) {
+        // Every pair on the first case and the reductions; the main ones elsewhere.
+        const bool main_pair = (from == tcc::f32 && (to == tcc::f64 || to == tcc::i32)) || (from == tcc::f64 && to == tcc::f32) ||
+                               (from == tcc::i32 && to == tcc::f32);
+        if (from == to || (k != 0 && k < 6 && !main_pair)) continue;
+        const std::string what = cases[k].what + " " + std::string(tcc::dtype_name(from)) + "->" + std::string(tcc::dtype_name(to));
+        const CastRuns runs = run_cast_case(cases[k], from, to);
+        EXPECT_EQ(runs.fused_kernels, 1) << what;
+        EXPECT_GE(runs.unfused_kernels, 2) << what;
+        for (size_t r = 0; r < runs.fused.size(); ++r) expect_same_bytes(runs.fused[r], runs.unfused[r], what);
+      }
 }
 
 }  // namespace

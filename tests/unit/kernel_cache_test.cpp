@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/scoped_env.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -40,21 +42,7 @@ void check_matmul(const CompiledGraph& fn, int64_t m, int64_t k, int64_t n) {
     }
 }
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) setenv(name_, old_->c_str(), 1);
-    else unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using tcc::test::ScopedEnv;
 
 fs::path fresh_dir(const std::string& name) {
   fs::path dir = fs::path(::testing::TempDir()) / ("tcc-cache-test-" + name + "-" + std::to_string(getpid()));
