@@ -6,11 +6,15 @@ expression, 1 and 2 threads, medians of interleaved rounds, results checked.
 tcc runs a compiled graph (the chain is one kernel), each call allocating its result as NumPy
 allocates its temporaries; a second row per case reuses the result (a bound run: no page faults
 on a fresh 64 MB array), which is the kernels' own speed. Bandwidth: the bytes every element
-moves at least once (each operand read, the result written), over the median time.
+moves at least once (each operand read, the result written), over the median time; "of copy"
+compares it with the bandwidth of a 64 MB copy (np.copyto, whose memcpy writes past the caches)
+measured in the same interleaved rounds, on as many threads: the machine's bandwidth at that
+moment (this VM's varies by 3x between runs), where shared/baselines gives it at another time.
 """
 import argparse
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -53,16 +57,28 @@ def main():
         e = np.exp(x - x.max(axis=-1, keepdims=True))
         return e / e.sum(axis=-1, keepdims=True)
 
+    copy_dst = np.empty_like(a)
+    pool = ThreadPoolExecutor(2)
+
+    def copy(threads):
+        # Each thread copies its share (NumPy releases the GIL for the copy).
+        if threads == 1:
+            np.copyto(copy_dst, a)
+            return
+        bounds = np.linspace(0, n, threads + 1).astype(int)
+        list(pool.map(lambda i: np.copyto(copy_dst[bounds[i]:bounds[i + 1]], a[bounds[i]:bounds[i + 1]]), range(threads)))
+
     ok = True
-    print('| case | threads | tcc ms | NumPy ms | NumPy / tcc | tcc GB/s |')
-    print('|---|---:|---:|---:|---:|---:|')
+    print('| case | threads | tcc ms | NumPy ms | NumPy / tcc | tcc GB/s | of copy |')
+    print('|---|---:|---:|---:|---:|---:|---:|')
     for threads in (1, 2):
         tcc.set_num_threads(threads)
+        copy(threads)
         cases = [
-            (f'relu(a*2+b)-a, {n} f32', chain, {'a': a, 'b': b}, numpy_chain, 3 * n * 4),
-            (f'softmax ({rows}, {cols}) f32', softmax, {'x': x}, numpy_softmax, 2 * rows * cols * 4),
+            (f'relu(a*2+b)-a, {n} f32', chain, {'a': a, 'b': b}, numpy_chain, 3 * n * 4, True),
+            (f'softmax ({rows}, {cols}) f32', softmax, {'x': x}, numpy_softmax, 2 * rows * cols * 4, False),
         ]
-        for name, compiled, feeds, reference, nbytes in cases:
+        for name, compiled, feeds, reference, nbytes, streams in cases:
             def run(compiled=compiled, feeds=feeds):
                 return compiled(feeds)
             got = np.asarray(run()[0])
@@ -70,16 +86,26 @@ def main():
             if not np.allclose(got, want, rtol=1e-5, atol=1e-6):
                 print(f'elementwise_bench: {name}: tcc differs from NumPy', file=sys.stderr)
                 ok = False
-            t_tcc, t_np = [], []
+            t_tcc, t_np, t_bound, t_copy = [], [], [], []
             for r in range(rounds):
-                pair = [(run, t_tcc), (reference, t_np)]
-                for fn, times in (pair if r % 2 == 0 else pair[::-1]):
-                    times.append(median_ms(fn, 1, 3))
-            mt, mn = sorted(t_tcc)[len(t_tcc) // 2], sorted(t_np)[len(t_np) // 2]
-            print(f'| {name} | {threads} | {mt:.2f} | {mn:.2f} | {mn / mt:.2f} | {nbytes / mt / 1e6:.1f} |')
-            bound = sorted(tcc._tcc._bound_run_seconds(compiled, feeds, 3) * 1e3 for _ in range(rounds))[rounds // 2]
-            print(f'| {name}, result reused | {threads} | {bound:.2f} | {mn:.2f} | {mn / bound:.2f} | '
-                  f'{nbytes / bound / 1e6:.1f} |')
+                group = [(run, t_tcc), (reference, t_np), (None, t_bound)]
+                if streams:
+                    group.append((lambda: copy(threads), t_copy))
+                for fn, times in (group if r % 2 == 0 else group[::-1]):
+                    if fn is None:
+                        times.append(tcc._tcc._bound_run_seconds(compiled, feeds, 3) * 1e3)
+                    else:
+                        times.append(median_ms(fn, 1, 3))
+            mt, mn, mb = (sorted(t)[len(t) // 2] for t in (t_tcc, t_np, t_bound))
+            copy_gbs = 2 * n * 4 / sorted(t_copy)[len(t_copy) // 2] / 1e6 if streams else None
+
+            def of_copy(ms):
+                return f'{nbytes / ms / 1e6 / copy_gbs:.0%}' if streams else ''
+            print(f'| {name} | {threads} | {mt:.2f} | {mn:.2f} | {mn / mt:.2f} | {nbytes / mt / 1e6:.1f} | {of_copy(mt)} |')
+            print(f'| {name}, result reused | {threads} | {mb:.2f} | {mn:.2f} | {mn / mb:.2f} | '
+                  f'{nbytes / mb / 1e6:.1f} | {of_copy(mb)} |')
+            if streams:
+                print(f'| copy of {n} f32 (np.copyto) | {threads} | | | | {copy_gbs:.1f} | |')
             sys.stdout.flush()
     return 0 if ok else 1
 
