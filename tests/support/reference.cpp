@@ -1239,6 +1239,35 @@ RefTensor bias_add(const RefTensor& x, const RefTensor& bias) {
   return elementwise("add", {x, bias});
 }
 
+RefTensor cast(const RefTensor& x, DType to) {
+  RefTensor out;
+  out.dtype = to;
+  out.shape = x.shape;
+  out.terms = x.terms;
+  const int64_t n = x.numel();
+  if (!is_float(to)) {
+    if (x.is_float()) throw InternalError("reference: a cast of floats to integers is not modelled");
+    out.bits.resize(n);
+    for (int64_t i = 0; i < n; ++i) out.bits[i] = static_cast<uint64_t>(int_at(x, i));  // sign-extended from x's width
+    return out;
+  }
+  // The value converted, as an interval: x's (an integer is exact) rounded to `to`, which adds
+  // half an ulp of the interval's far end; one unit of error, the magnitude scaled to carry it.
+  out.error_units = 1;
+  out.values.resize(n);
+  out.magnitudes.resize(n);
+  const double eps = eps_of(to);
+  for (int64_t i = 0; i < n; ++i) {
+    const In a = x.is_float() ? element_of(x, i) : In{static_cast<double>(int_at(x, i)), 0, 0};
+    double v = a.v, mag = a.unknown() ? NAN : std::max(std::fabs(v), (a.d + 0.5 * eps * (std::fabs(v) + a.d)) / eps);
+    if (!a.unknown() && !std::isfinite(v)) mag = 0;  // NaN and inf convert exactly
+    settle(to, out.error_units, v, mag);
+    out.values[i] = v;
+    out.magnitudes[i] = mag;
+  }
+  return out;
+}
+
 // ---- comparison -------------------------------------------------------------------------------
 
 Comparison compare(const Tensor& got, const RefTensor& want) {

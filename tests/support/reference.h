@@ -94,6 +94,10 @@ RefTensor softmax(const RefTensor& x, int64_t axis = -1);
 // Keras bias_add (channels last): the bias is (C,) for x's last dim C, or x's shape without its
 // first axis (rank >= 2); ShapeError otherwise.
 RefTensor bias_add(const RefTensor& x, const RefTensor& bias);
+// NumPy's x.astype(to) for floats to floats, integers to floats and integers to integers (wrap).
+// Floats to integers, where an error interval across a whole number leaves the result open,
+// are not modelled (integers here are exact): InternalError.
+RefTensor cast(const RefTensor& x, DType to);
 
 // Own error of each float element-wise function, in ulps of the dtype relative to its result,
 // on top of what its inputs' errors make of it: exact functions (neg abs relu maximum minimum)

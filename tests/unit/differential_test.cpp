@@ -8,7 +8,8 @@
 //       gelu of both forms; operators, named functions and elementwise(); NumPy broadcasting
 //       and scalars), sum / mean / max / min (int, tuple and None axes, negative axes,
 //       keepdims), softmax and bias_add, contractions with element-wise tails (fused as
-//       their epilogues), attention softmax(q kᵀ s) v (one flash-attention step; floats,
+//       their epilogues), some ending in a cast to another dtype (floats to the other float,
+//       integers to the other integer or a float; the result only an output), attention softmax(q kᵀ s) v (one flash-attention step; floats,
 //       not with special values: see gen_attention), results read twice, outputs read by other nodes, extents 0 and 1;
 //       plus ops both sides must reject (float-only functions of integers, max / min over an
 //       empty axis, shapes that do not broadcast, bad biases and axes). 70 graphs each.
@@ -387,12 +388,14 @@ class RandomGraph {
   }
 
   // An existing item whose shape satisfies `ok` (chain mode prefers the newest), if any.
+  // Only nodes of the graph's dtype: a cast's result is an output, not an operand.
   std::optional<size_t> existing(const std::function<bool(const Shape&)>& ok, double p = 0.75) {
     if (items_.empty() || !chance(p)) return std::nullopt;
-    if (chain_mode_ && ok(items_.back().ref.shape)) return items_.size() - 1;
+    auto usable = [&](size_t i) { return items_[i].ref.dtype == dtype_ && ok(items_[i].ref.shape); };
+    if (chain_mode_ && usable(items_.size() - 1)) return items_.size() - 1;
     std::vector<size_t> fits;
     for (size_t i = 0; i < items_.size(); ++i)
-      if (ok(items_[i].ref.shape)) fits.push_back(i);
+      if (usable(i)) fits.push_back(i);
     if (fits.empty()) return std::nullopt;
     return fits[uniform(0, static_cast<int>(fits.size()) - 1)];
   }
@@ -1011,6 +1014,7 @@ class RandomGraph {
       forced_ = items_.size() - 1;
       gen_reduction();
     }
+    if (!failed_ && chance(0.3)) gen_cast(items_.size() - 1);
     if (!failed_ && chance(0.2)) {
       forced_ = c;
       if (chance(0.5)) gen_unary();
@@ -1018,6 +1022,19 @@ class RandomGraph {
     }
     forced_.reset();
     return !failed_;
+  }
+
+  // cast(x, t) to another dtype (of floats: the other float; of integers: the other integer
+  // or a float), the end of an epilogue: the sums stay in the graph's dtype until the store.
+  bool gen_cast(size_t xi) {
+    if (at(xi).ref.dtype != dtype_ || numel(at(xi).ref.shape) > work_left_) return false;
+    const std::vector<DType> floats{dtype_ == DType::f32 ? DType::f64 : DType::f32};
+    const std::vector<DType> ints{dtype_ == DType::i32 ? DType::i64 : DType::i32, DType::f32, DType::f64};
+    const std::vector<DType>& choices = is_float_dtype() ? floats : ints;
+    const DType to = choices[uniform(0, static_cast<int>(choices.size()) - 1)];
+    return apply(
+        "cast(" + at(xi).name + ", " + std::string(tcc::dtype_name(to)) + ")", numel(at(xi).ref.shape), {xi},
+        [&] { return tcc::cast(at(xi).value, to); }, [&] { return ref::cast(at(xi).ref, to); });
   }
 
   // tcc's spelling of a binary function: the operator, the named function or elementwise().
