@@ -5,7 +5,10 @@
 // memory: each form runs once in a fresh process (this program again, --peak), which reports
 // how far its resident memory rose above what the inputs and the output already hold.
 //
-//   attention_bench [--rounds R] [--seq S]... [--smoke]
+//   attention_bench [--rounds R] [--seq S]... [--causal] [--smoke]
+//
+// --causal adds a causal mask to the scaled scores, softmax(q kᵀ / 8 + mask) v, the mask an
+// input of (seq, seq) holding 0 where k's row is at most q's and -inf past it.
 //
 // Prints a markdown table: per sequence length and thread count the two median times, their
 // ratio (above 1: fused is faster) and each form's peak extra memory beside the size of the
@@ -30,6 +33,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Sizes {
   int64_t heads, seq, head_dim;
+  bool causal = false;
 };
 
 tcc::Tensor random_tensor(tcc::Shape shape, uint32_t seed) {
@@ -43,7 +47,14 @@ tcc::Tensor random_tensor(tcc::Shape shape, uint32_t seed) {
 
 tcc::Feeds feeds_for(const Sizes& s) {
   const tcc::Shape shape{s.heads, s.seq, s.head_dim};
-  return {{"q", random_tensor(shape, 1)}, {"k", random_tensor(shape, 2)}, {"v", random_tensor(shape, 3)}};
+  tcc::Feeds feeds{{"q", random_tensor(shape, 1)}, {"k", random_tensor(shape, 2)}, {"v", random_tensor(shape, 3)}};
+  if (s.causal) {
+    tcc::Tensor mask(tcc::f32, {s.seq, s.seq});
+    for (int64_t i = 0; i < s.seq; ++i)
+      for (int64_t j = 0; j < s.seq; ++j) mask.data_as<float>()[i * s.seq + j] = j <= i ? 0.0f : -INFINITY;
+    feeds["mask"] = mask;
+  }
+  return feeds;
 }
 
 // softmax(q kᵀ / sqrt(d)) v as Keras writes it, fused into one step or not (decided when it compiles).
@@ -53,6 +64,7 @@ tcc::CompiledGraph compile_attention(const Sizes& s, bool fused) {
   const tcc::Shape shape{s.heads, s.seq, s.head_dim};
   auto q = g.input("q", tcc::f32, shape), k = g.input("k", tcc::f32, shape), v = g.input("v", tcc::f32, shape);
   auto scores = tcc::batch_dot(q, k, tcc::Axes({2, 2})) * (1 / std::sqrt(static_cast<double>(s.head_dim)));
+  if (s.causal) scores = scores + g.input("mask", tcc::f32, {s.seq, s.seq});
   tcc::CompiledGraph fn = g.compile({tcc::matmul(tcc::softmax(scores), v)});
   unsetenv("TCC_FUSE_ATTENTION");
   return fn;
@@ -86,7 +98,7 @@ int peak_memory(const Sizes& s, bool fused) {
 
 double peak_in_fresh_process(const char* self, const Sizes& s, bool fused, int threads) {
   const std::string cmd = std::string(self) + " --peak " + std::to_string(s.seq) + " " + (fused ? "1" : "0") + " " +
-                          std::to_string(s.heads) + " " + std::to_string(threads);
+                          std::to_string(s.heads) + " " + std::to_string(threads) + " " + (s.causal ? "1" : "0");
   FILE* p = popen(cmd.c_str(), "r");
   double mib = -1;
   if (!p || std::fscanf(p, "%lf", &mib) != 1) mib = -1;
@@ -109,19 +121,20 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 6 && !std::strcmp(argv[1], "--peak")) {
+  if (argc == 7 && !std::strcmp(argv[1], "--peak")) {
     tcc::set_num_threads(std::atoi(argv[5]));
-    return peak_memory({std::atoll(argv[4]), std::atoll(argv[2]), 64}, std::atoi(argv[3]) == 1);
+    return peak_memory({std::atoll(argv[4]), std::atoll(argv[2]), 64, std::atoi(argv[6]) == 1}, std::atoi(argv[3]) == 1);
   }
   int rounds = 5;
-  bool smoke = false;
+  bool smoke = false, causal = false;
   std::vector<int64_t> seqs;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--smoke")) smoke = true, rounds = 2;
+    else if (!std::strcmp(argv[i], "--causal")) causal = true;
     else if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = std::max(1, std::atoi(argv[++i]));
     else if (!std::strcmp(argv[i], "--seq") && i + 1 < argc && std::atoll(argv[i + 1]) > 0) seqs.push_back(std::atoll(argv[++i]));
     else {
-      std::fprintf(stderr, "usage: attention_bench [--rounds R] [--seq S]... [--smoke]\n");
+      std::fprintf(stderr, "usage: attention_bench [--rounds R] [--seq S]... [--causal] [--smoke]\n");
       return 2;
     }
   }
@@ -131,7 +144,7 @@ int main(int argc, char** argv) {
   std::printf("| heads | seq | threads | fused ms | unfused ms | unfused / fused | fused peak MiB | unfused peak MiB | score matrix MiB |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (int64_t seq : seqs) {
-    const Sizes s{heads, seq, 64};
+    const Sizes s{heads, seq, 64, causal};
     const tcc::Feeds feeds = feeds_for(s);
     for (int threads : {1, 2}) {
       tcc::set_num_threads(threads);

@@ -303,7 +303,8 @@ class Canonicalizer {
                   operand(views_.at(m.v), o.spec.operands[1], from_out)};
     // The step reads rows of v as vectors: a v strided along them is copied dense first.
     if (c.operands[2].strides[a.d] != 1 && c.dims[a.d].extent > 1) c.operands[2] = operand(copy(views_.at(m.v), o.dtype), o.spec.operands[1], from_out);
-    // score(): operand 0 the dot product, the chain's functions, its scalars as operands 1...
+    // score(): operand 0 the dot product, the chain's functions, its other operands (scalars,
+    // masks, biases: broadcast to the scores, aligned on the right) as operands 1...
     std::unordered_map<int, int> value{{m.scores, 0}};
     c.program.push_back({0, {}, {}});
     for (int id : m.score_chain) {
@@ -311,7 +312,12 @@ class Canonicalizer {
       ElemInstr instr{-1, n.elem, {}, n.dtype};
       for (int in : n.inputs) {
         if (!value.count(in)) {
-          c.operands.push_back({views_.at(in).buffer, std::vector<int64_t>(c.dims.size(), 0), g_.node(in).dtype});
+          const View& v = views_.at(in);
+          StridedOperand op{v.buffer, std::vector<int64_t>(c.dims.size(), 0), g_.node(in).dtype};
+          const size_t lead = s.spec.out.size() - v.shape.size();
+          for (size_t ax = 0; ax < v.shape.size(); ++ax)
+            if (v.shape[ax] != 1) op.strides[from_scores[s.spec.out[lead + ax]]] += v.strides[ax];
+          c.operands.push_back(std::move(op));
           c.program.push_back({static_cast<int>(c.operands.size()) - 3, {}, {}});
           value[in] = static_cast<int>(c.program.size()) - 1;
         }

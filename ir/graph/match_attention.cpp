@@ -8,8 +8,12 @@ namespace {
 
 bool is_function(const Node& n, ElemOp op) { return n.op == OpKind::elementwise && n.elem == op; }
 
-bool one_element(const Node& n) {
-  return std::all_of(n.shape.begin(), n.shape.end(), [](int64_t e) { return e == 1; });
+// Whether `from` broadcasts to `to` (NumPy's rule, aligned on the right) without stretching `to`.
+bool broadcasts_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  for (size_t a = 0; a < from.size(); ++a)
+    if (from[a] != 1 && from[a] != to[to.size() - from.size() + a]) return false;
+  return true;
 }
 
 int uses_of(const std::unordered_map<int, int>& uses, int id) {
@@ -69,19 +73,19 @@ std::optional<AttentionMatch> match_attention(const GraphIR& g, int node, const 
   AttentionMatch m;
   m.output = node;
   // The score expression: element-wise nodes from x down to a product, each of one value of
-  // x's shape (the chain) and scalars.
+  // x's shape (the chain) and values that broadcast to it (a scale, a mask, a bias).
   int s_id = x_id;
   while (!is_product(g.node(s_id))) {
     const Node& n = g.node(s_id);
     if (n.op != OpKind::elementwise || n.elem == ElemOp::cast || n.shape != x.shape)
-      return fail("its softmax's input is not an element-wise expression of a contraction and scalars");
+      return fail("its softmax's input is not an element-wise expression of a contraction and values it broadcasts");
     int next = -1;
     for (int in : n.inputs) {
       const Node& p = g.node(in);
       if (next < 0 && p.shape == x.shape && (p.op == OpKind::elementwise || is_product(p))) next = in;
-      else if (!one_element(p)) return fail("its score expression reads a tensor other than the scores (only scalars)");
+      else if (!broadcasts_to(p.shape, x.shape)) return fail("its score expression reads a tensor that the scores stretch");
     }
-    if (next < 0) return fail("its softmax's input is not an element-wise expression of a contraction and scalars");
+    if (next < 0) return fail("its softmax's input is not an element-wise expression of a contraction and values it broadcasts");
     m.score_chain.push_back(s_id);
     s_id = next;
   }

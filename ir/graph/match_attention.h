@@ -1,7 +1,7 @@
 // Recognises attention in the graph IR: `softmax(score(q @ kᵀ)) @ v`, where softmax is the
 // graph tcc::softmax builds (exp(x - lse) + (lse - lse), lse = logsumexp(x, axis, keepdims))
 // along the axis the second contraction sums, and score() an element-wise expression of the
-// scores and scalars (a scale). canonicalize_contractions makes a match one attention step.
+// scores and values that broadcast to them (a scale, a mask, a bias). canonicalize_contractions makes a match one attention step.
 #pragma once
 #include "ir/graph/graph_ir.h"
 
@@ -19,8 +19,8 @@ struct AttentionMatch {
   // The nodes computed inside the attention step, never stored: the scores, the score
   // expression, the softmax's nodes.
   std::vector<int> absorbed;
-  // The score expression's element-wise nodes, inputs first (the last one is softmax's x),
-  // and their scalar operands (nodes of one element).
+  // The score expression's element-wise nodes, inputs first (the last one is softmax's x);
+  // their other operands broadcast to the scores' shape.
   std::vector<int> score_chain;
   // Loop dims of the scores' IndexSpec: the batch dims (in the scores' axis order), i (q's
   // rows), j (k's rows, the softmax axis), e (summed).

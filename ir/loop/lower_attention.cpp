@@ -84,6 +84,11 @@ class AttentionLowering {
     const int64_t width_q = p_.block_rows, head = c_.dims[a_.e].extent, keys = c_.dims[a_.j].extent;
     qt_ = stack("q_block");
     scores_ = stack("scores");
+    // A score operand strided along q rows (a mask or bias over (i, j)) is copied, block by
+    // block, transposed like the scores, for their micro-kernels' store to read.
+    transposed_.assign(c_.operands.size(), nullptr);
+    for (size_t s = 3; s < c_.operands.size(); ++s)
+      if (!read_in_store(c_.operands[s])) transposed_[s] = stack("operand_t");
     max_ = stack("max"), sum_ = stack("sum"), shift_ = stack("shift"), scale_ = stack("rescale"), new_max_ = stack("new_max");
     std::vector<Stmt> parts;
     // q's rows transposed: q_block[e, i] = q[i0 + i, e].
@@ -106,7 +111,44 @@ class AttentionLowering {
     Stmt s = block_of(std::move(parts));
     for (const Buffer& b : {max_, sum_, shift_, scale_, new_max_}) s = allocate(b, c64(width_q), s);
     s = allocate(scores_, c64(width_q * cols), s);
+    for (const Buffer& t : transposed_)
+      if (t) s = allocate(t, c64(width_q * cols), s);
     return allocate(qt_, c64(head * width_q), s);
+  }
+
+  // Whether the score micro-kernels' store reads a score operand where it is: the same for
+  // every q row (one value per k row) or contiguous along q rows (the tiles' columns).
+  bool read_in_store(const StridedOperand& op) const { return op.strides[a_.i] == 0 || op.strides[a_.i] == 1; }
+
+  // operand_t[j, i] = operand s at (i0 + i, j0 + j) for the block's `rows` q rows and `cols` k
+  // rows: lanes x lanes register transposes where the operand is contiguous along k rows (a
+  // mask or bias over (i, j)), element by element at the block's edges and otherwise.
+  Stmt copy_transposed(size_t s, const Expr& i0, int64_t rows, const Expr& j0, int64_t cols) const {
+    const int64_t width_q = p_.block_rows, L = p_.lanes;
+    const std::vector<int64_t>& st = c_.operands[s].strides;
+    const Buffer& src = param(static_cast<int>(s) + 1);
+    const Buffer& dst = transposed_[s];
+    auto element = [&](const Expr& i, const Expr& j) {
+      return store(dst, plus(times(j, width_q), i), load(src, plus(bases_[s + 1], plus(times(plus(i0, i), st[a_.i]), times(plus(j0, j), st[a_.j])))));
+    };
+    const int64_t full_i = st[a_.j] == 1 && L > 1 ? rows / L * L : 0, full_j = full_i > 0 ? cols / L * L : 0;
+    std::vector<Stmt> parts;
+    if (full_i > 0 && full_j > 0) {
+      Var ib = new_var("ib"), jb = new_var("jb");
+      const Expr from = plus(bases_[s + 1], plus(times(plus(i0, times(v(ib), L)), st[a_.i]), plus(j0, times(v(jb), L))));
+      Stmt t = transpose_block(dst, plus(times(v(jb), L * width_q), times(v(ib), L)), width_q, src, from, st[a_.i], static_cast<int>(L));
+      parts.push_back(for_loop(jb, c64(full_j / L), ForKind::serial, for_loop(ib, c64(full_i / L), ForKind::serial, t)));
+    }
+    Var j = new_var("j"), i = new_var("i");
+    // The q rows past the full blocks, for every k row; the k rows past them, for the others.
+    if (rows > full_i)
+      parts.push_back(for_loop(j, c64(cols), ForKind::serial, for_loop(i, c64(rows - full_i), ForKind::scalar, element(plus(v(i), c64(full_i)), v(j)))));
+    if (cols > full_j && full_i > 0) {
+      Var j2 = new_var("j"), i2 = new_var("i");
+      parts.push_back(for_loop(j2, c64(cols - full_j), ForKind::serial,
+                               for_loop(i2, c64(full_i), ForKind::scalar, element(v(i2), plus(v(j2), c64(full_j))))));
+    }
+    return block_of(std::move(parts));
   }
 
   static Stmt block_of(std::vector<Stmt> stmts) { return stmts.size() == 1 ? stmts[0] : block(std::move(stmts)); }
@@ -130,6 +172,8 @@ class AttentionLowering {
   Stmt key_rows(const Expr& i0, int64_t rows, const Expr& j0, int64_t cols, const Expr& first, const Expr& last) {
     const int64_t width_q = p_.block_rows, head = c_.dims[a_.e].extent, width = c_.dims[a_.d].extent;
     std::vector<Stmt> parts;
+    for (size_t s = 3; s < c_.operands.size(); ++s)
+      if (transposed_[s]) parts.push_back(copy_transposed(s, i0, rows, j0, cols));
     {  // scores[j, i] = score(k[j0 + j] . q[i0 + i])
       Var jt = new_var("jt"), it = new_var("it");
       MicroKernel mk = tile(p_.score_mr, p_.score_nr);
@@ -143,7 +187,16 @@ class AttentionLowering {
       mk.place = {v(jt), v(it), nullptr};
       if (c_.program.size() > 1) {  // more than the dot product itself
         mk.epilogue = c_.program;
-        for (size_t s = 3; s < c_.operands.size(); ++s) mk.epilogue_operands.push_back({param(static_cast<int>(s) + 1), bases_[s + 1], 0, 0});
+        for (size_t s = 3; s < c_.operands.size(); ++s) {
+          // The tile's rows are k rows (j), its columns q rows (i).
+          const std::vector<int64_t>& st = c_.operands[s].strides;
+          if (transposed_[s]) {
+            mk.epilogue_operands.push_back({transposed_[s], plus(times(row0, width_q), col0), width_q, 1});
+            continue;
+          }
+          const Expr at = plus(bases_[s + 1], plus(times(plus(j0, row0), st[a_.j]), times(plus(i0, col0), st[a_.i])));
+          mk.epilogue_operands.push_back({param(static_cast<int>(s) + 1), at, st[a_.j], st[a_.i]});
+        }
         mk.finish = c64(1);
       }
       Stmt t = tiles(it, rows, p_.score_nr, TileSplit::Axis::cols, micro_kernel(std::move(mk)));
@@ -215,6 +268,7 @@ class AttentionLowering {
   std::vector<int64_t> out_strides_;
   std::vector<Expr> bases_;  // per param: its offset in the task's batch matrix
   Buffer qt_, scores_, max_, sum_, shift_, scale_, new_max_;
+  std::vector<Buffer> transposed_;  // per operand: its block transposed on the stack, or null
 };
 
 }  // namespace

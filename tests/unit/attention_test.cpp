@@ -273,3 +273,68 @@ TEST(Attention, StridedBroadcastAndReorderedOperands) {
 }
 
 }  // namespace
+
+namespace {
+
+// Masks and biases in the score expression, each one attention step that gives what the
+// unfused graph gives (the same NaN rows, values within f32's rounding): a causal mask of 0 and
+// -inf over (q rows, k rows) with one row masked whole (NaN, as softmax of all -inf), a
+// key-padding mask per batch matrix and k row, a bias over (batch, i, j) added before the
+// scale, and a mask given transposed (contiguous along q rows); f32 and f64.
+TEST(Attention, MasksAndBiasesOverTheScores) {
+  const int64_t B = 2, Sq = 70, Sk = 90, D = 16, Dv = 24;
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<double> causal(Sq * Sk), padding(B * Sk), bias(B * Sq * Sk), causal_t(Sk * Sq);
+  for (int64_t i = 0; i < Sq; ++i)
+    for (int64_t j = 0; j < Sk; ++j) causal[i * Sk + j] = causal_t[j * Sq + i] = j <= i + 20 && i != 5 ? 0.0 : -inf;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t j = 0; j < Sk; ++j) padding[b * Sk + j] = j < Sk - 7 * (b + 1) ? 0.0 : -inf;
+  bias = tcc::test::random_values(B * Sq * Sk, -3, 3, 30, false);
+  const auto qv = tcc::test::random_values(B * Sq * D, -2, 2, 31, false);
+  const auto kv = tcc::test::random_values(B * Sk * D, -2, 2, 32, false);
+  const auto vv = tcc::test::random_values(B * Sk * Dv, -2, 2, 33, false);
+  using Build = std::function<tcc::Value(tcc::Graph&, const tcc::Value&, tcc::DType)>;  // the scores -> softmax's input
+  const std::vector<std::pair<std::string, Build>> cases{
+      {"causal", [&](tcc::Graph& g, const tcc::Value& s, tcc::DType t) { return s * 0.25 + g.input("m", t, {Sq, Sk}); }},
+      {"padding", [&](tcc::Graph& g, const tcc::Value& s, tcc::DType t) { return g.input("m", t, {B, 1, Sk}) + s * 0.25; }},
+      {"bias", [&](tcc::Graph& g, const tcc::Value& s, tcc::DType t) { return (s + g.input("m", t, {B, Sq, Sk})) * 0.5; }},
+      {"causal, transposed", [&](tcc::Graph& g, const tcc::Value& s, tcc::DType t) {
+         return s * 0.25 + tcc::transpose(g.input("m", t, {Sk, Sq}));
+       }},
+  };
+  const std::vector<std::pair<std::vector<double>*, Shape>> masks{
+      {&causal, {Sq, Sk}}, {&padding, {B, 1, Sk}}, {&bias, {B, Sq, Sk}}, {&causal_t, {Sk, Sq}}};
+  for (tcc::DType dtype : {tcc::f32, tcc::f64})
+    for (size_t c = 0; c < cases.size(); ++c) {
+      const std::string what = cases[c].first + " " + std::string(tcc::dtype_name(dtype));
+      auto run = [&] {
+        tcc::Graph g;
+        auto q = g.input("q", dtype, {B, Sq, D});
+        auto k = g.input("k", dtype, {B, Sk, D});
+        auto v = g.input("v", dtype, {B, Sk, Dv});
+        auto fn = g.compile({tcc::matmul(tcc::softmax(cases[c].second(g, tcc::batch_dot(q, k, tcc::Axes({2, 2})), dtype)), v)});
+        auto out = fn({{"q", filled(dtype, {B, Sq, D}, qv)},
+                       {"k", filled(dtype, {B, Sk, D}, kv)},
+                       {"v", filled(dtype, {B, Sk, Dv}, vv)},
+                       {"m", filled(dtype, masks[c].second, *masks[c].first)}})[0];
+        return std::make_pair(fn.stats().kernels, out);
+      };
+      const auto [fused_kernels, fused] = run();
+      ScopedEnv unfused("TCC_FUSE_ATTENTION", "0");
+      const auto [unfused_kernels, want] = run();
+      EXPECT_EQ(fused_kernels, 1) << what;
+      EXPECT_GT(unfused_kernels, 1) << what;
+      int nans = 0, failures = 0;
+      for (int64_t i = 0; i < fused.numel() && failures < 5; ++i) {
+        const double got = element(fused, i), w = element(want, i);
+        const bool ok = std::isnan(w) ? std::isnan(got) : std::fabs(got - w) <= (dtype == tcc::f32 ? 2e-5 : 1e-12);
+        nans += std::isnan(w) ? 1 : 0;
+        failures += ok ? 0 : 1;
+        EXPECT_TRUE(ok) << what << " element " << i << ": " << got << ", want " << w;
+      }
+      // Row 5 of each batch matrix is masked whole by the causal masks: NaN, as in full.
+      EXPECT_EQ(nans, c == 0 || c == 3 ? B * Dv : 0) << what;
+    }
+}
+
+}  // namespace
