@@ -63,8 +63,12 @@ llvm::Value* fast_exp(llvm::IRBuilder<>& b, llvm::Value* x) {
   // Beyond these e^x is inf or 0 in the type; inside, n stays within two exponents' range.
   const double high = f32 ? 88.72283935546875 : 709.782712893384, low = f32 ? -103.972084045410 : -745.1332191019412;
   const double ln2_hi = f32 ? 0.693145751953125 : 0.6931471803691238, ln2_lo = f32 ? 1.428606765330187e-06 : 1.9082149292705877e-10;
-  llvm::Value* clamped = b.CreateBinaryIntrinsic(llvm::Intrinsic::minnum, b.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, x, constant(x, low)),
-                                                 constant(x, high));
+  // Below `low` (e^x is 0: -inf, a masked score) the lane computes e^0 and is set to 0 after:
+  // clamped to `low`, its product would be subnormal, which costs a microcode assist per vector.
+  llvm::Value* below = b.CreateFCmpOLT(x, constant(x, low));
+  llvm::Value* clamped = b.CreateSelect(
+      below, constant(x, 0.0),
+      b.CreateBinaryIntrinsic(llvm::Intrinsic::minnum, b.CreateBinaryIntrinsic(llvm::Intrinsic::maxnum, x, constant(x, low)), constant(x, high)));
   llvm::Value* n = b.CreateUnaryIntrinsic(llvm::Intrinsic::rint, b.CreateFMul(clamped, constant(x, 1.4426950408889634)));
   llvm::Value* r = b.CreateFSub(b.CreateFSub(clamped, b.CreateFMul(n, constant(x, ln2_hi))), b.CreateFMul(n, constant(x, ln2_lo)));
   llvm::Value* p = exp_taylor(b, r, 0, f32 ? 7 : 13);
@@ -76,7 +80,7 @@ llvm::Value* fast_exp(llvm::IRBuilder<>& b, llvm::Value* x) {
   };
   llvm::Value* result = b.CreateFMul(b.CreateFMul(p, power_of_two(half)), power_of_two(b.CreateSub(ni, half)));
   result = b.CreateSelect(b.CreateFCmpOGT(x, constant(x, high)), constant(x, INFINITY), result);
-  result = b.CreateSelect(b.CreateFCmpOLT(x, constant(x, low)), constant(x, 0.0), result);
+  result = b.CreateSelect(below, constant(x, 0.0), result);
   return b.CreateSelect(b.CreateFCmpUNO(x, x), x, result);
 }
 

@@ -290,7 +290,8 @@ void expect_exp_matches_libm(double lo, double hi, int64_t samples) {
   std::vector<double> xs;
   for (int64_t i = 0; i < samples; ++i) xs.push_back(static_cast<T>(lo + (hi - lo) * static_cast<double>(i) / (samples - 1)));
   for (double special : {0.0, -0.0, 1e-30, -1e-30, 1.0, -1.0, 0.5, static_cast<double>(std::numeric_limits<T>::max()),
-                         static_cast<double>(std::numeric_limits<T>::lowest())})
+                         static_cast<double>(std::numeric_limits<T>::lowest()), -std::numeric_limits<double>::infinity(),
+                         std::numeric_limits<double>::infinity()})
     xs.push_back(special);
   const tcc::Tensor got = compiled_over(dtype, xs, [](const tcc::Value& x) { return tcc::exp(x); });
   const T* out = got.data_as<T>();
