@@ -147,3 +147,20 @@ def test_attention_is_one_kernel_with_a_symbolic_batch(rng):
         got = fn({'q': qa, 'k': ka, 'v': va})[0]
         assert got.shape == (n, 70, 64)
         np.testing.assert_allclose(got, want, atol=2e-5)
+
+
+def test_attention_with_a_causal_mask_is_one_kernel(rng):
+    """softmax(q kᵀ / 8 + mask) v with a causal mask of 0 and -inf: one kernel, NumPy's result."""
+    g = tcc.Graph()
+    q, k, v = (g.input(name, 'float32', ('N', 70, 32)) for name in 'qkv')
+    mask = g.input('mask', 'float32', (70, 70))
+    fn = g.compile([tcc.matmul(tcc.softmax(tcc.matmul(q, k, transpose_b=True) / 8.0 + mask), v)])
+    assert fn.stats['kernels'] == 1
+    causal = np.where(np.arange(70)[None, :] <= np.arange(70)[:, None], 0, -np.inf).astype(np.float32)
+    for n in (1, 3):
+        qa, ka, va = (random_array(rng, (n, 70, 32), 'float32') for _ in range(3))
+        s = qa.astype(np.float64) @ np.swapaxes(ka, -1, -2) / 8 + causal
+        e = np.exp(s - s.max(-1, keepdims=True))
+        want = (e / e.sum(-1, keepdims=True)) @ va
+        got = fn({'q': qa, 'k': ka, 'v': va, 'mask': causal})[0]
+        np.testing.assert_allclose(got, want, atol=2e-5)
