@@ -53,8 +53,10 @@ namespace {
 // loops are never unrolled (by construction where it pays), so LLVM's job is to clean up
 // index arithmetic, hoist what is loop-invariant, turn fill and copy loops into memset and
 // memcpy, vectorise the loops the loop IR marks `vectorized` (copies, packs, reductions), and
-// combine what those leave in straight-line code.
-llvm::ModulePassManager kernel_pipeline() {
+// combine what those leave in straight-line code. `vectorizers`: whether any kernel left a loop
+// to vectorise (kNeedsVectorizers); a GEMM's or attention's, whose short loops codegen writes
+// in vectors itself, does not.
+llvm::ModulePassManager kernel_pipeline(bool vectorizers) {
   llvm::FunctionPassManager simplify;
   simplify.addPass(llvm::SROAPass(llvm::SROAOptions::ModifyCFG));  // scalars out of allocas
   simplify.addPass(llvm::EarlyCSEPass(/*UseMemorySSA=*/false));
@@ -69,11 +71,13 @@ llvm::ModulePassManager kernel_pipeline() {
   canonicalize.addPass(llvm::IndVarSimplifyPass());       // loop exits as `i != n` after the increment
   canonicalize.addPass(llvm::LoopDeletionPass());
   simplify.addPass(llvm::createFunctionToLoopPassAdaptor(std::move(canonicalize), /*UseMemorySSA=*/false));
-  simplify.addPass(llvm::LoopVectorizePass(llvm::LoopVectorizeOptions()));
+  if (vectorizers) simplify.addPass(llvm::LoopVectorizePass(llvm::LoopVectorizeOptions()));
   simplify.addPass(llvm::EarlyCSEPass(/*UseMemorySSA=*/false));
   simplify.addPass(llvm::InstCombinePass());
-  simplify.addPass(llvm::SLPVectorizerPass());  // e.g. a row block's reductions stored as one vector
-  simplify.addPass(llvm::VectorCombinePass());
+  if (vectorizers) {
+    simplify.addPass(llvm::SLPVectorizerPass());  // e.g. a row block's reductions stored as one vector
+    simplify.addPass(llvm::VectorCombinePass());
+  }
   simplify.addPass(llvm::SimplifyCFGPass(llvm::SimplifyCFGOptions().hoistCommonInsts(true).sinkCommonInsts(true)));
   llvm::ModulePassManager pipeline;
   pipeline.addPass(llvm::AlwaysInlinerPass());  // each entry takes its kernel's body
@@ -97,7 +101,7 @@ void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
-  kernel_pipeline().run(m, mam);
+  kernel_pipeline(m.getNamedMetadata(kNeedsVectorizers) != nullptr).run(m, mam);
 }
 
 llvm::SmallVector<char, 0> emit_machine_code(llvm::Module& m, llvm::TargetMachine& tm, llvm::CodeGenFileType type) {

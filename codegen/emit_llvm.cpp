@@ -25,6 +25,10 @@ class KernelEmitter {
     b_.setFastMathFlags(fmf);
   }
 
+  // Whether LLVM's vectorisers have work in what emit() wrote: a kernel of micro-kernels whose
+  // vectorised loops were all short (emit_short_vector_loop) has none.
+  bool needs_vectorizers() const { return micro_kernels_ == 0 || vectorizer_loops_ > 0; }
+
   llvm::Function* emit(const LoopKernel& k, const TargetInfo& target, bool with_entry) {
     target_ = target;
     llvm::Type* ptr = b_.getPtrTy();
@@ -151,6 +155,7 @@ class KernelEmitter {
         b_.CreateAlignedStore(expr(s->value), address(s->buffer, s->index), llvm::Align(dtype_size(s->buffer->dtype)));
         return;
       case StmtKind::micro_kernel:
+        ++micro_kernels_;
         emit_micro_kernel(*s->micro);
         return;
       case StmtKind::transpose_block:
@@ -688,7 +693,59 @@ class KernelEmitter {
     ++streaming_loops_;
   }
 
+  // A short vectorised loop (a constant extent of at most kMaxExplicitVectors vectors) of
+  // stores contiguous along it, of vector_values: a loop over whole vectors of iterations, each
+  // running the stores in order (iterations are independent), then one over the rest element by
+  // element. No work is left to LLVM's loop vectoriser. False when the loop is not of that form.
+  static constexpr int64_t kMaxExplicitVectors = 16;
+  bool emit_short_vector_loop(const Stmt& s) {
+    if (s->for_kind != ForKind::vectorized || s->extent->kind != ExprKind::int_imm) return false;
+    std::vector<const StmtNode*> stores;
+    if (s->body->kind == StmtKind::store) stores.push_back(s->body.get());
+    else if (s->body->kind == StmtKind::block)
+      for (const Stmt& c : s->body->stmts) stores.push_back(c.get());
+    if (stores.empty()) return false;
+    int lanes = 0;
+    for (const StmtNode* st : stores) {
+      if (st->kind != StmtKind::store || step_of(st->index, s->var) != std::optional<int64_t>(1) || !vector_value(st->value, s->var))
+        return false;
+      const int l = target_.vector_bits / 8 / static_cast<int>(dtype_size(st->buffer->dtype));
+      if (lanes != 0 && l != lanes) return false;
+      lanes = l;
+    }
+    const int64_t extent = s->extent->int_value, vectors = extent / lanes;
+    if (lanes < 2 || vectors > kMaxExplicitVectors) return false;
+    // The stores of the vector of iterations from `first`.
+    auto vector_stores = [&](llvm::Value* first) {
+      for (const StmtNode* st : stores) {
+        llvm::Value* value = vector_expr(st->value, s->var, first, lanes);
+        vars_[s->var.get()] = first;
+        b_.CreateAlignedStore(value, address(st->buffer, st->index), llvm::Align(dtype_size(st->buffer->dtype)));
+        vars_.erase(s->var.get());
+      }
+    };
+    if (vectors == 1) {
+      vector_stores(b_.getInt64(0));
+    } else if (vectors > 1) {
+      CountedLoop l = open_loop(s->var->name + ".v");
+      enter_body(l, b_.getInt64(vectors));
+      vector_stores(b_.CreateMul(l.index, b_.getInt64(lanes)));
+      close_loop(l, loop_metadata(false, true));
+    }
+    if (extent > vectors * lanes) {
+      CountedLoop l = open_loop(s->var->name + ".rest");
+      enter_body(l, b_.getInt64(extent - vectors * lanes));
+      vars_[s->var.get()] = b_.CreateAdd(l.index, b_.getInt64(vectors * lanes));
+      stmt(s->body);
+      vars_.erase(s->var.get());
+      close_loop(l, loop_metadata(false, true));
+    }
+    return true;
+  }
+
   void emit_loop(const Stmt& s) {
+    if (emit_short_vector_loop(s)) return;
+    if (s->for_kind == ForKind::vectorized) ++vectorizer_loops_;
     llvm::Value* extent = expr(s->extent);
     CountedLoop l = open_loop(s->var->name);
     enter_body(l, extent);
@@ -724,6 +781,8 @@ class KernelEmitter {
   std::unordered_map<const void*, llvm::Value*> buffers_;
   std::unordered_map<const void*, llvm::Value*> vars_;
   int streaming_loops_ = 0;  // emitted so far (stmt_then_store_fence)
+  int vectorizer_loops_ = 0;  // vectorised loops left to LLVM's loop vectoriser
+  int micro_kernels_ = 0;
 };
 
 }  // namespace
@@ -739,7 +798,10 @@ void set_target_attributes(llvm::Function* f, const TargetInfo& target) {
 }
 
 llvm::Function* emit_kernel(const LoopKernel& k, llvm::Module& m, const TargetInfo& target, bool with_entry) {
-  return KernelEmitter(m.getContext(), m).emit(k, target, with_entry);
+  KernelEmitter emitter(m.getContext(), m);
+  llvm::Function* f = emitter.emit(k, target, with_entry);
+  if (emitter.needs_vectorizers()) m.getOrInsertNamedMetadata(kNeedsVectorizers);  // optimize() runs them
+  return f;
 }
 
 std::unique_ptr<llvm::Module> new_module(const std::string& name, llvm::LLVMContext& ctx, llvm::TargetMachine& tm) {
