@@ -301,7 +301,16 @@ class GemmLowering {
     const Expr block_row0 = times(v(ic), p_.mc);
     const ForKind row_kind = p_.parallel == GemmPlan::Parallel::row_panels ? ForKind::parallel : ForKind::serial;
     Stmt s;
-    if (symbolic_m_) {
+    if (p_.parallel == GemmPlan::Parallel::column_panels) {
+      // The block's column panels on threads, each down every row panel: a thread reads the
+      // B panels it packed itself (the same share of the panels), from its own L2.
+      Var jr = new_var("jr"), ir_in = new_var("ir");
+      Stmt column = tile_loop(ir_in, m_panels, ForKind::serial,
+                              {TileSplit::Axis::rows, TileSplit::Style::branch, m_full, edge_rows, p_.edge_k_steps},
+                              packed_tile(v(ir_in), plus(block_row0, times(v(ir_in), p_.mr)), v(jr), p_.mr, p_.nr));
+      s = tile_loop(jr, edge_cols > 0 ? n_panels : n_full, ForKind::parallel,
+                    {TileSplit::Axis::cols, TileSplit::Style::branch, n_full, edge_cols}, column);
+    } else if (symbolic_m_) {
       // Full row panels, then (in the last block) the edge rows in runtime tiles: the row
       // loop's last iteration, which on threads is not a serial tail.
       const Expr edge_row0 = plus(block_row0, times(m_full, p_.mr));

@@ -109,7 +109,8 @@ class Packer : public IRMutator {
 
   // Panels are independent: when the tiles run on threads, so does packing.
   ForKind packing_kind() const {
-    return p_.parallel == GemmPlan::Parallel::row_panels ? ForKind::parallel : ForKind::serial;
+    return p_.parallel == GemmPlan::Parallel::row_panels || p_.parallel == GemmPlan::Parallel::column_panels ? ForKind::parallel
+                                                                                                             : ForKind::serial;
   }
 
   const KernelSpec& c_;

@@ -10,7 +10,7 @@ namespace tcc::ir::sched {
 
 std::string GemmPlan::str() const {
   static const char* parallel_names[] = {"", " parallel=outer", " parallel=row_tiles", " parallel=column_tiles",
-                                         " parallel=row_panels"};
+                                         " parallel=row_panels", " parallel=column_panels"};
   return fmt::format("gemm(a=in{} b=in{} m=d{} n=d{} k=d{} outer=[{}]{}) tile={}x{} lanes={} blocks(mc={} kc={} nc={}) {}{}{}{}{}",
                      a, b, m, n, k, fmt::join(outer, ","), outer_reduction ? " outer_sum" : "", mr, nr, lanes, mc, kc,
                      nc, pack ? (pack_a ? "packed" : "packed_b") : columns_outer ? "in_place columns_outer" : "in_place", sweep_kc ? fmt::format(" sweep_kc={}", sweep_kc) : "",
@@ -209,7 +209,12 @@ std::optional<GemmPlan> plan_gemm_rows(const KernelSpec& c, const TargetModel& t
         c.dims[p.outer[0]].extent >= 2)
       p.parallel = GemmPlan::Parallel::outer;
     else if (p.pack)
-      p.parallel = GemmPlan::Parallel::row_panels;
+      // Few rows: each thread takes column panels, reading the B panels it packed itself from
+      // its own L2, and every row of A's K block, which fits there too.
+      p.parallel = !symbolic_m && M * p.kc * elem <= hw.l2_bytes / tune.column_panels_a_l2_divisor &&
+                           N / p.nr >= 2 * static_cast<int64_t>(std::max(1, target.pool_threads))
+                       ? GemmPlan::Parallel::column_panels
+                       : GemmPlan::Parallel::row_panels;
     else if (p.columns_outer && N / p.nr >= 2)
       p.parallel = GemmPlan::Parallel::column_tiles;
     else if (M / p.mr >= 2)

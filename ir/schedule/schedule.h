@@ -42,7 +42,7 @@ struct GemmPlan {
   // Which loop runs on the thread pool: none (small work), the outermost outer dim (batch),
   // the row or column tiles (in place), or the packing and the row panels ir (packed: threads
   // share A~ and B~ and write disjoint rows of C).
-  enum class Parallel { none, outer, row_tiles, column_tiles, row_panels };
+  enum class Parallel { none, outer, row_tiles, column_tiles, row_panels, column_panels };
   Parallel parallel = Parallel::none;
   // Parallel over a symbolic extent (the outer batch, or M's row tiles): below this many
   // iterations (known only at run time) there is not enough work for threads, and the loop

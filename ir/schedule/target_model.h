@@ -51,6 +51,9 @@ struct Tuning {
   int64_t max_kc_8_byte = 256;      // K block for 8-byte elements
   int64_t l3_share_bytes = 8 << 20;  // the L3 a packed A block (mc x kc) may fill
   int64_t packed_b_l2_divisor = 2;  // a packed B block (kc x nc) fills L2 / this
+  // Packed on threads: column panels, not row panels, while a K block of A (M x kc) fits
+  // L2 / this (TUNING.md#column-panels).
+  int64_t column_panels_a_l2_divisor = 4;
 
   // -- packing --
   int64_t in_place_b_l2_divisor = 2;  // B read in place while it fits L2 / this

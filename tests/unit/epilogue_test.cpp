@@ -68,6 +68,7 @@ TEST(Epilogue, DenseLayerIsOneKernelOnEveryGemmPath) {
       {1, 1024, 256, false}, // one row: a K sweep, the epilogue on its last block
       {64, 700, 300, false}, // packed, several K blocks
       {256, 512, 512, false},// packed on threads
+      {100, 300, 1000, false},// packed, column panels on threads, edge rows and columns
       {37, 64, 100, true},   // symbolic rows: full tiles and the runtime edge
       {3, 5, 17, false},
       {37, 1000, 300, false}, // few rows, B past L2: column tiles outermost, K blocks (last: the epilogue)

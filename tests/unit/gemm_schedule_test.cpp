@@ -244,6 +244,22 @@ TEST(GemmPlan, PackedBatchesGoParallelOverTheBatchWithSmallBlocks) {
   EXPECT_GT(ir::sched::Schedule{.gemm = large}.scratch_bytes(), 0);
 }
 
+// Packed on threads, a GEMM of few rows (a K block of A within a quarter of L2) gives the
+// threads column panels, each reading the B panels it packed; more rows give them row panels.
+TEST(GemmPlan, FewRowsShareColumnPanelsManyRowsRowPanels) {
+  TargetModel target = models()[0].target;
+  target.threads = true;
+  target.pool_threads = 2;
+  target.hw.l2_bytes = 2 << 20;
+  auto plan = [&](Shape sa, Shape sb) { return plan_matmul(target, f32, sa, sb, {}); };
+  const ir::sched::GemmPlan few = plan({256, 1024}, {1024, 1024});
+  EXPECT_TRUE(few.pack);
+  EXPECT_EQ(few.parallel, ir::sched::GemmPlan::Parallel::column_panels);
+  const ir::sched::GemmPlan many = plan({1024, 1024}, {1024, 1024});
+  EXPECT_TRUE(many.pack);
+  EXPECT_EQ(many.parallel, ir::sched::GemmPlan::Parallel::row_panels);
+}
+
 // K blocks are multiples of the k steps when those divide K (no k loop of single steps after the
 // unrolled one), within the K block cap; a cap below the k steps leaves the blocks as they are.
 TEST(GemmPlan, KBlocksAreMultiplesOfTheKStepsWhenTheyDivideK) {
