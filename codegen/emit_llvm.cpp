@@ -643,6 +643,26 @@ class KernelEmitter {
     }
   }
 
+  // Store st (contiguous along var, of a vector_value) for the `lanes` iterations from `first`.
+  llvm::StoreInst* store_vector(const StmtNode& st, const Var& var, llvm::Value* first, int lanes, llvm::Align align) {
+    llvm::Value* value = vector_expr(st.value, var, first, lanes);
+    vars_[var.get()] = first;
+    llvm::StoreInst* store = b_.CreateAlignedStore(value, address(st.buffer, st.index), align);
+    vars_.erase(var.get());
+    return store;
+  }
+
+  // Iterations from .. from + count of loop s, element by element (not vectorised, not unrolled):
+  // the parts of a loop that codegen writes in vectors that are shorter than a vector.
+  void element_range(const Stmt& s, const std::string& name, llvm::Value* from, llvm::Value* count) {
+    CountedLoop l = open_loop(name);
+    enter_body(l, count);
+    vars_[s->var.get()] = b_.CreateAdd(from, l.index);
+    stmt(s->body);
+    vars_.erase(s->var.get());
+    close_loop(l, loop_metadata(false, true));
+  }
+
   // A loop of one store, contiguous along it, of a vector_value: element by element up to the
   // first whole vector of the output, then whole vectors written with non-temporal stores,
   // then the rest element by element; an sfence orders the stores before whatever follows
@@ -668,28 +688,17 @@ class KernelEmitter {
     llvm::Value* element_aligned = b_.CreateICmpEQ(b_.CreateAnd(start, b_.getInt64(elem_bytes - 1)), b_.getInt64(0));
     llvm::Value* head = b_.CreateSelect(element_aligned, to_boundary, extent);
     head = b_.CreateSelect(b_.CreateICmpSLT(head, extent), head, extent);
-    auto element_range = [&](const char* name, llvm::Value* from, llvm::Value* count) {
-      CountedLoop l = open_loop(name);
-      enter_body(l, count);
-      vars_[s->var.get()] = b_.CreateAdd(from, l.index);
-      stmt(s->body);
-      vars_.erase(s->var.get());
-      close_loop(l, loop_metadata(false, true));
-    };
-    element_range("stream.head", b_.getInt64(0), head);
+    element_range(s, "stream.head", b_.getInt64(0), head);
     llvm::Value* vectors = b_.CreateSDiv(b_.CreateSub(extent, head), b_.getInt64(lanes));
     CountedLoop l = open_loop("stream");
     enter_body(l, vectors);
     llvm::Value* first = b_.CreateAdd(head, b_.CreateMul(l.index, b_.getInt64(lanes)));
-    llvm::Value* value = vector_expr(st.value, s->var, first, lanes);
-    vars_[s->var.get()] = first;
-    llvm::StoreInst* store = b_.CreateAlignedStore(value, address(st.buffer, st.index), llvm::Align(vector_bytes));
-    vars_.erase(s->var.get());
+    llvm::StoreInst* store = store_vector(st, s->var, first, lanes, llvm::Align(vector_bytes));
     store->setMetadata(llvm::LLVMContext::MD_nontemporal,
                        llvm::MDNode::get(ctx_, {llvm::ConstantAsMetadata::get(b_.getInt32(1))}));
     close_loop(l, loop_metadata(false));
     llvm::Value* done = b_.CreateAdd(head, b_.CreateMul(vectors, b_.getInt64(lanes)));
-    element_range("stream.tail", done, b_.CreateSub(extent, done));
+    element_range(s, "stream.tail", done, b_.CreateSub(extent, done));
     ++streaming_loops_;
   }
 
@@ -717,12 +726,7 @@ class KernelEmitter {
     if (lanes < 2 || vectors > kMaxExplicitVectors) return false;
     // The stores of the vector of iterations from `first`.
     auto vector_stores = [&](llvm::Value* first) {
-      for (const StmtNode* st : stores) {
-        llvm::Value* value = vector_expr(st->value, s->var, first, lanes);
-        vars_[s->var.get()] = first;
-        b_.CreateAlignedStore(value, address(st->buffer, st->index), llvm::Align(dtype_size(st->buffer->dtype)));
-        vars_.erase(s->var.get());
-      }
+      for (const StmtNode* st : stores) store_vector(*st, s->var, first, lanes, llvm::Align(dtype_size(st->buffer->dtype)));
     };
     if (vectors == 1) {
       vector_stores(b_.getInt64(0));
@@ -732,14 +736,8 @@ class KernelEmitter {
       vector_stores(b_.CreateMul(l.index, b_.getInt64(lanes)));
       close_loop(l, loop_metadata(false, true));
     }
-    if (extent > vectors * lanes) {
-      CountedLoop l = open_loop(s->var->name + ".rest");
-      enter_body(l, b_.getInt64(extent - vectors * lanes));
-      vars_[s->var.get()] = b_.CreateAdd(l.index, b_.getInt64(vectors * lanes));
-      stmt(s->body);
-      vars_.erase(s->var.get());
-      close_loop(l, loop_metadata(false, true));
-    }
+    if (extent > vectors * lanes)
+      element_range(s, s->var->name + ".rest", b_.getInt64(vectors * lanes), b_.getInt64(extent - vectors * lanes));
     return true;
   }
 

@@ -392,8 +392,7 @@ class Canonicalizer {
       int result = buffer;
       if (e.out_dtype != c.acc_dtype) {
         const Shape shape = e.out_shape();
-        result = new_buffer({BufferInfo::Kind::temp, e.out_dtype, 0, "", {}}, shape,
-                            [&] { return fmt::format("a result of type {}", type_str(e.out_dtype, shape)); });
+        result = new_result_buffer(e.out_dtype, shape);
         c.acc_buffer = buffer;
         c.out_buffer = result;
         c.out_dtype = e.out_dtype;
@@ -411,6 +410,12 @@ class Canonicalizer {
     p_.fusion.push_back({node, std::move(text), other});
   }
 
+  // A temp buffer for a step's result of `dtype` and `shape`.
+  int new_result_buffer(DType dtype, const Shape& shape) {
+    return new_buffer({BufferInfo::Kind::temp, dtype, 0, "", {}}, shape,
+                      [&] { return fmt::format("a result of type {}", type_str(dtype, shape)); });
+  }
+
   // Adds a step, or reuses the buffer of an identical one (same kernel, same operands): graph
   // nodes that differ only in how they were spelled (matmul vs batch_dot) compute once.
   View emit(KernelSpec c) {
@@ -421,8 +426,7 @@ class Canonicalizer {
       fusable_buffers_.erase(it->second);  // read by two nodes now
       return dense_view(it->second, shape);
     }
-    c.out_buffer = new_buffer({BufferInfo::Kind::temp, c.out_dtype, 0, "", {}}, shape,
-                              [&] { return fmt::format("a result of type {}", type_str(c.out_dtype, shape)); });
+    c.out_buffer = new_result_buffer(c.out_dtype, shape);
     computed_.emplace(std::move(key), c.out_buffer);
     int buffer = c.out_buffer;
     if (node_ >= 0 && used_once_.count(node_)) fusable_buffers_.insert(buffer);

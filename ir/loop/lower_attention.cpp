@@ -120,6 +120,12 @@ class AttentionLowering {
   // every q row (one value per k row) or contiguous along q rows (the tiles' columns).
   bool read_in_store(const StridedOperand& op) const { return op.strides[a_.i] == 0 || op.strides[a_.i] == 1; }
 
+  // Where score operand s is at q row i and k row j of the task's batch matrix.
+  Expr operand_at(size_t s, const Expr& i, const Expr& j) const {
+    const std::vector<int64_t>& st = c_.operands[s].strides;
+    return plus(bases_[s + 1], plus(times(i, st[a_.i]), times(j, st[a_.j])));
+  }
+
   // operand_t[j, i] = operand s at (i0 + i, j0 + j) for the block's `rows` q rows and `cols` k
   // rows: lanes x lanes register transposes where the operand is contiguous along k rows (a
   // mask or bias over (i, j)), element by element at the block's edges and otherwise.
@@ -129,13 +135,13 @@ class AttentionLowering {
     const Buffer& src = param(static_cast<int>(s) + 1);
     const Buffer& dst = transposed_[s];
     auto element = [&](const Expr& i, const Expr& j) {
-      return store(dst, plus(times(j, width_q), i), load(src, plus(bases_[s + 1], plus(times(plus(i0, i), st[a_.i]), times(plus(j0, j), st[a_.j])))));
+      return store(dst, plus(times(j, width_q), i), load(src, operand_at(s, plus(i0, i), plus(j0, j))));
     };
     const int64_t full_i = st[a_.j] == 1 && L > 1 ? rows / L * L : 0, full_j = full_i > 0 ? cols / L * L : 0;
     std::vector<Stmt> parts;
     if (full_i > 0 && full_j > 0) {
       Var ib = new_var("ib"), jb = new_var("jb");
-      const Expr from = plus(bases_[s + 1], plus(times(plus(i0, times(v(ib), L)), st[a_.i]), plus(j0, times(v(jb), L))));
+      const Expr from = operand_at(s, plus(i0, times(v(ib), L)), plus(j0, times(v(jb), L)));
       Stmt t = transpose_block(dst, plus(times(v(jb), L * width_q), times(v(ib), L)), width_q, src, from, st[a_.i], static_cast<int>(L));
       parts.push_back(for_loop(jb, c64(full_j / L), ForKind::serial, for_loop(ib, c64(full_i / L), ForKind::serial, t)));
     }
@@ -194,8 +200,7 @@ class AttentionLowering {
             mk.epilogue_operands.push_back({transposed_[s], plus(times(row0, width_q), col0), width_q, 1});
             continue;
           }
-          const Expr at = plus(bases_[s + 1], plus(times(plus(j0, row0), st[a_.j]), times(plus(i0, col0), st[a_.i])));
-          mk.epilogue_operands.push_back({param(static_cast<int>(s) + 1), at, st[a_.j], st[a_.i]});
+          mk.epilogue_operands.push_back({param(static_cast<int>(s) + 1), operand_at(s, plus(i0, col0), plus(j0, row0)), st[a_.j], st[a_.i]});
         }
         mk.finish = c64(1);
       }
