@@ -281,8 +281,16 @@ class KernelEmitter {
     // Without FMA instructions llvm.fma becomes a call to libm's fmaf/fma, which an
     // ahead-of-time object must not need: a multiply and an add instead.
     if (is_float(t) && !target_.fma) return b_.CreateFAdd(b_.CreateFMul(a, b), acc);
-    if (is_float(t))
+    // The first step's sum is the product (signed zeros are not kept: nsz).
+    if (is_float(t) && llvm::isa<llvm::Constant>(acc) && llvm::cast<llvm::Constant>(acc)->isNullValue())
+      return b_.CreateFMul(a, b);
+    if (is_float(t)) {
+      // Without fast-math flags: with nsz, instruction selection searches each FMA's chain of
+      // accumulators for a cheaper negation, a few percent of a GEMM's compile.
+      llvm::IRBuilderBase::FastMathFlagGuard plain(b_);
+      b_.clearFastMathFlags();
       return b_.CreateIntrinsic(llvm::Intrinsic::fma, {acc->getType()}, {a, b, acc});
+    }
     return b_.CreateAdd(b_.CreateMul(a, b), acc);  // integers wrap, as NumPy's
   }
 
@@ -441,9 +449,22 @@ class KernelEmitter {
       if (mask) b_.CreateMaskedStore(sum, p, align, mask);
       else b_.CreateAlignedStore(sum, p, align);
     };
+    // Rows below skip_rows are not stored: a switch on it enters the rows' updates at that
+    // row, each falling through to the next (the last row always runs).
     auto store_full = [&](bool accumulating, bool finishing) {
-      for (int r = 0; r < mk.rows; ++r)
+      std::vector<llvm::BasicBlock*> entries;
+      if (mk.skip_rows) {
+        for (int r = 0; r < mk.rows; ++r) entries.push_back(llvm::BasicBlock::Create(ctx_, "mk.row", f));
+        llvm::SwitchInst* enter = b_.CreateSwitch(expr(mk.skip_rows), entries.back(), mk.rows - 1);
+        for (int r = 0; r + 1 < mk.rows; ++r) enter->addCase(b_.getInt64(r), entries[r]);
+      }
+      for (int r = 0; r < mk.rows; ++r) {
+        if (!entries.empty()) {
+          if (r > 0) b_.CreateBr(entries[r]);
+          b_.SetInsertPoint(entries[r]);
+        }
         for (int v = 0; v < nv; ++v) update(r, v, b_mask(v), accumulating, finishing);
+      }
     };
     // One variant when a condition is a constant, else a branch to both.
     auto variants = [&](const Expr& condition, const char* name, const std::function<void(bool)>& body) {

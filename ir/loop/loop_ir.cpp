@@ -110,7 +110,7 @@ Stmt transpose_block(const Buffer& dst, Expr dst_offset, int64_t dst_stride, con
 }
 
 std::vector<Expr*> MicroKernel::exprs() {
-  std::vector<Expr*> all{&kc, &accumulate, &a.offset, &b.offset, &c.offset, &place.tile_row, &place.tile_col, &place.b_matrix, &finish};
+  std::vector<Expr*> all{&kc, &accumulate, &a.offset, &b.offset, &c.offset, &place.tile_row, &place.tile_col, &place.b_matrix, &finish, &skip_rows};
   for (PrefetchStream& p : prefetch) all.push_back(&p.offset);
   for (TileOperand& o : epilogue_operands) all.push_back(&o.offset);
   all.push_back(&out.offset);
@@ -333,8 +333,9 @@ class Printer {
         for (const PrefetchStream& p : mk.prefetch)
           prefetch += fmt::format("\n{}  prefetch {}[{} + s*{}] segments={} of {}", pad, name(p.buffer), expr(p.offset),
                                   p.segment_stride, p.segments, p.segment_elements);
-        out_ += fmt::format("{}micro_kernel {}x{} lanes={} kc={} accumulate={}{}{}{}\n{}  C={} A={} B={}{}\n", pad, mk.rows,
+        out_ += fmt::format("{}micro_kernel {}x{} lanes={} kc={} accumulate={}{}{}{}{}\n{}  C={} A={} B={}{}\n", pad, mk.rows,
                             mk.cols, mk.lanes, expr(mk.kc), expr(mk.accumulate),
+                            mk.skip_rows ? fmt::format(" skip_rows={}", expr(mk.skip_rows)) : "",
                             mk.k_steps ? fmt::format(" k_steps={}", mk.k_steps) : "",
                             mk.kc_multiple > 1 && mk.kc->kind != ExprKind::int_imm
                                 ? fmt::format(" kc_multiple={}", mk.kc_multiple) : "",
@@ -455,6 +456,7 @@ class Verifier : public IRVisitor {
         if (mk.a.buffer->dtype != mk.c.buffer->dtype || mk.b.buffer->dtype != mk.c.buffer->dtype)
           fail("micro_kernel operand types differ");
         if (mk.kc->type != DType::i64 || mk.accumulate->type != DType::i64) fail("micro_kernel kc/accumulate not i64");
+        if (mk.skip_rows && mk.skip_rows->type != DType::i64) fail("micro_kernel skip_rows not i64");
         if (!mk.epilogue.empty() && (!mk.finish || mk.finish->type != DType::i64)) fail("micro_kernel epilogue without an i64 finish");
         for (const TileOperand& o : mk.epilogue_operands)
           if (o.stride_j != 0 && o.stride_j != 1) fail("micro_kernel epilogue operand neither per row nor contiguous");

@@ -117,6 +117,9 @@ struct MicroKernel {
   int lanes = 1;           // vector width in elements
   Expr kc, accumulate;
   TileOperand a, b, c;
+  // Rows 0 .. skip_rows - 1 are computed but not stored (null: every row is stored): the last
+  // row panel as a full tile moved up to end at the last row, over rows the panel above wrote.
+  Expr skip_rows;
   // k steps per iteration of a k loop (fewer where they do not divide a constant kc), and the
   // largest constant kc emitted as straight-line code (GemmPlan).
   int k_steps = 1;

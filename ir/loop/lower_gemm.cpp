@@ -273,9 +273,11 @@ class GemmLowering {
     // The results are final on the last K block.
     Expr finish = on_last(pc, pc_blocks);
     // A tile whose rows start at row0, `panel_row` its row panel in the block.
-    auto packed_tile = [&](const Expr& panel_row, const Expr& row0, const Expr& panel_col, int rows, int cols) {
+    auto packed_tile = [&](const Expr& panel_row, const Expr& row0, const Expr& panel_col, int rows, int cols,
+                           const Expr& skip_rows) {
       Expr col0 = plus(times(v(jc), p_.nc), times(panel_col, p_.nr));
       MicroKernel mk = tile(rows, cols);
+      mk.skip_rows = skip_rows;
       mk.kc = kc;
       mk.kc_multiple = std::gcd(p_.kc, K_);  // every block is kc long but the last, K - n kc
       mk.accumulate = accumulate;
@@ -292,22 +294,36 @@ class GemmLowering {
     // edge row panel is the row loop's last iteration (on threads, not a serial tail), with
     // fewer k steps per iteration, as it is a small share of the work (split_tails).
     // One row of tiles (rows tall, from row0) across the block's column panels.
-    auto tile_row = [&](const Expr& panel_row, const Expr& row0, int rows) {
+    auto tile_row = [&](const Expr& panel_row, const Expr& row0, int rows, const Expr& skip_rows = nullptr) {
       Var jr = new_var("jr");
       return tile_loop(jr, edge_cols > 0 ? n_panels : n_full, ForKind::serial,
                        {TileSplit::Axis::cols, TileSplit::Style::remainder, n_full, edge_cols},
-                       packed_tile(panel_row, row0, v(jr), rows, p_.nr));
+                       packed_tile(panel_row, row0, v(jr), rows, p_.nr, skip_rows));
     };
     const Expr block_row0 = times(v(ic), p_.mc);
+    // Where row panel `panel_row` of the block starts, and its rows not to store: moved up to
+    // end at row M (GemmPlan::shift_edge_rows), the last panel overlaps the one above.
+    struct PanelRows {
+      Expr row0, skip;
+    };
+    auto panel_rows = [&](const Expr& panel_row) -> PanelRows {
+      Expr natural = plus(block_row0, times(panel_row, p_.mr));
+      if (!p_.shift_edge_rows) return {natural, nullptr};
+      Expr row0 = min(natural, c64(M_ - p_.mr));
+      return {row0, sub(natural, row0)};
+    };
     const ForKind row_kind = p_.parallel == GemmPlan::Parallel::row_panels ? ForKind::parallel : ForKind::serial;
     Stmt s;
     if (p_.parallel == GemmPlan::Parallel::column_panels) {
       // The block's column panels on threads, each down every row panel: a thread reads the
       // B panels it packed itself (the same share of the panels), from its own L2.
       Var jr = new_var("jr"), ir_in = new_var("ir");
-      Stmt column = tile_loop(ir_in, m_panels, ForKind::serial,
-                              {TileSplit::Axis::rows, TileSplit::Style::branch, m_full, edge_rows, p_.edge_k_steps},
-                              packed_tile(v(ir_in), plus(block_row0, times(v(ir_in), p_.mr)), v(jr), p_.mr, p_.nr));
+      const PanelRows rows = panel_rows(v(ir_in));
+      Stmt tile = packed_tile(v(ir_in), rows.row0, v(jr), p_.mr, p_.nr, rows.skip);
+      Stmt column = p_.shift_edge_rows
+                        ? for_loop(ir_in, m_panels, ForKind::serial, tile)
+                        : tile_loop(ir_in, m_panels, ForKind::serial,
+                                    {TileSplit::Axis::rows, TileSplit::Style::branch, m_full, edge_rows, p_.edge_k_steps}, tile);
       s = tile_loop(jr, edge_cols > 0 ? n_panels : n_full, ForKind::parallel,
                     {TileSplit::Axis::cols, TileSplit::Style::branch, n_full, edge_cols}, column);
     } else if (symbolic_m_) {
@@ -318,6 +334,9 @@ class GemmLowering {
       Stmt edge_rows = symbolic_edge_rows(edge_row0, edge, [&](const Expr& row0, int rows) { return tile_row(m_full, row0, rows); });
       s = for_loop(ir, m_panels, row_kind,
                    if_lt(v(ir), m_full, tile_row(v(ir), plus(block_row0, times(v(ir), p_.mr)), p_.mr), edge_rows));
+    } else if (p_.shift_edge_rows) {
+      const PanelRows rows = panel_rows(v(ir));
+      s = for_loop(ir, m_panels, row_kind, tile_row(v(ir), rows.row0, p_.mr, rows.skip));
     } else {
       s = tile_loop(ir, m_panels, row_kind,
                     {TileSplit::Axis::rows, TileSplit::Style::branch, m_full, edge_rows, p_.edge_k_steps},

@@ -55,6 +55,7 @@ class Packer : public IRMutator {
       st = for_loop(kk, kc, rows_contiguous ? ForKind::serial : ForKind::scalar, st);
       return for_loop(jt, count, checked ? ForKind::serial : packing_kind(), st);
     };
+    if (N_ % p_.nr == 0) return copy(c64(0), panels, false);  // no panel crosses N
     return block({copy(c64(0), full, false), copy(full, sub(panels, full), true)});
   }
 
@@ -104,6 +105,7 @@ class Packer : public IRMutator {
       st = for_loop(kk, kc, inner, st);
       return for_loop(it, count, checked ? ForKind::serial : packing_kind(), st);
     };
+    if (M_ % p_.mr == 0) return copy(c64(0), panels, false);  // no panel crosses M
     return block({copy(c64(0), full, false), copy(full, sub(panels, full), true)});
   }
 

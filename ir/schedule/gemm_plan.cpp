@@ -16,7 +16,8 @@ std::string GemmPlan::str() const {
                      nc, pack ? (pack_a ? "packed" : "packed_b") : columns_outer ? "in_place columns_outer" : "in_place", sweep_kc ? fmt::format(" sweep_kc={}", sweep_kc) : "",
                      parallel_names[static_cast<int>(parallel)],
                      min_parallel ? fmt::format(" from={}", min_parallel) : "", prefetch_next ? " prefetch_next" : "") +
-         fmt::format(" code(k_steps={} edge_k_steps={} unroll_k<={}{}{} locality={})", k_steps, edge_k_steps,
+         fmt::format(" code(k_steps={} edge_k_steps={}{} unroll_k<={}{}{} locality={})", k_steps, edge_k_steps,
+                     shift_edge_rows ? " edge_rows=shifted" : "",
                      full_unroll_max_k, pack_b == PackB::transpose ? " pack_b=transpose" : pack_b == PackB::copy ? " pack_b=copy" : "",
                      prefetch_c ? " prefetch_c" : "", prefetch_locality) +
          (scratch.bytes ? fmt::format(" scratch={}", scratch.bytes) : packs_on_stack ? " packs_on_stack" : "");
@@ -262,6 +263,7 @@ std::optional<GemmPlan> plan_gemm_rows(const KernelSpec& c, const TargetModel& t
   }
   p.k_steps = tune.k_steps;
   p.edge_k_steps = tune.edge_k_steps;
+  p.shift_edge_rows = p.pack && !p.pack_a && !symbolic_m && M > p.mr && M % p.mr != 0;
   p.full_unroll_max_k = tune.full_unroll_max_k;
   p.prefetch_c = p.pack && p.kc >= tune.prefetch_c_min_kc;  // C is large, and a K block outlasts a miss
   p.prefetch_locality = tune.prefetch_locality;

@@ -60,6 +60,11 @@ struct GemmPlan {
   // edge_k_steps), the largest constant K emitted without a loop, whether packed tiles
   // prefetch their C tile before the k loop, and the locality hint of every prefetch.
   int k_steps = 1, edge_k_steps = 1;
+  // Packed with A read in place and a static M of at least one tile that tiles do not divide:
+  // the last row panel is a full tile moved up to end at row M, which stores only the rows the
+  // panel above did not (MicroKernel::skip_rows). Every row panel is then one micro-kernel,
+  // and no edge tile is compiled.
+  bool shift_edge_rows = false;
   int64_t full_unroll_max_k = 0;
   bool prefetch_c = false;
   int prefetch_locality = 3;

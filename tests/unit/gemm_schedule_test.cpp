@@ -260,6 +260,19 @@ TEST(GemmPlan, FewRowsShareColumnPanelsManyRowsRowPanels) {
   EXPECT_EQ(many.parallel, ir::sched::GemmPlan::Parallel::row_panels);
 }
 
+// Packed with A read in place, rows that tiles do not divide end in a full tile moved up to the
+// last row (no edge tile to compile).
+TEST(GemmPlan, PackedEdgeRowsAreAFullTileMovedUp) {
+  const TargetModel target = models()[0].target;
+  const ir::sched::GemmPlan edge = plan_matmul(target, f32, {1003, 1009}, {1009, 1001});
+  ASSERT_TRUE(edge.pack);
+  ASSERT_FALSE(edge.pack_a);
+  ASSERT_NE(1003 % edge.mr, 0);
+  EXPECT_TRUE(edge.shift_edge_rows);
+  const int64_t whole = 1003 / edge.mr * edge.mr;  // rows the tiles divide
+  EXPECT_FALSE(plan_matmul(target, f32, {whole, 1009}, {1009, 1001}).shift_edge_rows);
+}
+
 // K blocks are multiples of the k steps when those divide K (no k loop of single steps after the
 // unrolled one), within the K block cap; a cap below the k steps leaves the blocks as they are.
 TEST(GemmPlan, KBlocksAreMultiplesOfTheKStepsWhenTheyDivideK) {
