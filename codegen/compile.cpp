@@ -67,14 +67,16 @@ llvm::ModulePassManager kernel_pipeline(bool vectorizers) {
   hoist.addPass(llvm::LICMPass(llvm::LICMOptions()));
   simplify.addPass(llvm::createFunctionToLoopPassAdaptor(std::move(hoist), /*UseMemorySSA=*/true));
   llvm::LoopPassManager canonicalize;
-  canonicalize.addPass(llvm::LoopIdiomRecognizePass());  // fills and copies to memset/memcpy
+  if (vectorizers) canonicalize.addPass(llvm::LoopIdiomRecognizePass());  // fills and copies to memset/memcpy
   canonicalize.addPass(llvm::IndVarSimplifyPass());       // loop exits as `i != n` after the increment
   canonicalize.addPass(llvm::LoopDeletionPass());
   simplify.addPass(llvm::createFunctionToLoopPassAdaptor(std::move(canonicalize), /*UseMemorySSA=*/false));
-  if (vectorizers) simplify.addPass(llvm::LoopVectorizePass(llvm::LoopVectorizeOptions()));
-  simplify.addPass(llvm::EarlyCSEPass(/*UseMemorySSA=*/false));
-  simplify.addPass(llvm::InstCombinePass());
+  // The vectorisers and a second clean-up after the loop vectoriser; a module of micro-kernels
+  // (explicit vector code) needs none of them, nor loop idioms.
   if (vectorizers) {
+    simplify.addPass(llvm::LoopVectorizePass(llvm::LoopVectorizeOptions()));
+    simplify.addPass(llvm::EarlyCSEPass(/*UseMemorySSA=*/false));
+    simplify.addPass(llvm::InstCombinePass());
     simplify.addPass(llvm::SLPVectorizerPass());  // e.g. a row block's reductions stored as one vector
     simplify.addPass(llvm::VectorCombinePass());
   }

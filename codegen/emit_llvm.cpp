@@ -485,9 +485,33 @@ class KernelEmitter {
       b_.SetInsertPoint(end_bb);
     };
     const Expr finish = mk.epilogue.empty() ? nullptr : mk.finish;
-    variants(mk.accumulate, "mk.accumulate", [&](bool accumulating) {
-      variants(finish, "mk.finish", [&](bool finishing) { store_full(accumulating, finishing); });
-    });
+    if (mk.accumulate->kind == ExprKind::int_imm) {
+      variants(finish, "mk.finish", [&](bool finishing) { store_full(mk.accumulate->int_value != 0, finishing); });
+      return;
+    }
+    // A runtime `accumulate`: C is added to the sums behind a branch, and one update (per
+    // `finish`) stores them either way.
+    llvm::BasicBlock* sums_bb = b_.GetInsertBlock();
+    auto* add_bb = llvm::BasicBlock::Create(ctx_, "mk.accumulate", f);
+    auto* added_bb = llvm::BasicBlock::Create(ctx_, "mk.accumulate.done", f);
+    b_.CreateCondBr(b_.CreateICmpNE(expr(mk.accumulate), b_.getInt64(0)), add_bb, added_bb);
+    b_.SetInsertPoint(add_bb);
+    std::vector<llvm::Value*> added(acc.size());
+    for (int r = 0; r < mk.rows; ++r)
+      for (int v = 0; v < nv; ++v) {
+        llvm::Value* old = load_vector(vec, element_ptr(mk.c, c_origin, b_.getInt64(r), b_.getInt64(int64_t(v) * lanes)), elem_align, b_mask(v));
+        llvm::Value* sum = acc[r * nv + v];
+        added[r * nv + v] = is_float(t) ? b_.CreateFAdd(sum, old) : b_.CreateAdd(sum, old);
+      }
+    b_.CreateBr(added_bb);
+    b_.SetInsertPoint(added_bb);
+    for (size_t i = 0; i < acc.size(); ++i) {
+      llvm::PHINode* merged = b_.CreatePHI(vec, 2, "sum");
+      merged->addIncoming(acc[i], sums_bb);
+      merged->addIncoming(added[i], add_bb);
+      acc[i] = merged;
+    }
+    variants(finish, "mk.finish", [&](bool finishing) { store_full(false, finishing); });
   }
 
   // A parallel task (outline_parallel): `i32 NAME(ptr closure, i64 i)` runs one iteration; its
