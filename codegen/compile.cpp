@@ -2,6 +2,7 @@
 #include "codegen/emit_llvm.h"
 
 #include <llvm/IR/PassTimingInfo.h>
+#include <llvm/Support/CommandLine.h>
 #include <llvm/Pass.h>
 
 #include <chrono>
@@ -106,11 +107,38 @@ void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
   kernel_pipeline(m.getNamedMetadata(kNeedsVectorizers) != nullptr).run(m, mam);
 }
 
+namespace {
+
+// LLVM's -disable-lsr, read when a code generation pipeline is built; null if LLVM has none.
+llvm::cl::opt<bool>* disable_lsr_option() {
+  static llvm::cl::opt<bool>* option = [] {
+    auto& options = llvm::cl::getRegisteredOptions();
+    auto it = options.find("disable-lsr");
+    return it == options.end() ? nullptr : static_cast<llvm::cl::opt<bool>*>(it->second);
+  }();
+  return option;
+}
+std::mutex g_pipeline_options_mutex;
+
+}  // namespace
+
 llvm::SmallVector<char, 0> emit_machine_code(llvm::Module& m, llvm::TargetMachine& tm, llvm::CodeGenFileType type) {
   llvm::SmallVector<char, 0> buffer;
   llvm::raw_svector_ostream os(buffer);
   llvm::legacy::PassManager pm;
-  if (tm.addPassesToEmitFile(pm, os, nullptr, type)) throw CompileError("LLVM cannot emit code for this target");
+  {
+    // A module of micro-kernels (no vectorisers) gets no Loop Strength Reduction: its k loops
+    // arrive with pointer induction variables, and the rest is loop nests around them. The
+    // option is global: set it under a lock for the time the pipeline takes to build.
+    const bool lsr = m.getNamedMetadata(kNeedsVectorizers) != nullptr;
+    std::lock_guard<std::mutex> lock(g_pipeline_options_mutex);
+    llvm::cl::opt<bool>* disable_lsr = disable_lsr_option();
+    const bool was = disable_lsr && disable_lsr->getValue();
+    if (disable_lsr) disable_lsr->setValue(!lsr);
+    const bool failed = tm.addPassesToEmitFile(pm, os, nullptr, type);
+    if (disable_lsr) disable_lsr->setValue(was);
+    if (failed) throw CompileError("LLVM cannot emit code for this target");
+  }
   pm.run(m);
   return buffer;
 }

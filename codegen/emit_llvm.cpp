@@ -340,13 +340,17 @@ class KernelEmitter {
     for (const PrefetchStream& s : mk.prefetch)
       prefetch_origins.push_back(b_.CreateGEP(type_of(s.buffer->dtype), base(s.buffer), expr(s.offset)));
     // One k step: load the B row's vectors, broadcast each A element, one FMA per accumulator.
-    auto k_step = [&](llvm::Value* k, const std::vector<llvm::Value*>& in) {
+    // Step k reads A and B at k, or (a_at, b_at: the k loop's pointers) `step` k after them.
+    auto k_step = [&](llvm::Value* k, const std::vector<llvm::Value*>& in, llvm::Value* a_at = nullptr,
+                      llvm::Value* b_at = nullptr, int64_t step = 0) {
       if (!mk.prefetch.empty()) prefetch_step(mk, prefetch_origins, k);
+      llvm::Value* a_k = a_at ? b_.getInt64(step) : k;
+      llvm::Value* b_k = b_at ? b_.getInt64(step) : k;
       std::vector<llvm::Value*> bvec, out(in.size());
       for (int v = 0; v < nv; ++v)
-        bvec.push_back(load_vector(vec, element_ptr(mk.b, b_origin, k, b_.getInt64(int64_t(v) * lanes)), elem_align, b_mask(v)));
+        bvec.push_back(load_vector(vec, element_ptr(mk.b, b_at ? b_at : b_origin, b_k, b_.getInt64(int64_t(v) * lanes)), elem_align, b_mask(v)));
       for (int r = 0; r < mk.rows; ++r) {
-        llvm::Value* a = b_.CreateAlignedLoad(elem, element_ptr(mk.a, a_origin, b_.getInt64(r), k), elem_align);
+        llvm::Value* a = b_.CreateAlignedLoad(elem, element_ptr(mk.a, a_at ? a_at : a_origin, b_.getInt64(r), a_k), elem_align);
         llvm::Value* splat = b_.CreateVectorSplat(lanes, a);
         for (int v = 0; v < nv; ++v) out[r * nv + v] = multiply_add(splat, bvec[v], in[r * nv + v], t);
       }
@@ -378,17 +382,28 @@ class KernelEmitter {
       while (constant_kc && mk.kc->int_value % unroll != 0) unroll /= 2;
       llvm::Value* kc = expr(mk.kc);
       auto k_loop = [&](const char* name, llvm::Value* first, llvm::Value* iterations, int64_t steps) {
+        // A and B through pointers that move `steps` k a iteration (LSR's form already).
+        llvm::Value* a_first = element_ptr(mk.a, a_origin, b_.getInt64(0), first);
+        llvm::Value* b_first = element_ptr(mk.b, b_origin, first, b_.getInt64(0));
         CountedLoop kloop = open_loop(name);
         std::vector<llvm::PHINode*> phis;
         for (size_t i = 0; i < acc.size(); ++i) {
           phis.push_back(b_.CreatePHI(vec, 2, "acc"));
           phis.back()->addIncoming(acc[i], kloop.pre);
         }
+        llvm::PHINode* a_at = b_.CreatePHI(b_.getPtrTy(), 2, "a.k");
+        llvm::PHINode* b_at = b_.CreatePHI(b_.getPtrTy(), 2, "b.k");
+        a_at->addIncoming(a_first, kloop.pre);
+        b_at->addIncoming(b_first, kloop.pre);
         enter_body(kloop, iterations);
         std::vector<llvm::Value*> next(phis.begin(), phis.end());
         llvm::Value* k0 = b_.CreateAdd(first, b_.CreateMul(kloop.index, b_.getInt64(steps)));
-        for (int64_t u = 0; u < steps; ++u) next = k_step(b_.CreateAdd(k0, b_.getInt64(u)), next);
+        for (int64_t u = 0; u < steps; ++u) next = k_step(b_.CreateAdd(k0, b_.getInt64(u)), next, a_at, b_at, u);
+        llvm::Value* a_next = element_ptr(mk.a, a_at, b_.getInt64(0), b_.getInt64(steps));
+        llvm::Value* b_next = element_ptr(mk.b, b_at, b_.getInt64(steps), b_.getInt64(0));
         llvm::BasicBlock* latch = close_loop(kloop, loop_metadata(false));
+        a_at->addIncoming(a_next, latch);
+        b_at->addIncoming(b_next, latch);
         for (size_t i = 0; i < phis.size(); ++i) {
           phis[i]->addIncoming(next[i], latch);
           acc[i] = phis[i];
@@ -748,10 +763,14 @@ class KernelEmitter {
   }
 
   // A short vectorised loop (a constant extent of at most kMaxExplicitVectors vectors) of
-  // stores contiguous along it, of vector_values: a loop over whole vectors of iterations, each
+  // stores contiguous along it, of vector_values: whole vectors of iterations (in a loop past
+  // kUnrolledVectors), each
   // running the stores in order (iterations are independent), then one over the rest element by
   // element. No work is left to LLVM's loop vectoriser. False when the loop is not of that form.
   static constexpr int64_t kMaxExplicitVectors = 16;
+  // Up to this many vectors, straight-line code (a pack's panel row of nr columns) rather than
+  // a loop, whose addresses would need Loop Strength Reduction, which micro-kernel modules skip.
+  static constexpr int64_t kUnrolledVectors = 4;
   bool emit_short_vector_loop(const Stmt& s) {
     if (s->for_kind != ForKind::vectorized || s->extent->kind != ExprKind::int_imm) return false;
     std::vector<const StmtNode*> stores;
@@ -773,9 +792,9 @@ class KernelEmitter {
     auto vector_stores = [&](llvm::Value* first) {
       for (const StmtNode* st : stores) store_vector(*st, s->var, first, lanes, llvm::Align(dtype_size(st->buffer->dtype)));
     };
-    if (vectors == 1) {
-      vector_stores(b_.getInt64(0));
-    } else if (vectors > 1) {
+    if (vectors <= kUnrolledVectors) {
+      for (int64_t v = 0; v < vectors; ++v) vector_stores(b_.getInt64(v * lanes));
+    } else {
       CountedLoop l = open_loop(s->var->name + ".v");
       enter_body(l, b_.getInt64(vectors));
       vector_stores(b_.CreateMul(l.index, b_.getInt64(lanes)));
