@@ -69,7 +69,9 @@ llvm::ModulePassManager kernel_pipeline(bool vectorizers) {
   simplify.addPass(llvm::createFunctionToLoopPassAdaptor(std::move(hoist), /*UseMemorySSA=*/true));
   llvm::LoopPassManager canonicalize;
   if (vectorizers) canonicalize.addPass(llvm::LoopIdiomRecognizePass());  // fills and copies to memset/memcpy
-  canonicalize.addPass(llvm::IndVarSimplifyPass());       // loop exits as `i != n` after the increment
+  // Loop exits as `i != n` after the increment; micro-kernel modules' loops differ only in the
+  // branch's condition code without it.
+  if (vectorizers) canonicalize.addPass(llvm::IndVarSimplifyPass());
   canonicalize.addPass(llvm::LoopDeletionPass());
   simplify.addPass(llvm::createFunctionToLoopPassAdaptor(std::move(canonicalize), /*UseMemorySSA=*/false));
   // The vectorisers and a second clean-up after the loop vectoriser; a module of micro-kernels
