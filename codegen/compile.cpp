@@ -56,12 +56,14 @@ namespace {
 // memcpy, vectorise the loops the loop IR marks `vectorized` (copies, packs, reductions), and
 // combine what those leave in straight-line code. `vectorizers`: whether any kernel left a loop
 // to vectorise (kNeedsVectorizers); a GEMM's or attention's, whose short loops codegen writes
-// in vectors itself, does not.
-llvm::ModulePassManager kernel_pipeline(bool vectorizers) {
+// in vectors itself, does not, and then needs no loop idioms or canonical induction variables
+// either. `instcombine`: whether there is more than index arithmetic to combine
+// (kNeedsInstCombine).
+llvm::ModulePassManager kernel_pipeline(bool vectorizers, bool instcombine) {
   llvm::FunctionPassManager simplify;
   simplify.addPass(llvm::SROAPass(llvm::SROAOptions::ModifyCFG));  // scalars out of allocas
   simplify.addPass(llvm::EarlyCSEPass(/*UseMemorySSA=*/false));
-  simplify.addPass(llvm::InstCombinePass());  // fold index arithmetic
+  if (instcombine) simplify.addPass(llvm::InstCombinePass());
   simplify.addPass(llvm::SimplifyCFGPass());
   llvm::LoopPassManager hoist;  // with MemorySSA: LICM needs it
   hoist.addPass(llvm::LoopRotatePass());
@@ -106,7 +108,7 @@ void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
-  kernel_pipeline(m.getNamedMetadata(kNeedsVectorizers) != nullptr).run(m, mam);
+  kernel_pipeline(m.getNamedMetadata(kNeedsVectorizers) != nullptr, m.getNamedMetadata(kNeedsInstCombine) != nullptr).run(m, mam);
 }
 
 namespace {

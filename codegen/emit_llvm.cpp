@@ -28,6 +28,10 @@ class KernelEmitter {
   // Whether LLVM's vectorisers have work in what emit() wrote: a kernel of micro-kernels whose
   // vectorised loops were all short (emit_short_vector_loop) has none.
   bool needs_vectorizers() const { return micro_kernels_ == 0 || vectorizer_loops_ > 0; }
+  // Whether InstCombine has work: vectorisers' loops, or arithmetic on data (element-wise ops,
+  // epilogues, softmax). Without either, a module of micro-kernels, packing copies and loop
+  // nests has only index arithmetic, which instruction selection folds as well.
+  bool needs_instcombine() const { return needs_vectorizers() || data_math_; }
 
   llvm::Function* emit(const LoopKernel& k, const TargetInfo& target, bool with_entry) {
     target_ = target;
@@ -119,6 +123,7 @@ class KernelEmitter {
         return b_.CreateUDiv(expr(e->a), expr(e->b));
       case ExprKind::min: {
         llvm::Value *a = expr(e->a), *b = expr(e->b);
+        data_math_ = data_math_ || e->type != DType::i64;
         return is_float(e->type) ? b_.CreateMinNum(a, b) : b_.CreateSelect(b_.CreateICmpSLT(a, b), a, b);
       }
       case ExprKind::select_lt: {
@@ -135,6 +140,7 @@ class KernelEmitter {
   // e's add, sub or mul of the values a and b (scalars or vectors); integers wrap, as NumPy's.
   llvm::Value* arithmetic(const ExprNode& e, llvm::Value* a, llvm::Value* b) {
     const bool f = is_float(e.type);
+    data_math_ = data_math_ || e.type != DType::i64;
     if (e.kind == ExprKind::add) return f ? b_.CreateFAdd(a, b) : b_.CreateAdd(a, b);
     if (e.kind == ExprKind::sub) return f ? b_.CreateFSub(a, b) : b_.CreateSub(a, b);
     return f ? b_.CreateFMul(a, b) : b_.CreateMul(a, b);
@@ -142,6 +148,7 @@ class KernelEmitter {
 
   // e's element-wise function of a (and b) (scalars or vectors); a cast converts to `to_type`.
   llvm::Value* function(const ExprNode& e, llvm::Value* a, llvm::Value* b, llvm::Type* to_type) {
+    data_math_ = true;
     if (e.elem == ir::ElemOp::cast) return emit_convert(b_, a, e.a->type, e.type, to_type);
     return emit_elementwise(b_, e.elem, e.type, a, b);
   }
@@ -499,6 +506,7 @@ class KernelEmitter {
       b_.CreateBr(end_bb);
       b_.SetInsertPoint(end_bb);
     };
+    data_math_ = data_math_ || !mk.epilogue.empty();
     const Expr finish = mk.epilogue.empty() ? nullptr : mk.finish;
     if (mk.accumulate->kind == ExprKind::int_imm) {
       variants(finish, "mk.finish", [&](bool finishing) { store_full(mk.accumulate->int_value != 0, finishing); });
@@ -844,6 +852,7 @@ class KernelEmitter {
   std::unordered_map<const void*, llvm::Value*> vars_;
   int streaming_loops_ = 0;  // emitted so far (stmt_then_store_fence)
   int vectorizer_loops_ = 0;  // vectorised loops left to LLVM's loop vectoriser
+  bool data_math_ = false;    // arithmetic on data emitted (needs_instcombine)
   int micro_kernels_ = 0;
 };
 
@@ -863,6 +872,7 @@ llvm::Function* emit_kernel(const LoopKernel& k, llvm::Module& m, const TargetIn
   KernelEmitter emitter(m.getContext(), m);
   llvm::Function* f = emitter.emit(k, target, with_entry);
   if (emitter.needs_vectorizers()) m.getOrInsertNamedMetadata(kNeedsVectorizers);  // optimize() runs them
+  if (emitter.needs_instcombine()) m.getOrInsertNamedMetadata(kNeedsInstCombine);
   return f;
 }
 

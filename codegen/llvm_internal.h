@@ -30,6 +30,8 @@ TargetInfo target_info(const llvm::TargetMachine& tm);
 // Named metadata present in a module some of whose kernels need LLVM's loop and SLP
 // vectorisers (emit_kernel); optimize() runs them only then.
 inline constexpr const char* kNeedsVectorizers = "tcc.needs_vectorizers";
+// Likewise for InstCombine (KernelEmitter::needs_instcombine).
+inline constexpr const char* kNeedsInstCombine = "tcc.needs_instcombine";
 void optimize(llvm::Module& m, llvm::TargetMachine& tm);
 llvm::SmallVector<char, 0> emit_machine_code(llvm::Module& m, llvm::TargetMachine& tm, llvm::CodeGenFileType type);
 
