@@ -47,7 +47,7 @@ struct Tuning {
   int64_t narrow_tile_min_b_bytes = 64 << 10;
 
   // -- cache blocks --
-  int64_t max_kc_4_byte = 384;      // K block for 4-byte elements (TUNING.md#blocks)
+  int64_t max_kc_4_byte = 768;      // K block for 4-byte elements (TUNING.md#blocks)
   int64_t max_kc_8_byte = 256;      // K block for 8-byte elements
   int64_t l3_share_bytes = 8 << 20;  // the L3 a packed A block (mc x kc) may fill
   int64_t packed_b_l2_divisor = 2;  // a packed B block (kc x nc) fills L2 / this

@@ -283,8 +283,9 @@ TEST(GemmPlan, KBlocksAreMultiplesOfTheKStepsWhenTheyDivideK) {
     return plan_matmul(target, f32, {64, K}, {K, 64}, {}).kc;
   };
   ASSERT_EQ(target.tuning.k_steps, 4);
-  EXPECT_EQ(kc(1024, 0), 344);  // 344 + 344 + 336, not 3 x 342
-  EXPECT_EQ(kc(1023, 0), 341);  // 4 does not divide K: equal blocks as before
+  ASSERT_EQ(target.tuning.max_kc_4_byte, 768);
+  EXPECT_EQ(kc(2060, 0), 688);  // 688 + 688 + 684, not 3 x 686.7
+  EXPECT_EQ(kc(2059, 0), 687);  // 4 does not divide K: equal blocks as before
   EXPECT_EQ(kc(20, 7), 4);      // rounding up would pass the cap of 7: down to 4
   EXPECT_EQ(kc(12, 3), 3);      // a cap below the k steps: blocks of 3, never 0
 }
