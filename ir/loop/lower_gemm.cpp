@@ -291,8 +291,9 @@ class GemmLowering {
     };
     // One A micro-panel (L1) meets every B micro-panel of the block (L2) along a row of tiles.
     // The edge column panels are a loop of 0 or 1 iteration (only the last block has one); the
-    // edge row panel is the row loop's last iteration (on threads, not a serial tail), with
-    // fewer k steps per iteration, as it is a small share of the work (split_tails).
+    // edge row panel is the row loop's last iteration (on threads, not a serial tail): the full
+    // tile moved up to end at row M (GemmPlan::shift_edge_rows), or else a tile of the edge
+    // rows with fewer k steps per iteration, as it is a small share of the work (split_tails).
     // One row of tiles (rows tall, from row0) across the block's column panels.
     auto tile_row = [&](const Expr& panel_row, const Expr& row0, int rows, const Expr& skip_rows = nullptr) {
       Var jr = new_var("jr");
