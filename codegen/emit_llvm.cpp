@@ -347,17 +347,16 @@ class KernelEmitter {
     for (const PrefetchStream& s : mk.prefetch)
       prefetch_origins.push_back(b_.CreateGEP(type_of(s.buffer->dtype), base(s.buffer), expr(s.offset)));
     // One k step: load the B row's vectors, broadcast each A element, one FMA per accumulator.
-    // Step k reads A and B at k, or (a_at, b_at: the k loop's pointers) `step` k after them.
-    auto k_step = [&](llvm::Value* k, const std::vector<llvm::Value*>& in, llvm::Value* a_at = nullptr,
-                      llvm::Value* b_at = nullptr, int64_t step = 0) {
+    // Step k reads A and B `step` k after a_at and b_at (the tile's origins, or the k loop's
+    // pointers).
+    auto k_step = [&](llvm::Value* k, const std::vector<llvm::Value*>& in, llvm::Value* a_at, llvm::Value* b_at,
+                      int64_t step) {
       if (!mk.prefetch.empty()) prefetch_step(mk, prefetch_origins, k);
-      llvm::Value* a_k = a_at ? b_.getInt64(step) : k;
-      llvm::Value* b_k = b_at ? b_.getInt64(step) : k;
       std::vector<llvm::Value*> bvec, out(in.size());
       for (int v = 0; v < nv; ++v)
-        bvec.push_back(load_vector(vec, element_ptr(mk.b, b_at ? b_at : b_origin, b_k, b_.getInt64(int64_t(v) * lanes)), elem_align, b_mask(v)));
+        bvec.push_back(load_vector(vec, element_ptr(mk.b, b_at, b_.getInt64(step), b_.getInt64(int64_t(v) * lanes)), elem_align, b_mask(v)));
       for (int r = 0; r < mk.rows; ++r) {
-        llvm::Value* a = b_.CreateAlignedLoad(elem, element_ptr(mk.a, a_at ? a_at : a_origin, b_.getInt64(r), a_k), elem_align);
+        llvm::Value* a = b_.CreateAlignedLoad(elem, element_ptr(mk.a, a_at, b_.getInt64(r), b_.getInt64(step)), elem_align);
         llvm::Value* splat = b_.CreateVectorSplat(lanes, a);
         for (int v = 0; v < nv; ++v) out[r * nv + v] = multiply_add(splat, bvec[v], in[r * nv + v], t);
       }
@@ -379,7 +378,7 @@ class KernelEmitter {
     std::vector<llvm::Value*> acc(static_cast<size_t>(mk.rows * nv), llvm::Constant::getNullValue(vec));
     if (mk.kc->kind == ExprKind::int_imm && mk.kc->int_value <= mk.full_unroll_max_k) {
       // A short, known K (small matrices): straight-line code, no loop at all.
-      for (int64_t k = 0; k < mk.kc->int_value; ++k) acc = k_step(b_.getInt64(k), acc);
+      for (int64_t k = 0; k < mk.kc->int_value; ++k) acc = k_step(b_.getInt64(k), acc, a_origin, b_origin, k);
     } else {
       // The k loop, with the accumulators as loop-carried values, mk.k_steps k steps per
       // iteration (fewer when they do not divide a constant kc); a runtime kc that may not be
@@ -455,13 +454,9 @@ class KernelEmitter {
         return emit_elementwise(b_, in.op, from, a, b);
       });
     };
-    auto update = [&](int r, int v, llvm::Value* mask, bool accumulating, bool finishing) {
+    auto update = [&](int r, int v, llvm::Value* mask, bool finishing) {
       llvm::Value* p = element_ptr(mk.c, c_origin, b_.getInt64(r), b_.getInt64(int64_t(v) * lanes));
       llvm::Value* sum = acc[r * nv + v];
-      if (accumulating) {
-        llvm::Value* old = load_vector(vec, p, elem_align, mask);
-        sum = is_float(t) ? b_.CreateFAdd(sum, old) : b_.CreateAdd(sum, old);
-      }
       llvm::Align align = elem_align;
       if (finishing) {
         sum = epilogue(sum, r, v, mask);
@@ -473,7 +468,7 @@ class KernelEmitter {
     };
     // Rows below skip_rows are not stored: a switch on it enters the rows' updates at that
     // row, each falling through to the next (the last row always runs).
-    auto store_full = [&](bool accumulating, bool finishing) {
+    auto store_full = [&](bool finishing) {
       std::vector<llvm::BasicBlock*> entries;
       if (mk.skip_rows) {
         for (int r = 0; r < mk.rows; ++r) entries.push_back(llvm::BasicBlock::Create(ctx_, "mk.row", f));
@@ -485,7 +480,7 @@ class KernelEmitter {
           if (r > 0) b_.CreateBr(entries[r]);
           b_.SetInsertPoint(entries[r]);
         }
-        for (int v = 0; v < nv; ++v) update(r, v, b_mask(v), accumulating, finishing);
+        for (int v = 0; v < nv; ++v) update(r, v, b_mask(v), finishing);
       }
     };
     // One variant when a condition is a constant, else a branch to both.
@@ -508,33 +503,37 @@ class KernelEmitter {
     };
     data_math_ = data_math_ || !mk.epilogue.empty();
     const Expr finish = mk.epilogue.empty() ? nullptr : mk.finish;
-    if (mk.accumulate->kind == ExprKind::int_imm) {
-      variants(finish, "mk.finish", [&](bool finishing) { store_full(mk.accumulate->int_value != 0, finishing); });
-      return;
-    }
-    // A runtime `accumulate`: C is added to the sums behind a branch, and one update (per
-    // `finish`) stores them either way.
-    llvm::BasicBlock* sums_bb = b_.GetInsertBlock();
-    auto* add_bb = llvm::BasicBlock::Create(ctx_, "mk.accumulate", f);
-    auto* added_bb = llvm::BasicBlock::Create(ctx_, "mk.accumulate.done", f);
-    b_.CreateCondBr(b_.CreateICmpNE(expr(mk.accumulate), b_.getInt64(0)), add_bb, added_bb);
-    b_.SetInsertPoint(add_bb);
-    std::vector<llvm::Value*> added(acc.size());
-    for (int r = 0; r < mk.rows; ++r)
-      for (int v = 0; v < nv; ++v) {
-        llvm::Value* old = load_vector(vec, element_ptr(mk.c, c_origin, b_.getInt64(r), b_.getInt64(int64_t(v) * lanes)), elem_align, b_mask(v));
-        llvm::Value* sum = acc[r * nv + v];
-        added[r * nv + v] = is_float(t) ? b_.CreateFAdd(sum, old) : b_.CreateAdd(sum, old);
+    // Accumulating, C is added to the sums first (behind a branch when `accumulate` is known
+    // only at run time); one update (per `finish`) then stores them either way.
+    auto add_c = [&]() {
+      std::vector<llvm::Value*> added(acc.size());
+      for (int r = 0; r < mk.rows; ++r)
+        for (int v = 0; v < nv; ++v) {
+          llvm::Value* old = load_vector(vec, element_ptr(mk.c, c_origin, b_.getInt64(r), b_.getInt64(int64_t(v) * lanes)), elem_align, b_mask(v));
+          llvm::Value* sum = acc[r * nv + v];
+          added[r * nv + v] = is_float(t) ? b_.CreateFAdd(sum, old) : b_.CreateAdd(sum, old);
+        }
+      return added;
+    };
+    if (mk.accumulate->kind != ExprKind::int_imm) {
+      llvm::BasicBlock* sums_bb = b_.GetInsertBlock();
+      auto* add_bb = llvm::BasicBlock::Create(ctx_, "mk.accumulate", f);
+      auto* added_bb = llvm::BasicBlock::Create(ctx_, "mk.accumulate.done", f);
+      b_.CreateCondBr(b_.CreateICmpNE(expr(mk.accumulate), b_.getInt64(0)), add_bb, added_bb);
+      b_.SetInsertPoint(add_bb);
+      std::vector<llvm::Value*> added = add_c();
+      b_.CreateBr(added_bb);
+      b_.SetInsertPoint(added_bb);
+      for (size_t i = 0; i < acc.size(); ++i) {
+        llvm::PHINode* merged = b_.CreatePHI(vec, 2, "sum");
+        merged->addIncoming(acc[i], sums_bb);
+        merged->addIncoming(added[i], add_bb);
+        acc[i] = merged;
       }
-    b_.CreateBr(added_bb);
-    b_.SetInsertPoint(added_bb);
-    for (size_t i = 0; i < acc.size(); ++i) {
-      llvm::PHINode* merged = b_.CreatePHI(vec, 2, "sum");
-      merged->addIncoming(acc[i], sums_bb);
-      merged->addIncoming(added[i], add_bb);
-      acc[i] = merged;
+    } else if (mk.accumulate->int_value != 0) {
+      acc = add_c();
     }
-    variants(finish, "mk.finish", [&](bool finishing) { store_full(false, finishing); });
+    variants(finish, "mk.finish", store_full);
   }
 
   // A parallel task (outline_parallel): `i32 NAME(ptr closure, i64 i)` runs one iteration; its
