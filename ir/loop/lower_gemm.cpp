@@ -313,6 +313,13 @@ class GemmLowering {
       Expr row0 = min(natural, c64(M_ - p_.mr));
       return {row0, sub(natural, row0)};
     };
+    // The loop over the block's row panels: every one a full tile when the edge is shifted,
+    // else the last one the edge rows' tile (split_tails).
+    auto row_panel_loop = [&](const Var& var, ForKind kind, Stmt body) {
+      if (p_.shift_edge_rows) return for_loop(var, m_panels, kind, std::move(body));
+      return tile_loop(var, m_panels, kind, {TileSplit::Axis::rows, TileSplit::Style::branch, m_full, edge_rows, p_.edge_k_steps},
+                       std::move(body));
+    };
     const ForKind row_kind = p_.parallel == GemmPlan::Parallel::row_panels ? ForKind::parallel : ForKind::serial;
     Stmt s;
     if (p_.parallel == GemmPlan::Parallel::column_panels) {
@@ -320,11 +327,7 @@ class GemmLowering {
       // B panels it packed itself (the same share of the panels), from its own L2.
       Var jr = new_var("jr"), ir_in = new_var("ir");
       const PanelRows rows = panel_rows(v(ir_in));
-      Stmt tile = packed_tile(v(ir_in), rows.row0, v(jr), p_.mr, p_.nr, rows.skip);
-      Stmt column = p_.shift_edge_rows
-                        ? for_loop(ir_in, m_panels, ForKind::serial, tile)
-                        : tile_loop(ir_in, m_panels, ForKind::serial,
-                                    {TileSplit::Axis::rows, TileSplit::Style::branch, m_full, edge_rows, p_.edge_k_steps}, tile);
+      Stmt column = row_panel_loop(ir_in, ForKind::serial, packed_tile(v(ir_in), rows.row0, v(jr), p_.mr, p_.nr, rows.skip));
       s = tile_loop(jr, edge_cols > 0 ? n_panels : n_full, ForKind::parallel,
                     {TileSplit::Axis::cols, TileSplit::Style::branch, n_full, edge_cols}, column);
     } else if (symbolic_m_) {
@@ -335,13 +338,9 @@ class GemmLowering {
       Stmt edge_rows = symbolic_edge_rows(edge_row0, edge, [&](const Expr& row0, int rows) { return tile_row(m_full, row0, rows); });
       s = for_loop(ir, m_panels, row_kind,
                    if_lt(v(ir), m_full, tile_row(v(ir), plus(block_row0, times(v(ir), p_.mr)), p_.mr), edge_rows));
-    } else if (p_.shift_edge_rows) {
-      const PanelRows rows = panel_rows(v(ir));
-      s = for_loop(ir, m_panels, row_kind, tile_row(v(ir), rows.row0, p_.mr, rows.skip));
     } else {
-      s = tile_loop(ir, m_panels, row_kind,
-                    {TileSplit::Axis::rows, TileSplit::Style::branch, m_full, edge_rows, p_.edge_k_steps},
-                    tile_row(v(ir), plus(block_row0, times(v(ir), p_.mr)), p_.mr));
+      const PanelRows rows = panel_rows(v(ir));
+      s = row_panel_loop(ir, row_kind, tile_row(v(ir), rows.row0, p_.mr, rows.skip));
     }
     s = block({pack_panels({PackPanels::Operand::b, packed_b_, B(), b0, times(v(jc), p_.nc / p_.nr), n_panels, v(pc), kc}), s});
     s = for_loop(jc, c64(jc_blocks), ForKind::serial, s);
